@@ -1,0 +1,23 @@
+"""Notification channels: where a notification goes once the outbox holds it.
+
+A channel raises `PermanentDeliveryError` for errors a retry cannot fix (bad address, HTTP 4xx)
+and any other exception for transient ones, which Temporal retries with backoff.
+"""
+
+from typing import Protocol
+
+from schemas import Notification
+
+
+class PermanentDeliveryError(Exception):
+    """A delivery that will never succeed as it is; recorded, not retried."""
+
+
+class Channel(Protocol):
+    """Sends one notification; `key` is its idempotency key."""
+
+    name: str
+
+    async def send(self, notification: Notification) -> str:
+        """Deliver the notification and return the channel's answer (id, status...)."""
+        ...

@@ -1,0 +1,78 @@
+"""The notify activity: the outbox first, then each channel at most once per idempotency key.
+
+Steps, each safe to repeat: insert the notification under its unique key (`ON CONFLICT DO
+NOTHING`); for every configured channel whose delivery is not yet `sent` or `failed`, send and
+mark the result. A crash between a send and its mark can send once more (at-least-once at the
+very edge); channels that support it (SMTP Message-ID) make that duplicate recognisable.
+"""
+
+from collections.abc import Sequence
+
+import asyncpg
+import structlog
+from temporalio import activity
+
+from activities.channels import Channel, PermanentDeliveryError
+from schemas import Notification
+from workflows.activity_names import NOTIFY
+
+log = structlog.get_logger()
+
+INSERT_NOTIFICATION = """
+INSERT INTO notifications (idempotency_key, collaboration_id, workflow_id, event, language,
+    recipients, context)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+CLAIM_DELIVERY = """
+INSERT INTO deliveries (idempotency_key, channel, attempts) VALUES ($1, $2, 1)
+ON CONFLICT (idempotency_key, channel) DO UPDATE SET attempts = deliveries.attempts + 1,
+    updated_at = now()
+RETURNING status
+"""
+MARK_DELIVERY = """
+UPDATE deliveries SET status = $3, result = $4, updated_at = now()
+WHERE idempotency_key = $1 AND channel = $2
+"""
+
+
+class NotificationActivities:
+    """Activities that deliver notifications through the outbox."""
+
+    def __init__(self, pool: asyncpg.Pool, channels: Sequence[Channel]) -> None:
+        self._pool = pool
+        self._channels = list(channels)
+
+    @activity.defn(name=NOTIFY)
+    async def notify(self, notification: Notification) -> dict[str, str]:
+        """Record the notification, deliver it on every channel once; return status per channel."""
+        n = notification
+        recipients = [r.model_dump(mode="json") for r in n.recipients]
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                INSERT_NOTIFICATION, n.key, n.collaboration_id, n.workflow_id, n.event.value,
+                n.language, recipients, n.context,
+            )
+        results = {}
+        for channel in self._channels:
+            results[channel.name] = await self._deliver(channel, n)
+        return results
+
+    async def _deliver(self, channel: Channel, n: Notification) -> str:
+        async with self._pool.acquire() as conn:
+            status: str = await conn.fetchval(CLAIM_DELIVERY, n.key, channel.name)
+        if status != "pending":
+            log.info("delivery skipped", key=n.key, channel=channel.name, status=status)
+            return status
+        try:
+            answer = await channel.send(n)
+        except PermanentDeliveryError as err:
+            await self._mark(n.key, channel.name, "failed", str(err))
+            log.warning("delivery failed permanently", key=n.key, channel=channel.name, error=str(err))
+            return "failed"
+        await self._mark(n.key, channel.name, "sent", answer)
+        return "sent"
+
+    async def _mark(self, key: str, channel: str, status: str, result: str) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(MARK_DELIVERY, key, channel, status, result[:2000])

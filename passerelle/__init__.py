@@ -1,0 +1,1 @@
+"""Passerelle's edge: configuration, the Temporal client, logging, the embedded dev stack, the CLI."""

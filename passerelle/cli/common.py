@@ -1,0 +1,68 @@
+"""What every command shares: running async code, clear one-line errors, the client."""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from passerelle.client import connect
+from passerelle.config import Settings, load_settings
+from schemas import describe_validation_error
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+BAD_INPUT = 2  # exit code for input refused before or by Temporal
+FAILURE = 1  # exit code for anything else (unreachable server, unknown id...)
+
+
+class CliError(Exception):
+    """An error shown as one line on stderr, with an exit code."""
+
+    def __init__(self, message: str, code: int = FAILURE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build(model: type[M], data: dict[str, Any], what: str) -> M:
+    """Validate `data` into `model` or raise a CliError naming every bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise CliError(describe_validation_error(err, what), BAD_INPUT) from None
+
+
+def run(make: Callable[[Settings, Client], Awaitable[T]]) -> T:
+    """Connect with the environment's settings and run `make(settings, client)`."""
+
+    async def main() -> T:
+        settings = load_settings()
+        try:
+            client = await connect(settings.temporal)
+        except RuntimeError as err:
+            address = settings.temporal.get("target_host")
+            raise CliError(f"cannot reach Temporal at {address}: {err}") from None
+        try:
+            return await make(settings, client)
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            message = getattr(cause, "message", None) or str(cause or err)
+            raise CliError(f"refused: {message}", BAD_INPUT) from None
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise CliError(f"not found: {err.message}") from None
+            raise CliError(f"Temporal refused the request: {err.message}") from None
+
+    return asyncio.run(main())
+
+
+def print_json(value: Any) -> None:
+    """Print a model or plain value as JSON for scripts."""
+    if isinstance(value, BaseModel):
+        print(value.model_dump_json(indent=2))
+    else:
+        print(json.dumps(value, indent=2, default=str))

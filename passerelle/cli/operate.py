@@ -1,0 +1,203 @@
+"""Operator commands: start and steer collaborations, read their status, list them.
+
+Each validates locally with the same schemas and transition table the workflow uses before it
+calls Temporal, prints one clear line on bad input and exits non-zero (2 for refused input).
+"""
+
+import json
+import re
+import unicodedata
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from temporalio.client import Client, WorkflowHandle
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from passerelle.cli.common import BAD_INPUT, CliError, build, print_json, run
+from passerelle.cli.output import show_list, show_status
+from passerelle.config import Settings
+from schemas import (
+    Closure,
+    CollaborationRequest,
+    CollaborationStatus,
+    MilestoneRequest,
+    PauseRequest,
+    ResumeRequest,
+    SnoozeRequest,
+    StageChange,
+)
+from workflows.collaboration import CollaborationWorkflow
+from workflows.transitions import IllegalMove, check_move
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
+By = Annotated[str, typer.Option("--by", help="Who does it (name or e-mail)")]
+
+
+def slug(text: str) -> str:
+    """Return a lowercase ASCII slug (`Société Générale` → `societe-generale`)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "x"
+
+
+def default_workflow_id(request: CollaborationRequest) -> str:
+    """Return `collab-<corporate-slug>-<startup-slug>`."""
+    return f"collab-{slug(request.corporate.name)}-{slug(request.startup.name)}"
+
+
+def _show(status: CollaborationStatus, as_json: bool) -> None:
+    print_json(status) if as_json else show_status(status)
+
+
+def start(
+    file: Annotated[Path | None, typer.Option(help="JSON file: the Web UI's Start Workflow input")] = None,
+    corporate: Annotated[str | None, typer.Option()] = None,
+    corporate_email: Annotated[str | None, typer.Option()] = None,
+    startup: Annotated[str | None, typer.Option()] = None,
+    startup_email: Annotated[str | None, typer.Option()] = None,
+    startup_label: Annotated[str | None, typer.Option()] = None,
+    programme: Annotated[str | None, typer.Option()] = None,
+    topic: Annotated[str | None, typer.Option()] = None,
+    sector: Annotated[str | None, typer.Option()] = None,
+    owner_email: Annotated[str | None, typer.Option()] = None,
+    language: Annotated[str | None, typer.Option()] = None,
+    stall: Annotated[list[str] | None, typer.Option(help="STAGE=DAYS, repeatable")] = None,
+    workflow_id: Annotated[str | None, typer.Option("--id", help="Workflow id")] = None,
+    as_json: Json = False,
+) -> None:
+    """Start a collaboration from flags or from --file request.json."""
+    data: dict[str, Any] = {}
+    if file is not None:
+        try:
+            data = json.loads(file.read_text())
+        except (OSError, ValueError) as err:
+            raise CliError(f"cannot read {file}: {err}", BAD_INPUT) from None
+    for key, party, value in [
+        ("name", "corporate", corporate), ("contact_email", "corporate", corporate_email),
+        ("name", "startup", startup), ("contact_email", "startup", startup_email),
+        ("label", "startup", startup_label),
+    ]:
+        if value is not None:
+            data.setdefault(party, {})[key] = value
+    flags = {"programme": programme, "topic": topic, "sector": sector,
+             "owner_email": owner_email, "language": language}
+    data.update({k: v for k, v in flags.items() if v is not None})
+    for item in stall or []:
+        stage, _, days = item.partition("=")
+        data.setdefault("stall_after_days", {})[stage] = days
+    request = build(CollaborationRequest, data, "collaboration request")
+    wid = workflow_id or default_workflow_id(request)
+
+    async def go(settings: Settings, client: Client) -> CollaborationStatus:
+        try:
+            handle = await client.start_workflow(
+                CollaborationWorkflow.run, request, id=wid, task_queue=settings.task_queue,  # type: ignore[arg-type]
+                static_summary=f"{request.corporate.name} × {request.startup.name}: {request.topic}",
+            )
+        except WorkflowAlreadyStartedError:
+            raise CliError(
+                f"a collaboration between {request.corporate.name} and {request.startup.name} is "
+                f"already running as {wid}; steer it, or close it before starting another",
+                BAD_INPUT,
+            ) from None
+        return await _wait_status(handle)
+
+    status = run(go)
+    if as_json:
+        print_json(status)
+    else:
+        typer.echo(f"started {wid}: {status.corporate} × {status.startup} in {status.stage}")
+
+
+async def _wait_status(handle: WorkflowHandle[Any, Any]) -> CollaborationStatus:
+    """Query status, waiting for the first workflow task to have run."""
+    import asyncio
+
+    for _ in range(100):
+        try:
+            status: CollaborationStatus = await handle.query(CollaborationWorkflow.status)
+            return status
+        except Exception:  # noqa: BLE001 - the first task may not have run yet
+            await asyncio.sleep(0.1)
+    return await handle.query(CollaborationWorkflow.status)
+
+
+def _update(workflow_id: str, update: Any, request: Any, as_json: bool, check: Any = None) -> None:
+    async def go(settings: Settings, client: Client) -> CollaborationStatus:
+        handle = client.get_workflow_handle(workflow_id)
+        if check is not None:
+            current: CollaborationStatus = await handle.query(CollaborationWorkflow.status)
+            try:
+                check(current)
+            except IllegalMove as err:
+                raise CliError(f"refused: {err}", BAD_INPUT) from None
+        result: CollaborationStatus = await handle.execute_update(update, request)
+        return result
+
+    _show(run(go), as_json)
+
+
+def advance(
+    workflow_id: str, to: Annotated[str, typer.Option()], by: By,
+    note: Annotated[str, typer.Option()] = "", as_json: Json = False,
+) -> None:
+    """Move a collaboration to another stage."""
+    change = build(StageChange, {"to": to, "by": by, "note": note}, "advance")
+    _update(workflow_id, CollaborationWorkflow.advance, change, as_json,
+            lambda s: check_move(s.stage, s.outcome, change.to))
+
+
+def milestone(
+    workflow_id: str, kind: Annotated[str, typer.Option()], by: By,
+    note: Annotated[str, typer.Option()] = "",
+    evidence_url: Annotated[str | None, typer.Option()] = None, as_json: Json = False,
+) -> None:
+    """Record a milestone (NDA signed, pilot kick-off...)."""
+    data = {"kind": kind, "by": by, "note": note, "evidence_url": evidence_url}
+    _update(workflow_id, CollaborationWorkflow.record_milestone,
+            build(MilestoneRequest, data, "milestone"), as_json)
+
+
+def close(
+    workflow_id: str, outcome: Annotated[str, typer.Option()], by: By,
+    reason: Annotated[str, typer.Option()], as_json: Json = False,
+) -> None:
+    """Close a collaboration as deployed, declined or abandoned."""
+    closure = build(Closure, {"outcome": outcome, "by": by, "reason": reason}, "close")
+    _update(workflow_id, CollaborationWorkflow.close, closure, as_json,
+            lambda s: check_move(s.stage, s.outcome, closure.outcome))
+
+
+def pause(workflow_id: str, by: By, reason: Annotated[str, typer.Option()], as_json: Json = False) -> None:
+    """Pause the reminders of a collaboration."""
+    _update(workflow_id, CollaborationWorkflow.pause,
+            build(PauseRequest, {"by": by, "reason": reason}, "pause"), as_json)
+
+
+def resume(workflow_id: str, by: By, as_json: Json = False) -> None:
+    """Resume a paused collaboration; its stall clock restarts now."""
+    _update(workflow_id, CollaborationWorkflow.resume, build(ResumeRequest, {"by": by}, "resume"), as_json)
+
+
+def snooze(workflow_id: str, by: By, days: Annotated[str, typer.Option()], as_json: Json = False) -> None:
+    """Push the next reminder of a collaboration by DAYS (fractions allowed)."""
+    _update(workflow_id, CollaborationWorkflow.snooze_reminders,
+            build(SnoozeRequest, {"by": by, "days": days}, "snooze"), as_json)
+
+
+def status(workflow_id: str, as_json: Json = False) -> None:
+    """Show a collaboration's stage, SLA, reminders and history."""
+
+    async def go(settings: Settings, client: Client) -> CollaborationStatus:
+        result: CollaborationStatus = await client.get_workflow_handle(workflow_id).query(
+            CollaborationWorkflow.status
+        )
+        return result
+
+    _show(run(go), as_json)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the operator commands to the app."""
+    for command in (start, advance, milestone, close, pause, resume, snooze, status):
+        app.command()(command)

@@ -1,0 +1,44 @@
+"""Readable terminal output: the status panel and the collaborations table (Rich)."""
+
+from datetime import datetime
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from schemas import CollaborationStatus
+
+console = Console()
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def show_status(status: CollaborationStatus) -> None:
+    """Print a collaboration's status as a panel followed by its history."""
+    lines = [
+        f"[bold]{status.corporate} × {status.startup}[/bold]: {status.topic}",
+        f"Programme   {status.programme}",
+        f"Stage       {status.outcome or status.stage} (since {_when(status.closed_at or status.stage_since)})",
+        f"SLA         {status.sla}   next reminder {_when(status.next_reminder_at)}",
+        f"Reminders   {status.reminders_sent} sent, {status.escalations} escalation(s)",
+        f"Paused      {'yes' if status.paused else 'no'}   stalled {'yes' if status.stalled else 'no'}",
+    ]
+    console.print(Panel("\n".join(lines), title=status.workflow_id, expand=False))
+    table = Table("#", "when (UTC)", "event", "stage", "by", "note")
+    for e in status.history:
+        what = e.kind.value + (f" → {e.to_stage}" if e.to_stage else "")
+        what += f" {e.milestone}" if e.milestone else ""
+        what += f" {e.outcome}" if e.outcome else ""
+        table.add_row(str(e.seq), _when(e.at), what, e.stage, e.actor, e.note[:60])
+    console.print(table)
+
+
+def show_list(rows: list[dict[str, object]]) -> None:
+    """Print collaborations as a table."""
+    table = Table("workflow id", "corporate", "start-up", "stage", "stalled", "status")
+    for row in rows:
+        table.add_row(*(str(row[k]) for k in ("workflow_id", "corporate", "startup", "stage", "stalled", "status")))
+    console.print(table)
+    console.print(f"{len(rows)} collaboration(s)")

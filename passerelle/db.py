@@ -1,0 +1,64 @@
+"""PostgreSQL access: the asyncpg pool with explicit JSON codecs, and the migration runner.
+
+Migrations are the ordered `migrations/NNNN_*.sql` files. Each is applied once, in its own
+transaction, under a session advisory lock, so two workers starting at once never race.
+"""
+
+import json
+from importlib import resources
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger()
+
+_MIGRATION_LOCK = 0x7061_7373  # "pass": any constant shared by every Passerelle process
+
+CREATE_LEDGER = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    text PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)"""
+APPLIED = "SELECT version FROM schema_migrations"
+MARK_APPLIED = "INSERT INTO schema_migrations (version) VALUES ($1)"
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(url: str, *, max_size: int = 10) -> asyncpg.Pool:
+    """Open a connection pool whose connections encode and decode JSON as Python objects."""
+    return await asyncpg.create_pool(url, min_size=1, max_size=max_size, init=_init_connection)
+
+
+def migration_files() -> list[tuple[str, str]]:
+    """Return `(version, sql)` for every migration shipped with Passerelle, in order."""
+    folder = resources.files("migrations")
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
+    return [(name.removesuffix(".sql"), folder.joinpath(name).read_text()) for name in names]
+
+
+async def migrate(url: str) -> list[str]:
+    """Apply the migrations not yet applied; return their versions."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        try:
+            await conn.execute(CREATE_LEDGER)
+            done = {row["version"] for row in await conn.fetch(APPLIED)}
+            applied = []
+            for version, sql in migration_files():
+                if version in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(sql)
+                    await conn.execute(MARK_APPLIED, version)
+                log.info("migration applied", version=version)
+                applied.append(version)
+            return applied
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+    finally:
+        await conn.close()

@@ -1,0 +1,51 @@
+"""The contract of Passerelle: pydantic models for every input, update, status and record.
+
+Operators paste these shapes into the Temporal Web UI, the CLI builds them from flags, the workflow
+and activities exchange them. One model in, one out, each named for what it is.
+"""
+
+from schemas.collaboration import CollaborationRequest, Party
+from schemas.errors import describe_validation_error
+from schemas.operations import (
+    Closure,
+    MilestoneRequest,
+    PauseRequest,
+    ResumeRequest,
+    SnoozeRequest,
+    StageChange,
+)
+from schemas.records import (
+    EventKind,
+    EventRecord,
+    HistoryEntry,
+    Notification,
+    NotificationEvent,
+    Projection,
+    Recipient,
+)
+from schemas.stages import DEFAULT_STALL_DAYS, Outcome, SlaState, Stage
+from schemas.status import CollaborationStatus
+
+__all__ = [
+    "DEFAULT_STALL_DAYS",
+    "Closure",
+    "CollaborationRequest",
+    "CollaborationStatus",
+    "EventKind",
+    "EventRecord",
+    "HistoryEntry",
+    "MilestoneRequest",
+    "Notification",
+    "NotificationEvent",
+    "Outcome",
+    "Party",
+    "Projection",
+    "PauseRequest",
+    "Recipient",
+    "ResumeRequest",
+    "SlaState",
+    "SnoozeRequest",
+    "Stage",
+    "StageChange",
+    "describe_validation_error",
+]

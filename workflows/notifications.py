@@ -1,0 +1,58 @@
+"""Which notification each recorded event sends, and to whom: a pure decision of the workflow.
+
+The idempotency key is derived from the collaboration and the event's sequence number, which are
+fixed by workflow history: a retried activity or a replay yields the same key, and the outbox
+sends each key at most once.
+"""
+
+from schemas import EventKind, HistoryEntry, Notification, NotificationEvent, Recipient
+from workflows.state import CollaborationState
+
+_EVENTS: dict[EventKind, NotificationEvent] = {
+    EventKind.STARTED: NotificationEvent.STARTED,
+    EventKind.STAGE_CHANGED: NotificationEvent.STAGE_CHANGED,
+    EventKind.REMINDER: NotificationEvent.REMINDER,
+    EventKind.ESCALATION: NotificationEvent.ESCALATION,
+    EventKind.CLOSED: NotificationEvent.CLOSED,
+}
+
+
+def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notification | None:
+    """Return the notification an entry sends, or None for events that notify nobody."""
+    event = _EVENTS.get(entry.kind)
+    if event is None:
+        return None
+    request = state.request
+    parties = [
+        Recipient(name=request.corporate.name, email=request.corporate.contact_email, role="corporate"),
+        Recipient(name=request.startup.name, email=request.startup.contact_email, role="startup"),
+    ]
+    owner = Recipient(name=request.programme, email=request.owner_email, role="owner")
+    recipients = {
+        NotificationEvent.ESCALATION: [owner],
+        NotificationEvent.CLOSED: [*parties, owner],
+    }.get(event, parties)
+    context = {
+        "workflow_id": state.workflow_id,
+        "corporate": request.corporate.name,
+        "startup": request.startup.name,
+        "programme": request.programme,
+        "topic": request.topic,
+        "stage": entry.stage.value,
+        "to_stage": entry.to_stage.value if entry.to_stage else "",
+        "outcome": entry.outcome.value if entry.outcome else "",
+        "actor": entry.actor,
+        "note": entry.note,
+        "at": entry.at.isoformat(),
+        "reminder_number": str(entry.reminder_number or ""),
+        "next_reminder_at": state.next_reminder_at.isoformat() if state.next_reminder_at else "",
+    }
+    return Notification(
+        key=f"{state.collaboration_id}/{entry.seq}/{event.value}",
+        collaboration_id=state.collaboration_id,
+        workflow_id=state.workflow_id,
+        event=event,
+        language=request.language,
+        recipients=recipients,
+        context=context,
+    )

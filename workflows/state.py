@@ -1,0 +1,253 @@
+"""The state of one collaboration and the pure rules that change it.
+
+The workflow owns a `CollaborationState` and calls these methods from its update handlers and its
+timer loop; each returns the `HistoryEntry` to record. Nothing here does I/O or reads a clock: the
+caller passes `now` (the workflow's time), so the same rules run in unit tests, in the workflow and
+on replay. The whole state is carried across continue-as-new.
+
+Stall clock (ARCHITECTURE.md §3): every update except a snooze is a sign of life. It restarts the
+clock, clears `stalled` and the count of unanswered reminders. Reminders then fire every threshold
+period without news; the `escalate_after_reminders`-th unanswered one also escalates to the
+programme owner, once per stage. Paused collaborations are not chased; a snooze pushes the next
+reminder to at least `now + days`.
+"""
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas import (
+    Closure,
+    CollaborationRequest,
+    CollaborationStatus,
+    EventKind,
+    HistoryEntry,
+    MilestoneRequest,
+    Outcome,
+    PauseRequest,
+    Projection,
+    ResumeRequest,
+    SlaState,
+    SnoozeRequest,
+    Stage,
+    StageChange,
+)
+from workflows.transitions import check_move
+
+DUE_SOON_FRACTION = 0.2  # the last 20 % of a stage's threshold counts as "due soon"
+
+
+class CollaborationState(BaseModel):
+    """Everything the workflow knows about one collaboration; carried across continue-as-new."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+    request: CollaborationRequest
+    workflow_id: str
+    collaboration_id: str
+    started_at: datetime
+    stage: Stage = Stage.INTRODUCTION
+    stage_since: datetime
+    outcome: Outcome | None = None
+    closed_at: datetime | None = None
+    paused: bool = False
+    stalled: bool = False
+    clock_start: datetime
+    next_reminder_at: datetime | None = None
+    unanswered_reminders: int = 0
+    reminders_sent: int = 0
+    escalations: int = 0
+    escalated_stages: list[Stage] = []
+    snoozed_until: datetime | None = None
+    seq: int = 0
+    runs: int = 1
+    history: list[HistoryEntry] = []
+
+    @classmethod
+    def begin(
+        cls, request: CollaborationRequest, workflow_id: str, collaboration_id: str, now: datetime
+    ) -> "CollaborationState":
+        """Return the state of a collaboration that starts now, in `introduction`."""
+        state = cls(
+            request=request,
+            workflow_id=workflow_id,
+            collaboration_id=collaboration_id,
+            started_at=now,
+            stage_since=now,
+            clock_start=now,
+        )
+        state._restart_clock(now)
+        return state
+
+    # -- operations: each checks its rule, changes the state and returns the entry to record --
+
+    def start_entry(self, now: datetime) -> HistoryEntry:
+        """Return the `started` entry recorded when the collaboration begins."""
+        return self._append(EventKind.STARTED, now, actor="system", note=self.request.topic)
+
+    def advance(self, change: StageChange, now: datetime) -> HistoryEntry:
+        """Move to another stage, or raise IllegalMove listing the allowed ones."""
+        check_move(self.stage, self.outcome, change.to)
+        entry = self._append(
+            EventKind.STAGE_CHANGED, now, actor=change.by, note=change.note, to_stage=change.to
+        )
+        self.stage, self.stage_since = change.to, now
+        self._restart_clock(now)
+        return entry
+
+    def record_milestone(self, milestone: MilestoneRequest, now: datetime) -> HistoryEntry:
+        """Record a milestone in the current stage."""
+        self.check_open()
+        url = str(milestone.evidence_url) if milestone.evidence_url else None
+        entry = self._append(
+            EventKind.MILESTONE, now, actor=milestone.by, note=milestone.note,
+            milestone=milestone.kind, evidence_url=url,
+        )
+        self._restart_clock(now)
+        return entry
+
+    def close(self, closure: Closure, now: datetime) -> HistoryEntry:
+        """End the collaboration with an outcome, or raise IllegalMove."""
+        check_move(self.stage, self.outcome, closure.outcome)
+        entry = self._append(
+            EventKind.CLOSED, now, actor=closure.by, note=closure.reason, outcome=closure.outcome
+        )
+        self.outcome, self.closed_at = closure.outcome, now
+        self.stalled, self.next_reminder_at = False, None
+        return entry
+
+    def pause(self, pause: PauseRequest, now: datetime) -> HistoryEntry:
+        """Stop chasing the collaboration until it is resumed."""
+        self.check_open()
+        if self.paused:
+            raise ValueError("the collaboration is already paused")
+        entry = self._append(EventKind.PAUSED, now, actor=pause.by, note=pause.reason)
+        self.paused, self.stalled, self.next_reminder_at = True, False, None
+        return entry
+
+    def resume(self, resume: ResumeRequest, now: datetime) -> HistoryEntry:
+        """Chase the collaboration again; its stall clock restarts now."""
+        self.check_open()
+        if not self.paused:
+            raise ValueError("the collaboration is not paused")
+        entry = self._append(EventKind.RESUMED, now, actor=resume.by)
+        self.paused = False
+        self._restart_clock(now)
+        return entry
+
+    def snooze(self, snooze: SnoozeRequest, now: datetime) -> HistoryEntry:
+        """Push the next reminder to at least `now + days` (no reminder is due while paused)."""
+        self.check_open()
+        until = now + timedelta(days=snooze.days)
+        entry = self._append(
+            EventKind.SNOOZED, now, actor=snooze.by, note=f"until {until.isoformat()}"
+        )
+        self.snoozed_until = until
+        if self.next_reminder_at is not None:
+            self.next_reminder_at = max(self.next_reminder_at, until)
+        return entry
+
+    def remind(self, now: datetime) -> list[HistoryEntry]:
+        """Fire the due reminder: mark stalled, and escalate once per stage when it is time."""
+        self.unanswered_reminders += 1
+        self.reminders_sent += 1
+        self.stalled = True
+        self.next_reminder_at = now + self.threshold
+        entries = [
+            self._append(
+                EventKind.REMINDER, now, actor="system", reminder_number=self.unanswered_reminders,
+                note=f"no update for {self.days_since(self.clock_start, now):g} days",
+            )
+        ]
+        if (
+            self.unanswered_reminders >= self.request.escalate_after_reminders
+            and self.stage not in self.escalated_stages
+        ):
+            self.escalated_stages.append(self.stage)
+            self.escalations += 1
+            entries.append(
+                self._append(
+                    EventKind.ESCALATION, now, actor="system",
+                    reminder_number=self.unanswered_reminders,
+                    note=f"{self.unanswered_reminders} reminders unanswered",
+                )
+            )
+        return entries
+
+    # -- reading the state --
+
+    def check_open(self) -> None:
+        """Raise ValueError when the collaboration already has an outcome."""
+        if self.outcome is not None:
+            raise ValueError(f"the collaboration is closed ({self.outcome.value})")
+
+    @property
+    def threshold(self) -> timedelta:
+        """Return the current stage's stall threshold."""
+        return timedelta(days=self.request.stall_days(self.stage))
+
+    def sla(self, now: datetime) -> SlaState:
+        """Return where the collaboration stands against its stall threshold at `now`."""
+        if self.outcome is not None:
+            return SlaState.CLOSED
+        if self.paused:
+            return SlaState.PAUSED
+        if self.stalled:
+            escalated = self.stage in self.escalated_stages and (
+                self.unanswered_reminders >= self.request.escalate_after_reminders
+            )
+            return SlaState.ESCALATED if escalated else SlaState.STALLED
+        deadline = self.clock_start + self.threshold
+        if now >= deadline - self.threshold * DUE_SOON_FRACTION:
+            return SlaState.DUE_SOON
+        return SlaState.ON_TRACK
+
+    def status(self, now: datetime) -> CollaborationStatus:
+        """Return the operator's view of the collaboration at `now`."""
+        request = self.request
+        open_and_chased = self.outcome is None and not self.paused
+        return CollaborationStatus(
+            workflow_id=self.workflow_id, collaboration_id=self.collaboration_id,
+            corporate=request.corporate.name, startup=request.startup.name,
+            programme=request.programme, topic=request.topic,
+            stage=self.stage, stage_since=self.stage_since, outcome=self.outcome,
+            closed_at=self.closed_at, paused=self.paused, stalled=self.stalled, sla=self.sla(now),
+            next_reminder_at=self.next_reminder_at,
+            stall_deadline=self.clock_start + self.threshold if open_and_chased else None,
+            reminders_sent=self.reminders_sent, reminders_in_stage=self.unanswered_reminders,
+            escalations=self.escalations, snoozed_until=self.snoozed_until, runs=self.runs,
+            history=list(self.history),
+        )
+
+    def projection(self, now: datetime) -> Projection:
+        """Return the `collaborations` row as it stands after the latest entry."""
+        request = self.request
+        return Projection(
+            collaboration_id=self.collaboration_id, workflow_id=self.workflow_id,
+            corporate=request.corporate.name, startup=request.startup.name,
+            programme=request.programme, sector=request.sector, topic=request.topic,
+            stage=self.stage, stage_since=self.stage_since, outcome=self.outcome,
+            stalled=self.stalled, paused=self.paused, started_at=self.started_at, updated_at=now,
+        )
+
+    @staticmethod
+    def days_since(start: datetime, now: datetime) -> float:
+        """Return whole-ish days between two instants, rounded for messages."""
+        return round((now - start).total_seconds() / 86400, 2)
+
+    # -- internals --
+
+    def _restart_clock(self, now: datetime) -> None:
+        self.clock_start = now
+        self.stalled = False
+        self.unanswered_reminders = 0
+        self.snoozed_until = None
+        self.next_reminder_at = None if self.paused or self.outcome else now + self.threshold
+
+    def _append(self, kind: EventKind, now: datetime, *, actor: str, **fields: object) -> HistoryEntry:
+        self.seq += 1
+        entry = HistoryEntry.model_validate(
+            {"seq": self.seq, "kind": kind, "at": now, "stage": self.stage, "actor": actor, **fields}
+        )
+        self.history.append(entry)
+        return entry

@@ -1,0 +1,42 @@
+"""The transition table: which moves a collaboration may make from each stage.
+
+One pure, tested source of truth used by the workflow's update validators and by the CLI before it
+contacts Temporal (ARCHITECTURE.md §1, Allowed moves):
+- one step forward through the stages;
+- back from `evaluation` to `pilot` (a pilot extended or re-run);
+- any stage to `declined` or `abandoned`; `deployed` only from `deployment`.
+"""
+
+from schemas.stages import Outcome, Stage
+
+Target = Stage | Outcome
+
+_ORDER = list(Stage)
+_BACK: dict[Stage, tuple[Stage, ...]] = {Stage.EVALUATION: (Stage.PILOT,)}
+
+
+class IllegalMove(ValueError):
+    """A stage change or closure that the transition table forbids."""
+
+
+def allowed_moves(stage: Stage, outcome: Outcome | None = None) -> tuple[Target, ...]:
+    """Return every target reachable from `stage`, stages first; none once an outcome is reached."""
+    if outcome is not None:
+        return ()
+    index = _ORDER.index(stage)
+    forward: tuple[Stage, ...] = (_ORDER[index + 1],) if index + 1 < len(_ORDER) else ()
+    endings = (Outcome.DEPLOYED,) if stage is Stage.DEPLOYMENT else ()
+    return (*forward, *_BACK.get(stage, ()), *endings, Outcome.DECLINED, Outcome.ABANDONED)
+
+
+def check_move(stage: Stage, outcome: Outcome | None, target: Target) -> None:
+    """Raise IllegalMove, listing the allowed moves, unless `stage` → `target` is allowed."""
+    if outcome is not None:
+        raise IllegalMove(f"the collaboration is closed ({outcome.value}); no move is allowed")
+    allowed = allowed_moves(stage)
+    if target not in allowed:
+        names = ", ".join(t.value for t in allowed)
+        verb = "close as" if isinstance(target, Outcome) else "move to"
+        raise IllegalMove(
+            f"cannot {verb} {target.value} from {stage.value}; allowed from {stage.value}: {names}"
+        )
