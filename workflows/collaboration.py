@@ -79,9 +79,7 @@ class CollaborationWorkflow:
         self._started = self._state.start_entry(workflow.now())  # seq 1, whatever comes next
 
     @workflow.run
-    async def run(
-        self, request: Any, carried: CollaborationState | None = None
-    ) -> CollaborationStatus:
+    async def run(self, request: Any, carried: CollaborationState | None = None) -> CollaborationStatus:
         """Run the collaboration until it reaches an outcome; return its final status."""
         if self._invalid is not None:
             raise self._invalid
@@ -100,7 +98,7 @@ class CollaborationWorkflow:
                 continue
             try:
                 await workflow.wait_condition(
-                    lambda: self._version != seen or self._continue_as_new_due(),
+                    lambda seen=seen: self._version != seen or self._continue_as_new_due(),  # type: ignore[misc]
                     timeout=delay,
                     timeout_summary=f"stall reminder ({state.stage.value})",
                 )
@@ -199,7 +197,7 @@ class CollaborationWorkflow:
             return CollaborationRequest.model_validate(request)
         except ValidationError as err:
             message = describe_validation_error(err, "collaboration request")
-        except Exception as err:  # noqa: BLE001 - any undecodable payload is bad input
+        except Exception as err:
             message = f"invalid collaboration request: input is not a JSON object ({err})"
         raise ApplicationError(message, type="InvalidCollaborationRequest", non_retryable=True)
 
@@ -221,8 +219,11 @@ class CollaborationWorkflow:
             run_id=workflow.info().run_id, entries=entries, projection=state.projection(workflow.now())
         )
         await workflow.execute_activity(
-            RECORD_EVENTS, record, start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RECORD_RETRY, summary=", ".join(e.kind.value for e in entries),
+            RECORD_EVENTS,
+            record,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RECORD_RETRY,
+            summary=", ".join(e.kind.value for e in entries),
         )
         for entry in entries:
             notification = notification_for(state, entry)
@@ -231,8 +232,11 @@ class CollaborationWorkflow:
                 # durable, not when every mailbox has accepted the message.
                 task = asyncio.create_task(
                     workflow.execute_activity(
-                        NOTIFY, notification, start_to_close_timeout=timedelta(minutes=2),
-                        retry_policy=NOTIFY_RETRY, summary=f"notify {notification.event.value}",
+                        NOTIFY,
+                        notification,
+                        start_to_close_timeout=timedelta(minutes=2),
+                        retry_policy=NOTIFY_RETRY,
+                        summary=f"notify {notification.event.value}",
                     )
                 )
                 self._deliveries.add(task)
@@ -240,9 +244,7 @@ class CollaborationWorkflow:
 
     async def _drain(self) -> None:
         """Wait until no update handler or delivery is still running."""
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and not self._deliveries
-        )
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._deliveries)
 
     def _until_next_reminder(self) -> timedelta | None:
         due = self._known().next_reminder_at
@@ -258,14 +260,18 @@ class CollaborationWorkflow:
         """Keep search attributes and the Web UI's current details in step with the state."""
         state = self._known()
         request = state.request
-        workflow.upsert_search_attributes([
-            sa.CORPORATE.value_set(request.corporate.name),
-            sa.STARTUP.value_set(request.startup.name),
-            sa.PROGRAMME.value_set(request.programme),
-            sa.SECTOR.value_set(request.sector),
-            sa.STAGE.value_set(state.stage.value),
-            sa.STALLED.value_set(state.stalled),
-            sa.PAUSED.value_set(state.paused),
-            sa.OUTCOME.value_unset() if state.outcome is None else sa.OUTCOME.value_set(state.outcome.value),
-        ])
+        workflow.upsert_search_attributes(
+            [
+                sa.CORPORATE.value_set(request.corporate.name),
+                sa.STARTUP.value_set(request.startup.name),
+                sa.PROGRAMME.value_set(request.programme),
+                sa.SECTOR.value_set(request.sector),
+                sa.STAGE.value_set(state.stage.value),
+                sa.STALLED.value_set(state.stalled),
+                sa.PAUSED.value_set(state.paused),
+                sa.OUTCOME.value_unset()
+                if state.outcome is None
+                else sa.OUTCOME.value_set(state.outcome.value),
+            ]
+        )
         workflow.set_current_details(current_details(state, workflow.now()))

@@ -20,13 +20,15 @@ def current_details(state: CollaborationState, now: datetime) -> str:
         if last
         else "—"
     )
-    return "\n".join([
-        f"**{request.corporate.name} × {request.startup.name}**: {request.topic}",
-        "",
-        f"- **Stage**: {stage} (since {_when(state.closed_at or state.stage_since)})",
-        f"- **SLA**: {state.sla(now).value}",
-        f"- **Next reminder**: {_when(state.next_reminder_at)}",
-        f"- **Reminders sent**: {state.reminders_sent}, escalations: {state.escalations}",
-        f"- **Last event**: {last_line}",
-        f"- **Programme**: {request.programme} ({request.sector})",
-    ])
+    return "\n".join(
+        [
+            f"**{request.corporate.name} × {request.startup.name}**: {request.topic}",
+            "",
+            f"- **Stage**: {stage} (since {_when(state.closed_at or state.stage_since)})",
+            f"- **SLA**: {state.sla(now).value}",
+            f"- **Next reminder**: {_when(state.next_reminder_at)}",
+            f"- **Reminders sent**: {state.reminders_sent}, escalations: {state.escalations}",
+            f"- **Last event**: {last_line}",
+            f"- **Programme**: {request.programme} ({request.sector})",
+        ]
+    )

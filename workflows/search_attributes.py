@@ -16,7 +16,14 @@ STALLED = SearchAttributeKey.for_bool("Stalled")
 PAUSED = SearchAttributeKey.for_bool("Paused")
 
 ALL: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
-    CORPORATE, STARTUP, PROGRAMME, SECTOR, STAGE, OUTCOME, STALLED, PAUSED,
+    CORPORATE,
+    STARTUP,
+    PROGRAMME,
+    SECTOR,
+    STAGE,
+    OUTCOME,
+    STALLED,
+    PAUSED,
 )
 
 

@@ -100,8 +100,12 @@ class CollaborationState(BaseModel):
         self.check_open()
         url = str(milestone.evidence_url) if milestone.evidence_url else None
         entry = self._append(
-            EventKind.MILESTONE, now, actor=milestone.by, note=milestone.note,
-            milestone=milestone.kind, evidence_url=url,
+            EventKind.MILESTONE,
+            now,
+            actor=milestone.by,
+            note=milestone.note,
+            milestone=milestone.kind,
+            evidence_url=url,
         )
         self._restart_clock(now)
         return entry
@@ -139,9 +143,7 @@ class CollaborationState(BaseModel):
         """Push the next reminder to at least `now + days` (no reminder is due while paused)."""
         self.check_open()
         until = now + timedelta(days=snooze.days)
-        entry = self._append(
-            EventKind.SNOOZED, now, actor=snooze.by, note=f"until {until.isoformat()}"
-        )
+        entry = self._append(EventKind.SNOOZED, now, actor=snooze.by, note=f"until {until.isoformat()}")
         self.snoozed_until = until
         if self.next_reminder_at is not None:
             self.next_reminder_at = max(self.next_reminder_at, until)
@@ -155,7 +157,10 @@ class CollaborationState(BaseModel):
         self.next_reminder_at = now + self.threshold
         entries = [
             self._append(
-                EventKind.REMINDER, now, actor="system", reminder_number=self.unanswered_reminders,
+                EventKind.REMINDER,
+                now,
+                actor="system",
+                reminder_number=self.unanswered_reminders,
                 note=f"no update for {self.days_since(self.clock_start, now):g} days",
             )
         ]
@@ -167,7 +172,9 @@ class CollaborationState(BaseModel):
             self.escalations += 1
             entries.append(
                 self._append(
-                    EventKind.ESCALATION, now, actor="system",
+                    EventKind.ESCALATION,
+                    now,
+                    actor="system",
                     reminder_number=self.unanswered_reminders,
                     note=f"{self.unanswered_reminders} reminders unanswered",
                 )
@@ -207,15 +214,26 @@ class CollaborationState(BaseModel):
         request = self.request
         open_and_chased = self.outcome is None and not self.paused
         return CollaborationStatus(
-            workflow_id=self.workflow_id, collaboration_id=self.collaboration_id,
-            corporate=request.corporate.name, startup=request.startup.name,
-            programme=request.programme, topic=request.topic,
-            stage=self.stage, stage_since=self.stage_since, outcome=self.outcome,
-            closed_at=self.closed_at, paused=self.paused, stalled=self.stalled, sla=self.sla(now),
+            workflow_id=self.workflow_id,
+            collaboration_id=self.collaboration_id,
+            corporate=request.corporate.name,
+            startup=request.startup.name,
+            programme=request.programme,
+            topic=request.topic,
+            stage=self.stage,
+            stage_since=self.stage_since,
+            outcome=self.outcome,
+            closed_at=self.closed_at,
+            paused=self.paused,
+            stalled=self.stalled,
+            sla=self.sla(now),
             next_reminder_at=self.next_reminder_at,
             stall_deadline=self.clock_start + self.threshold if open_and_chased else None,
-            reminders_sent=self.reminders_sent, reminders_in_stage=self.unanswered_reminders,
-            escalations=self.escalations, snoozed_until=self.snoozed_until, runs=self.runs,
+            reminders_sent=self.reminders_sent,
+            reminders_in_stage=self.unanswered_reminders,
+            escalations=self.escalations,
+            snoozed_until=self.snoozed_until,
+            runs=self.runs,
             history=list(self.history),
         )
 
@@ -223,11 +241,20 @@ class CollaborationState(BaseModel):
         """Return the `collaborations` row as it stands after the latest entry."""
         request = self.request
         return Projection(
-            collaboration_id=self.collaboration_id, workflow_id=self.workflow_id,
-            corporate=request.corporate.name, startup=request.startup.name,
-            programme=request.programme, sector=request.sector, topic=request.topic,
-            stage=self.stage, stage_since=self.stage_since, outcome=self.outcome,
-            stalled=self.stalled, paused=self.paused, started_at=self.started_at, updated_at=now,
+            collaboration_id=self.collaboration_id,
+            workflow_id=self.workflow_id,
+            corporate=request.corporate.name,
+            startup=request.startup.name,
+            programme=request.programme,
+            sector=request.sector,
+            topic=request.topic,
+            stage=self.stage,
+            stage_since=self.stage_since,
+            outcome=self.outcome,
+            stalled=self.stalled,
+            paused=self.paused,
+            started_at=self.started_at,
+            updated_at=now,
         )
 
     @staticmethod

@@ -15,7 +15,10 @@ class LogChannel:
     async def send(self, notification: Notification) -> str:
         """Log the notification and return a short receipt."""
         log.info(
-            "notification", key=notification.key, notification_event=notification.event.value,
-            to=[r.role for r in notification.recipients], language=notification.language,
+            "notification",
+            key=notification.key,
+            notification_event=notification.event.value,
+            to=[r.role for r in notification.recipients],
+            language=notification.language,
         )
         return "logged"

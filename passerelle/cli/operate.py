@@ -15,7 +15,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from passerelle.cli.common import BAD_INPUT, CliError, build, print_json, run
-from passerelle.cli.output import show_list, show_status
+from passerelle.cli.output import show_status
 from passerelle.config import Settings
 from schemas import (
     Closure,
@@ -73,14 +73,21 @@ def start(
         except (OSError, ValueError) as err:
             raise CliError(f"cannot read {file}: {err}", BAD_INPUT) from None
     for key, party, value in [
-        ("name", "corporate", corporate), ("contact_email", "corporate", corporate_email),
-        ("name", "startup", startup), ("contact_email", "startup", startup_email),
+        ("name", "corporate", corporate),
+        ("contact_email", "corporate", corporate_email),
+        ("name", "startup", startup),
+        ("contact_email", "startup", startup_email),
         ("label", "startup", startup_label),
     ]:
         if value is not None:
             data.setdefault(party, {})[key] = value
-    flags = {"programme": programme, "topic": topic, "sector": sector,
-             "owner_email": owner_email, "language": language}
+    flags = {
+        "programme": programme,
+        "topic": topic,
+        "sector": sector,
+        "owner_email": owner_email,
+        "language": language,
+    }
     data.update({k: v for k, v in flags.items() if v is not None})
     for item in stall or []:
         stage, _, days = item.partition("=")
@@ -91,7 +98,10 @@ def start(
     async def go(settings: Settings, client: Client) -> CollaborationStatus:
         try:
             handle = await client.start_workflow(
-                CollaborationWorkflow.run, request, id=wid, task_queue=settings.task_queue,  # type: ignore[arg-type]
+                CollaborationWorkflow.run,
+                request,
+                id=wid,
+                task_queue=settings.task_queue,  # type: ignore[arg-type]
                 static_summary=f"{request.corporate.name} × {request.startup.name}: {request.topic}",
             )
         except WorkflowAlreadyStartedError:
@@ -117,7 +127,7 @@ async def _wait_status(handle: WorkflowHandle[Any, Any]) -> CollaborationStatus:
         try:
             status: CollaborationStatus = await handle.query(CollaborationWorkflow.status)
             return status
-        except Exception:  # noqa: BLE001 - the first task may not have run yet
+        except Exception:
             await asyncio.sleep(0.1)
     return await handle.query(CollaborationWorkflow.status)
 
@@ -138,40 +148,67 @@ def _update(workflow_id: str, update: Any, request: Any, as_json: bool, check: A
 
 
 def advance(
-    workflow_id: str, to: Annotated[str, typer.Option()], by: By,
-    note: Annotated[str, typer.Option()] = "", as_json: Json = False,
+    workflow_id: str,
+    to: Annotated[str, typer.Option()],
+    by: By,
+    note: Annotated[str, typer.Option()] = "",
+    as_json: Json = False,
 ) -> None:
     """Move a collaboration to another stage."""
     change = build(StageChange, {"to": to, "by": by, "note": note}, "advance")
-    _update(workflow_id, CollaborationWorkflow.advance, change, as_json,
-            lambda s: check_move(s.stage, s.outcome, change.to))
+    _update(
+        workflow_id,
+        CollaborationWorkflow.advance,
+        change,
+        as_json,
+        lambda s: check_move(s.stage, s.outcome, change.to),
+    )
 
 
 def milestone(
-    workflow_id: str, kind: Annotated[str, typer.Option()], by: By,
+    workflow_id: str,
+    kind: Annotated[str, typer.Option()],
+    by: By,
     note: Annotated[str, typer.Option()] = "",
-    evidence_url: Annotated[str | None, typer.Option()] = None, as_json: Json = False,
+    evidence_url: Annotated[str | None, typer.Option()] = None,
+    as_json: Json = False,
 ) -> None:
     """Record a milestone (NDA signed, pilot kick-off...)."""
     data = {"kind": kind, "by": by, "note": note, "evidence_url": evidence_url}
-    _update(workflow_id, CollaborationWorkflow.record_milestone,
-            build(MilestoneRequest, data, "milestone"), as_json)
+    _update(
+        workflow_id,
+        CollaborationWorkflow.record_milestone,
+        build(MilestoneRequest, data, "milestone"),
+        as_json,
+    )
 
 
 def close(
-    workflow_id: str, outcome: Annotated[str, typer.Option()], by: By,
-    reason: Annotated[str, typer.Option()], as_json: Json = False,
+    workflow_id: str,
+    outcome: Annotated[str, typer.Option()],
+    by: By,
+    reason: Annotated[str, typer.Option()],
+    as_json: Json = False,
 ) -> None:
     """Close a collaboration as deployed, declined or abandoned."""
     closure = build(Closure, {"outcome": outcome, "by": by, "reason": reason}, "close")
-    _update(workflow_id, CollaborationWorkflow.close, closure, as_json,
-            lambda s: check_move(s.stage, s.outcome, closure.outcome))
+    _update(
+        workflow_id,
+        CollaborationWorkflow.close,
+        closure,
+        as_json,
+        lambda s: check_move(s.stage, s.outcome, closure.outcome),
+    )
 
 
 def pause(workflow_id: str, by: By, reason: Annotated[str, typer.Option()], as_json: Json = False) -> None:
     """Pause the reminders of a collaboration."""
-    _update(workflow_id, CollaborationWorkflow.pause,
-            build(PauseRequest, {"by": by, "reason": reason}, "pause"), as_json)
+    _update(
+        workflow_id,
+        CollaborationWorkflow.pause,
+        build(PauseRequest, {"by": by, "reason": reason}, "pause"),
+        as_json,
+    )
 
 
 def resume(workflow_id: str, by: By, as_json: Json = False) -> None:
@@ -181,8 +218,12 @@ def resume(workflow_id: str, by: By, as_json: Json = False) -> None:
 
 def snooze(workflow_id: str, by: By, days: Annotated[str, typer.Option()], as_json: Json = False) -> None:
     """Push the next reminder of a collaboration by DAYS (fractions allowed)."""
-    _update(workflow_id, CollaborationWorkflow.snooze_reminders,
-            build(SnoozeRequest, {"by": by, "days": days}, "snooze"), as_json)
+    _update(
+        workflow_id,
+        CollaborationWorkflow.snooze_reminders,
+        build(SnoozeRequest, {"by": by, "days": days}, "snooze"),
+        as_json,
+    )
 
 
 def status(workflow_id: str, as_json: Json = False) -> None:

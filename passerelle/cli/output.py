@@ -17,10 +17,11 @@ def _when(moment: datetime | None) -> str:
 
 def show_status(status: CollaborationStatus) -> None:
     """Print a collaboration's status as a panel followed by its history."""
+    since = status.closed_at or status.stage_since
     lines = [
         f"[bold]{status.corporate} × {status.startup}[/bold]: {status.topic}",
         f"Programme   {status.programme}",
-        f"Stage       {status.outcome or status.stage} (since {_when(status.closed_at or status.stage_since)})",
+        f"Stage       {status.outcome or status.stage} (since {_when(since)})",
         f"SLA         {status.sla}   next reminder {_when(status.next_reminder_at)}",
         f"Reminders   {status.reminders_sent} sent, {status.escalations} escalation(s)",
         f"Paused      {'yes' if status.paused else 'no'}   stalled {'yes' if status.stalled else 'no'}",
@@ -39,6 +40,8 @@ def show_list(rows: list[dict[str, object]]) -> None:
     """Print collaborations as a table."""
     table = Table("workflow id", "corporate", "start-up", "stage", "stalled", "status")
     for row in rows:
-        table.add_row(*(str(row[k]) for k in ("workflow_id", "corporate", "startup", "stage", "stalled", "status")))
+        table.add_row(
+            *(str(row[k]) for k in ("workflow_id", "corporate", "startup", "stage", "stalled", "status"))
+        )
     console.print(table)
     console.print(f"{len(rows)} collaboration(s)")

@@ -55,8 +55,7 @@ def dev(
             typer.echo("  Ctrl-C stops everything.")
             temporal = {"target_host": server.address, "namespace": server.namespace}
             await run_worker(
-                replace(settings, database_url=url, temporal=temporal,
-                        ui_url=f"http://localhost:{ui_port}")
+                replace(settings, database_url=url, temporal=temporal, ui_url=f"http://localhost:{ui_port}")
             )
 
         asyncio.run(main())

@@ -10,8 +10,8 @@ from schemas import (
     CollaborationRequest,
     MilestoneRequest,
     SnoozeRequest,
-    StageChange,
     Stage,
+    StageChange,
     describe_validation_error,
 )
 from tests.factories import EXAMPLE, request_data
@@ -56,7 +56,12 @@ def test_stall_thresholds_are_positive_days(days: object) -> None:
 
 def test_fractional_threshold_is_allowed() -> None:
     """0.01 day ≈ 15 minutes, for demos."""
-    assert CollaborationRequest.model_validate(request_data(stall_after_days={"pilot": 0.01})).stall_days("pilot") == 0.01
+    assert (
+        CollaborationRequest.model_validate(request_data(stall_after_days={"pilot": 0.01})).stall_days(
+            "pilot"
+        )
+        == 0.01
+    )
 
 
 def test_note_of_10_kb_is_refused_by_the_length_rule() -> None:
@@ -67,7 +72,7 @@ def test_note_of_10_kb_is_refused_by_the_length_rule() -> None:
 
 def test_quotes_and_sql_in_notes_are_kept_verbatim() -> None:
     """Free text is data: quotes and SQL fragments come back exactly as given."""
-    note = "it's \"fine\"; DROP TABLE milestones; --"
+    note = 'it\'s "fine"; DROP TABLE milestones; --'
     assert StageChange(to="pilot", by="o'brien", note=note).note == note
 
 

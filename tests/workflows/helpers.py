@@ -15,7 +15,10 @@ async def start(
 ) -> WorkflowHandle[CollaborationWorkflow, CollaborationStatus]:
     """Start a collaboration from the example input (plain JSON, as the Web UI sends it)."""
     return await client.start_workflow(
-        CollaborationWorkflow.run, request_data(**changes), id=workflow_id, task_queue=task_queue,  # type: ignore[arg-type]
+        CollaborationWorkflow.run,
+        request_data(**changes),
+        id=workflow_id,
+        task_queue=task_queue,  # type: ignore[arg-type]
     )
 
 

@@ -70,6 +70,7 @@ async def test_evaluation_back_to_pilot_and_again(
         await handle.execute_update(
             CollaborationWorkflow.close, Closure(outcome=Outcome.ABANDONED, by="ops", reason="silence")
         )
+        await handle.result()  # let its activities finish: the test server skips no time meanwhile
     assert [e.to_stage for e in status.stage_changes] == path
 
 
@@ -82,8 +83,13 @@ async def test_evaluation_back_to_pilot_and_again(
     ],
 )
 async def test_illegal_advance_is_rejected_before_history(
-    dev_env: WorkflowEnvironment, run_worker: WorkerFactory, task_queue: str, workflow_id: str,
-    path: list[Stage], target: Stage, allowed: str,
+    dev_env: WorkflowEnvironment,
+    run_worker: WorkerFactory,
+    task_queue: str,
+    workflow_id: str,
+    path: list[Stage],
+    target: Stage,
+    allowed: str,
 ) -> None:
     """The validator refuses the move, lists the allowed ones, and nothing enters history.
 
@@ -98,9 +104,11 @@ async def test_illegal_advance_is_rejected_before_history(
         with pytest.raises(WorkflowUpdateFailedError) as info:
             await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=target, by="ops"))
         assert isinstance(info.value.cause, ApplicationError)
-        assert f"allowed from {(path or [Stage.INTRODUCTION])[-1].value}: {allowed}" in info.value.cause.message
+        assert (
+            f"allowed from {(path or [Stage.INTRODUCTION])[-1].value}: {allowed}" in info.value.cause.message
+        )
         after = await event_types(handle)
-        assert "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED" not in after[len(before):]
+        assert "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED" not in after[len(before) :]
         assert after.count("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED") == len(path)
         await abandon(handle)
 
@@ -128,8 +136,12 @@ async def test_deployed_refused_before_deployment(
     ],
 )
 async def test_invalid_start_fails_fast_naming_each_field(
-    time_env: WorkflowEnvironment, run_worker: WorkerFactory, task_queue: str, workflow_id: str,
-    changes: dict, named: list[str],
+    time_env: WorkflowEnvironment,
+    run_worker: WorkerFactory,
+    task_queue: str,
+    workflow_id: str,
+    changes: dict,
+    named: list[str],
 ) -> None:
     """Bad input fails the workflow (not its task) within seconds, naming each bad field."""
     async with run_worker(time_env.client):
@@ -151,10 +163,15 @@ async def test_continue_as_new_keeps_stages_milestones_and_counters(
     """A small history limit forces continue-as-new; the new run carries the whole state."""
     async with run_worker(time_env.client):
         handle = await start(
-            time_env.client, workflow_id, task_queue, continue_as_new_after_events=20,
+            time_env.client,
+            workflow_id,
+            task_queue,
+            continue_as_new_after_events=20,
             stall_after_days={"qualification": 1},
         )
-        await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=Stage.QUALIFICATION, by="ops"))
+        await handle.execute_update(
+            CollaborationWorkflow.advance, StageChange(to=Stage.QUALIFICATION, by="ops")
+        )
         await time_env.sleep(timedelta(days=2.5))  # two reminders and an escalation
         latest = time_env.client.get_workflow_handle(workflow_id)  # follows the chain of runs
         for i in range(6):
