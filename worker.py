@@ -18,6 +18,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.channels import Channel
 from activities.channels.log import LogChannel
+from activities.digest import DigestActivities
 from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
 from passerelle.client import connect
@@ -25,10 +26,11 @@ from passerelle.config import Settings
 from passerelle.db import create_pool, migrate
 from passerelle.logs import LogContextInterceptor
 from workflows.collaboration import CollaborationWorkflow
+from workflows.digest import DigestWorkflow
 
 log = structlog.get_logger()
 
-WORKFLOWS = [CollaborationWorkflow]
+WORKFLOWS = [CollaborationWorkflow, DigestWorkflow]
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -69,12 +71,13 @@ def build_worker(
     """Return a worker with every workflow and activity of Passerelle registered."""
     milestones = MilestoneActivities(pool)
     notifications = NotificationActivities(pool, channels)
+    digest = DigestActivities(pool)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
-        activities=[milestones.record_events, notifications.notify],
+        activities=[milestones.record_events, notifications.notify, digest.list_stalled],
         interceptors=[LogContextInterceptor()],
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,

@@ -5,6 +5,7 @@ and activities exchange them. One model in, one out, each named for what it is.
 """
 
 from schemas.collaboration import CollaborationRequest, Party
+from schemas.digest import Digest, DigestRequest, StalledCollaboration
 from schemas.errors import describe_validation_error
 from schemas.operations import (
     Closure,
@@ -31,6 +32,8 @@ __all__ = [
     "Closure",
     "CollaborationRequest",
     "CollaborationStatus",
+    "Digest",
+    "DigestRequest",
     "EventKind",
     "EventRecord",
     "HistoryEntry",
@@ -47,5 +50,6 @@ __all__ = [
     "SnoozeRequest",
     "Stage",
     "StageChange",
+    "StalledCollaboration",
     "describe_validation_error",
 ]

@@ -92,18 +92,23 @@ class CollaborationWorkflow:
             if self._continue_as_new_due():
                 await self._drain()
                 workflow.continue_as_new(args=[state.request, state])
-            seen, delay = self._version, self._until_next_reminder()
-            if delay is not None and delay <= timedelta(0):
+            seen, now = self._version, workflow.now()
+            reminder, due_soon = state.next_reminder_at, state.due_soon_at
+            if reminder is not None and reminder <= now:
                 await self._change(lambda now: state.remind(now))
                 continue
+            # Wake at the "due soon" boundary too, so the SLA the UI shows is current.
+            wake, why = reminder, "stall reminder"
+            if due_soon is not None and due_soon > now and (reminder is None or due_soon < reminder):
+                wake, why = due_soon, "due soon"
             try:
                 await workflow.wait_condition(
                     lambda seen=seen: self._version != seen or self._continue_as_new_due(),  # type: ignore[misc]
-                    timeout=delay,
-                    timeout_summary=f"stall reminder ({state.stage.value})",
+                    timeout=None if wake is None else wake - now,
+                    timeout_summary=f"{why} ({state.stage.value})",
                 )
             except TimeoutError:
-                pass  # the loop comes round and fires the reminder now due
+                self._publish()  # the SLA moved on; a reminder now due fires next time round
         await self._drain()
         return state.status(workflow.now())
 
@@ -245,10 +250,6 @@ class CollaborationWorkflow:
     async def _drain(self) -> None:
         """Wait until no update handler or delivery is still running."""
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._deliveries)
-
-    def _until_next_reminder(self) -> timedelta | None:
-        due = self._known().next_reminder_at
-        return None if due is None else max(due - workflow.now(), timedelta(0))
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()

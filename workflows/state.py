@@ -193,6 +193,13 @@ class CollaborationState(BaseModel):
         """Return the current stage's stall threshold."""
         return timedelta(days=self.request.stall_days(self.stage))
 
+    @property
+    def due_soon_at(self) -> datetime | None:
+        """Return when the SLA turns `due_soon`, or None when the clock is not running."""
+        if self.outcome is not None or self.paused or self.stalled:
+            return None
+        return self.clock_start + self.threshold * (1 - DUE_SOON_FRACTION)
+
     def sla(self, now: datetime) -> SlaState:
         """Return where the collaboration stands against its stall threshold at `now`."""
         if self.outcome is not None:

@@ -2,17 +2,20 @@
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from temporalio.client import Client
 
-from passerelle.config import load_settings
+from passerelle.config import Settings, load_settings
 from passerelle.db import migrate
 from passerelle.devstack import TemporalDevServer, embedded_postgres
 from passerelle.logs import configure_logging
+from passerelle.schedules import DIGEST_SCHEDULE_ID, apply_schedules
 
 StateDir = Annotated[
     Path | None, typer.Option(help="State folder (default: $PASSERELLE_STATE_DIR or .passerelle)")
@@ -46,7 +49,6 @@ def dev(
     with server, database_url(folder) as url:
 
         async def main() -> None:
-            await server.connect()
             typer.secho("Passerelle dev stack is running", fg="green", bold=True)
             typer.echo(f"  Web UI:           http://localhost:{ui_port}")
             typer.echo(f"  Temporal address: {server.address} (namespace {server.namespace})")
@@ -54,6 +56,9 @@ def dev(
             typer.echo(f"  State folder:     {folder.resolve()}")
             typer.echo("  Ctrl-C stops everything.")
             temporal = {"target_host": server.address, "namespace": server.namespace}
+            client = await server.connect()
+            outcome = await apply_schedules(client, os.environ, settings.task_queue)
+            typer.echo(f"  Daily digest:     schedule {DIGEST_SCHEDULE_ID} {outcome}")
             await run_worker(
                 replace(settings, database_url=url, temporal=temporal, ui_url=f"http://localhost:{ui_port}")
             )
@@ -78,8 +83,23 @@ def migrate_command(state_dir: StateDir = None) -> None:
     typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
 
 
+schedules = typer.Typer(help="Temporal Schedules (the daily digest).", no_args_is_help=True)
+
+
+@schedules.command("apply")
+def schedules_apply() -> None:
+    """Create or update the daily digest Schedule (idempotent)."""
+    from passerelle.cli.common import run
+
+    async def go(settings: Settings, client: Client) -> str:
+        return await apply_schedules(client, os.environ, settings.task_queue)
+
+    typer.echo(f"schedule {DIGEST_SCHEDULE_ID} {run(go)}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the stack commands to the app."""
+    app.add_typer(schedules, name="schedules")
     app.command()(dev)
     app.command()(worker)
     app.command("migrate")(migrate_command)

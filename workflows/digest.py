@@ -1,0 +1,65 @@
+"""`DigestWorkflow`: the daily list of stalled collaborations, sent once to the operators.
+
+Started by the `passerelle-daily-digest` Schedule. The notification key is the workflow id, which
+the Schedule makes unique per scheduled time, so a retried or replayed digest is sent once.
+"""
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from schemas import (
+        Digest,
+        DigestRequest,
+        Notification,
+        NotificationEvent,
+        Recipient,
+        StalledCollaboration,
+    )
+    from workflows.activity_names import LIST_STALLED, NOTIFY
+    from workflows.collaboration import NOTIFY_RETRY, RECORD_RETRY
+
+
+def digest_lines(stalled: list[StalledCollaboration]) -> str:
+    """Return one line per stalled collaboration, for the notification's context."""
+    return "\n".join(
+        f"{s.corporate} × {s.startup} ({s.programme}): {s.stage.value} since "
+        f"{s.stage_since:%Y-%m-%d}, last update {s.updated_at:%Y-%m-%d} [{s.workflow_id}]"
+        for s in stalled
+    )
+
+
+@workflow.defn
+class DigestWorkflow:
+    """List stalled collaborations and send one digest notification."""
+
+    @workflow.run
+    async def run(self, request: DigestRequest) -> Digest:
+        """Build and send the digest; return what was sent."""
+        stalled: list[StalledCollaboration] = await workflow.execute_activity(
+            LIST_STALLED,
+            request.programme,
+            result_type=list[StalledCollaboration],
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RECORD_RETRY,
+        )
+        key = f"digest/{workflow.info().workflow_id}"
+        notification = Notification(
+            key=key,
+            collaboration_id="digest",
+            workflow_id=workflow.info().workflow_id,
+            event=NotificationEvent.DIGEST,
+            language=request.language,
+            recipients=[Recipient(name="operators", email=e, role="operators") for e in request.recipients],
+            context={
+                "count": str(len(stalled)),
+                "programme": request.programme or "all programmes",
+                "date": workflow.now().date().isoformat(),
+                "lines": digest_lines(stalled),
+            },
+        )
+        await workflow.execute_activity(
+            NOTIFY, notification, start_to_close_timeout=timedelta(minutes=2), retry_policy=NOTIFY_RETRY
+        )
+        return Digest(generated_at=workflow.now(), stalled=stalled, notification_key=key)
