@@ -25,6 +25,7 @@ from passerelle.client import connect
 from passerelle.config import Settings
 from passerelle.db import create_pool, migrate
 from passerelle.logs import LogContextInterceptor
+from workflows import search_attributes
 from workflows.collaboration import CollaborationWorkflow
 from workflows.digest import DigestWorkflow
 
@@ -86,6 +87,32 @@ def build_worker(
     )
 
 
+async def check_search_attributes(client: Client) -> None:
+    """Refuse to start when Passerelle's search attributes are missing from the namespace.
+
+    Without them every workflow task fails ("search attribute … is not defined") and retries
+    forever; better one clear error at start-up, with the commands that fix it.
+    """
+    from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+
+    try:
+        known = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+    except Exception as err:  # e.g. no operator permission with a cloud API key
+        log.warning("cannot list search attributes; assuming they exist", error=str(err))
+        return
+    missing = [key for key in search_attributes.ALL if key.name not in known.custom_attributes]
+    if missing:
+        commands = "\n".join(
+            f"  temporal operator search-attribute create --namespace {client.namespace} "
+            f"--name {key.name} --type {key.indexed_value_type.name.title()}"
+            for key in missing
+        )
+        namespace = client.namespace
+        raise SystemExit(f"search attributes missing in namespace {namespace}; create them:\n{commands}")
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Migrate, connect and run the worker until `stop` is set or a signal arrives."""
     if settings.database_url is None:
@@ -96,6 +123,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         loop.add_signal_handler(sig, stop.set)
     await migrate(settings.database_url)
     client = await connect(settings.temporal)
+    await check_search_attributes(client)
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
     try:
         worker = build_worker(client, pool, settings, build_channels(settings))

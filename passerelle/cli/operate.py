@@ -101,7 +101,7 @@ def start(
                 CollaborationWorkflow.run,
                 request,
                 id=wid,
-                task_queue=settings.task_queue,  # type: ignore[arg-type]
+                task_queue=settings.task_queue,
                 static_summary=f"{request.corporate.name} × {request.startup.name}: {request.topic}",
             )
         except WorkflowAlreadyStartedError:
