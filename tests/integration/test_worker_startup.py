@@ -17,7 +17,9 @@ async def test_missing_search_attributes_stop_the_worker_with_the_fix(dev_env: W
     """A fresh namespace is refused with the exact create commands; once registered, it passes."""
     namespace = f"ns-{uuid.uuid4().hex[:12]}"
     await dev_env.client.workflow_service.register_namespace(
-        RegisterNamespaceRequest(namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400))
+        RegisterNamespaceRequest(
+            namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400)
+        )
     )
     config = dev_env.client.config()
     client = Client(**{**config, "namespace": namespace})
