@@ -7,7 +7,7 @@ SIGTERM it stops polling and lets running activities finish (graceful shutdown).
 
 import asyncio
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import asyncpg
@@ -113,8 +113,13 @@ async def check_search_attributes(client: Client) -> None:
         raise SystemExit(f"search attributes missing in namespace {namespace}; create them:\n{commands}")
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Migrate, connect and run the worker until `stop` is set or a signal arrives."""
+async def run_worker(
+    settings: Settings, stop: asyncio.Event | None = None, on_ready: Callable[[], None] | None = None
+) -> None:
+    """Migrate, connect and run the worker until `stop` is set or a signal arrives.
+
+    `on_ready` is called once the worker polls its task queue.
+    """
     if settings.database_url is None:
         raise SystemExit("PASSERELLE_DATABASE_URL is not set (use `passerelle dev` for the embedded stack)")
     stop = stop or asyncio.Event()
@@ -129,6 +134,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         worker = build_worker(client, pool, settings, build_channels(settings))
         async with worker:
             log.info("worker running", task_queue=settings.task_queue, namespace=settings.namespace)
+            if on_ready is not None:
+                on_ready()
             await stop.wait()
             log.info("worker stopping: letting running activities finish")
     finally:

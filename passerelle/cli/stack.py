@@ -49,18 +49,22 @@ def dev(
     with server, database_url(folder) as url:
 
         async def main() -> None:
-            typer.secho("Passerelle dev stack is running", fg="green", bold=True)
-            typer.echo(f"  Web UI:           http://localhost:{ui_port}")
-            typer.echo(f"  Temporal address: {server.address} (namespace {server.namespace})")
-            typer.echo(f"  Database:         {url}")
-            typer.echo(f"  State folder:     {folder.resolve()}")
-            typer.echo("  Ctrl-C stops everything.")
-            temporal = {"target_host": server.address, "namespace": server.namespace}
             client = await server.connect()
-            outcome = await apply_schedules(client, os.environ, settings.task_queue)
-            typer.echo(f"  Daily digest:     schedule {DIGEST_SCHEDULE_ID} {outcome}")
+            digest = await apply_schedules(client, os.environ, settings.task_queue)
+
+            def banner() -> None:
+                typer.secho("Passerelle dev stack is running", fg="green", bold=True)
+                typer.echo(f"  Web UI:           http://localhost:{ui_port}")
+                typer.echo(f"  Temporal address: {server.address} (namespace {server.namespace})")
+                typer.echo(f"  Database:         {url}")
+                typer.echo(f"  State folder:     {folder.resolve()}")
+                typer.echo(f"  Daily digest:     schedule {DIGEST_SCHEDULE_ID} {digest}")
+                typer.echo("  Ctrl-C stops everything.")
+
+            temporal = {"target_host": server.address, "namespace": server.namespace}
+            ui_url = f"http://localhost:{ui_port}"
             await run_worker(
-                replace(settings, database_url=url, temporal=temporal, ui_url=f"http://localhost:{ui_port}")
+                replace(settings, database_url=url, temporal=temporal, ui_url=ui_url), on_ready=banner
             )
 
         asyncio.run(main())
