@@ -9,10 +9,11 @@ from typing import Annotated
 
 import typer
 
-from passerelle.config import load_settings
+from passerelle.config import Settings, SmtpSettings, load_settings
 from passerelle.db import migrate
 from passerelle.devstack import TemporalDevServer, embedded_postgres
 from passerelle.logs import configure_logging
+from passerelle.smtpsink import ReceivedMail, SinkHandler, describe, start_sink
 
 StateDir = Annotated[
     Path | None, typer.Option(help="State folder (default: $PASSERELLE_STATE_DIR or .passerelle)")
@@ -35,31 +36,59 @@ def dev(
     port: Annotated[int, typer.Option(help="Temporal gRPC port")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
     ip: Annotated[str, typer.Option(help="Address the Temporal server binds")] = "127.0.0.1",
+    smtp_sink: Annotated[
+        bool, typer.Option(help="Run a local SMTP sink and send e-mail notifications to it (printed here)")
+    ] = False,
+    smtp_sink_port: Annotated[int, typer.Option(help="Port of the local SMTP sink")] = 8025,
 ) -> None:
     """Run the whole stack in the foreground: Temporal + Web UI, PostgreSQL, migrations, worker."""
     from worker import run_worker
 
     configure_logging()
     settings = load_settings()
+    if smtp_sink:
+        settings = with_smtp_sink(settings, smtp_sink_port)
     folder = state_dir or settings.state_dir
     server = TemporalDevServer(folder, ip=ip, port=port, ui_port=ui_port, namespace=settings.namespace)
     with server, database_url(folder) as url:
 
         async def main() -> None:
+            sink = None
+            if smtp_sink:
+                sink = await start_sink(SinkHandler(on_mail=show_mail), port=smtp_sink_port)
             await server.connect()
             typer.secho("Passerelle dev stack is running", fg="green", bold=True)
             typer.echo(f"  Web UI:           http://localhost:{ui_port}")
             typer.echo(f"  Temporal address: {server.address} (namespace {server.namespace})")
             typer.echo(f"  Database:         {url}")
             typer.echo(f"  State folder:     {folder.resolve()}")
+            typer.echo(f"  Notifications:    {', '.join(settings.channels)}")
+            if sink is not None:
+                typer.echo(f"  SMTP sink:        127.0.0.1:{smtp_sink_port} (mails are printed here)")
             typer.echo("  Ctrl-C stops everything.")
             temporal = {"target_host": server.address, "namespace": server.namespace}
-            await run_worker(
-                replace(settings, database_url=url, temporal=temporal, ui_url=f"http://localhost:{ui_port}")
-            )
+            try:
+                await run_worker(
+                    replace(settings, database_url=url, temporal=temporal, ui_url=f"http://localhost:{ui_port}")
+                )
+            finally:
+                if sink is not None:
+                    sink.close()
 
         asyncio.run(main())
     typer.echo("Passerelle dev stack stopped.")
+
+
+def with_smtp_sink(settings: Settings, port: int) -> Settings:
+    """Return settings that send e-mail to the local sink, besides the channels already chosen."""
+    smtp = SmtpSettings(host="127.0.0.1", port=port, security="none", username=None)
+    channels = settings.channels if "smtp" in settings.channels else (*settings.channels, "smtp")
+    return replace(settings, smtp=smtp, channels=channels)
+
+
+def show_mail(mail: ReceivedMail) -> None:
+    """Print a mail the sink received."""
+    typer.secho(describe(mail), fg="cyan")
 
 
 def worker() -> None:
