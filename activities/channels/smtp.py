@@ -26,6 +26,9 @@ from activities.rendering import Renderer, one_line
 from passerelle.config import SmtpSettings
 from schemas import Notification
 
+# RFC 5322's hard line limit: CPython's folder at 78 columns can put a space on both sides of a
+# fold before an encoded word, which readers then show as a double space ("Natixis  × Nabla").
+POLICY = SMTP.clone(max_line_length=998)
 _NOT_ATEXT = re.compile(r"[^A-Za-z0-9!#$%&'*+\-=?^_`{|}~]+")
 
 
@@ -53,7 +56,7 @@ class SmtpChannel:
     def build(self, notification: Notification) -> EmailMessage:
         """Return the e-mail of a notification, headers and both bodies."""
         rendered = self._renderer.render(notification)
-        message = EmailMessage(policy=SMTP)
+        message = EmailMessage(policy=POLICY)
         message["From"] = self._sender
         message["To"] = [
             Address(display_name=one_line(r.name), addr_spec=r.email) for r in notification.recipients
@@ -63,9 +66,9 @@ class SmtpChannel:
         message["Message-ID"] = message_id(notification.key, self._domain)
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
         message["X-Passerelle-Key"] = one_line(notification.key)
-        message["Content-Language"] = notification.language
         message.set_content(rendered.text)
         message.add_alternative(rendered.html, subtype="html")
+        message["Content-Language"] = notification.language  # after the parts: set_content drops Content-*
         return message
 
     async def send(self, notification: Notification) -> str:
@@ -74,7 +77,9 @@ class SmtpChannel:
         s = self._settings
         try:
             refused, answer = await aiosmtplib.send(
-                message,
+                message.as_bytes(policy=POLICY),  # flattened here: aiosmtplib would refold at 78
+                sender=self._sender.addr_spec,
+                recipients=[r.email for r in notification.recipients],
                 hostname=s.host,
                 port=s.port,
                 username=s.username,
