@@ -6,6 +6,7 @@ what went over the wire. Addresses in `refuse` get `550` at RCPT, as an unknown 
 """
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -27,7 +28,7 @@ class ReceivedMail:
     def body(self, subtype: str) -> str:
         """Return the decoded `text/<subtype>` part (plain or html)."""
         part = self.message.get_body(preferencelist=(subtype,))
-        return "" if part is None else str(part.get_content())  # type: ignore[attr-defined]
+        return "" if part is None else str(part.get_content())
 
 
 @dataclass
@@ -53,7 +54,7 @@ class SinkHandler:
         """Keep the mail."""
         content: Any = envelope.original_content or envelope.content
         message = message_from_bytes(content, policy=default)
-        mail = ReceivedMail(str(envelope.mail_from), list(envelope.rcpt_tos), message)  # type: ignore[arg-type]
+        mail = ReceivedMail(str(envelope.mail_from), list(envelope.rcpt_tos), message)
         self.received.append(mail)
         if self.on_mail is not None:
             self.on_mail(mail)
@@ -62,6 +63,7 @@ class SinkHandler:
 
 async def start_sink(handler: SinkHandler, host: str = "127.0.0.1", port: int = 0) -> asyncio.Server:
     """Serve the sink on `host:port` (0: a free port) in the running event loop."""
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     loop = asyncio.get_running_loop()
     return await loop.create_server(lambda: SMTP(handler, hostname="passerelle-sink"), host, port)
 
