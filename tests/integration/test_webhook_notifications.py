@@ -1,26 +1,36 @@
 """Webhook notifications over real HTTP: an aiohttp server on loopback answers as told."""
 
+import asyncio
 import hashlib
 import hmac
 import json
+import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import asyncpg
+import httpx
+import pytest
 import pytest_asyncio
 from aiohttp import web
 from temporalio.testing import WorkflowEnvironment
 
+from activities.channels import PermanentDeliveryError
 from activities.channels.webhook import SIGNATURE_HEADER, WebhookChannel
 from activities.rendering import Renderer
 from passerelle.config import WebhookSettings
-from schemas import Closure, Outcome
+from schemas import Closure, Notification, Outcome
 from tests.conftest import WorkerFactory
+from tests.factories import request
 from tests.workflows.helpers import start
 from workflows.collaboration import CollaborationWorkflow
+from workflows.notifications import notification_for
+from workflows.state import CollaborationState
 
 SECRET = "webhook-test-secret"
+RENDERER = Renderer("http://ui.example", "default")
 DELIVERIES = """
 SELECT n.event, d.status, d.attempts, d.result
 FROM notifications n JOIN deliveries d USING (idempotency_key)
@@ -33,11 +43,13 @@ class Receiver:
     """Answers each request with the next status of `script` (the last one repeats)."""
 
     script: list[int] = field(default_factory=lambda: [200])
+    delay: float = 0.0
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     answered: Counter[tuple[str, int]] = field(default_factory=Counter)  # (key, status) → count
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
+        await asyncio.sleep(self.delay)
         key = request.headers.get("Idempotency-Key", "")
         self.requests.append((dict(request.headers), body))
         seen = sum(n for (k, _), n in self.answered.items() if k == key)
@@ -62,8 +74,7 @@ async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
 
 
 def channel(url: str, secret: str | None = SECRET) -> WebhookChannel:
-    settings = WebhookSettings(url, secret=secret, timeout=5)
-    return WebhookChannel(settings, Renderer("http://ui.example", "default"))
+    return WebhookChannel(WebhookSettings(url, secret=secret, timeout=5), RENDERER)
 
 
 async def start_and_close(env: WorkflowEnvironment, workflow_id: str, task_queue: str) -> None:
@@ -145,3 +156,36 @@ async def test_client_error_is_recorded_and_not_retried(
         ("closed", "failed", 1),
     ]
     assert rows[0]["result"] == "HTTP 400 nope"
+
+
+
+async def test_slow_failing_or_absent_server_raises_for_temporal_to_retry(
+    receiver: tuple[Receiver, str],
+) -> None:
+    """Timeout, 503, 429 and refused connections raise transient errors; 404 is permanent."""
+    target, url = receiver
+    notification = example_notification()
+    target.delay = 2.0
+    with pytest.raises(httpx.TimeoutException):
+        await WebhookChannel(WebhookSettings(url, timeout=0.2), RENDERER).send(notification)
+    target.delay = 0.0
+    for status in (503, 429):
+        target.script = [status]
+        with pytest.raises(httpx.HTTPStatusError):
+            await channel(url).send(notification)
+    target.script = [404]
+    with pytest.raises(PermanentDeliveryError, match="HTTP 404"):
+        await channel(url).send(notification)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    with pytest.raises(httpx.ConnectError):
+        await channel(f"http://127.0.0.1:{closed_port}/hook").send(notification)
+
+
+def example_notification() -> Notification:
+    """Return the `started` notification of the example collaboration."""
+    state = CollaborationState.begin(request(), "collab-natixis-nabla", "run-1", datetime.now(UTC))
+    found = notification_for(state, state.start_entry(state.started_at))
+    assert found is not None
+    return found
