@@ -1,85 +1,33 @@
 """E-mail notifications over real SMTP: an aiosmtpd sink on loopback reads what the worker sends."""
 
-import asyncio
-import socket
-from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
-import pytest_asyncio
 from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.channels.smtp import SmtpChannel, message_id
+from activities.channels.smtp import message_id
+from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
-from activities.rendering import Renderer
-from passerelle.config import SmtpSettings
-from passerelle.smtpsink import ReceivedMail, SinkHandler, start_sink
-from schemas import Closure, MilestoneRequest, Notification, Outcome, Stage, StageChange
+from passerelle.smtpsink import SinkHandler
+from schemas import Closure, Notification, Outcome
 from tests.conftest import WorkerFactory
+from tests.integration.mail import (
+    DELIVERIES,
+    PARTIES,
+    UI,
+    by_subject,
+    in_order,
+    lifecycle,
+    sink,
+    smtp_channel,
+)
 from tests.workflows.helpers import start
 from worker import WORKFLOWS, workflow_runner
 from workflows.activity_names import NOTIFY
 from workflows.collaboration import CollaborationWorkflow
 
-UI = "http://ui.example:8233"
-DELIVERIES = """
-SELECT n.event, d.channel, d.status, d.attempts, d.result
-FROM notifications n JOIN deliveries d USING (idempotency_key)
-WHERE n.workflow_id = $1 ORDER BY split_part(n.idempotency_key, '/', 2)::int
-"""
-ATTEMPTS = """
-SELECT max(attempts) FROM deliveries JOIN notifications USING (idempotency_key) WHERE workflow_id = $1
-"""
-PARTIES = ["innovation@natixis.example", "partners@nabla.example"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def smtp_channel(port: int) -> SmtpChannel:
-    settings = SmtpSettings("127.0.0.1", port, "none", None, sender="Programme <noreply@programme.example>")
-    return SmtpChannel(settings, Renderer(UI, "default"))
-
-
-@pytest_asyncio.fixture
-async def sink() -> AsyncIterator[tuple[SinkHandler, int]]:
-    """A real aiosmtpd server on a free loopback port, for this test only."""
-    handler = SinkHandler()
-    server = await start_sink(handler)
-    yield handler, server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
-
-
-async def lifecycle(env: WorkflowEnvironment, workflow_id: str, task_queue: str, **changes: Any) -> str:
-    """Start, advance with an HTML note, record two milestones, decline; return the collaboration id."""
-    handle = await start(env.client, workflow_id, task_queue, **changes)
-    await handle.execute_update(
-        CollaborationWorkflow.advance,
-        StageChange(to=Stage.QUALIFICATION, by="ops@programme.example", note="<b>call</b> held & agreed"),
-    )
-    for kind in ("NDA signed", "Coffee"):
-        await handle.execute_update(
-            CollaborationWorkflow.record_milestone, MilestoneRequest(kind=kind, by="ops")
-        )
-    await handle.execute_update(
-        CollaborationWorkflow.close, Closure(outcome=Outcome.DECLINED, by="ops", reason="no budget")
-    )
-    return (await handle.result()).collaboration_id
-
-
-def in_order(mails: list[ReceivedMail]) -> list[ReceivedMail]:
-    """Mails sorted by event number (deliveries run beside the workflow, in any order)."""
-    return sorted(mails, key=lambda m: int(str(m.message["X-Passerelle-Key"]).split("/")[1]))
-
-
-def by_subject(mails: list[ReceivedMail]) -> list[str]:
-    return [str(m.message["Subject"]) for m in in_order(mails)]
+__all__ = ["sink"]  # the fixture, used by name
 
 
 async def test_lifecycle_sends_the_expected_french_emails(
@@ -159,7 +107,7 @@ async def test_retry_after_send_sends_no_second_email(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
-        activities=[*record_activities(pool), notifications.notify],
+        activities=[MilestoneActivities(pool).record_events, notifications.notify],
     ):
         await lifecycle(dev_env, workflow_id, task_queue, language="en")
     p = "[French Tech Corporate Community] Natixis × Nabla"
@@ -173,46 +121,6 @@ async def test_retry_after_send_sends_no_second_email(
     assert len(notifications.failed) == 5, "every notify (Coffee too, sending nothing) failed once"
     rows = await pool.fetch(DELIVERIES, workflow_id)
     assert [(r["status"], r["attempts"]) for r in rows] == [("sent", 2)] * 4
-
-
-def record_activities(pool: asyncpg.Pool) -> list[Any]:
-    from activities.milestones import MilestoneActivities
-
-    return [MilestoneActivities(pool).record_events]
-
-
-class CrashesBetweenSendAndMark(SmtpChannel):
-    """Sends, then fails before the outbox can mark the delivery sent (first time per key)."""
-
-    crashed: set[str]
-
-    async def send(self, notification: Notification) -> str:
-        answer = await super().send(notification)
-        if notification.key not in self.crashed:
-            self.crashed.add(notification.key)
-            raise RuntimeError("simulated crash between send and mark")
-        return answer
-
-
-async def test_crash_between_send_and_mark_resends_with_the_same_message_id(
-    dev_env: WorkflowEnvironment,
-    run_worker: WorkerFactory,
-    sink: tuple[SinkHandler, int],
-    task_queue: str,
-    workflow_id: str,
-) -> None:
-    """The documented edge: the duplicate carries the same Message-ID, so it is recognisable."""
-    handler, port = sink
-    channel = CrashesBetweenSendAndMark(smtp_channel(port)._settings, Renderer(UI, "default"))
-    channel.crashed = set()
-    async with run_worker(dev_env.client, channels=[channel]):
-        handle = await start(dev_env.client, workflow_id, task_queue)
-        await handle.execute_update(
-            CollaborationWorkflow.close, Closure(outcome=Outcome.ABANDONED, by="ops", reason="x")
-        )
-        await handle.result()
-    ids = [m.message["Message-ID"] for m in in_order(handler.received)]
-    assert len(ids) == 4 and ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
 
 
 async def test_injection_in_names_and_notes_is_escaped_or_folded(
@@ -241,60 +149,3 @@ async def test_injection_in_names_and_notes_is_escaped_or_folded(
         assert "Evil Bcc: victim@evil.example <script>x()</script> × Nabla" in str(mail.message["Subject"])
     assert "<img" not in mails[1].body("html")
     assert "&lt;img src=x onerror=&#34;y()&#34;&gt;" in mails[1].body("html")
-
-
-async def test_refused_mailboxes_are_recorded_not_retried(
-    dev_env: WorkflowEnvironment,
-    run_worker: WorkerFactory,
-    sink: tuple[SinkHandler, int],
-    pool: asyncpg.Pool,
-    task_queue: str,
-    workflow_id: str,
-) -> None:
-    """550 for every recipient → `failed` after one attempt; for some → sent, the refusal noted."""
-    handler, port = sink
-    handler.refuse = set(PARTIES)
-    async with run_worker(dev_env.client, channels=[smtp_channel(port)]):
-        handle = await start(dev_env.client, workflow_id, task_queue)
-        await handle.execute_update(
-            CollaborationWorkflow.close, Closure(outcome=Outcome.ABANDONED, by="ops", reason="x")
-        )
-        await handle.result()
-    rows = await pool.fetch(DELIVERIES, workflow_id)
-    assert [(r["event"], r["status"], r["attempts"]) for r in rows] == [
-        ("started", "failed", 1),
-        ("closed", "sent", 1),
-    ]
-    assert "550" in rows[0]["result"] and "refused: innovation@natixis.example (550)" in rows[1]["result"]
-    assert [m.rcpt_tos for m in handler.received] == [["operator@programme.example"]]
-
-
-async def test_unreachable_server_is_retried_until_it_answers(
-    dev_env: WorkflowEnvironment,
-    run_worker: WorkerFactory,
-    pool: asyncpg.Pool,
-    task_queue: str,
-    workflow_id: str,
-) -> None:
-    """Connection refused is transient: Temporal retries, and the mail goes once the server is up."""
-    port = free_port()
-    handler = SinkHandler()
-    async with run_worker(dev_env.client, channels=[smtp_channel(port)]):
-        handle = await start(dev_env.client, workflow_id, task_queue)
-        for _ in range(100):  # the first attempt fails (nothing listens), then Temporal backs off
-            if await pool.fetchval(ATTEMPTS, workflow_id):
-                break
-            await asyncio.sleep(0.1)
-        server = await start_sink(handler, port=port)
-        try:
-            await handle.execute_update(
-                CollaborationWorkflow.close, Closure(outcome=Outcome.ABANDONED, by="ops", reason="x")
-            )
-            await handle.result()
-        finally:
-            server.close()
-    rows = await pool.fetch(DELIVERIES, workflow_id)
-    assert [(r["event"], r["status"]) for r in rows] == [("started", "sent"), ("closed", "sent")]
-    assert rows[0]["attempts"] >= 2
-    assert by_subject(handler.received)[0].startswith("[French Tech Corporate Community] Mise en relation")
-    assert len(handler.received) == 2
