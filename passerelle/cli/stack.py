@@ -55,7 +55,13 @@ def dev(
         async def main() -> None:
             sink = None
             if smtp_sink:
-                sink = await start_sink(SinkHandler(on_mail=show_mail), port=smtp_sink_port)
+                try:
+                    sink = await start_sink(SinkHandler(on_mail=show_mail), port=smtp_sink_port)
+                except OSError as err:
+                    raise SystemExit(
+                        f"cannot run the SMTP sink on 127.0.0.1:{smtp_sink_port} ({err.strerror}); "
+                        "choose another port with --smtp-sink-port"
+                    ) from None
             await server.connect()
             typer.secho("Passerelle dev stack is running", fg="green", bold=True)
             typer.echo(f"  Web UI:           http://localhost:{ui_port}")
