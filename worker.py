@@ -18,9 +18,12 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.channels import Channel
 from activities.channels.log import LogChannel
+from activities.channels.smtp import SmtpChannel
+from activities.channels.webhook import WebhookChannel
 from activities.digest import DigestActivities
 from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
+from activities.rendering import Renderer
 from passerelle.client import connect
 from passerelle.config import Settings
 from passerelle.db import create_pool, migrate
@@ -58,12 +61,25 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def build_channels(settings: Settings) -> list[Channel]:
-    """Return the notification channels named in the settings."""
-    known = {"log": LogChannel}
+    """Return the notification channels named in the settings (`PASSERELLE_CHANNELS`)."""
+    known = ("log", "smtp", "webhook")
     unknown = [name for name in settings.channels if name not in known]
     if unknown:
         raise SystemExit(f"PASSERELLE_CHANNELS: unknown channel(s) {unknown}; known: {sorted(known)}")
-    return [known[name]() for name in settings.channels]
+    renderer = Renderer(settings.ui_url, settings.namespace)
+    channels: list[Channel] = []
+    for name in dict.fromkeys(settings.channels):  # each channel once, in the order given
+        if name == "log":
+            channels.append(LogChannel())
+        elif name == "smtp":
+            if settings.smtp is None:
+                raise SystemExit("PASSERELLE_CHANNELS names smtp but PASSERELLE_SMTP_HOST is not set")
+            channels.append(SmtpChannel(settings.smtp, renderer))
+        else:
+            if settings.webhook is None:
+                raise SystemExit("PASSERELLE_CHANNELS names webhook but PASSERELLE_WEBHOOK_URL is not set")
+            channels.append(WebhookChannel(settings.webhook, renderer))
+    return channels
 
 
 def build_worker(
@@ -71,7 +87,7 @@ def build_worker(
 ) -> Worker:
     """Return a worker with every workflow and activity of Passerelle registered."""
     milestones = MilestoneActivities(pool)
-    notifications = NotificationActivities(pool, channels)
+    notifications = NotificationActivities(pool, channels, settings.notify_milestones)
     digest = DigestActivities(pool)
     return Worker(
         client,

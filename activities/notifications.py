@@ -13,7 +13,7 @@ import structlog
 from temporalio import activity
 
 from activities.channels import Channel, PermanentDeliveryError
-from schemas import Notification
+from schemas import Notification, NotificationEvent
 from workflows.activity_names import NOTIFY
 
 log = structlog.get_logger()
@@ -39,14 +39,31 @@ WHERE idempotency_key = $1 AND channel = $2
 class NotificationActivities:
     """Activities that deliver notifications through the outbox."""
 
-    def __init__(self, pool: asyncpg.Pool, channels: Sequence[Channel]) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, channels: Sequence[Channel], milestone_kinds: Sequence[str] = ()
+    ) -> None:
         self._pool = pool
         self._channels = list(channels)
+        self._milestone_kinds = {k.strip().lower() for k in milestone_kinds}  # "*" means all
+
+    def wanted(self, n: Notification) -> bool:
+        """Return whether the configuration wants this notification sent at all.
+
+        Milestones notify only for the kinds in PASSERELLE_NOTIFY_MILESTONES: the workflow asks
+        for every one, the worker's configuration decides (and can change without a new release).
+        """
+        if n.event is not NotificationEvent.MILESTONE:
+            return True
+        kind = n.context.get("milestone", "").strip().lower()
+        return "*" in self._milestone_kinds or kind in self._milestone_kinds
 
     @activity.defn(name=NOTIFY)
     async def notify(self, notification: Notification) -> dict[str, str]:
         """Record the notification, deliver it on every channel once; return status per channel."""
         n = notification
+        if not self.wanted(n):
+            log.info("notification not configured", key=n.key, milestone=n.context.get("milestone"))
+            return {}
         recipients = [r.model_dump(mode="json") for r in n.recipients]
         async with self._pool.acquire() as conn:
             await conn.execute(

@@ -8,13 +8,37 @@ file), so the same variables work for the `temporal` CLI and for Passerelle. Eve
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from temporalio.envconfig import ClientConfigProfile
 
 TASK_QUEUE = "collaborations"
+SMTP_SECURITY = ("starttls", "tls", "none")
+SMTP_DEFAULT_PORT = {"starttls": 587, "tls": 465, "none": 25}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how the smtp channel sends mail (`PASSERELLE_SMTP_*`)."""
+
+    host: str
+    port: int
+    security: str  # starttls, tls (implicit TLS) or none
+    username: str | None
+    password: str | None = field(repr=False, default=None)
+    sender: str = "Passerelle <passerelle@localhost>"
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Where the webhook channel posts (`PASSERELLE_WEBHOOK_*`)."""
+
+    url: str
+    secret: str | None = field(repr=False, default=None)
+    timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +55,10 @@ class Settings:
     max_concurrent_workflow_tasks: int | None
     max_cached_workflows: int
     temporal: Mapping[str, Any]  # keyword arguments for temporalio.client.Client.connect
+    smtp: SmtpSettings | None = None
+    webhook: WebhookSettings | None = None
+    # Milestone kinds that notify: ("*",) for all, () for none (the default), else lower-cased kinds.
+    notify_milestones: tuple[str, ...] = ()
 
     @property
     def namespace(self) -> str:
@@ -49,6 +77,60 @@ def _int(env: Mapping[str, str], name: str) -> int | None:
     if value <= 0:
         raise SystemExit(f"{name} must be positive, not {value}")
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name) or ""
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise SystemExit(f"{name} must be positive, not {raw}")
+    return value
+
+
+def smtp_settings(env: Mapping[str, str]) -> SmtpSettings | None:
+    """Return the SMTP settings, or None when `PASSERELLE_SMTP_HOST` is unset."""
+    host = env.get("PASSERELLE_SMTP_HOST")
+    if not host:
+        return None
+    security = env.get("PASSERELLE_SMTP_TLS", "starttls").strip().lower()
+    if security not in SMTP_SECURITY:
+        raise SystemExit(f"PASSERELLE_SMTP_TLS must be one of {', '.join(SMTP_SECURITY)}, not {security!r}")
+    return SmtpSettings(
+        host=host,
+        port=_int(env, "PASSERELLE_SMTP_PORT") or SMTP_DEFAULT_PORT[security],
+        security=security,
+        username=env.get("PASSERELLE_SMTP_USERNAME") or None,
+        password=env.get("PASSERELLE_SMTP_PASSWORD") or None,
+        sender=env.get("PASSERELLE_SMTP_FROM") or SmtpSettings.sender,
+        timeout=_seconds(env, "PASSERELLE_SMTP_TIMEOUT", SmtpSettings.timeout),
+    )
+
+
+def webhook_settings(env: Mapping[str, str]) -> WebhookSettings | None:
+    """Return the webhook settings, or None when `PASSERELLE_WEBHOOK_URL` is unset."""
+    url = env.get("PASSERELLE_WEBHOOK_URL")
+    if not url:
+        return None
+    if not url.startswith(("https://", "http://")):
+        raise SystemExit(f"PASSERELLE_WEBHOOK_URL must be an http(s) URL, not {url!r}")
+    return WebhookSettings(
+        url=url,
+        secret=env.get("PASSERELLE_WEBHOOK_SECRET") or None,
+        timeout=_seconds(env, "PASSERELLE_WEBHOOK_TIMEOUT", WebhookSettings.timeout),
+    )
+
+
+def milestone_kinds(raw: str) -> tuple[str, ...]:
+    """Parse `PASSERELLE_NOTIFY_MILESTONES`: `all`, `none` or comma-separated milestone kinds."""
+    value = raw.strip().lower()
+    if value in ("", "none"):
+        return ()
+    if value == "all":
+        return ("*",)
+    return tuple(k.strip() for k in value.split(",") if k.strip())
 
 
 def temporal_connect_config(env: Mapping[str, str]) -> dict[str, Any]:
@@ -79,4 +161,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_concurrent_workflow_tasks=_int(env, "PASSERELLE_MAX_CONCURRENT_WORKFLOW_TASKS"),
         max_cached_workflows=_int(env, "PASSERELLE_MAX_CACHED_WORKFLOWS") or 10_000,
         temporal=temporal_connect_config(env),
+        smtp=smtp_settings(env),
+        webhook=webhook_settings(env),
+        notify_milestones=milestone_kinds(env.get("PASSERELLE_NOTIFY_MILESTONES", "none")),
     )

@@ -28,6 +28,8 @@ with workflow.unsafe.imports_passed_through():
         EventRecord,
         HistoryEntry,
         MilestoneRequest,
+        Notification,
+        NotificationEvent,
         PauseRequest,
         ResumeRequest,
         SnoozeRequest,
@@ -42,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.transitions import check_move
 
 TASK_QUEUE = "collaborations"
+MILESTONE_NOTIFICATIONS_PATCH = "notify-milestones"
 
 # Recording must never be lost: a database outage is waited out (retries without limit, backing
 # off to one minute), and the row insert is idempotent, so a retry never writes twice.
@@ -232,7 +235,7 @@ class CollaborationWorkflow:
         )
         for entry in entries:
             notification = notification_for(state, entry)
-            if notification is not None:
+            if notification is not None and self._may_notify(notification):
                 # Delivery runs beside the workflow: an update answers once its record is
                 # durable, not when every mailbox has accepted the message.
                 task = asyncio.create_task(
@@ -246,6 +249,14 @@ class CollaborationWorkflow:
                 )
                 self._deliveries.add(task)
                 task.add_done_callback(self._deliveries.discard)
+
+    @staticmethod
+    def _may_notify(notification: Notification) -> bool:
+        # Milestone notifications came after the first release: histories recorded before
+        # have no activity there, so replaying them must not schedule one.
+        return notification.event is not NotificationEvent.MILESTONE or workflow.patched(
+            MILESTONE_NOTIFICATIONS_PATCH
+        )
 
     async def _drain(self) -> None:
         """Wait until no update handler or delivery is still running."""

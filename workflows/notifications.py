@@ -11,6 +11,9 @@ from workflows.state import CollaborationState
 _EVENTS: dict[EventKind, NotificationEvent] = {
     EventKind.STARTED: NotificationEvent.STARTED,
     EventKind.STAGE_CHANGED: NotificationEvent.STAGE_CHANGED,
+    # Sent for every milestone; which kinds actually go out is the worker's configuration
+    # (PASSERELLE_NOTIFY_MILESTONES), decided in the notify activity, never in workflow code.
+    EventKind.MILESTONE: NotificationEvent.MILESTONE,
     EventKind.REMINDER: NotificationEvent.REMINDER,
     EventKind.ESCALATION: NotificationEvent.ESCALATION,
     EventKind.CLOSED: NotificationEvent.CLOSED,
@@ -45,6 +48,9 @@ def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notifica
         "note": entry.note,
         "at": entry.at.isoformat(),
         "reminder_number": str(entry.reminder_number or ""),
+        "days_idle": f"{max(state.days_since(state.clock_start, entry.at), 0):g}",
+        "milestone": entry.milestone or "",
+        "evidence_url": entry.evidence_url or "",
         "next_reminder_at": state.next_reminder_at.isoformat() if state.next_reminder_at else "",
     }
     return Notification(

@@ -11,11 +11,12 @@ from typing import Annotated
 import typer
 from temporalio.client import Client
 
-from passerelle.config import Settings, load_settings
+from passerelle.config import Settings, SmtpSettings, load_settings
 from passerelle.db import migrate
 from passerelle.devstack import TemporalDevServer, embedded_postgres
 from passerelle.logs import configure_logging
 from passerelle.schedules import DIGEST_SCHEDULE_ID, apply_schedules
+from passerelle.smtpsink import ReceivedMail, SinkHandler, describe, start_sink
 
 StateDir = Annotated[
     Path | None, typer.Option(help="State folder (default: $PASSERELLE_STATE_DIR or .passerelle)")
@@ -38,17 +39,32 @@ def dev(
     port: Annotated[int, typer.Option(help="Temporal gRPC port")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
     ip: Annotated[str, typer.Option(help="Address the Temporal server binds")] = "127.0.0.1",
+    smtp_sink: Annotated[
+        bool, typer.Option(help="Run a local SMTP sink and send e-mail notifications to it (printed here)")
+    ] = False,
+    smtp_sink_port: Annotated[int, typer.Option(help="Port of the local SMTP sink")] = 8025,
 ) -> None:
     """Run the whole stack in the foreground: Temporal + Web UI, PostgreSQL, migrations, worker."""
     from worker import run_worker
 
     configure_logging()
     settings = load_settings()
+    if smtp_sink:
+        settings = with_smtp_sink(settings, smtp_sink_port)
     folder = state_dir or settings.state_dir
     server = TemporalDevServer(folder, ip=ip, port=port, ui_port=ui_port, namespace=settings.namespace)
     with server, database_url(folder) as url:
 
         async def main() -> None:
+            sink = None
+            if smtp_sink:
+                try:
+                    sink = await start_sink(SinkHandler(on_mail=show_mail), port=smtp_sink_port)
+                except OSError as err:
+                    raise SystemExit(
+                        f"cannot run the SMTP sink on 127.0.0.1:{smtp_sink_port} ({err.strerror}); "
+                        "choose another port with --smtp-sink-port"
+                    ) from None
             client = await server.connect()
             digest = await apply_schedules(client, os.environ, settings.task_queue)
 
@@ -58,17 +74,36 @@ def dev(
                 typer.echo(f"  Temporal address: {server.address} (namespace {server.namespace})")
                 typer.echo(f"  Database:         {url}")
                 typer.echo(f"  State folder:     {folder.resolve()}")
+                typer.echo(f"  Notifications:    {', '.join(settings.channels)}")
+                if sink is not None:
+                    typer.echo(f"  SMTP sink:        127.0.0.1:{smtp_sink_port} (mails are printed here)")
                 typer.echo(f"  Daily digest:     schedule {DIGEST_SCHEDULE_ID} {digest}")
                 typer.echo("  Ctrl-C stops everything.")
 
             temporal = {"target_host": server.address, "namespace": server.namespace}
             ui_url = f"http://localhost:{ui_port}"
-            await run_worker(
-                replace(settings, database_url=url, temporal=temporal, ui_url=ui_url), on_ready=banner
-            )
+            try:
+                await run_worker(
+                    replace(settings, database_url=url, temporal=temporal, ui_url=ui_url), on_ready=banner
+                )
+            finally:
+                if sink is not None:
+                    sink.close()
 
         asyncio.run(main())
     typer.echo("Passerelle dev stack stopped.")
+
+
+def with_smtp_sink(settings: Settings, port: int) -> Settings:
+    """Return settings that send e-mail to the local sink, besides the channels already chosen."""
+    smtp = SmtpSettings(host="127.0.0.1", port=port, security="none", username=None)
+    channels = settings.channels if "smtp" in settings.channels else (*settings.channels, "smtp")
+    return replace(settings, smtp=smtp, channels=channels)
+
+
+def show_mail(mail: ReceivedMail) -> None:
+    """Print a mail the sink received."""
+    typer.secho(describe(mail), fg="cyan")
 
 
 def worker() -> None:

@@ -1,9 +1,11 @@
 """Helpers for workflow tests: start a collaboration, read its history."""
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 
 from schemas import Closure, CollaborationStatus, Outcome
 from tests.factories import request_data
@@ -34,3 +36,20 @@ async def abandon(handle: WorkflowHandle[Any, Any]) -> None:
         CollaborationWorkflow.close, Closure(outcome=Outcome.ABANDONED, by="test", reason="test over")
     )
     await handle.result()
+
+
+async def latest_status(client: Client, workflow_id: str, attempts: int = 6) -> CollaborationStatus:
+    """Query the status of the latest run, asking again if the query lands on a closing run.
+
+    On the time-skipping server a query that reaches a run just as it continues-as-new never
+    answers; asking again (a handle without run id) reaches the new run.
+    """
+    for attempt in range(attempts):
+        try:
+            return await client.get_workflow_handle(workflow_id).query(
+                CollaborationWorkflow.status, rpc_timeout=timedelta(seconds=5)
+            )
+        except RPCError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,105 @@
+"""The smtp channel: one multipart e-mail (plain text + HTML) per notification, over SMTP.
+
+One message per event, every recipient in `To:` — an introduction is meant to put both parties in
+touch, and a reply-all reaches everyone. Its `Message-ID` is derived from the idempotency key, so
+the rare duplicate (a crash between the send and its `sent` mark) carries the same id and mail
+clients and servers recognise it. Headers are built with `email.policy.SMTP`, which refuses CR/LF
+in any header; names are folded onto one line before they get there.
+
+Errors: a 5xx answer (unknown mailbox, message refused) is permanent and recorded; anything else
+(connection refused, timeout, 4xx "try later", authentication failing until the operator fixes
+the password) is raised so that Temporal retries with backoff.
+"""
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+
+import aiosmtplib
+
+from activities.channels import PermanentDeliveryError
+from activities.rendering import Renderer, one_line
+from passerelle.config import SmtpSettings
+from schemas import Notification
+
+# RFC 5322's hard line limit: CPython's folder at 78 columns can put a space on both sides of a
+# fold before an encoded word, which readers then show as a double space ("Natixis  × Nabla").
+POLICY = SMTP.clone(max_line_length=998)
+_NOT_ATEXT = re.compile(r"[^A-Za-z0-9!#$%&'*+\-=?^_`{|}~]+")
+
+
+def message_id(key: str, domain: str) -> str:
+    """Return the Message-ID of a notification key: readable, stable, valid in any header."""
+    readable = ".".join(part for part in _NOT_ATEXT.split(key) if part)[:120]
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]  # keeps ids apart if cleaning merged two keys
+    return f"<{readable}.{digest}@{domain}>"
+
+
+class SmtpChannel:
+    """Delivers notifications as e-mail through an SMTP server."""
+
+    name = "smtp"
+
+    def __init__(self, settings: SmtpSettings, renderer: Renderer) -> None:
+        self._settings = settings
+        self._renderer = renderer
+        display, address = parseaddr(settings.sender)
+        if "@" not in address:
+            raise SystemExit(f"PASSERELLE_SMTP_FROM must be an e-mail address, not {settings.sender!r}")
+        self._sender = Address(display_name=one_line(display), addr_spec=address)
+        self._domain = address.rsplit("@", 1)[1]
+
+    def build(self, notification: Notification) -> EmailMessage:
+        """Return the e-mail of a notification, headers and both bodies."""
+        rendered = self._renderer.render(notification)
+        message = EmailMessage(policy=POLICY)
+        message["From"] = self._sender
+        message["To"] = [
+            Address(display_name=one_line(r.name), addr_spec=r.email) for r in notification.recipients
+        ]
+        message["Subject"] = rendered.subject
+        message["Date"] = format_datetime(datetime.now(UTC))
+        message["Message-ID"] = message_id(notification.key, self._domain)
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
+        message["X-Passerelle-Key"] = one_line(notification.key)
+        message.set_content(rendered.text)
+        message.add_alternative(rendered.html, subtype="html")
+        message["Content-Language"] = notification.language  # after the parts: set_content drops Content-*
+        return message
+
+    async def send(self, notification: Notification) -> str:
+        """Send the e-mail; return the server's answer (and any recipient it refused)."""
+        message = self.build(notification)
+        s = self._settings
+        try:
+            refused, answer = await aiosmtplib.send(
+                message.as_bytes(policy=POLICY),  # flattened here: aiosmtplib would refold at 78
+                sender=self._sender.addr_spec,
+                recipients=[r.email for r in notification.recipients],
+                hostname=s.host,
+                port=s.port,
+                username=s.username,
+                password=s.password,
+                use_tls=s.security == "tls",
+                start_tls=s.security == "starttls",
+                timeout=s.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as err:
+            codes = [r.code for r in err.recipients]
+            if all(code >= 500 for code in codes):
+                raise PermanentDeliveryError(f"all recipients refused: {err.recipients}") from err
+            raise
+        except aiosmtplib.SMTPAuthenticationError:
+            raise  # configuration, not the message: retried until the operator fixes it
+        except aiosmtplib.SMTPResponseException as err:
+            if err.code >= 500:
+                raise PermanentDeliveryError(f"SMTP {err.code} {err.message}") from err
+            raise
+        receipt = f"{message['Message-ID']} {answer}"
+        if refused:
+            receipt += f"; refused: {', '.join(f'{a} ({r.code})' for a, r in refused.items())}"
+        return receipt

@@ -1,0 +1,86 @@
+"""Render a notification into a message: subject, plain text and HTML, in the collaboration's language.
+
+Templates are files shipped with the package (`activities/templates/<lang>/<event>.<part>.j2`), so
+wording changes never touch code. HTML templates are autoescaped (a name like `<script>` arrives
+as text); plain-text and subject templates are not, and the subject is folded onto one line, so a
+name holding CR/LF can never start a new mail header.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound, select_autoescape
+
+from activities.channels import PermanentDeliveryError
+from schemas import Notification
+
+LANGUAGES = ("fr", "en")
+SUBJECT_MAX = 200
+
+
+@dataclass(frozen=True)
+class Message:
+    """A rendered notification, ready for any channel."""
+
+    subject: str
+    text: str
+    html: str
+    link: str
+
+
+def one_line(value: str, limit: int = SUBJECT_MAX) -> str:
+    """Fold every run of whitespace (CR, LF, tabs...) into one space and cap the length."""
+    folded = " ".join(value.split())
+    return folded if len(folded) <= limit else folded[: limit - 1] + "…"
+
+
+def _when(value: str) -> str:
+    """Format an ISO timestamp from the context as `2026-11-26 18:30 UTC` (empty stays empty)."""
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class Renderer:
+    """Renders notifications with the packaged Jinja2 templates."""
+
+    def __init__(self, ui_url: str, namespace: str) -> None:
+        self._ui_url = ui_url.rstrip("/")
+        self._namespace = namespace
+        self._env = Environment(
+            loader=PackageLoader("activities", "templates"),
+            autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+            undefined=StrictUndefined,  # a template naming a missing field fails loudly, in tests
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self._env.filters["when"] = _when
+
+    def link(self, workflow_id: str) -> str:
+        """Return the Web UI page of a collaboration's workflow."""
+        return (
+            f"{self._ui_url}/namespaces/{quote(self._namespace, safe='')}"
+            f"/workflows/{quote(workflow_id, safe='')}"
+        )
+
+    def render(self, notification: Notification) -> Message:
+        """Render the subject, text and HTML of a notification in its language."""
+        language = notification.language if notification.language in LANGUAGES else "en"
+        link = self.link(notification.workflow_id)
+        values = {
+            **notification.context,
+            "event": notification.event.value,
+            "recipients": [r.name for r in notification.recipients],
+            "link": link,
+        }
+
+        def part(name: str) -> str:
+            try:
+                template = self._env.get_template(f"{language}/{notification.event.value}.{name}.j2")
+            except TemplateNotFound as err:  # a retry cannot make a template appear
+                raise PermanentDeliveryError(f"no template {err.name}") from err
+            return template.render(values)
+
+        return Message(subject=one_line(part("subject")), text=part("txt"), html=part("html"), link=link)

@@ -1,0 +1,77 @@
+"""Helpers of the e-mail notification tests: a real aiosmtpd sink, the smtp channel, ordering."""
+
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
+
+from activities.channels.smtp import SmtpChannel
+from activities.rendering import Renderer
+from passerelle.config import SmtpSettings
+from passerelle.smtpsink import ReceivedMail, SinkHandler, start_sink
+from schemas import Closure, MilestoneRequest, Outcome, Stage, StageChange
+from tests.workflows.helpers import start
+from workflows.collaboration import CollaborationWorkflow
+
+UI = "http://ui.example:8233"
+DELIVERIES = """
+SELECT n.event, d.channel, d.status, d.attempts, d.result
+FROM notifications n JOIN deliveries d USING (idempotency_key)
+WHERE n.workflow_id = $1 ORDER BY split_part(n.idempotency_key, '/', 2)::int
+"""
+ATTEMPTS = """
+SELECT max(attempts) FROM deliveries JOIN notifications USING (idempotency_key) WHERE workflow_id = $1
+"""
+PARTIES = ["innovation@natixis.example", "partners@nabla.example"]
+
+
+def free_port() -> int:
+    """Return a loopback port nothing listens on (yet)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def smtp_channel(port: int) -> SmtpChannel:
+    """Return the smtp channel pointed at a loopback port, plain SMTP, sender at programme.example."""
+    settings = SmtpSettings("127.0.0.1", port, "none", None, sender="Programme <noreply@programme.example>")
+    return SmtpChannel(settings, Renderer(UI, "default"))
+
+
+@pytest_asyncio.fixture
+async def sink() -> AsyncIterator[tuple[SinkHandler, int]]:
+    """A real aiosmtpd server on a free loopback port, for this test only."""
+    handler = SinkHandler()
+    server = await start_sink(handler)
+    yield handler, server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+
+
+async def lifecycle(env: WorkflowEnvironment, workflow_id: str, task_queue: str, **changes: Any) -> str:
+    """Start, advance with an HTML note, record two milestones, decline; return the collaboration id."""
+    handle = await start(env.client, workflow_id, task_queue, **changes)
+    await handle.execute_update(
+        CollaborationWorkflow.advance,
+        StageChange(to=Stage.QUALIFICATION, by="ops@programme.example", note="<b>call</b> held & agreed"),
+    )
+    for kind in ("NDA signed", "Coffee"):
+        await handle.execute_update(
+            CollaborationWorkflow.record_milestone, MilestoneRequest(kind=kind, by="ops")
+        )
+    await handle.execute_update(
+        CollaborationWorkflow.close, Closure(outcome=Outcome.DECLINED, by="ops", reason="no budget")
+    )
+    return (await handle.result()).collaboration_id
+
+
+def in_order(mails: list[ReceivedMail]) -> list[ReceivedMail]:
+    """Mails sorted by event number (deliveries run beside the workflow, in any order)."""
+    return sorted(mails, key=lambda m: int(str(m.message["X-Passerelle-Key"]).split("/")[1]))
+
+
+def by_subject(mails: list[ReceivedMail]) -> list[str]:
+    """Return the subjects of the mails, in event order."""
+    return [str(m.message["Subject"]) for m in in_order(mails)]
