@@ -2,7 +2,9 @@
 
 Builds the Temporal client (pydantic converter), the asyncpg pool, the activity classes with their
 dependencies, and runs the worker for task queue `collaborations` until asked to stop. On SIGINT or
-SIGTERM it stops polling and lets running activities finish (graceful shutdown).
+SIGTERM it stops polling and lets running activities finish (graceful shutdown, up to
+`PASSERELLE_SHUTDOWN_GRACE_SECONDS`); with `PASSERELLE_METRICS_PORT` set, the SDK runtime serves
+Prometheus metrics.
 """
 
 import asyncio
@@ -24,6 +26,7 @@ from passerelle.client import connect
 from passerelle.config import Settings
 from passerelle.db import create_pool, migrate
 from passerelle.logs import LogContextInterceptor
+from passerelle.runtime import build_runtime
 from workflows.collaboration import CollaborationWorkflow
 
 log = structlog.get_logger()
@@ -79,7 +82,7 @@ def build_worker(
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
-        graceful_shutdown_timeout=timedelta(seconds=30),
+        graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
     )
 
 
@@ -92,12 +95,18 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await migrate(settings.database_url)
-    client = await connect(settings.temporal)
+    runtime = build_runtime(settings)
+    client = await connect({**settings.temporal, **({"runtime": runtime} if runtime else {})})
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
     try:
         worker = build_worker(client, pool, settings, build_channels(settings))
         async with worker:
-            log.info("worker running", task_queue=settings.task_queue, namespace=settings.namespace)
+            log.info(
+                "worker running",
+                task_queue=settings.task_queue,
+                namespace=settings.namespace,
+                metrics=settings.metrics_address,
+            )
             await stop.wait()
             log.info("worker stopping: letting running activities finish")
     finally:

@@ -30,6 +30,8 @@ class Settings:
     max_concurrent_activities: int | None
     max_concurrent_workflow_tasks: int | None
     max_cached_workflows: int
+    metrics_address: str | None  # host:port of the Prometheus endpoint, None = no metrics
+    shutdown_grace_seconds: int  # how long running activities may take to finish on SIGTERM
     temporal: Mapping[str, Any]  # keyword arguments for temporalio.client.Client.connect
 
     @property
@@ -49,6 +51,13 @@ def _int(env: Mapping[str, str], name: str) -> int | None:
     if value <= 0:
         raise SystemExit(f"{name} must be positive, not {value}")
     return value
+
+
+def _metrics_address(env: Mapping[str, str]) -> str | None:
+    port = _int(env, "PASSERELLE_METRICS_PORT")
+    if port is None:
+        return None
+    return f"{env.get('PASSERELLE_METRICS_HOST') or '0.0.0.0'}:{port}"  # noqa: S104 - a container's port
 
 
 def temporal_connect_config(env: Mapping[str, str]) -> dict[str, Any]:
@@ -78,5 +87,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_concurrent_activities=_int(env, "PASSERELLE_MAX_CONCURRENT_ACTIVITIES"),
         max_concurrent_workflow_tasks=_int(env, "PASSERELLE_MAX_CONCURRENT_WORKFLOW_TASKS"),
         max_cached_workflows=_int(env, "PASSERELLE_MAX_CACHED_WORKFLOWS") or 10_000,
+        metrics_address=_metrics_address(env),
+        shutdown_grace_seconds=_int(env, "PASSERELLE_SHUTDOWN_GRACE_SECONDS") or 30,
         temporal=temporal_connect_config(env),
     )
