@@ -62,11 +62,16 @@ def _metrics_address(env: Mapping[str, str]) -> str | None:
 
 def temporal_connect_config(env: Mapping[str, str]) -> dict[str, Any]:
     """Return Client.connect keyword arguments from Temporal's env-config (profile + variables)."""
-    profile = ClientConfigProfile.load(
-        profile=env.get("TEMPORAL_PROFILE"),
-        config_source=Path(env["TEMPORAL_CONFIG_FILE"]) if env.get("TEMPORAL_CONFIG_FILE") else None,
-        override_env_vars=dict(env),
-    )
+    config_file = Path(env["TEMPORAL_CONFIG_FILE"]) if env.get("TEMPORAL_CONFIG_FILE") else None
+    if config_file is not None and not config_file.is_file():
+        # envconfig would silently fall back to defaults: a typo must not connect elsewhere.
+        raise SystemExit(f"TEMPORAL_CONFIG_FILE: no such file {config_file}")
+    try:
+        profile = ClientConfigProfile.load(
+            profile=env.get("TEMPORAL_PROFILE"), config_source=config_file, override_env_vars=dict(env)
+        )
+    except RuntimeError as err:  # the SDK's ConfigError: unknown profile, bad TOML, unreadable cert
+        raise SystemExit(f"Temporal environment configuration: {err}") from None
     config: dict[str, Any] = dict(profile.to_client_connect_config())
     config.setdefault("target_host", "localhost:7233")
     config.setdefault("namespace", "default")
