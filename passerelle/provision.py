@@ -20,7 +20,7 @@ async def ensure_search_attributes(client: Client) -> list[str]:
         ListSearchAttributesRequest(namespace=client.namespace)
     )
     existing = dict(listed.custom_attributes)
-    wanted = {key.name: key.indexed_value_type for key in search_attributes.ALL}
+    wanted = {key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in search_attributes.ALL}
     clashes = [
         f"{name} is {IndexedValueType.Name(existing[name])}, expected {IndexedValueType.Name(kind)}"
         for name, kind in wanted.items()

@@ -14,9 +14,7 @@ def build_runtime(settings: Settings) -> Runtime | None:
     """Return a runtime exporting Prometheus metrics, or None when no metrics port is set."""
     if settings.metrics_address is None:
         return None
-    return Runtime(
-        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_address))
-    )
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_address)))
 
 
 def metrics_url(settings: Settings) -> str | None:

@@ -27,9 +27,22 @@ def compose_config(env_file: Path, *args: str) -> subprocess.CompletedProcess[st
     """Run `docker-compose config` on the repository's file with only `env_file` for variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES", "TEMPORAL", "PASSERELLE"))}
     return subprocess.run(
-        [compose_binary(), "--project-directory", str(ROOT), "-f", str(ROOT / "docker-compose.yml"),
-         "--env-file", str(env_file), "config", *args],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        [
+            compose_binary(),
+            "--project-directory",
+            str(ROOT),
+            "-f",
+            str(ROOT / "docker-compose.yml"),
+            "--env-file",
+            str(env_file),
+            "config",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
 
 
