@@ -62,6 +62,7 @@ def _metrics_address(env: Mapping[str, str]) -> str | None:
 
 def temporal_connect_config(env: Mapping[str, str]) -> dict[str, Any]:
     """Return Client.connect keyword arguments from Temporal's env-config (profile + variables)."""
+    env = {k: v for k, v in env.items() if v != ""}  # compose passes unset optional variables as ""
     config_file = Path(env["TEMPORAL_CONFIG_FILE"]) if env.get("TEMPORAL_CONFIG_FILE") else None
     if config_file is not None and not config_file.is_file():
         # envconfig would silently fall back to defaults: a typo must not connect elsewhere.

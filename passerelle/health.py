@@ -41,7 +41,8 @@ async def _database(settings: Settings) -> str:
     conn = await asyncpg.connect(settings.database_url, timeout=TIMEOUT_SECONDS)
     try:
         await conn.fetchval("SELECT 1")
-        return f"{conn.get_settings().server_version} reachable"
+        version = conn.get_server_version()
+        return f"PostgreSQL {version.major}.{version.minor} reachable"
     finally:
         await conn.close()
 

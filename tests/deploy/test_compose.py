@@ -81,6 +81,13 @@ def test_passerelle_services_run_existing_commands(compose: dict[str, Any]) -> N
         assert service["command"][0] in commands, f"{name}: unknown command {service['command']}"
 
 
+def test_passerelle_services_reach_the_compose_temporal_by_default(compose: dict[str, Any]) -> None:
+    """TEMPORAL_ADDRESS defaults to the `temporal` service; no API key unless one is set."""
+    for name in PASSERELLE_SERVICES:
+        env = compose["services"][name]["environment"]
+        assert (env["TEMPORAL_ADDRESS"], env["TEMPORAL_API_KEY"]) == ("temporal:7233", "")
+
+
 def test_workers_use_the_restricted_role(compose: dict[str, Any]) -> None:
     """Workers connect as the rows-only role; only `migrate` uses the schema owner."""
     env = {name: compose["services"][name]["environment"] for name in PASSERELLE_SERVICES}

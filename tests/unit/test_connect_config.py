@@ -43,6 +43,13 @@ def test_defaults_match_the_dev_stack() -> None:
     assert temporal_connect_config({}) == {"target_host": "localhost:7233", "namespace": "default"}
 
 
+def test_empty_variables_count_as_unset() -> None:
+    """Compose passes unset optional variables as "": no API key, no TLS, no profile then."""
+    empty = {"TEMPORAL_API_KEY": "", "TEMPORAL_TLS": "", "TEMPORAL_PROFILE": "", "TEMPORAL_CONFIG_FILE": ""}
+    config = temporal_connect_config({"TEMPORAL_ADDRESS": "temporal:7233", **empty})
+    assert config == {"target_host": "temporal:7233", "namespace": "default"}
+
+
 def test_variables_set_address_namespace_and_api_key_with_tls() -> None:
     """TEMPORAL_ADDRESS / NAMESPACE / API_KEY are used; an API key turns TLS on."""
     address = "ns.acct.tmprl.cloud:7233"
