@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: up test lint bench clean
+.PHONY: up test lint lock bench clean
 
 up: $(VENV)/.installed
 	$(BIN)/passerelle dev
@@ -15,6 +15,15 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# Re-pin the image's runtime dependencies (requirements.lock) from a clean install of the project.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet .
+	{ echo "# Pinned runtime dependencies of the Passerelle image (the Dockerfile installs from this file)."; \
+	  echo "# Regenerate after changing pyproject.toml dependencies: make lock"; \
+	  .lock-venv/bin/pip freeze --exclude passerelle; } > requirements.lock
+	rm -rf .lock-venv
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -2,7 +2,9 @@
 
 Builds the Temporal client (pydantic converter), the asyncpg pool, the activity classes with their
 dependencies, and runs the worker for task queue `collaborations` until asked to stop. On SIGINT or
-SIGTERM it stops polling and lets running activities finish (graceful shutdown).
+SIGTERM it stops polling and lets running activities finish (graceful shutdown, up to
+`PASSERELLE_SHUTDOWN_GRACE_SECONDS`); with `PASSERELLE_METRICS_PORT` set, the SDK runtime serves
+Prometheus metrics.
 """
 
 import asyncio
@@ -28,6 +30,7 @@ from passerelle.client import connect
 from passerelle.config import Settings
 from passerelle.db import create_pool, migrate
 from passerelle.logs import LogContextInterceptor
+from passerelle.runtime import build_runtime
 from workflows import search_attributes
 from workflows.collaboration import CollaborationWorkflow
 from workflows.digest import DigestWorkflow
@@ -99,7 +102,7 @@ def build_worker(
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
-        graceful_shutdown_timeout=timedelta(seconds=30),
+        graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
     )
 
 
@@ -143,13 +146,19 @@ async def run_worker(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await migrate(settings.database_url)
-    client = await connect(settings.temporal)
+    runtime = build_runtime(settings)
+    client = await connect({**settings.temporal, **({"runtime": runtime} if runtime else {})})
     await check_search_attributes(client)
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
     try:
         worker = build_worker(client, pool, settings, build_channels(settings))
         async with worker:
-            log.info("worker running", task_queue=settings.task_queue, namespace=settings.namespace)
+            log.info(
+                "worker running",
+                task_queue=settings.task_queue,
+                namespace=settings.namespace,
+                metrics=settings.metrics_address,
+            )
             if on_ready is not None:
                 on_ready()
             await stop.wait()

@@ -54,6 +54,8 @@ class Settings:
     max_concurrent_activities: int | None
     max_concurrent_workflow_tasks: int | None
     max_cached_workflows: int
+    metrics_address: str | None  # host:port of the Prometheus endpoint, None = no metrics
+    shutdown_grace_seconds: int  # how long running activities may take to finish on SIGTERM
     temporal: Mapping[str, Any]  # keyword arguments for temporalio.client.Client.connect
     smtp: SmtpSettings | None = None
     webhook: WebhookSettings | None = None
@@ -133,13 +135,26 @@ def milestone_kinds(raw: str) -> tuple[str, ...]:
     return tuple(k.strip() for k in value.split(",") if k.strip())
 
 
+def _metrics_address(env: Mapping[str, str]) -> str | None:
+    port = _int(env, "PASSERELLE_METRICS_PORT")
+    if port is None:
+        return None
+    return f"{env.get('PASSERELLE_METRICS_HOST') or '0.0.0.0'}:{port}"  # noqa: S104 - a container's port
+
+
 def temporal_connect_config(env: Mapping[str, str]) -> dict[str, Any]:
     """Return Client.connect keyword arguments from Temporal's env-config (profile + variables)."""
-    profile = ClientConfigProfile.load(
-        profile=env.get("TEMPORAL_PROFILE"),
-        config_source=Path(env["TEMPORAL_CONFIG_FILE"]) if env.get("TEMPORAL_CONFIG_FILE") else None,
-        override_env_vars=dict(env),
-    )
+    env = {k: v for k, v in env.items() if v != ""}  # compose passes unset optional variables as ""
+    config_file = Path(env["TEMPORAL_CONFIG_FILE"]) if env.get("TEMPORAL_CONFIG_FILE") else None
+    if config_file is not None and not config_file.is_file():
+        # envconfig would silently fall back to defaults: a typo must not connect elsewhere.
+        raise SystemExit(f"TEMPORAL_CONFIG_FILE: no such file {config_file}")
+    try:
+        profile = ClientConfigProfile.load(
+            profile=env.get("TEMPORAL_PROFILE"), config_source=config_file, override_env_vars=dict(env)
+        )
+    except RuntimeError as err:  # the SDK's ConfigError: unknown profile, bad TOML, unreadable cert
+        raise SystemExit(f"Temporal environment configuration: {err}") from None
     config: dict[str, Any] = dict(profile.to_client_connect_config())
     config.setdefault("target_host", "localhost:7233")
     config.setdefault("namespace", "default")
@@ -160,6 +175,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_concurrent_activities=_int(env, "PASSERELLE_MAX_CONCURRENT_ACTIVITIES"),
         max_concurrent_workflow_tasks=_int(env, "PASSERELLE_MAX_CONCURRENT_WORKFLOW_TASKS"),
         max_cached_workflows=_int(env, "PASSERELLE_MAX_CACHED_WORKFLOWS") or 10_000,
+        metrics_address=_metrics_address(env),
+        shutdown_grace_seconds=_int(env, "PASSERELLE_SHUTDOWN_GRACE_SECONDS") or 30,
         temporal=temporal_connect_config(env),
         smtp=smtp_settings(env),
         webhook=webhook_settings(env),

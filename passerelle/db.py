@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     version    text PRIMARY KEY,
     applied_at timestamptz NOT NULL DEFAULT now()
 )"""
+LEDGER_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL"
 APPLIED = "SELECT version FROM schema_migrations"
 MARK_APPLIED = "INSERT INTO schema_migrations (version) VALUES ($1)"
 
@@ -46,7 +47,10 @@ async def migrate(url: str) -> list[str]:
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
         try:
-            await conn.execute(CREATE_LEDGER)
+            # DDL only when needed: a worker role without CREATE privilege can start once the
+            # `migrate` one-off (owner role) has applied everything.
+            if not await conn.fetchval(LEDGER_EXISTS):
+                await conn.execute(CREATE_LEDGER)
             done = {row["version"] for row in await conn.fetch(APPLIED)}
             applied = []
             for version, sql in migration_files():

@@ -52,21 +52,6 @@ def embedded_postgres(state_dir: Path) -> Iterator[str]:
         server.cleanup()
 
 
-async def register_search_attributes(client: Client) -> None:
-    """Register Passerelle's search attributes in the client's namespace (idempotent)."""
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-
-    await client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=client.namespace,
-            search_attributes={
-                key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in search_attributes.ALL
-            },
-        )
-    )
-
-
 @dataclass
 class TemporalDevServer:
     """A `temporal server start-dev` child process with SQLite persistence and the Web UI."""

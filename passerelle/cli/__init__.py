@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from passerelle.cli import operate, stack
+from passerelle.cli import deploy, operate, stack
 from passerelle.cli.common import CliError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 stack.register(app)
+deploy.register(app)
 operate.register(app)
 
 

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from passerelle.config import Settings, SmtpSettings, load_settings
 from passerelle.db import migrate
 from passerelle.devstack import TemporalDevServer, embedded_postgres
+from passerelle.health import run_checks
 from passerelle.logs import configure_logging
 from passerelle.schedules import DIGEST_SCHEDULE_ID, apply_schedules
 from passerelle.smtpsink import ReceivedMail, SinkHandler, describe, start_sink
@@ -106,10 +107,23 @@ def show_mail(mail: ReceivedMail) -> None:
     typer.secho(describe(mail), fg="cyan")
 
 
-def worker() -> None:
+def worker(
+    healthcheck: Annotated[
+        bool,
+        typer.Option(
+            "--healthcheck",
+            help="Check Temporal, the database and the metrics endpoint; exit 0 if all answer.",
+        ),
+    ] = False,
+) -> None:
     """Run a worker against TEMPORAL_ADDRESS and PASSERELLE_DATABASE_URL."""
     from worker import run_worker
 
+    if healthcheck:
+        results = asyncio.run(run_checks(load_settings()))
+        for result in results:
+            typer.echo(f"{result.name}: {'ok' if result.ok else 'FAILED'} ({result.detail})")
+        raise SystemExit(0 if all(r.ok for r in results) else 1)
     configure_logging()
     asyncio.run(run_worker(load_settings()))
 

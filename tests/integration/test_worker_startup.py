@@ -9,7 +9,7 @@ from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.devstack import register_search_attributes
+from passerelle.provision import ensure_search_attributes
 from worker import check_search_attributes
 
 
@@ -31,7 +31,7 @@ async def test_missing_search_attributes_stop_the_worker_with_the_fix(dev_env: W
     assert "--name Corporate --type Keyword" in message
     for _ in range(40):  # the namespace may take a moment to accept operator calls
         try:
-            await register_search_attributes(client)
+            await ensure_search_attributes(client)
             break
         except Exception:
             await asyncio.sleep(0.25)

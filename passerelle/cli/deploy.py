@@ -1,0 +1,47 @@
+"""`passerelle setup`: the one-off provisioning step of a deployment (docker-compose `setup`):
+the search attributes, then the daily digest Schedule."""
+
+import asyncio
+import os
+
+import typer
+from temporalio.service import RPCError
+
+from passerelle.cli.common import CliError
+from passerelle.client import connect
+from passerelle.config import load_settings
+from passerelle.logs import configure_logging
+from passerelle.provision import ensure_search_attributes
+from passerelle.schedules import DIGEST_SCHEDULE_ID, apply_schedules
+
+
+async def _setup() -> None:
+    settings = load_settings()
+    try:
+        client = await connect(settings.temporal)
+    except RuntimeError as err:
+        raise CliError(f"cannot reach Temporal at {settings.temporal.get('target_host')}: {err}") from None
+    try:
+        added = await ensure_search_attributes(client)
+    except RPCError as err:
+        raise CliError(
+            f"cannot register search attributes in {client.namespace}: {err.message} "
+            "(on Temporal Cloud create them with tcld or the Cloud UI; see README)"
+        ) from None
+    typer.echo(
+        f"search attributes in {client.namespace}: "
+        + (f"registered {', '.join(added)}" if added else "all present")
+    )
+    outcome = await apply_schedules(client, os.environ, settings.task_queue)
+    typer.echo(f"schedule {DIGEST_SCHEDULE_ID} {outcome}")
+
+
+def setup() -> None:
+    """Register the search attributes and apply the digest Schedule (idempotent; once per deployment)."""
+    configure_logging()
+    asyncio.run(_setup())
+
+
+def register(app: typer.Typer) -> None:
+    """Add the deployment commands to the app."""
+    app.command()(setup)

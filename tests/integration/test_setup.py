@@ -1,0 +1,70 @@
+"""`passerelle setup` (the compose `setup` one-off) registers the search attributes, idempotently."""
+
+import asyncio
+import subprocess
+import uuid
+from datetime import timedelta
+
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from tests.integration.processes import PASSERELLE, worker_env
+from workflows import search_attributes
+
+
+def setup(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run `passerelle setup` as the compose one-off does."""
+    return subprocess.run(
+        [PASSERELLE, "setup"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+async def fresh_namespace(client: Client) -> str:
+    """Register a namespace of the test's own and wait until the server serves it."""
+    name = f"ns-{uuid.uuid4().hex[:8]}"
+    await client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=name,
+            workflow_execution_retention_period=Duration(seconds=int(timedelta(days=1).total_seconds())),
+        )
+    )
+    for _ in range(100):
+        try:
+            await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=name))
+            return name
+        except RPCError:
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"namespace {name} never became available")
+
+
+async def test_setup_registers_missing_search_attributes_once(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """On a new namespace the first run registers all eight attributes; the second finds them present."""
+    namespace = await fresh_namespace(dev_env.client)
+    env = worker_env(dev_env.client, "postgresql://unused", task_queue, TEMPORAL_NAMESPACE=namespace)
+    first = await asyncio.to_thread(setup, env)
+    second = await asyncio.to_thread(setup, env)
+    assert first.returncode == 0, first.stderr
+    names = sorted(key.name for key in search_attributes.ALL)
+    assert f"search attributes in {namespace}: registered {', '.join(names)}" in first.stdout
+    assert second.returncode == 0, second.stderr
+    assert f"search attributes in {namespace}: all present" in second.stdout
+    listed = await dev_env.client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    assert {k.name: k.indexed_value_type for k in search_attributes.ALL}.items() <= dict(
+        listed.custom_attributes
+    ).items()
+
+
+async def test_setup_reports_an_unreachable_server_in_one_line(task_queue: str) -> None:
+    """No Temporal at the address: exit 1 and one clear line naming it."""
+    env = {"PATH": "/usr/bin:/bin", "TEMPORAL_ADDRESS": "127.0.0.1:1", "PASSERELLE_TASK_QUEUE": task_queue}
+    done = await asyncio.to_thread(setup, env)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: cannot reach Temporal at 127.0.0.1:1")
