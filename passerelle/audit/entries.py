@@ -58,8 +58,8 @@ async def recorded_entries(
             attrs = event.activity_task_scheduled_event_attributes
             if attrs.activity_type.name != RECORD_EVENTS:
                 continue
-            payloads = await converter.decode(list(attrs.input.payloads))
-            (record,) = converter.payload_converter.from_payloads(payloads, [EventRecord])
+            # decode() applies the payload codec (if any) then the pydantic converter
+            (record,) = await converter.decode(list(attrs.input.payloads), [EventRecord])
             for entry in record.entries:
                 found.append(RecordedEntry(entry, run.workflow_id, record.run_id, index, event.event_id))
     return found
