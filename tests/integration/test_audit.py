@@ -1,8 +1,6 @@
 """Export and replay histories from a real dev server, as `passerelle audit` does."""
 
 import json
-import re
-import subprocess
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
@@ -11,8 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from passerelle.audit.histories import fetch_chain, read_export, write_export
 from passerelle.audit.replay import replay_runs
-from passerelle.devstack import find_binary
-from tests.audit_cli import passerelle
+from tests.audit_cli import alter_first_task_id, passerelle, temporal_show
 from tests.conftest import WorkerFactory
 from tests.replay.altered_workflow import SilentCollaborationWorkflow
 from tests.replay.scenarios import declined, full_lifecycle
@@ -32,13 +29,8 @@ async def test_export_then_replay_passes(
     assert exported.returncode == 0, exported.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     (run,) = manifest["runs"]
-    shown = subprocess.run(
-        [find_binary("temporal"), "workflow", "show", "-w", workflow_id, "--output", "json",
-         "--address", client.service_client.config.target_host],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    theirs = WorkflowHistory.from_json(workflow_id, temporal_show(client, workflow_id))
     ours = WorkflowHistory.from_json(workflow_id, (out / run["file"]).read_text())
-    theirs = WorkflowHistory.from_json(workflow_id, shown.stdout)
     assert list(ours.events) == list(theirs.events) and len(ours.events) == run["events"]
 
     for source in (str(out), workflow_id, "--query"):
@@ -82,11 +74,7 @@ async def test_altered_export_file_is_refused(
         await declined(dev_env, workflow_id, task_queue)
     write_export(await fetch_chain(dev_env.client, workflow_id), tmp_path, "default")
     assert read_export(tmp_path)
-    file = next(tmp_path.glob("001-*.json"))
-    text = file.read_text()
-    altered = re.sub(r'"taskId": "(\d+)"', lambda m: f'"taskId": "{int(m.group(1)) + 1}"', text, count=1)
-    assert altered != text
-    file.write_text(altered)
+    alter_first_task_id(tmp_path)
     result = passerelle(dev_env.client, "audit", "replay", str(tmp_path))
     assert result.returncode == 1
     assert "does not match the manifest" in result.stderr and "altered" in result.stderr

@@ -30,7 +30,14 @@ Scenario = Callable[[WorkflowEnvironment, str, str], Awaitable[str]]
 async def full_lifecycle(env: WorkflowEnvironment, workflow_id: str, task_queue: str) -> str:
     """Every stage with a milestone in each, a pilot re-run, then deployed."""
     handle = await start(env.client, workflow_id, task_queue)
-    path = [Stage.QUALIFICATION, Stage.PILOT, Stage.EVALUATION, Stage.PILOT, Stage.EVALUATION, Stage.DEPLOYMENT]
+    path = [
+        Stage.QUALIFICATION,
+        Stage.PILOT,
+        Stage.EVALUATION,
+        Stage.PILOT,
+        Stage.EVALUATION,
+        Stage.DEPLOYMENT,
+    ]
     for stage in path:
         await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=stage, by=OPS, note="ok"))
         await handle.execute_update(

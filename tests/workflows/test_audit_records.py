@@ -11,7 +11,7 @@ from passerelle.audit.entries import recorded_entries, run_marks
 from passerelle.audit.histories import fetch_chain, first_run_id
 from passerelle.audit.timeline import stage_times, story
 from passerelle.audit.verify import compare, database_rows
-from schemas import EventKind, Stage
+from schemas import Stage
 from tests.audit_cli import passerelle
 from tests.conftest import WorkerFactory
 from tests.replay.scenarios import continue_as_new
@@ -82,6 +82,10 @@ async def test_timeline_and_verify_across_runs(
     assert shown.returncode == 0, shown.stderr
     rows = list(csv.DictReader(io.StringIO(shown.stdout)))
     assert [r["event"] for r in rows if r["seq"]] == [e for e in events if e != "continued as new"]
-    assert {r["stage"] for r in rows if r["event"] == "time_in_stage"} == {"introduction", "qualification", "pilot"}
+    assert {r["stage"] for r in rows if r["event"] == "time_in_stage"} == {
+        "introduction",
+        "qualification",
+        "pilot",
+    }
     markdown = passerelle(time_env.client, "audit", "timeline", workflow_id, "--format", "md")
     assert "| outcome: abandoned |" in markdown.stdout and "## Time in each stage" in markdown.stdout
