@@ -68,7 +68,9 @@ def _diverging_event(history: History, message: str) -> tuple[int | None, str | 
 
 
 async def _replay_batch_async(
-    batch: Sequence[tuple[str, str, bytes]], workflows: Sequence[type]
+    batch: Sequence[tuple[str, str, bytes]],
+    workflows: Sequence[type],
+    on_done: Callable[[ReplayOutcome], None] | None = None,
 ) -> list[ReplayOutcome]:
     from worker import workflow_runner
 
@@ -88,6 +90,8 @@ async def _replay_batch_async(
             failure = result.replay_failure
             if failure is None:
                 outcomes.append(ReplayOutcome(wid, rid, len(history.events)))
+                if on_done:
+                    on_done(outcomes[-1])
                 continue
             message = _MESSAGE.search(str(failure))
             error = message.group(1) if message else str(failure)
@@ -103,6 +107,8 @@ async def _replay_batch_async(
                     event_type=event_type,
                 )
             )
+            if on_done:
+                on_done(outcomes[-1])
     return outcomes
 
 
@@ -130,13 +136,7 @@ async def replay_runs(
     jobs = max(1, jobs or os.cpu_count() or 1)
     items = [_serialize(run) for run in runs]
     if jobs == 1 or len(items) < IN_PROCESS_BELOW:
-        outcomes = []
-        for item in items:  # one at a time, so progress can be shown as it goes
-            (outcome,) = await _replay_batch_async([item], classes)
-            outcomes.append(outcome)
-            if on_done:
-                on_done(outcome)
-        return outcomes
+        return await _replay_batch_async(items, classes, on_done)
     # Batches small enough to balance the load and show progress, large enough to amortise the
     # replayer's start-up (about a few histories' worth).
     size = max(1, min(25, len(items) // (jobs * 4)))
