@@ -63,8 +63,8 @@ async def fetch_chain(
     """
     named = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
     if not all_runs:
-        rid = run_id or (await client.get_workflow_handle(workflow_id).describe()).run_id
-        return [Run(workflow_id, rid, named)]
+        latest = run_id or (await client.get_workflow_handle(workflow_id).describe()).run_id
+        return [Run(workflow_id, latest, named)]
     runs: list[Run] = []
     rid: str | None = first_run_id(named)
     while rid is not None:

@@ -12,7 +12,7 @@ import asyncio
 import multiprocessing
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -77,7 +77,7 @@ async def _replay_batch_async(
     replayer = Replayer(workflows=workflows, workflow_runner=workflow_runner(), data_converter=DATA_CONVERTER)
     parsed = [(wid, rid, History.FromString(blob)) for wid, rid, blob in batch]
 
-    async def histories():  # type: ignore[no-untyped-def]
+    async def histories() -> AsyncIterator[WorkflowHistory]:
         for wid, _, history in parsed:
             yield WorkflowHistory(wid, history.events)
 

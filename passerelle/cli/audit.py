@@ -18,11 +18,11 @@ from rich.table import Table
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from passerelle.audit.entries import recorded_entries, run_marks
+from passerelle.audit.entries import RecordedEntry, recorded_entries, run_marks
 from passerelle.audit.histories import ExportError, Run, fetch_chain, first_run_id, read_exports, write_export
 from passerelle.audit.replay import ReplayOutcome, replay_runs
 from passerelle.audit.timeline import human, stage_times, story, to_csv, to_markdown
-from passerelle.audit.verify import compare, database_rows
+from passerelle.audit.verify import Difference, compare, database_rows
 from passerelle.cli.common import BAD_INPUT, FAILURE, CliError
 from passerelle.cli.stack import StateDir, database_url
 from passerelle.client import connect
@@ -169,7 +169,7 @@ def timeline(
     if fmt not in ("table", "md", "csv"):
         raise CliError(f"--format must be table, md or csv, not {fmt!r}", BAD_INPUT)
 
-    async def go() -> tuple[list[Run], list]:  # type: ignore[type-arg]
+    async def go() -> tuple[list[Run], list[RecordedEntry]]:
         runs = await _load(source)
         return runs, await recorded_entries(runs)
 
@@ -199,7 +199,7 @@ def verify(
 ) -> None:
     """Check every recorded event is in Postgres once, in order, with the same fields and times."""
 
-    async def go() -> tuple[str, int, list]:  # type: ignore[type-arg]
+    async def go() -> tuple[str, int, list[Difference]]:
         runs = await _load(source)
         entries = await recorded_entries(runs)
         collaboration_id = first_run_id(runs[0].history)
