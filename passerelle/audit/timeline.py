@@ -77,8 +77,8 @@ def story(entries: Sequence[RecordedEntry], marks: Sequence[RunMark]) -> list[Li
         elif mark.ending not in (None, "COMPLETED", "CONTINUED_AS_NEW") and mark.ended_at is not None:
             lines.append(Line(mark.ended_at, mark.run_index, None, f"workflow {mark.ending.lower()}", "", "",
                               "the run ended outside the workflow's own logic"))  # fmt: skip
-    # Stable sort: entries keep their seq order; a run boundary follows the events of its time.
-    return sorted(lines, key=lambda line: (line.when, line.seq is None, line.seq or 0))
+    # Runs follow each other in time; within a run, entries by seq, then how the run ended.
+    return sorted(lines, key=lambda line: (line.run, line.seq is None, line.seq or 0))
 
 
 def stage_times(entries: Sequence[RecordedEntry], until: datetime) -> list[StageTime]:
@@ -151,7 +151,7 @@ def to_markdown(lines: Sequence[Line], times: Sequence[StageTime], title: str) -
 def to_csv(lines: Sequence[Line], times: Sequence[StageTime]) -> str:
     """Return the story as CSV; the time in each stage follows as `time_in_stage` lines."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     writer.writerows(line.cells() for line in lines)
     for t in times:

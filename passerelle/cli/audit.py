@@ -174,6 +174,9 @@ def timeline(
         return runs, await recorded_entries(runs)
 
     runs, entries = asyncio.run(go())
+    chains = {first_run_id(run.history) for run in runs}
+    if len(chains) > 1:
+        raise CliError(f"{source} holds {len(chains)} collaborations; give one export folder", BAD_INPUT)
     marks = run_marks(runs)
     until = marks[-1].ended_at or datetime.now(UTC)
     lines, times = story(entries, marks), stage_times(entries, until)
