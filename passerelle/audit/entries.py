@@ -49,7 +49,11 @@ def _when(event: object) -> datetime:
 async def recorded_entries(
     runs: Sequence[Run], converter: DataConverter = DATA_CONVERTER
 ) -> list[RecordedEntry]:
-    """Return every entry the workflow scheduled for recording, in history order."""
+    """Return every entry the workflow scheduled for recording, in `seq` order.
+
+    `seq` is the workflow's own numbering. The scheduling order can differ from it: an update that
+    arrives with the start runs in the first workflow task, before `run` records `started`.
+    """
     found = []
     for index, run in enumerate(runs, start=1):
         for event in run.events:
@@ -62,7 +66,7 @@ async def recorded_entries(
             (record,) = await converter.decode(list(attrs.input.payloads), [EventRecord])
             for entry in record.entries:
                 found.append(RecordedEntry(entry, run.workflow_id, record.run_id, index, event.event_id))
-    return found
+    return sorted(found, key=lambda r: r.entry.seq)
 
 
 def run_marks(runs: Sequence[Run]) -> list[RunMark]:

@@ -25,8 +25,9 @@ from temporalio.workflow import NondeterminismError
 from passerelle.audit.histories import Run
 from passerelle.client import DATA_CONVERTER
 
-# Core names the event it could not match, e.g. "... for event HistoryEvent(id: 11, ...".
-_EVENT_ID = re.compile(r"(?:HistoryEvent\(id: |event id |event_id: |\[)(\d+)")
+# Core names the event it could not match: "No command scheduled for event HistoryEvent(id: 11, ..."
+# or "..., event id: 11".
+_EVENT_ID = re.compile(r"(?:HistoryEvent\(id: |event id:? |event_id: )(\d+)")
 _MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
 IN_PROCESS_BELOW = 8  # fewer histories than this: a process pool costs more than it saves
 

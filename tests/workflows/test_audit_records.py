@@ -45,7 +45,9 @@ async def test_timeline_and_verify_across_runs(
 
     lines = story(entries, marks)
     events = [line.event for line in lines]
-    assert events[0] == "started" and events[-1] == "outcome: abandoned"
+    recorded = [e for e in events if e != "continued as new"]
+    # (the workflow may continue as new once more after the outcome: see the report to the lead)
+    assert recorded[0] == "started" and recorded[-1] == "outcome: abandoned"
     assert events.count("continued as new") == len(runs) - 1
     assert ["reminder #1", "reminder #2", "escalation #2", "paused", "resumed"] == [
         e for e in events if e.startswith(("reminder", "escalation", "paused", "resumed"))
@@ -81,7 +83,7 @@ async def test_timeline_and_verify_across_runs(
     shown = passerelle(time_env.client, "audit", "timeline", workflow_id, "--format", "csv")
     assert shown.returncode == 0, shown.stderr
     rows = list(csv.DictReader(io.StringIO(shown.stdout)))
-    assert [r["event"] for r in rows if r["seq"]] == [e for e in events if e != "continued as new"]
+    assert [r["event"] for r in rows if r["seq"]] == recorded
     assert {r["stage"] for r in rows if r["event"] == "time_in_stage"} == {
         "introduction",
         "qualification",
