@@ -29,6 +29,7 @@ class RecordedEntry:
     run_id: str  # the run that recorded it (as sent to the activity)
     run_index: int  # 1 for the first run of the chain
     event_id: int  # its ActivityTaskScheduled event
+    completed: bool = True  # False while the record activity has not completed (still retrying)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ async def recorded_entries(
     """
     found = []
     for index, run in enumerate(runs, start=1):
+        done = {
+            e.activity_task_completed_event_attributes.scheduled_event_id
+            for e in run.events
+            if e.HasField("activity_task_completed_event_attributes")
+        }
         for event in run.events:
             if not event.HasField("activity_task_scheduled_event_attributes"):
                 continue
@@ -65,7 +71,11 @@ async def recorded_entries(
             # decode() applies the payload codec (if any) then the pydantic converter
             (record,) = await converter.decode(list(attrs.input.payloads), [EventRecord])
             for entry in record.entries:
-                found.append(RecordedEntry(entry, run.workflow_id, record.run_id, index, event.event_id))
+                found.append(
+                    RecordedEntry(
+                        entry, run.workflow_id, record.run_id, index, event.event_id, event.event_id in done
+                    )
+                )
     return sorted(found, key=lambda r: r.entry.seq)
 
 

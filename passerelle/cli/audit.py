@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -202,26 +203,27 @@ def verify(
 ) -> None:
     """Check every recorded event is in Postgres once, in order, with the same fields and times."""
 
-    async def go() -> tuple[str, int, list[Difference]]:
+    async def go() -> tuple[str, list[RecordedEntry], list[Difference]]:
         runs = await _load(source)
         entries = await recorded_entries(runs)
         collaboration_id = first_run_id(runs[0].history)
         with database_url(state_dir) as url:
-            import asyncpg
-
             conn = await asyncpg.connect(url)
             try:
                 rows = await database_rows(conn, collaboration_id)
             finally:
                 await conn.close()
-        return collaboration_id, len(entries), compare(entries, rows)
+        return collaboration_id, entries, compare(entries, rows)
 
-    collaboration_id, count, diffs = asyncio.run(go())
+    collaboration_id, entries, diffs = asyncio.run(go())
     for diff in diffs:
         out.print(str(diff), markup=False, highlight=False)
+    count, pending = len(entries), sum(not e.completed for e in entries)
     if diffs:
         out.print(f"collaboration {collaboration_id}: {len(diffs)} difference(s) over {count} event(s)")
         raise SystemExit(FAILURE)
+    still = f" ({pending} still being recorded)" if pending else ""
     out.print(
         f"collaboration {collaboration_id}: {count} event(s), all in Postgres once, same order and times"
+        + still
     )

@@ -1,8 +1,13 @@
 """The verify diff and the stage clock, on hand-made entries and rows (pure, no server)."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import History, HistoryEvent
+
 from passerelle.audit.entries import RecordedEntry
+from passerelle.audit.replay import _diverging_event
 from passerelle.audit.timeline import human, stage_times
 from passerelle.audit.verify import compare, expected_row
 from schemas import EventKind, HistoryEntry, Outcome, Stage
@@ -89,3 +94,18 @@ def test_stage_times_count_visits_and_paused_time() -> None:
         timedelta(days=0.5),
     )
     assert human(timedelta(days=2, hours=3, minutes=5)) == "2d 03h 05m"
+
+
+def test_row_of_a_record_still_running_is_not_missing() -> None:
+    """An entry whose record activity has not completed may lack its row: not a difference."""
+    running = [*HISTORY[:3], replace(HISTORY[3], completed=False)]
+    assert compare(running, rows()[:3]) == []
+    assert [(d.problem, d.seq) for d in compare(HISTORY, rows()[:3])] == [("missing", 4)]
+
+
+def test_diverging_event_is_read_from_either_core_message() -> None:
+    """Both of Core's phrasings name the event; its type comes from the history."""
+    history = History(events=[HistoryEvent(event_id=7, event_type=EventType.EVENT_TYPE_TIMER_STARTED)])
+    for message in ("No command scheduled for event HistoryEvent(id: 7, TimerStarted)", "x, event id: 7"):
+        assert _diverging_event(history, message) == (7, "TIMER_STARTED")
+    assert _diverging_event(history, "[TMPRL1100] something else") == (None, None)
