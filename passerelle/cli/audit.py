@@ -208,11 +208,14 @@ def verify(
         entries = await recorded_entries(runs)
         collaboration_id = first_run_id(runs[0].history)
         with database_url(state_dir) as url:
-            conn = await asyncpg.connect(url)
             try:
-                rows = await database_rows(conn, collaboration_id)
-            finally:
-                await conn.close()
+                conn = await asyncpg.connect(url)
+                try:
+                    rows = await database_rows(conn, collaboration_id)
+                finally:
+                    await conn.close()
+            except (OSError, asyncpg.PostgresError) as error:
+                raise CliError(f"cannot read the milestone rows from {url}: {error}") from None
         return collaboration_id, entries, compare(entries, rows)
 
     collaboration_id, entries, diffs = asyncio.run(go())
