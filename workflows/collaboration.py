@@ -49,8 +49,9 @@ RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interv
 # Delivery errors that are permanent (bad address, 4xx) are recorded by the activity and not
 # raised; anything raised is transient (timeout, 5xx, refused) and retried with backoff.
 NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10))
-# Patch (README, "Changing a running workflow"): runs started before it have no memo command in
-# their history, so the memo is only written where the patch marker is (or is being) recorded.
+# Patch (README, "Golden histories and changing a running workflow"): runs started before it have
+# no memo command in their history, so the memo is only written where the patch marker is (or is
+# being) recorded.
 MEMO_PATCH = "memo-collaboration-id"
 
 

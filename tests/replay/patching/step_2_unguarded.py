@@ -1,8 +1,7 @@
-"""The memo change written WITHOUT `workflow.patched`: what the patch protects against (test-only).
+"""Patch step 2: the memo change made WITHOUT `workflow.patched` (test-only, the wrong way).
 
-Step 0 is the workflow as recorded in the golden histories; step 1 (this file) adds the memo
-unconditionally and breaks every history recorded before it; step 2 is the real code in
-`workflows/collaboration.py`, where `workflow.patched(MEMO_PATCH)` guards the same command.
+It upserts the memo in every run, so replaying any history recorded by step 1 meets a command the
+history never saw: non-deterministic. Step 3 (`workflows/collaboration.py`) guards it with the patch.
 """
 
 from typing import Any
