@@ -52,6 +52,10 @@ RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interv
 # Delivery errors that are permanent (bad address, 4xx) are recorded by the activity and not
 # raised; anything raised is transient (timeout, 5xx, refused) and retried with backoff.
 NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10))
+# Patch (README, "Golden histories and changing a running workflow"): runs started before it have
+# no memo command in their history, so the memo is only written where the patch marker is (or is
+# being) recorded.
+MEMO_PATCH = "memo-collaboration-id"
 
 
 @workflow.defn
@@ -88,12 +92,15 @@ class CollaborationWorkflow:
             raise self._invalid
         state = self._known()
         self._publish()
+        self._publish_memo()
         if self._started is not None:
             await self._record([self._started])
 
         while state.outcome is None:
             if self._continue_as_new_due():
                 await self._drain()
+                if state.outcome is not None:  # closed while draining: complete, no empty run
+                    break
                 workflow.continue_as_new(args=[state.request, state])
             seen, now = self._version, workflow.now()
             reminder, due_soon = state.next_reminder_at, state.due_soon_at
@@ -267,6 +274,11 @@ class CollaborationWorkflow:
         limit = self._known().request.continue_as_new_after_events
         too_long = limit is not None and info.get_current_history_length() >= limit
         return too_long or info.is_continue_as_new_suggested()
+
+    def _publish_memo(self) -> None:
+        """Show the collaboration id (the key of its Postgres rows) in the Web UI's memo, every run."""
+        if workflow.patched(MEMO_PATCH):
+            workflow.upsert_memo({"collaboration_id": self._known().collaboration_id})
 
     def _publish(self) -> None:
         """Keep search attributes and the Web UI's current details in step with the state."""

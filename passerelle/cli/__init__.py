@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from passerelle.cli import deploy, operate, stack
+from passerelle.cli import audit, deploy, operate, stack
 from passerelle.cli.common import CliError
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app = typer.Typer(
 stack.register(app)
 deploy.register(app)
 operate.register(app)
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

@@ -1,0 +1,153 @@
+"""Replay histories against the current workflow code, on every core, with the worker's sandbox.
+
+Each history is replayed by the SDK's own `Replayer`, configured exactly as the worker runs the
+workflows: same workflow classes, same sandboxed runner (`worker.workflow_runner()`, whose
+pass-through modules are deterministic and side-effect free), same data converter. Speed comes
+from running several replayers at once, one per process (`spawn`ed, so no Rust runtime is
+inherited through `fork`), each replaying a batch of histories; the verdict for each history is the
+Replayer's own, so the result is the same as replaying them one by one.
+"""
+
+import asyncio
+import multiprocessing
+import os
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import History
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from passerelle.audit.histories import Run
+from passerelle.client import DATA_CONVERTER
+
+# Core names the event it could not match: "No command scheduled for event HistoryEvent(id: 11, ..."
+# or "..., event id: 11".
+_EVENT_ID = re.compile(r"(?:HistoryEvent\(id: |event id:? |event_id: )(\d+)")
+_MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
+IN_PROCESS_BELOW = 8  # fewer histories than this: a process pool costs more than it saves
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """The verdict on one run's history."""
+
+    workflow_id: str
+    run_id: str
+    events: int
+    error: str | None = None
+    nondeterministic: bool = False
+    event_id: int | None = None
+    event_type: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        """Return True when the current code reproduces the history exactly."""
+        return self.error is None
+
+
+def default_workflows() -> list[type]:
+    """Return the workflow classes the worker registers."""
+    from worker import WORKFLOWS
+
+    return list(WORKFLOWS)
+
+
+def _diverging_event(history: History, message: str) -> tuple[int | None, str | None]:
+    match = _EVENT_ID.search(message)
+    if match is None:
+        return None, None
+    event_id = int(match.group(1))
+    for event in history.events:
+        if event.event_id == event_id:
+            return event_id, EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+    return event_id, None
+
+
+async def _replay_batch_async(
+    batch: Sequence[tuple[str, str, bytes]],
+    workflows: Sequence[type],
+    on_done: Callable[[ReplayOutcome], None] | None = None,
+) -> list[ReplayOutcome]:
+    from worker import workflow_runner
+
+    replayer = Replayer(workflows=workflows, workflow_runner=workflow_runner(), data_converter=DATA_CONVERTER)
+    parsed = [(wid, rid, History.FromString(blob)) for wid, rid, blob in batch]
+
+    async def histories() -> AsyncIterator[WorkflowHistory]:
+        for wid, _, history in parsed:
+            yield WorkflowHistory(wid, history.events)
+
+    outcomes = []
+    async with replayer.workflow_replay_iterator(histories()) as results:
+        index = 0
+        async for result in results:
+            wid, rid, history = parsed[index]
+            index += 1
+            failure = result.replay_failure
+            if failure is None:
+                outcomes.append(ReplayOutcome(wid, rid, len(history.events)))
+                if on_done:
+                    on_done(outcomes[-1])
+                continue
+            message = _MESSAGE.search(str(failure))
+            error = message.group(1) if message else str(failure)
+            event_id, event_type = _diverging_event(history, error)
+            outcomes.append(
+                ReplayOutcome(
+                    wid,
+                    rid,
+                    len(history.events),
+                    error=error,
+                    nondeterministic=isinstance(failure, NondeterminismError),
+                    event_id=event_id,
+                    event_type=event_type,
+                )
+            )
+            if on_done:
+                on_done(outcomes[-1])
+    return outcomes
+
+
+def replay_batch(batch: Sequence[tuple[str, str, bytes]], workflows: Sequence[type]) -> list[ReplayOutcome]:
+    """Replay serialized histories `(workflow_id, run_id, History bytes)` in this process."""
+    return asyncio.run(_replay_batch_async(batch, workflows))
+
+
+def _serialize(run: Run) -> tuple[str, str, bytes]:
+    return run.workflow_id, run.run_id, History(events=run.events).SerializeToString()
+
+
+async def replay_runs(
+    runs: Sequence[Run],
+    *,
+    jobs: int | None = None,
+    workflows: Sequence[type] | None = None,
+    on_done: Callable[[ReplayOutcome], None] | None = None,
+) -> list[ReplayOutcome]:
+    """Replay every run; return one outcome per run, in the order given.
+
+    `jobs` processes share the work (default: every core); small sets replay in this process.
+    """
+    classes = list(workflows or default_workflows())
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    items = [_serialize(run) for run in runs]
+    if jobs == 1 or len(items) < IN_PROCESS_BELOW:
+        return await _replay_batch_async(items, classes, on_done)
+    # Batches small enough to balance the load and show progress, large enough to amortise the
+    # replayer's start-up (about a few histories' worth).
+    size = max(1, min(25, len(items) // (jobs * 4)))
+    batches = [items[i : i + size] for i in range(0, len(items), size)]
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [loop.run_in_executor(pool, replay_batch, batch, classes) for batch in batches]
+        for future in asyncio.as_completed(futures):
+            for outcome in await future:
+                if on_done:
+                    on_done(outcome)
+        results = [outcome for future in futures for outcome in future.result()]
+    return results

@@ -1,0 +1,123 @@
+"""Cross-check a collaboration's Temporal history against its Postgres milestone rows.
+
+The history's entries (the `record_events` inputs, see `entries.py`) are the reference: each must
+be in `milestones` exactly once, under the same `seq`, with the same fields and the same
+`occurred_at` (the workflow's time). Every difference is reported on its own line: a missing row,
+an extra row (named a duplicate when it copies another event), a field that differs, a row out of
+order, and any gap or repeat in the history's own numbering. An entry whose record activity has
+not completed yet (a live collaboration, a database outage being waited out) may lack its row.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from passerelle.audit.entries import RecordedEntry
+
+SELECT_ROWS = """
+SELECT seq, workflow_id, run_id, kind, stage, to_stage, outcome, milestone, actor, note,
+    evidence_url, reminder_number, occurred_at
+FROM milestones WHERE collaboration_id = $1 ORDER BY seq, recorded_at
+"""
+CONTENT = ("kind", "stage", "to_stage", "outcome", "milestone", "actor", "note", "evidence_url",
+           "reminder_number", "occurred_at")  # fmt: skip
+FIELDS = ("workflow_id", "run_id", *CONTENT)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way the database disagrees with the history."""
+
+    problem: str  # missing, duplicate, extra, mismatch, order, history
+    seq: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"seq {self.seq}" if self.seq is not None else "history"
+        return f"{self.problem:<9} {where}: {self.detail}"
+
+
+def expected_row(recorded: RecordedEntry) -> dict[str, Any]:
+    """Return the milestone row the history says was written for an entry."""
+    e = recorded.entry
+    return {
+        "workflow_id": recorded.workflow_id,
+        "run_id": recorded.run_id,
+        "kind": e.kind.value,
+        "stage": e.stage.value,
+        "to_stage": e.to_stage.value if e.to_stage else None,
+        "outcome": e.outcome.value if e.outcome else None,
+        "milestone": e.milestone,
+        "actor": e.actor,
+        "note": e.note,
+        "evidence_url": e.evidence_url,
+        "reminder_number": e.reminder_number,
+        "occurred_at": e.at,
+    }
+
+
+def _content(row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[f] for f in CONTENT)
+
+
+def _describe(row: dict[str, Any]) -> str:
+    return f"{row['kind']} at {row['occurred_at'].isoformat()} by {row['actor']}"
+
+
+def compare(history: Sequence[RecordedEntry], rows: Sequence[dict[str, Any]]) -> list[Difference]:
+    """Return every difference between the history's entries and the rows, by seq."""
+    diffs: list[Difference] = []
+    expected: dict[int, dict[str, Any]] = {}
+    pending = {recorded.entry.seq: not recorded.completed for recorded in history}
+    for recorded in history:
+        seq = recorded.entry.seq
+        if seq in expected:
+            diffs.append(Difference("history", seq, "the history schedules this seq twice"))
+        expected[seq] = expected_row(recorded)
+    if expected and sorted(expected) != list(range(1, max(expected) + 1)):
+        gaps = sorted(set(range(1, max(expected) + 1)) - set(expected))
+        diffs.append(Difference("history", None, f"seq numbers missing from the history: {gaps}"))
+    by_content = {_content(row): seq for seq, row in expected.items()}
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        found[row["seq"]].append(dict(row))
+    for seq in sorted(set(expected) | set(found)):
+        want, got = expected.get(seq), found.get(seq, [])
+        for copy in got[1:]:
+            diffs.append(Difference("duplicate", seq, f"{len(got)} rows hold this seq: {_describe(copy)}"))
+        if want is None:
+            row = got[0]
+            twin = by_content.get(_content(row))
+            if twin is not None:
+                diffs.append(Difference("duplicate", seq, f"copy of seq {twin} ({_describe(row)})"))
+            else:
+                diffs.append(Difference("extra", seq, f"not in the history: {_describe(row)}"))
+            continue
+        if not got:
+            if pending.get(seq):
+                continue  # its record activity is still running: the row may not be written yet
+            diffs.append(Difference("missing", seq, f"no row for {_describe(want)}"))
+            continue
+        row = got[0]
+        twin = by_content.get(_content(row))
+        if twin is not None and twin != seq:
+            diffs.append(
+                Difference("order", seq, f"the row holds the event of seq {twin} ({_describe(row)})")
+            )
+            continue
+        for field in FIELDS:
+            if row[field] != want[field]:
+                diffs.append(
+                    Difference("mismatch", seq, f"{field}: history {want[field]!r}, database {row[field]!r}")
+                )
+    return diffs
+
+
+async def database_rows(
+    conn: asyncpg.Connection | asyncpg.Pool, collaboration_id: str
+) -> list[dict[str, Any]]:
+    """Return the collaboration's milestone rows, by seq."""
+    return [dict(r) for r in await conn.fetch(SELECT_ROWS, collaboration_id)]

@@ -1,0 +1,232 @@
+"""`passerelle audit …`: export, replay, read and verify a collaboration's full history.
+
+A SOURCE is either an export (a folder written by `audit export`, its `manifest.json`, or one
+history file from `temporal workflow show --output json`) or, when no such path exists, a live
+workflow id whose whole chain of runs is fetched from Temporal.
+"""
+
+import asyncio
+import importlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from passerelle.audit.entries import RecordedEntry, recorded_entries, run_marks
+from passerelle.audit.histories import ExportError, Run, fetch_chain, first_run_id, read_exports, write_export
+from passerelle.audit.replay import ReplayOutcome, replay_runs
+from passerelle.audit.timeline import human, stage_times, story, to_csv, to_markdown
+from passerelle.audit.verify import Difference, compare, database_rows
+from passerelle.cli.common import BAD_INPUT, FAILURE, CliError
+from passerelle.cli.stack import StateDir, database_url
+from passerelle.client import connect
+from passerelle.config import load_settings
+
+app = typer.Typer(help="Export, replay, read and verify collaborations' histories.", no_args_is_help=True)
+err = Console(stderr=True)
+out = Console()
+
+
+async def _client() -> Client:
+    settings = load_settings()
+    try:
+        return await connect(settings.temporal)
+    except RuntimeError as error:
+        raise CliError(f"cannot reach Temporal at {settings.temporal.get('target_host')}: {error}") from None
+
+
+def _local(source: str) -> list[Run] | None:
+    """Return the runs of an export path, or None when `source` is no path (a workflow id)."""
+    path = Path(source)
+    if not path.exists():
+        return None
+    try:
+        return read_exports([path])
+    except ExportError as error:
+        raise CliError(str(error)) from None
+
+
+async def _load(source: str, run_id: str | None = None, all_runs: bool = True) -> list[Run]:
+    """Return the runs of an export path, or of a live workflow id's chain."""
+    local = _local(source)
+    if local is not None:
+        return local
+    try:
+        return await fetch_chain(await _client(), source, run_id, all_runs=all_runs)
+    except RPCError as error:
+        raise CliError(f"{source}: {error.message}") from None
+
+
+@app.command()
+def export(
+    workflow_id: str,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder (default audit-<id>)")] = None,
+    all_runs: Annotated[
+        bool, typer.Option("--all-runs", help="Every run of the chain, not the latest")
+    ] = False,
+    run_id: Annotated[str | None, typer.Option(help="A run of the chain to export (default latest)")] = None,
+) -> None:
+    """Write the history of each run as JSON (as `temporal workflow show -o json`) plus manifest.json."""
+    runs = asyncio.run(_load(workflow_id, run_id, all_runs))
+    folder = out_dir or Path(f"audit-{workflow_id}")
+    manifest = write_export(runs, folder, load_settings().namespace)
+    for run in runs:
+        typer.echo(f"run {run.run_id}: {len(run.events)} events")
+    typer.echo(f"wrote {len(runs)} history file(s) and {manifest}")
+
+
+def _load_workflows(refs: list[str] | None) -> list[type] | None:
+    if not refs:
+        return None
+    classes = []
+    for ref in refs:
+        module, _, name = ref.partition(":")
+        try:
+            classes.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError, ValueError) as error:
+            raise CliError(f"--workflow {ref}: {error}", BAD_INPUT) from None
+    return classes
+
+
+async def _query_runs(query: str) -> list[Run]:
+    client = await _client()
+    found = [(w.id, w.run_id) async for w in client.list_workflows(query)]
+    limit = asyncio.Semaphore(16)
+
+    async def one(wid: str, rid: str) -> Run:
+        async with limit:
+            return Run(wid, rid, await client.get_workflow_handle(wid, run_id=rid).fetch_history())
+
+    try:
+        return list(await asyncio.gather(*(one(w, r) for w, r in found)))
+    except RPCError as error:
+        raise CliError(f"--query: {error.message}") from None
+
+
+def _summary(outcomes: list[ReplayOutcome]) -> int:
+    failed = [o for o in outcomes if not o.passed]
+    nondet = [o for o in failed if o.nondeterministic]
+    if failed:
+        table = Table("workflow id", "run id", "verdict", "first diverging event", "error", title="Failures")
+        for o in failed:
+            event = f"{o.event_id} {o.event_type or ''}" if o.event_id else "—"
+            verdict = "non-deterministic" if o.nondeterministic else "failed"
+            table.add_row(o.workflow_id, o.run_id, verdict, event, (o.error or "")[:160])
+        out.print(table)
+    out.print(
+        f"replayed {len(outcomes)}, passed {len(outcomes) - len(failed)}, "
+        f"non-deterministic {len(nondet)}, other failures {len(failed) - len(nondet)}"
+    )
+    return FAILURE if failed or not outcomes else 0
+
+
+@app.command()
+def replay(
+    sources: Annotated[list[str] | None, typer.Argument(help="Export folders/files or workflow ids")] = None,
+    query: Annotated[
+        str | None, typer.Option(help='Visibility query, e.g. ExecutionStatus="Completed"')
+    ] = None,
+    jobs: Annotated[int | None, typer.Option(help="Processes (default: every core)")] = None,
+    workflow: Annotated[
+        list[str] | None, typer.Option(help="module:Class to replay against (default: the worker's)")
+    ] = None,
+) -> None:
+    """Replay histories against the current workflow code; exit 1 if any does not replay."""
+    if not sources and not query:
+        raise CliError("give export folders, files or workflow ids, or --query", BAD_INPUT)
+    classes = _load_workflows(workflow)
+
+    async def go() -> list[ReplayOutcome]:
+        runs: list[Run] = []
+        for source in sources or []:
+            runs += await _load(source)
+        if query:
+            runs += await _query_runs(query)
+        columns = (TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=False) as progress:
+            task = progress.add_task("replay", total=len(runs))
+            return await replay_runs(
+                runs, jobs=jobs, workflows=classes, on_done=lambda _: progress.advance(task)
+            )
+
+    code = _summary(asyncio.run(go()))
+    if code:
+        raise SystemExit(code)
+
+
+@app.command()
+def timeline(
+    source: Annotated[str, typer.Argument(help="Workflow id or export folder")],
+    fmt: Annotated[str, typer.Option("--format", help="table, md or csv")] = "table",
+) -> None:
+    """Print the collaboration's story in order, across runs, with the time spent in each stage."""
+    if fmt not in ("table", "md", "csv"):
+        raise CliError(f"--format must be table, md or csv, not {fmt!r}", BAD_INPUT)
+
+    async def go() -> tuple[list[Run], list[RecordedEntry]]:
+        runs = await _load(source)
+        return runs, await recorded_entries(runs)
+
+    runs, entries = asyncio.run(go())
+    chains = {first_run_id(run.history) for run in runs}
+    if len(chains) > 1:
+        raise CliError(f"{source} holds {len(chains)} collaborations; give one export folder", BAD_INPUT)
+    marks = run_marks(runs)
+    until = marks[-1].ended_at or datetime.now(UTC)
+    lines, times = story(entries, marks), stage_times(entries, until)
+    title = f"{runs[0].workflow_id} (collaboration {first_run_id(runs[0].history)}, {len(runs)} run(s))"
+    if fmt == "md":
+        typer.echo(to_markdown(lines, times, title), nl=False)
+    elif fmt == "csv":
+        typer.echo(to_csv(lines, times), nl=False)
+    else:
+        table = Table("when (UTC)", "run", "seq", "event", "stage", "by", "detail", title=title)
+        for line in lines:
+            table.add_row(*line.cells())
+        out.print(table)
+        spent = Table("stage", "visits", "time", "of which paused", title="Time in each stage")
+        for t in times:
+            spent.add_row(t.stage.value, str(t.visits), human(t.total), human(t.paused))
+        out.print(spent)
+
+
+@app.command()
+def verify(
+    source: Annotated[str, typer.Argument(help="Workflow id or export folder")], state_dir: StateDir = None
+) -> None:
+    """Check every recorded event is in Postgres once, in order, with the same fields and times."""
+
+    async def go() -> tuple[str, list[RecordedEntry], list[Difference]]:
+        runs = await _load(source)
+        entries = await recorded_entries(runs)
+        collaboration_id = first_run_id(runs[0].history)
+        with database_url(state_dir) as url:
+            try:
+                conn = await asyncpg.connect(url)
+                try:
+                    rows = await database_rows(conn, collaboration_id)
+                finally:
+                    await conn.close()
+            except (OSError, asyncpg.PostgresError) as error:
+                raise CliError(f"cannot read the milestone rows from {url}: {error}") from None
+        return collaboration_id, entries, compare(entries, rows)
+
+    collaboration_id, entries, diffs = asyncio.run(go())
+    for diff in diffs:
+        out.print(str(diff), markup=False, highlight=False)
+    count, pending = len(entries), sum(not e.completed for e in entries)
+    if diffs:
+        out.print(f"collaboration {collaboration_id}: {len(diffs)} difference(s) over {count} event(s)")
+        raise SystemExit(FAILURE)
+    still = f" ({pending} still being recorded)" if pending else ""
+    out.print(
+        f"collaboration {collaboration_id}: {count} event(s), all in Postgres once, same order and times"
+        + still
+    )

@@ -1,0 +1,37 @@
+"""A deliberately altered `CollaborationWorkflow`, registered under the real name: test-only.
+
+It records events like the real one but never schedules the notify activity, as if someone had
+"simplified" the workflow without a patch. Replaying a real history against it must diverge at the
+first `ActivityTaskScheduled` event of a notification.
+"""
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from schemas import CollaborationStatus, EventRecord, HistoryEntry
+    from workflows.activity_names import RECORD_EVENTS
+    from workflows.collaboration import RECORD_RETRY, CollaborationWorkflow
+    from workflows.state import CollaborationState
+
+
+@workflow.defn(name="CollaborationWorkflow")
+class SilentCollaborationWorkflow(CollaborationWorkflow):
+    """The collaboration workflow without its notifications: not compatible with old histories."""
+
+    @workflow.run
+    async def run(self, request: Any, carried: CollaborationState | None = None) -> CollaborationStatus:
+        """Run as the real workflow does."""
+        return await super().run(request, carried)
+
+    async def _record(self, entries: list[HistoryEntry]) -> None:
+        state = self._known()
+        record = EventRecord(
+            run_id=workflow.info().run_id, entries=entries, projection=state.projection(workflow.now())
+        )
+        from datetime import timedelta
+
+        await workflow.execute_activity(
+            RECORD_EVENTS, record, start_to_close_timeout=timedelta(seconds=30), retry_policy=RECORD_RETRY
+        )

@@ -1,0 +1,113 @@
+"""Real lifecycles the golden histories are recorded from, on the time-skipping server.
+
+Each scenario starts a collaboration, drives it to its outcome through the real updates, lets it
+finish, and returns its workflow id. `test_golden.py` records them (on demand) and replays the
+recorded files on every CI run; the audit tests reuse them.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from temporalio.testing import WorkflowEnvironment
+
+from schemas import (
+    Closure,
+    MilestoneRequest,
+    Outcome,
+    PauseRequest,
+    ResumeRequest,
+    SnoozeRequest,
+    Stage,
+    StageChange,
+)
+from tests.workflows.helpers import start
+from workflows.collaboration import CollaborationWorkflow
+
+OPS = "ops@programme.example"
+Scenario = Callable[[WorkflowEnvironment, str, str], Awaitable[str]]
+
+
+async def full_lifecycle(env: WorkflowEnvironment, workflow_id: str, task_queue: str) -> str:
+    """Every stage with a milestone in each, a pilot re-run, then deployed."""
+    handle = await start(env.client, workflow_id, task_queue)
+    path = [
+        Stage.QUALIFICATION,
+        Stage.PILOT,
+        Stage.EVALUATION,
+        Stage.PILOT,
+        Stage.EVALUATION,
+        Stage.DEPLOYMENT,
+    ]
+    for stage in path:
+        await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=stage, by=OPS, note="ok"))
+        await handle.execute_update(
+            CollaborationWorkflow.record_milestone,
+            MilestoneRequest(kind=f"{stage.value} review", by=OPS, evidence_url="https://docs.example/r"),
+        )
+    await handle.execute_update(
+        CollaborationWorkflow.close, Closure(outcome=Outcome.DEPLOYED, by=OPS, reason="in production")
+    )
+    await handle.result()
+    return workflow_id
+
+
+async def declined(env: WorkflowEnvironment, workflow_id: str, task_queue: str) -> str:
+    """Qualification, pilot, then declined for lack of budget."""
+    handle = await start(env.client, workflow_id, task_queue)
+    for stage in (Stage.QUALIFICATION, Stage.PILOT):
+        await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=stage, by=OPS))
+    await handle.execute_update(
+        CollaborationWorkflow.close, Closure(outcome=Outcome.DECLINED, by=OPS, reason="no budget")
+    )
+    await handle.result()
+    return workflow_id
+
+
+async def stalled_with_reminders(env: WorkflowEnvironment, workflow_id: str, task_queue: str) -> str:
+    """Silence in introduction: two reminders and an escalation; pause, resume, snooze; abandoned."""
+    handle = await start(env.client, workflow_id, task_queue, stall_after_days={"introduction": 1})
+    await env.sleep(timedelta(days=2.5))
+    await handle.execute_update(CollaborationWorkflow.pause, PauseRequest(by=OPS, reason="summer break"))
+    await env.sleep(timedelta(days=3))
+    await handle.execute_update(CollaborationWorkflow.resume, ResumeRequest(by=OPS))
+    await handle.execute_update(CollaborationWorkflow.snooze_reminders, SnoozeRequest(by=OPS, days=2))
+    await env.sleep(timedelta(days=2.5))
+    await handle.execute_update(
+        CollaborationWorkflow.close, Closure(outcome=Outcome.ABANDONED, by=OPS, reason="no answer")
+    )
+    await handle.result()
+    return workflow_id
+
+
+async def continue_as_new(env: WorkflowEnvironment, workflow_id: str, task_queue: str) -> str:
+    """A small history limit forces continue-as-new while reminders fire and milestones land."""
+    await start(
+        env.client,
+        workflow_id,
+        task_queue,
+        continue_as_new_after_events=20,
+        stall_after_days={"qualification": 1},
+    )
+    latest = env.client.get_workflow_handle(workflow_id)  # follows the chain of runs
+    await latest.execute_update(CollaborationWorkflow.advance, StageChange(to=Stage.QUALIFICATION, by=OPS))
+    await env.sleep(timedelta(days=2.5))  # two reminders and an escalation
+    await latest.execute_update(CollaborationWorkflow.pause, PauseRequest(by=OPS, reason="audit"))
+    await latest.execute_update(CollaborationWorkflow.resume, ResumeRequest(by=OPS))
+    for i in range(4):
+        await latest.execute_update(
+            CollaborationWorkflow.record_milestone, MilestoneRequest(kind=f"m{i}", by=OPS)
+        )
+    await latest.execute_update(CollaborationWorkflow.advance, StageChange(to=Stage.PILOT, by=OPS))
+    await latest.execute_update(
+        CollaborationWorkflow.close, Closure(outcome=Outcome.ABANDONED, by=OPS, reason="over")
+    )
+    await latest.result()
+    return workflow_id
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "full-lifecycle": full_lifecycle,
+    "declined": declined,
+    "stalled-with-reminders": stalled_with_reminders,
+    "continue-as-new": continue_as_new,
+}
