@@ -20,7 +20,7 @@ from activities.channels import Channel
 from activities.channels.log import LogChannel
 from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
-from passerelle.client import connect
+from passerelle.client import codec_for, connect
 from passerelle.config import Settings
 from passerelle.db import create_pool, migrate
 from passerelle.logs import LogContextInterceptor
@@ -87,17 +87,30 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     """Migrate, connect and run the worker until `stop` is set or a signal arrives."""
     if settings.database_url is None:
         raise SystemExit("PASSERELLE_DATABASE_URL is not set (use `passerelle dev` for the embedded stack)")
+    codec = codec_for(settings)
+    if codec is None and not settings.encryption_off:
+        # Production default: collaborations carry contact data and business terms, which must
+        # not sit readable in Temporal's history. Running in clear is an explicit choice.
+        raise SystemExit(
+            "no encryption keys: set PASSERELLE_ENCRYPTION_KEYS (see README, Encryption), "
+            "or PASSERELLE_ENCRYPTION=off to store payloads in clear"
+        )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await migrate(settings.database_url)
-    client = await connect(settings.temporal)
+    client = await connect(settings.temporal, codec)
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
     try:
         worker = build_worker(client, pool, settings, build_channels(settings))
         async with worker:
-            log.info("worker running", task_queue=settings.task_queue, namespace=settings.namespace)
+            log.info(
+                "worker running",
+                task_queue=settings.task_queue,
+                namespace=settings.namespace,
+                encryption_key=codec.current_key_id if codec else "off",
+            )
             await stop.wait()
             log.info("worker stopping: letting running activities finish")
     finally:

@@ -6,6 +6,7 @@ transaction, under a session advisory lock, so two workers starting at once neve
 
 import json
 from importlib import resources
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import structlog
@@ -21,6 +22,15 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )"""
 APPLIED = "SELECT version FROM schema_migrations"
 MARK_APPLIED = "INSERT INTO schema_migrations (version) VALUES ($1)"
+
+
+def redact_url(url: str) -> str:
+    """Return a database URL fit for printing: its password replaced by `***`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from passerelle.cli import operate, stack
+from passerelle.cli import codec, operate, stack
 from passerelle.cli.common import CliError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 stack.register(app)
 operate.register(app)
+codec.register(app)
 
 
 def main() -> None:
