@@ -50,6 +50,11 @@ RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interv
 # Delivery errors that are permanent (bad address, 4xx) are recorded by the activity and not
 # raised; anything raised is transient (timeout, 5xx, refused) and retried with backoff.
 NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10))
+# Start-to-close timeouts are also how long Temporal waits before retrying an activity whose
+# worker died (SIGKILL, OOM, lost host): a few inserts take milliseconds, so 10 s is generous;
+# a channel must give up on its own well within 30 s (SMTP/HTTP client timeouts below that).
+RECORD_TIMEOUT = timedelta(seconds=10)
+NOTIFY_TIMEOUT = timedelta(seconds=30)
 
 
 @workflow.defn
@@ -234,7 +239,7 @@ class CollaborationWorkflow:
         await workflow.execute_activity(
             RECORD_EVENTS,
             record,
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
             summary=", ".join(e.kind.value for e in entries),
         )
@@ -247,7 +252,7 @@ class CollaborationWorkflow:
                     workflow.execute_activity(
                         NOTIFY,
                         notification,
-                        start_to_close_timeout=timedelta(minutes=2),
+                        start_to_close_timeout=NOTIFY_TIMEOUT,
                         retry_policy=NOTIFY_RETRY,
                         summary=f"notify {notification.event.value}",
                     )
