@@ -50,24 +50,38 @@ def migration_files() -> list[tuple[str, str]]:
     return [(name.removesuffix(".sql"), folder.joinpath(name).read_text()) for name in names]
 
 
+LEDGER_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL"
+
+
 async def migrate(url: str) -> list[str]:
-    """Apply the migrations not yet applied; return their versions."""
+    """Apply the migrations not yet applied; return their versions.
+
+    When nothing is pending no DDL runs at all, so a least-privilege worker role (no CREATE, see
+    `deploy/worker_role.sql`) starts fine; when something is pending and the role may not apply
+    it, the error says to run `passerelle migrate` as the owner.
+    """
     conn = await asyncpg.connect(url)
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
         try:
-            await conn.execute(CREATE_LEDGER)
-            done = {row["version"] for row in await conn.fetch(APPLIED)}
-            applied = []
-            for version, sql in migration_files():
-                if version in done:
-                    continue
-                async with conn.transaction():
-                    await conn.execute(sql)
-                    await conn.execute(MARK_APPLIED, version)
-                log.info("migration applied", version=version)
-                applied.append(version)
-            return applied
+            exists = await conn.fetchval(LEDGER_EXISTS)
+            done = {row["version"] for row in await conn.fetch(APPLIED)} if exists else set()
+            pending = [(v, sql) for v, sql in migration_files() if v not in done]
+            try:
+                if pending and not exists:
+                    await conn.execute(CREATE_LEDGER)
+                for version, sql in pending:
+                    async with conn.transaction():
+                        await conn.execute(sql)
+                        await conn.execute(MARK_APPLIED, version)
+                    log.info("migration applied", version=version)
+            except asyncpg.InsufficientPrivilegeError:
+                names = ", ".join(v for v, _ in pending)
+                raise SystemExit(
+                    f"migrations {names} are pending and this database role may not apply them: "
+                    "run `passerelle migrate` as the owner role"
+                ) from None
+            return [v for v, _ in pending]
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
     finally:

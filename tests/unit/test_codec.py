@@ -97,3 +97,11 @@ async def test_worker_refuses_to_start_without_keys_unless_told_to_run_in_clear(
         await run_worker(settings)
     with pytest.raises(SystemExit, match="PASSERELLE_ENCRYPTION must be `on` or `off`"):
         load_settings({"PASSERELLE_ENCRYPTION": "maybe"})
+
+
+def test_printed_database_urls_hide_the_password() -> None:
+    """`passerelle dev` prints its database URL with the password masked."""
+    from passerelle.db import redact_url
+
+    assert redact_url("postgresql://app:s3cr3t@db.example:5432/p") == "postgresql://app:***@db.example:5432/p"
+    assert redact_url("postgresql://postgres@/postgres?host=/tmp/x") == "postgresql://postgres@/postgres?host=/tmp/x"
