@@ -10,7 +10,11 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 
 from passerelle.codec import EncryptionCodec
 from passerelle.config import Settings
@@ -24,8 +28,18 @@ def codec_for(settings: Settings) -> EncryptionCodec | None:
 
 
 def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
-    """Return the pydantic data converter, encrypting through `codec` when given."""
-    return DATA_CONVERTER if codec is None else dataclasses.replace(DATA_CONVERTER, payload_codec=codec)
+    """Return the pydantic data converter, encrypting through `codec` when given.
+
+    With a codec, failure messages and stack traces are encrypted too (moved into the failure's
+    encoded attributes): an error may quote the data it choked on.
+    """
+    if codec is None:
+        return DATA_CONVERTER
+    return dataclasses.replace(
+        DATA_CONVERTER,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 async def connect(temporal: Mapping[str, Any], codec: PayloadCodec | None = None) -> Client:

@@ -27,7 +27,7 @@ MARK_APPLIED = "INSERT INTO schema_migrations (version) VALUES ($1)"
 def redact_url(url: str) -> str:
     """Return a database URL fit for printing: its password replaced by `***`."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if not parts.password:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))

@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -151,3 +151,18 @@ async def test_codec_server_encodes_for_the_start_form_and_answers_cors_for_the_
                 assert r.status == 400 and "Payloads" in (await r.json())["error"]
     finally:
         await runner.cleanup()
+
+
+async def test_failure_messages_are_encrypted_too(
+    dev_env: WorkflowEnvironment, run_worker: WorkerFactory, task_queue: str, workflow_id: str, key_env: str
+) -> None:
+    """An invalid start fails the workflow: readable with the keys, ciphertext without them."""
+    codec = EncryptionCodec(parse_keys(key_env))
+    client = Client(dev_env.client.service_client, namespace="default", data_converter=data_converter(codec))
+    async with run_worker(client):
+        handle = await start(client, workflow_id, task_queue, owner_email="nobody")
+        with pytest.raises(WorkflowFailureError) as info:
+            await asyncio.wait_for(handle.result(), timeout=15)
+    assert "owner_email: value is not a valid email address" in str(info.value.cause)
+    raw = await dev_env.client.get_workflow_handle(workflow_id).fetch_history()
+    assert b"owner_email" not in b"".join(e.SerializeToString() for e in raw.events)
