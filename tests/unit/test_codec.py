@@ -1,6 +1,7 @@
 """The AES-GCM payload codec: round trip, key ids, rotation, tampering, and configuration errors."""
 
 import base64
+from pathlib import Path
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -105,3 +106,16 @@ def test_printed_database_urls_hide_the_password() -> None:
 
     assert redact_url("postgresql://app:s3cr3t@db.example:5432/p") == "postgresql://app:***@db.example:5432/p"
     assert redact_url("postgresql://postgres@/postgres?host=/tmp/x") == "postgresql://postgres@/postgres?host=/tmp/x"
+
+
+def test_dev_encrypt_creates_an_owner_only_key_once_and_keeps_using_it(tmp_path: Path) -> None:
+    """`passerelle dev --encrypt` makes a key file (0600); later runs, with or without the flag, reuse it."""
+    from passerelle.cli.stack import dev_encryption
+
+    assert dev_encryption(load_settings({}), tmp_path, encrypt=False).encryption_off
+    first = dev_encryption(load_settings({}), tmp_path, encrypt=True)
+    key_file = tmp_path / "encryption.keys"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert not first.encryption_off and first.encryption_keys[0][0] == "dev"
+    again = dev_encryption(load_settings({}), tmp_path, encrypt=False)
+    assert again.encryption_keys == first.encryption_keys
