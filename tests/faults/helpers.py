@@ -82,8 +82,13 @@ class WorkerProcess:
         self.log = log
         self.proc: asyncio.subprocess.Process | None = None
         self.starts = 0
+        self._running_before = 0
+
+    def _running_lines(self) -> int:
+        return self.log.read_text(errors="replace").count('"worker running"') if self.log.exists() else 0
 
     async def start(self) -> None:
+        self._running_before = self._running_lines()
         exe = str(Path(sys.executable).parent / "passerelle")
         with self.log.open("ab") as out:
             self.proc = await asyncio.create_subprocess_exec(
@@ -91,10 +96,18 @@ class WorkerProcess:
             )
         self.starts += 1
 
+    async def running(self) -> None:
+        """Wait (up to 30 s) until this incarnation logs `worker running`: it polls from then on."""
+        async with asyncio.timeout(30):
+            while self._running_lines() <= self._running_before:
+                assert self.proc is not None and self.proc.returncode is None, f"the worker died: {self.log}"
+                await asyncio.sleep(0.05)
+
     async def kill(self) -> None:
         """SIGKILL: no graceful shutdown, no flush, as a crash or an OOM kill."""
         assert self.proc is not None
-        self.proc.kill()
+        if self.proc.returncode is None:
+            self.proc.kill()
         await self.proc.wait()
 
     async def stop(self) -> int:

@@ -55,15 +55,21 @@ async def test_sigkilled_worker_loses_and_doubles_nothing(
         asyncio.create_task(full_lifecycle(client, wid, task_queue, random.Random(SEED + i)))
         for i, wid in enumerate(ids)
     ]
-    for _ in range(KILLS):
-        await worker.start()
-        await asyncio.sleep(rng.uniform(0.3, 1.8))  # some kills land during start-up, most mid-work
-        await worker.kill()
-    await worker.start()
     try:
+        for kill in range(KILLS):
+            await worker.start()
+            if kill % 5 == 4:  # every fifth kill lands during start-up (connect, migration check)
+                await asyncio.sleep(rng.uniform(0.0, 0.5))
+            else:  # the others mid-work, however slow the machine is to start a worker
+                await worker.running()
+                await asyncio.sleep(rng.uniform(0.1, 1.2))
+            await worker.kill()
+        await worker.start()
         statuses = await asyncio.wait_for(asyncio.gather(*runs), timeout=150)
     finally:
         code = await worker.stop()
+        for run in runs:
+            run.cancel()
     assert code == 0, "the last worker shuts down cleanly"
     assert worker.starts == KILLS + 1
     assert all(s.outcome == "deployed" for s in statuses)

@@ -65,3 +65,14 @@ async def test_the_worker_role_cannot_rewrite_history_or_change_the_schema(
             await conn.execute(statement)
     finally:
         await conn.close()
+
+
+async def test_pending_migrations_tell_the_worker_role_to_ask_the_owner(
+    pool: asyncpg.Pool, worker_url: str
+) -> None:
+    """On a database not yet migrated, the worker role's start-up says who must migrate."""
+    name = f"fresh_{uuid.uuid4().hex[:8]}"
+    await pool.execute(f'CREATE DATABASE "{name}"')
+    fresh = worker_url.replace("/postgres?", f"/{name}?")
+    with pytest.raises(SystemExit, match="run `passerelle migrate` as the owner role"):
+        await migrate(fresh)
