@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.log import LogChannel
@@ -65,20 +66,24 @@ async def test_activities_wait_out_a_database_outage(
     ids = [f"outage-{uuid.uuid4().hex[:8]}-{i}" for i in range(COLLABORATIONS)]
     caplog.set_level(logging.WARNING, logger="temporalio")
     try:
-        async with worker:
-            runs = [asyncio.create_task(full_lifecycle(dev_env.client, wid, task_queue)) for wid in ids]
-            await asyncio.sleep(0.5)  # lifecycles under way
-            stop_postgres(own_postgres)
-            await asyncio.sleep(OUTAGE_SECONDS)
-            assert not all(r.done() for r in runs), "the outage must catch lifecycles in flight"
-            await asyncio.to_thread(own_postgres.ensure_postgres_running)  # type: ignore[attr-defined]
-            statuses = await asyncio.wait_for(asyncio.gather(*runs), timeout=90)
-        # Leaving `async with` without an exception: the worker ran throughout and shut down.
+        with structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logged:
+            async with worker:
+                runs = [asyncio.create_task(full_lifecycle(dev_env.client, wid, task_queue)) for wid in ids]
+                await asyncio.sleep(0.5)  # lifecycles under way
+                stop_postgres(own_postgres)
+                await asyncio.sleep(OUTAGE_SECONDS)
+                assert not all(r.done() for r in runs), "the outage must catch lifecycles in flight"
+                await asyncio.to_thread(own_postgres.ensure_postgres_running)  # type: ignore[attr-defined]
+                statuses = await asyncio.wait_for(asyncio.gather(*runs), timeout=90)
+            # Leaving `async with` without an exception: the worker ran throughout and shut down.
         assert all(s.outcome == "deployed" for s in statuses)
         deliveries = await assert_exact_rows(pool, ids)
         assert all(d["status"] == "sent" for d in deliveries)
     finally:
         await pool.close()
+    ours = [e for e in logged if e["event"].startswith("activity attempt failed")]
+    assert ours and all(e["workflow_id"] in ids and e["activity"] for e in ours), "one bound line per failure"
+    assert max(e["attempt"] for e in ours) >= 3, "the attempts climb while Temporal backs off"
     failures = [r for r in caplog.records if "Completing activity as failed" in r.getMessage()]
     assert failures, "activity failures during the outage are logged"
     attempts = {getattr(r, "temporal_activity", {}).get("attempt") for r in failures}
