@@ -26,7 +26,7 @@ from activities.digest import DigestActivities
 from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
 from activities.rendering import Renderer
-from passerelle.client import connect
+from passerelle.client import codec_for, connect
 from passerelle.config import Settings
 from passerelle.db import create_pool, migrate
 from passerelle.logs import LogContextInterceptor
@@ -141,13 +141,21 @@ async def run_worker(
     """
     if settings.database_url is None:
         raise SystemExit("PASSERELLE_DATABASE_URL is not set (use `passerelle dev` for the embedded stack)")
+    codec = codec_for(settings)
+    if codec is None and not settings.encryption_off:
+        # Production default: collaborations carry contact data and business terms, which must
+        # not sit readable in Temporal's history. Running in clear is an explicit choice.
+        raise SystemExit(
+            "no encryption keys: set PASSERELLE_ENCRYPTION_KEYS (see README, Encryption), "
+            "or PASSERELLE_ENCRYPTION=off to store payloads in clear"
+        )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await migrate(settings.database_url)
     runtime = build_runtime(settings)
-    client = await connect({**settings.temporal, **({"runtime": runtime} if runtime else {})})
+    client = await connect({**settings.temporal, **({"runtime": runtime} if runtime else {})}, codec)
     await check_search_attributes(client)
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
     try:
@@ -158,6 +166,7 @@ async def run_worker(
                 task_queue=settings.task_queue,
                 namespace=settings.namespace,
                 metrics=settings.metrics_address,
+                encryption_key=codec.current_key_id if codec else "off",
             )
             if on_ready is not None:
                 on_ready()

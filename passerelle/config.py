@@ -14,6 +14,8 @@ from typing import Any
 
 from temporalio.envconfig import ClientConfigProfile
 
+from passerelle.codec import EncryptionConfigError, parse_keys
+
 TASK_QUEUE = "collaborations"
 SMTP_SECURITY = ("starttls", "tls", "none")
 SMTP_DEFAULT_PORT = {"starttls": 587, "tls": 465, "none": 25}
@@ -29,7 +31,7 @@ class SmtpSettings:
     username: str | None
     password: str | None = field(repr=False, default=None)
     sender: str = "Passerelle <passerelle@localhost>"
-    timeout: float = 30.0
+    timeout: float = 20.0  # within the notify activity's 30 s start-to-close timeout
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,15 @@ class Settings:
     max_cached_workflows: int
     metrics_address: str | None  # host:port of the Prometheus endpoint, None = no metrics
     shutdown_grace_seconds: int  # how long running activities may take to finish on SIGTERM
-    temporal: Mapping[str, Any]  # keyword arguments for temporalio.client.Client.connect
+    # Keyword arguments for temporalio.client.Client.connect; may hold an API key, so no repr.
+    temporal: Mapping[str, Any] = field(repr=False)
     smtp: SmtpSettings | None = None
     webhook: WebhookSettings | None = None
     # Milestone kinds that notify: ("*",) for all, () for none (the default), else lower-cased kinds.
     notify_milestones: tuple[str, ...] = ()
+    # `(key id, key)` pairs, current first; never shown by repr (settings may end up in a log).
+    encryption_keys: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
+    encryption_off: bool = False  # PASSERELLE_ENCRYPTION=off: the worker may run without keys
 
     @property
     def namespace(self) -> str:
@@ -161,13 +167,32 @@ def temporal_connect_config(env: Mapping[str, str]) -> dict[str, Any]:
     return config
 
 
+DEV_KEY_FILE = "encryption.keys"  # written by `passerelle dev --encrypt` in the state folder
+
+
+def encryption_keys(env: Mapping[str, str], state_dir: Path) -> tuple[tuple[str, bytes], ...]:
+    """Return PASSERELLE_ENCRYPTION_KEYS, or the dev stack's key file when the variable is unset."""
+    raw = env.get("PASSERELLE_ENCRYPTION_KEYS", "")
+    key_file = state_dir / DEV_KEY_FILE
+    if not raw.strip() and key_file.is_file():
+        raw = key_file.read_text()
+    try:
+        return parse_keys(raw)
+    except EncryptionConfigError as err:
+        raise SystemExit(str(err)) from None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from `env` (the process environment by default)."""
     env = os.environ if env is None else env
+    state_dir = Path(env.get("PASSERELLE_STATE_DIR", ".passerelle"))
+    switch = env.get("PASSERELLE_ENCRYPTION", "on").strip().lower()
+    if switch not in ("on", "off"):
+        raise SystemExit(f"PASSERELLE_ENCRYPTION must be `on` or `off`, not {switch!r}")
     channels = tuple(c.strip() for c in env.get("PASSERELLE_CHANNELS", "log").split(",") if c.strip())
     return Settings(
         database_url=env.get("PASSERELLE_DATABASE_URL") or None,
-        state_dir=Path(env.get("PASSERELLE_STATE_DIR", ".passerelle")),
+        state_dir=state_dir,
         ui_url=env.get("PASSERELLE_UI_URL", "http://localhost:8233").rstrip("/"),
         task_queue=env.get("PASSERELLE_TASK_QUEUE", TASK_QUEUE),
         channels=channels or ("log",),
@@ -181,4 +206,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp=smtp_settings(env),
         webhook=webhook_settings(env),
         notify_milestones=milestone_kinds(env.get("PASSERELLE_NOTIFY_MILESTONES", "none")),
+        encryption_keys=encryption_keys(env, state_dir),
+        encryption_off=switch == "off",
     )

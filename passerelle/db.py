@@ -6,6 +6,7 @@ transaction, under a session advisory lock, so two workers starting at once neve
 
 import json
 from importlib import resources
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import structlog
@@ -22,6 +23,15 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 LEDGER_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL"
 APPLIED = "SELECT version FROM schema_migrations"
 MARK_APPLIED = "INSERT INTO schema_migrations (version) VALUES ($1)"
+
+
+def redact_url(url: str) -> str:
+    """Return a database URL fit for printing: its password replaced by `***`."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -41,27 +51,38 @@ def migration_files() -> list[tuple[str, str]]:
     return [(name.removesuffix(".sql"), folder.joinpath(name).read_text()) for name in names]
 
 
+LEDGER_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL"
+
+
 async def migrate(url: str) -> list[str]:
-    """Apply the migrations not yet applied; return their versions."""
+    """Apply the migrations not yet applied; return their versions.
+
+    When nothing is pending no DDL runs at all, so a least-privilege worker role (no CREATE, see
+    `deploy/worker_role.sql`) starts fine; when something is pending and the role may not apply
+    it, the error says to run `passerelle migrate` as the owner.
+    """
     conn = await asyncpg.connect(url)
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
         try:
-            # DDL only when needed: a worker role without CREATE privilege can start once the
-            # `migrate` one-off (owner role) has applied everything.
-            if not await conn.fetchval(LEDGER_EXISTS):
-                await conn.execute(CREATE_LEDGER)
-            done = {row["version"] for row in await conn.fetch(APPLIED)}
-            applied = []
-            for version, sql in migration_files():
-                if version in done:
-                    continue
-                async with conn.transaction():
-                    await conn.execute(sql)
-                    await conn.execute(MARK_APPLIED, version)
-                log.info("migration applied", version=version)
-                applied.append(version)
-            return applied
+            exists = await conn.fetchval(LEDGER_EXISTS)
+            done = {row["version"] for row in await conn.fetch(APPLIED)} if exists else set()
+            pending = [(v, sql) for v, sql in migration_files() if v not in done]
+            try:
+                if pending and not exists:
+                    await conn.execute(CREATE_LEDGER)
+                for version, sql in pending:
+                    async with conn.transaction():
+                        await conn.execute(sql)
+                        await conn.execute(MARK_APPLIED, version)
+                    log.info("migration applied", version=version)
+            except asyncpg.InsufficientPrivilegeError:
+                names = ", ".join(v for v, _ in pending)
+                raise SystemExit(
+                    f"migrations {names} are pending and this database role may not apply them: "
+                    "run `passerelle migrate` as the owner role"
+                ) from None
+            return [v for v, _ in pending]
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
     finally:

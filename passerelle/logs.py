@@ -46,7 +46,17 @@ class _BindActivityContext(ActivityInboundInterceptor):
             activity=info.activity_type,
             attempt=info.attempt,
         ):
-            return await super().execute_activity(input)
+            try:
+                return await super().execute_activity(input)
+            except Exception as err:
+                # One clear line per failed attempt (the SDK adds its own traceback): during an
+                # outage the log shows the attempts climbing while Temporal backs off.
+                structlog.get_logger().warning(
+                    "activity attempt failed; Temporal will retry it unless the error is permanent",
+                    error_type=type(err).__name__,
+                    error=str(err)[:300],
+                )
+                raise
 
 
 class LogContextInterceptor(Interceptor):

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field, HttpUrl
 
-from schemas.fields import STRICT, Days, Name, Slug, Tag
+from schemas.fields import STRICT, Days, Label, Name, Slug, Tag
 from schemas.stages import DEFAULT_STALL_DAYS, Stage
 
 
@@ -15,7 +15,7 @@ class Party(BaseModel):
 
     name: Name
     contact_email: EmailStr
-    label: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    label: Label | None = None
 
 
 class CollaborationRequest(BaseModel):

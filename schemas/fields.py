@@ -1,19 +1,50 @@
 """Bounded field types shared by the models.
 
-Bounds keep every payload far below Temporal's 2 MB payload limit and keep reports readable: a
-10 kB note is refused with a message naming the field, never truncated silently.
+Bounds keep every payload far below Temporal's 2 MB payload limit (and its 512 kB warning) and keep
+reports readable: a 10 kB note is refused with a message naming the field, never truncated
+silently. Text must also be storable as it is: PostgreSQL `text` cannot hold NUL and only takes
+valid UTF-8, so control characters and lone surrogates are refused here, before they enter
+history, instead of failing the record activity on every retry. Single-line fields (names, actors,
+tags) refuse line breaks too: they end up in e-mail subjects and headers.
 """
 
+import re
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Actor = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Note = Annotated[str, StringConstraints(max_length=4000)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _text(value: str) -> str:
+    """Refuse what PostgreSQL cannot store or a terminal would interpret (NUL, ESC, surrogates)."""
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters (NUL, escape...)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+def _line(value: str) -> str:
+    """Refuse line breaks on top of `_text`: the value is a name or a header."""
+    if "\r" in value or "\n" in value:
+        raise ValueError("must be a single line (no line breaks)")
+    return _text(value)
+
+
+Text = AfterValidator(_text)
+Line = AfterValidator(_line)
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), Line]
+Actor = Annotated[str, StringConstraints(min_length=1, max_length=200), Line]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=40), Line]
+Kind = Annotated[str, StringConstraints(min_length=1, max_length=80), Line]
+Note = Annotated[str, StringConstraints(max_length=4000), Text]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=4000), Text]
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=50), Line]
 Days = Annotated[float, Field(gt=0, le=3650)]

@@ -1,10 +1,8 @@
 """The requests behind each update an operator sends (ARCHITECTURE.md §1, Operations)."""
 
-from typing import Annotated
+from pydantic import BaseModel, HttpUrl
 
-from pydantic import BaseModel, Field, HttpUrl
-
-from schemas.fields import STRICT, Actor, Days, Note, Reason
+from schemas.fields import STRICT, Actor, Days, Kind, Note, Reason
 from schemas.stages import Outcome, Stage
 
 
@@ -23,7 +21,7 @@ class MilestoneRequest(BaseModel):
 
     model_config = STRICT
 
-    kind: Annotated[str, Field(min_length=1, max_length=80)]
+    kind: Kind
     by: Actor
     note: Note = ""
     evidence_url: HttpUrl | None = None

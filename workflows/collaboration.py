@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_names import NOTIFY, RECORD_EVENTS
     from workflows.details import current_details
     from workflows.notifications import notification_for
+    from workflows.requests import parse_request
     from workflows.state import CollaborationState
     from workflows.transitions import check_move
 
@@ -56,6 +57,11 @@ NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interv
 # no memo command in their history, so the memo is only written where the patch marker is (or is
 # being) recorded.
 MEMO_PATCH = "memo-collaboration-id"
+# Start-to-close timeouts are also how long Temporal waits before retrying an activity whose
+# worker died (SIGKILL, OOM, lost host): a few inserts take milliseconds, so 10 s is generous;
+# a channel must give up on its own well within 30 s (SMTP/HTTP client timeouts below that).
+RECORD_TIMEOUT = timedelta(seconds=10)
+NOTIFY_TIMEOUT = timedelta(seconds=30)
 
 
 @workflow.defn
@@ -125,65 +131,77 @@ class CollaborationWorkflow:
     # -- updates: validators reject bad requests before they enter history --
 
     @workflow.update
-    async def advance(self, change: StageChange) -> CollaborationStatus:
+    async def advance(self, change: StageChange | Any) -> CollaborationStatus:
         """Move to another stage (one step forward, evaluation → pilot, never past an outcome)."""
+        change = parse_request(StageChange, change, "advance")
         return await self._change(lambda now: [self._known().advance(change, now)])
 
     @advance.validator
-    def _check_advance(self, change: StageChange) -> None:
+    def _check_advance(self, change: StageChange | Any) -> None:
+        change = parse_request(StageChange, change, "advance")
         state = self._known()
         check_move(state.stage, state.outcome, change.to)
 
     @workflow.update
-    async def record_milestone(self, milestone: MilestoneRequest) -> CollaborationStatus:
+    async def record_milestone(self, milestone: MilestoneRequest | Any) -> CollaborationStatus:
         """Record a milestone (NDA signed, pilot kick-off, ...) in the current stage."""
+        milestone = parse_request(MilestoneRequest, milestone, "record_milestone")
         return await self._change(lambda now: [self._known().record_milestone(milestone, now)])
 
     @record_milestone.validator
-    def _check_milestone(self, milestone: MilestoneRequest) -> None:
+    def _check_milestone(self, milestone: MilestoneRequest | Any) -> None:
+        parse_request(MilestoneRequest, milestone, "record_milestone")
         self._known().check_open()
 
     @workflow.update
-    async def close(self, closure: Closure) -> CollaborationStatus:
+    async def close(self, closure: Closure | Any) -> CollaborationStatus:
         """End the collaboration as deployed, declined or abandoned."""
+        closure = parse_request(Closure, closure, "close")
         return await self._change(lambda now: [self._known().close(closure, now)])
 
     @close.validator
-    def _check_close(self, closure: Closure) -> None:
+    def _check_close(self, closure: Closure | Any) -> None:
+        closure = parse_request(Closure, closure, "close")
         state = self._known()
         check_move(state.stage, state.outcome, closure.outcome)
 
     @workflow.update
-    async def pause(self, pause: PauseRequest) -> CollaborationStatus:
+    async def pause(self, pause: PauseRequest | Any) -> CollaborationStatus:
         """Stop chasing the collaboration until it is resumed."""
+        pause = parse_request(PauseRequest, pause, "pause")
         return await self._change(lambda now: [self._known().pause(pause, now)])
 
     @pause.validator
-    def _check_pause(self, pause: PauseRequest) -> None:
+    def _check_pause(self, pause: PauseRequest | Any) -> None:
+        parse_request(PauseRequest, pause, "pause")
         state = self._known()
         state.check_open()
         if state.paused:
             raise ValueError("the collaboration is already paused")
 
     @workflow.update
-    async def resume(self, resume: ResumeRequest) -> CollaborationStatus:
+    async def resume(self, resume: ResumeRequest | Any) -> CollaborationStatus:
         """Chase the collaboration again; the stall clock restarts now."""
+        resume = parse_request(ResumeRequest, resume, "resume")
         return await self._change(lambda now: [self._known().resume(resume, now)])
 
     @resume.validator
-    def _check_resume(self, resume: ResumeRequest) -> None:
+    def _check_resume(self, resume: ResumeRequest | Any) -> None:
+        parse_request(ResumeRequest, resume, "resume")
         state = self._known()
         state.check_open()
         if not state.paused:
             raise ValueError("the collaboration is not paused")
 
     @workflow.update
-    async def snooze_reminders(self, snooze: SnoozeRequest) -> CollaborationStatus:
+    async def snooze_reminders(self, snooze: SnoozeRequest | Any) -> CollaborationStatus:
         """Push the next reminder to at least `days` from now."""
+        snooze = parse_request(SnoozeRequest, snooze, "snooze_reminders")
         return await self._change(lambda now: [self._known().snooze(snooze, now)])
 
     @snooze_reminders.validator
-    def _check_snooze(self, snooze: SnoozeRequest) -> None:
+    def _check_snooze(self, snooze: SnoozeRequest | Any) -> None:
+        parse_request(SnoozeRequest, snooze, "snooze_reminders")
         self._known().check_open()
 
     @workflow.query
@@ -236,7 +254,7 @@ class CollaborationWorkflow:
         await workflow.execute_activity(
             RECORD_EVENTS,
             record,
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
             summary=", ".join(e.kind.value for e in entries),
         )
@@ -249,7 +267,7 @@ class CollaborationWorkflow:
                     workflow.execute_activity(
                         NOTIFY,
                         notification,
-                        start_to_close_timeout=timedelta(minutes=2),
+                        start_to_close_timeout=NOTIFY_TIMEOUT,
                         retry_policy=NOTIFY_RETRY,
                         summary=f"notify {notification.event.value}",
                     )

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from passerelle.cli import audit, deploy, operate, stack
+from passerelle.cli import audit, codec, deploy, operate, stack
 from passerelle.cli.common import CliError
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ stack.register(app)
 deploy.register(app)
 operate.register(app)
 app.add_typer(audit.app, name="audit")
+codec.register(app)
 
 
 def main() -> None:

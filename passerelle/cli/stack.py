@@ -11,8 +11,11 @@ from typing import Annotated
 import typer
 from temporalio.client import Client
 
-from passerelle.config import Settings, SmtpSettings, load_settings
-from passerelle.db import migrate
+from passerelle.client import codec_for
+from passerelle.codec import new_key
+from passerelle.codec_server import start_codec_server
+from passerelle.config import DEV_KEY_FILE, Settings, SmtpSettings, load_settings
+from passerelle.db import migrate, redact_url
 from passerelle.devstack import TemporalDevServer, embedded_postgres
 from passerelle.health import run_checks
 from passerelle.logs import configure_logging
@@ -35,6 +38,22 @@ def database_url(state_dir: Path | None) -> Iterator[str]:
             yield url
 
 
+def dev_encryption(settings: Settings, folder: Path, encrypt: bool) -> Settings:
+    """Return the dev stack's settings: encrypted with the folder's key, or explicitly in clear.
+
+    `--encrypt` creates a key file in the state folder (owner-only); once it exists the folder
+    stays encrypted, since its history can only be read with that key.
+    """
+    key_file = folder / DEV_KEY_FILE
+    if encrypt and not settings.encryption_keys and not key_file.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        key_file.touch(mode=0o600)
+        key_file.write_text(f"dev:{new_key()}\n")
+        typer.echo(f"  created a dev encryption key in {key_file}")
+    settings = load_settings({**os.environ, "PASSERELLE_STATE_DIR": str(folder)})
+    return replace(settings, encryption_off=not settings.encryption_keys)
+
+
 def dev(
     state_dir: StateDir = None,
     port: Annotated[int, typer.Option(help="Temporal gRPC port")] = 7233,
@@ -44,20 +63,28 @@ def dev(
         bool, typer.Option(help="Run a local SMTP sink and send e-mail notifications to it (printed here)")
     ] = False,
     smtp_sink_port: Annotated[int, typer.Option(help="Port of the local SMTP sink")] = 8025,
+    encrypt: Annotated[
+        bool, typer.Option(help="Encrypt payloads with a dev key kept in the state folder")
+    ] = False,
+    codec_port: Annotated[int, typer.Option(help="Codec server port (with encryption)")] = 8081,
 ) -> None:
     """Run the whole stack in the foreground: Temporal + Web UI, PostgreSQL, migrations, worker."""
     from worker import run_worker
 
     configure_logging()
-    settings = load_settings()
+    folder = state_dir or load_settings().state_dir
+    settings = dev_encryption(load_settings(), folder, encrypt)
     if smtp_sink:
         settings = with_smtp_sink(settings, smtp_sink_port)
-    folder = state_dir or settings.state_dir
-    server = TemporalDevServer(folder, ip=ip, port=port, ui_port=ui_port, namespace=settings.namespace)
+    codec = codec_for(settings)
+    extra = ("--ui-codec-endpoint", f"http://127.0.0.1:{codec_port}") if codec else ()
+    server = TemporalDevServer(
+        folder, ip=ip, port=port, ui_port=ui_port, namespace=settings.namespace, extra_args=extra
+    )
     with server, database_url(folder) as url:
 
         async def main() -> None:
-            sink = None
+            sink = runner = None
             if smtp_sink:
                 try:
                     sink = await start_sink(SinkHandler(on_mail=show_mail), port=smtp_sink_port)
@@ -68,12 +95,20 @@ def dev(
                     ) from None
             client = await server.connect()
             digest = await apply_schedules(client, os.environ, settings.task_queue)
+            if codec is not None:
+                origins = [f"http://localhost:{ui_port}", f"http://127.0.0.1:{ui_port}"]
+                runner = await start_codec_server(codec, origins, "127.0.0.1", codec_port)
 
             def banner() -> None:
                 typer.secho("Passerelle dev stack is running", fg="green", bold=True)
                 typer.echo(f"  Web UI:           http://localhost:{ui_port}")
                 typer.echo(f"  Temporal address: {server.address} (namespace {server.namespace})")
-                typer.echo(f"  Database:         {url}")
+                typer.echo(f"  Database:         {redact_url(url)}")
+                typer.echo(
+                    f"  Encryption:       key {codec.current_key_id}, codec server http://127.0.0.1:{codec_port}"
+                    if codec
+                    else "  Encryption:       off (passerelle dev --encrypt to turn it on)"
+                )
                 typer.echo(f"  State folder:     {folder.resolve()}")
                 typer.echo(f"  Notifications:    {', '.join(settings.channels)}")
                 if sink is not None:
@@ -90,6 +125,8 @@ def dev(
             finally:
                 if sink is not None:
                     sink.close()
+                if runner is not None:
+                    await runner.cleanup()
 
         asyncio.run(main())
     typer.echo("Passerelle dev stack stopped.")

@@ -83,6 +83,8 @@ def stack(tmp_path: Path) -> Iterator[DevStack]:
     yield dev
     if dev.process and dev.process.poll() is None:
         dev.process.kill()
+    for orphan in dev.children():  # after a failure: its Temporal server and PostgreSQL
+        orphan.kill()
 
 
 def test_dev_runs_everything_stops_cleanly_and_resumes(stack: DevStack) -> None:

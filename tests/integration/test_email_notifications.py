@@ -129,14 +129,18 @@ async def test_injection_in_names_and_notes_is_escaped_or_folded(
     task_queue: str,
     workflow_id: str,
 ) -> None:
-    """CR/LF in a name forges no header and adds no recipient; markup is shown as text."""
+    """Markup in names and CR/LF in a free-text reason forge no header and no recipient.
+
+    (CR/LF in a name is refused by the schema before it gets here, tests/fuzz; the channel's own
+    defence against it is tested in tests/unit/test_rendering.py.)
+    """
     handler, port = sink
-    evil = {"name": "Evil\r\nBcc: victim@evil.example\r\n<script>x()</script>", "contact_email": PARTIES[0]}
+    evil = {"name": "Evil Bcc: victim@evil.example <script>x()</script>", "contact_email": PARTIES[0]}
     async with run_worker(dev_env.client, channels=[smtp_channel(port)]):
         handle = await start(dev_env.client, workflow_id, task_queue, corporate=evil)
         await handle.execute_update(
             CollaborationWorkflow.close,
-            Closure(outcome=Outcome.ABANDONED, by="ops\r\nX-Injected: 1", reason='<img src=x onerror="y()">'),
+            Closure(outcome=Outcome.ABANDONED, by="ops", reason='<img src=x onerror="y()">\r\nX-Injected: 1'),
         )
         await handle.result()
     assert len(handler.received) == 2

@@ -1,0 +1,43 @@
+"""`passerelle codec-server`: serve `/encode` and `/decode` for the Web UI with the configured keys."""
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from passerelle.client import codec_for
+from passerelle.codec_server import start_codec_server
+from passerelle.config import load_settings
+from passerelle.logs import configure_logging
+
+
+def codec_server(
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8081,
+    host: Annotated[str, typer.Option(help="Address to bind (keep it on loopback, or behind auth)")] = (
+        "127.0.0.1"
+    ),
+    ui_origin: Annotated[
+        list[str] | None, typer.Option(help="Web UI origin allowed by CORS, repeatable")
+    ] = None,
+) -> None:
+    """Decode and encode payloads for the Temporal Web UI with PASSERELLE_ENCRYPTION_KEYS."""
+    configure_logging()
+    codec = codec_for(load_settings())
+    if codec is None:
+        raise SystemExit("no encryption keys: set PASSERELLE_ENCRYPTION_KEYS")
+    origins = ui_origin or ["http://localhost:8233", "http://127.0.0.1:8233"]
+
+    async def main() -> None:
+        runner = await start_codec_server(codec, origins, host, port)
+        typer.echo(f"codec server on http://{host}:{port} (key {codec.current_key_id}) for {origins}")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(main())
+
+
+def register(app: typer.Typer) -> None:
+    """Add the codec server command to the app."""
+    app.command("codec-server")(codec_server)

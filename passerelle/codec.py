@@ -1,0 +1,114 @@
+"""Payload encryption: an AES-256-GCM `PayloadCodec` with key ids, so keys can be rotated.
+
+Every payload the SDK sends to Temporal (workflow input, update arguments and results, activity
+inputs and results, query answers, memo, user metadata) goes through the codec of the one client
+factory (`passerelle.client`), so Temporal's history and the Web UI hold only ciphertext.
+
+Keys come from `PASSERELLE_ENCRYPTION_KEYS="kid1:base64key,kid0:base64key"`: the first encrypts,
+every one decrypts, so a rotation is "prepend the new key, keep the old ones until no open history
+needs them". Each encrypted payload names its key id in its metadata. Payloads that were never
+encrypted (history written before encryption was switched on) pass through untouched.
+"""
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
+
+ENCODING = b"binary/encrypted"
+KEY_ID = "encryption-key-id"
+NONCE_BYTES = 12  # the size AES-GCM is specified for (NIST SP 800-38D)
+
+
+class EncryptionConfigError(ValueError):
+    """The key list in the environment cannot be used (shape, base64, length, duplicates)."""
+
+
+def new_key() -> str:
+    """Return a fresh random 256-bit key, base64-encoded, ready for PASSERELLE_ENCRYPTION_KEYS."""
+    return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
+
+
+def parse_keys(raw: str) -> tuple[tuple[str, bytes], ...]:
+    """Parse `kid:base64key,...` into `(kid, key)` pairs, the current key first.
+
+    Errors name the key id, never the key material.
+    """
+    keys: list[tuple[str, bytes]] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        kid, sep, encoded = item.partition(":")
+        kid = kid.strip()
+        if not sep or not kid:
+            raise EncryptionConfigError("PASSERELLE_ENCRYPTION_KEYS: each entry must be `key-id:base64-key`")
+        try:
+            key = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise EncryptionConfigError(f"PASSERELLE_ENCRYPTION_KEYS: key {kid!r} is not base64") from None
+        if len(key) != 32:
+            raise EncryptionConfigError(
+                f"PASSERELLE_ENCRYPTION_KEYS: key {kid!r} must be 32 bytes (AES-256), not {len(key)}"
+            )
+        if kid in {k for k, _ in keys}:
+            raise EncryptionConfigError(f"PASSERELLE_ENCRYPTION_KEYS: key id {kid!r} appears twice")
+        keys.append((kid, key))
+    return tuple(keys)
+
+
+@dataclass(frozen=True)
+class EncryptionCodec(PayloadCodec):
+    """Encrypt with the first key, decrypt with whichever key the payload names."""
+
+    keys: Sequence[tuple[str, bytes]]
+    _ciphers: Mapping[str, AESGCM] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            raise EncryptionConfigError("an encryption codec needs at least one key")
+        object.__setattr__(self, "_ciphers", {kid: AESGCM(key) for kid, key in self.keys})
+
+    def __repr__(self) -> str:  # never show key material, even in a traceback
+        return f"EncryptionCodec(key_ids={[kid for kid, _ in self.keys]})"
+
+    @property
+    def current_key_id(self) -> str:
+        """Return the id of the key new payloads are encrypted with."""
+        return self.keys[0][0]
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Encrypt each payload whole (metadata and data) under the current key."""
+        kid = self.current_key_id
+        cipher = self._ciphers[kid]
+        out = []
+        for p in payloads:
+            nonce = os.urandom(NONCE_BYTES)
+            # The key id is authenticated too: a payload cannot be relabelled to another key.
+            sealed = cipher.encrypt(nonce, p.SerializeToString(), kid.encode())
+            out.append(Payload(metadata={"encoding": ENCODING, KEY_ID: kid.encode()}, data=nonce + sealed))
+        return out
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Decrypt encrypted payloads with the key they name; pass plain ones through."""
+        out = []
+        for p in payloads:
+            if p.metadata.get("encoding") != ENCODING:
+                out.append(p)
+                continue
+            kid = p.metadata.get(KEY_ID, b"").decode()
+            cipher = self._ciphers.get(kid)
+            if cipher is None:
+                raise ValueError(
+                    f"payload encrypted with key {kid!r}, which is not in PASSERELLE_ENCRYPTION_KEYS "
+                    f"(known: {', '.join(self._ciphers)})"
+                )
+            plain = cipher.decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], kid.encode())
+            decoded = Payload()
+            decoded.ParseFromString(plain)
+            out.append(decoded)
+        return out

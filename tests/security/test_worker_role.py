@@ -1,0 +1,78 @@
+"""The least-privilege worker role of `deploy/worker_role.sql` runs every activity, and no more."""
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
+
+from passerelle.db import create_pool, migrate
+from tests.conftest import WorkerFactory
+from tests.faults.helpers import assert_exact_rows, full_lifecycle
+
+ROLE_SQL = Path(__file__).parents[2] / "deploy" / "worker_role.sql"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def worker_url(pool: asyncpg.Pool, postgres_url: str) -> AsyncIterator[str]:
+    """Apply the documented SQL as the owner (twice: it is idempotent); yield the role's URL."""
+    for _ in range(2):
+        await pool.execute(ROLE_SQL.read_text())
+    parts = urlsplit(postgres_url)
+    yield urlunsplit(parts._replace(netloc=f"passerelle_worker@{parts.hostname or ''}"))
+
+
+async def test_worker_activities_run_as_the_least_privilege_role(
+    dev_env: WorkflowEnvironment, run_worker: WorkerFactory, worker_url: str, task_queue: str
+) -> None:
+    """Start-up check and a full lifecycle (records, outbox, deliveries) as `passerelle_worker`."""
+    assert await migrate(worker_url) == [], "nothing pending: the worker's start-up check needs no DDL"
+    role_pool = await create_pool(worker_url, max_size=4)
+    try:
+        assert await role_pool.fetchval("SELECT current_user") == "passerelle_worker"
+        wid = f"role-{uuid.uuid4().hex[:8]}"
+        async with run_worker(dev_env.client, pool=role_pool):
+            status = await full_lifecycle(dev_env.client, wid, task_queue)
+        assert status.outcome == "deployed"
+        deliveries = await assert_exact_rows(role_pool, [wid])
+        assert deliveries and all(d["status"] == "sent" for d in deliveries)
+    finally:
+        await role_pool.close()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM milestones",
+        "UPDATE milestones SET note = 'rewritten'",
+        "TRUNCATE deliveries",
+        "DROP TABLE collaborations",
+        "CREATE TABLE loot (x int)",
+        "INSERT INTO schema_migrations (version) VALUES ('9999_forged')",
+    ],
+)
+async def test_the_worker_role_cannot_rewrite_history_or_change_the_schema(
+    worker_url: str, statement: str
+) -> None:
+    """History is append-only for the worker: no DELETE, no UPDATE of milestones, no DDL."""
+    conn = await asyncpg.connect(worker_url)
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def test_pending_migrations_tell_the_worker_role_to_ask_the_owner(
+    pool: asyncpg.Pool, worker_url: str
+) -> None:
+    """On a database not yet migrated, the worker role's start-up says who must migrate."""
+    name = f"fresh_{uuid.uuid4().hex[:8]}"
+    await pool.execute(f'CREATE DATABASE "{name}"')
+    fresh = worker_url.replace("/postgres?", f"/{name}?")
+    with pytest.raises(SystemExit, match="run `passerelle migrate` as the owner role"):
+        await migrate(fresh)

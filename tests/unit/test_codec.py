@@ -1,0 +1,124 @@
+"""The AES-GCM payload codec: round trip, key ids, rotation, tampering, and configuration errors."""
+
+import base64
+from pathlib import Path
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from temporalio.api.common.v1 import Payload
+
+from passerelle.codec import ENCODING, KEY_ID, EncryptionCodec, EncryptionConfigError, new_key, parse_keys
+from passerelle.config import load_settings
+
+PLAIN = Payload(metadata={"encoding": b"json/plain"}, data=b'{"contact_email": "a@b.example"}')
+
+
+def keys(*kids: str) -> tuple[tuple[str, bytes], ...]:
+    return tuple((kid, base64.b64decode(new_key())) for kid in kids)
+
+
+async def test_round_trip_hides_the_data_and_names_the_key() -> None:
+    """Encoded payloads carry no plaintext, name their key id, and decode to the original."""
+    codec = EncryptionCodec(keys("k1"))
+    [sealed] = await codec.encode([PLAIN])
+    assert b"a@b.example" not in sealed.SerializeToString()
+    assert sealed.metadata["encoding"] == ENCODING and sealed.metadata[KEY_ID] == b"k1"
+    assert await codec.decode([sealed]) == [PLAIN]
+
+
+async def test_rotation_old_keys_still_decrypt() -> None:
+    """After prepending a new key, payloads sealed with the old one still open; new ones use the new."""
+    old = keys("k0")
+    before = await EncryptionCodec(old).encode([PLAIN])
+    rotated = EncryptionCodec((*keys("k1"), *old))
+    assert await rotated.decode(before) == [PLAIN]
+    after = await rotated.encode([PLAIN])
+    assert after[0].metadata[KEY_ID] == b"k1"
+
+
+async def test_unknown_key_id_is_a_clear_error() -> None:
+    """A payload sealed with a key that was dropped says which key is missing."""
+    sealed = await EncryptionCodec(keys("gone")).encode([PLAIN])
+    with pytest.raises(ValueError, match="key 'gone', which is not in PASSERELLE_ENCRYPTION_KEYS"):
+        await EncryptionCodec(keys("k1")).decode(sealed)
+
+
+async def test_tampered_or_relabelled_payload_is_refused() -> None:
+    """GCM authenticates the data and the key id: a flipped bit or a swapped label fails."""
+    codec = EncryptionCodec(keys("k1", "k2"))
+    [sealed] = await codec.encode([PLAIN])
+    flipped = Payload(metadata=sealed.metadata, data=sealed.data[:-1] + bytes([sealed.data[-1] ^ 1]))
+    with pytest.raises(InvalidTag):
+        await codec.decode([flipped])
+    relabelled = Payload(metadata={**sealed.metadata, KEY_ID: b"k2"}, data=sealed.data)
+    with pytest.raises(InvalidTag):
+        await codec.decode([relabelled])
+
+
+async def test_plain_payloads_pass_through() -> None:
+    """History written before encryption was switched on still reads."""
+    assert await EncryptionCodec(keys("k1")).decode([PLAIN]) == [PLAIN]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("nokey", "must be `key-id:base64-key`"),
+        ("k1:!!!notbase64", "key 'k1' is not base64"),
+        (f"k1:{base64.b64encode(b'short').decode()}", "key 'k1' must be 32 bytes"),
+        (f"k1:{new_key()},k1:{new_key()}", "key id 'k1' appears twice"),
+    ],
+)
+def test_bad_key_lists_are_refused_without_echoing_keys(raw: str, message: str) -> None:
+    """Configuration errors name the key id and the rule, never the key material."""
+    with pytest.raises(EncryptionConfigError) as info:
+        parse_keys(raw)
+    assert message in str(info.value)
+    secret = raw.partition(":")[2]
+    assert not secret or secret not in str(info.value)
+
+
+def test_settings_never_show_keys_or_api_key() -> None:
+    """The settings' repr (what a log or traceback would show) holds no key and no API key."""
+    key = new_key()
+    settings = load_settings(
+        {"PASSERELLE_ENCRYPTION_KEYS": f"k1:{key}", "TEMPORAL_API_KEY": "tak-secret-123"}
+    )
+    assert settings.encryption_keys[0][0] == "k1"
+    assert key not in repr(settings) and "tak-secret-123" not in repr(settings)
+    assert key not in repr(EncryptionCodec(settings.encryption_keys))
+
+
+async def test_worker_refuses_to_start_without_keys_unless_told_to_run_in_clear() -> None:
+    """Production default: no keys and no PASSERELLE_ENCRYPTION=off is a clear start-up error."""
+    from worker import run_worker
+
+    settings = load_settings({"PASSERELLE_DATABASE_URL": "postgresql://unused/db"})
+    with pytest.raises(SystemExit, match="no encryption keys: set PASSERELLE_ENCRYPTION_KEYS"):
+        await run_worker(settings)
+    with pytest.raises(SystemExit, match="PASSERELLE_ENCRYPTION must be `on` or `off`"):
+        load_settings({"PASSERELLE_ENCRYPTION": "maybe"})
+
+
+def test_printed_database_urls_hide_the_password() -> None:
+    """`passerelle dev` prints its database URL with the password masked."""
+    from passerelle.db import redact_url
+
+    assert redact_url("postgresql://app:s3cr3t@db.example:5432/p") == "postgresql://app:***@db.example:5432/p"
+    assert (
+        redact_url("postgresql://postgres@/postgres?host=/tmp/x")
+        == "postgresql://postgres@/postgres?host=/tmp/x"
+    )
+
+
+def test_dev_encrypt_creates_an_owner_only_key_once_and_keeps_using_it(tmp_path: Path) -> None:
+    """`passerelle dev --encrypt` makes a key file (0600); later runs, with or without the flag, reuse it."""
+    from passerelle.cli.stack import dev_encryption
+
+    assert dev_encryption(load_settings({}), tmp_path, encrypt=False).encryption_off
+    first = dev_encryption(load_settings({}), tmp_path, encrypt=True)
+    key_file = tmp_path / "encryption.keys"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert not first.encryption_off and first.encryption_keys[0][0] == "dev"
+    again = dev_encryption(load_settings({}), tmp_path, encrypt=False)
+    assert again.encryption_keys == first.encryption_keys
