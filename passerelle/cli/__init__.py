@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from passerelle.cli import operate, stack
+from passerelle.cli import bulk, listing, operate, schema, stack, watch
 from passerelle.cli.common import CliError
 
 app = typer.Typer(
@@ -22,6 +22,10 @@ app = typer.Typer(
 )
 stack.register(app)
 operate.register(app)
+listing.register(app)
+watch.register(app)
+schema.register(app)
+bulk.register(app)
 
 
 def main() -> None:
