@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import unquote
 
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
@@ -63,15 +63,18 @@ def current_details(page: Page) -> FrameLocator:
     return page.frame_locator("iframe").last
 
 
-def open_workflow_list(page: Page, stack: DevStack, query: str, expected: str) -> None:
-    """Open the workflow list filtered by `query`, reloading until `expected` is listed."""
-    page.goto(f"{stack.ui}/namespaces/default/workflows?query={quote(query)}")
+def search_workflows(page: Page, stack: DevStack, query: str, expected: str) -> None:
+    """Type `query` into the list's manual query box (`</>`), searching until `expected` shows."""
+    page.goto(f"{stack.ui}/namespaces/default/workflows")
+    page.get_by_test_id("toggle-manual-query").click()
+    page.get_by_test_id("workflow-manual-search-input").fill(query)
     for _ in range(20):  # visibility is eventually consistent
-        if page.get_by_role("link", name=expected).count():
-            return
+        page.get_by_test_id("workflow-manual-search-button").click()
         page.wait_for_timeout(1000)
-        page.reload()
+        if page.get_by_role("link", name=expected).count():
+            break
     expect(page.get_by_role("link", name=expected)).to_be_visible()
+    assert "Stage" in unquote(page.url), "the query is in the URL, so the view can be shared"
 
 
 def test_operator_starts_finds_opens_queries_and_advances_from_the_web_ui(
@@ -122,7 +125,7 @@ def test_operator_starts_finds_opens_queries_and_advances_from_the_web_ui(
         expect(page.get_by_role("link", name="Workflow started successfully")).to_be_visible()
 
     with screenshot_on_failure(page, "filtered-list"):
-        open_workflow_list(page, stack, 'Stage = "introduction"', workflow_id)
+        search_workflows(page, stack, 'Stage = "introduction"', workflow_id)
         expect(page.get_by_role("link", name=other)).to_have_count(0)
 
     with screenshot_on_failure(page, "current-details"):
