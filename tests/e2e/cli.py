@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 PASSERELLE = str(Path(sys.executable).parent / "passerelle")
@@ -78,3 +79,17 @@ async def eventually(check: Callable[[], Awaitable[T]], seconds: float = 30) -> 
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.3)
+
+
+async def ids_matching(client: Client, query: str) -> set[str]:
+    """Return the workflow ids a visibility query finds."""
+    return {e.id async for e in client.list_workflows(query)}
+
+
+async def assert_found(client: Client, workflow_id: str, query: str) -> None:
+    """Wait (bounded) until the visibility query `query` finds the workflow."""
+
+    async def check() -> None:
+        assert workflow_id in await ids_matching(client, f'WorkflowId = "{workflow_id}" AND {query}')
+
+    await eventually(check)

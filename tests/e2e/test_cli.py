@@ -9,22 +9,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import WorkerFactory
-from tests.e2e.cli import cli_env, eventually, passerelle
+from tests.e2e.cli import assert_found, cli_env, eventually, ids_matching, passerelle
 from tests.factories import request_data
-
-
-async def ids_matching(client: Client, query: str) -> set[str]:
-    """Return the workflow ids a visibility query finds."""
-    return {e.id async for e in client.list_workflows(query)}
-
-
-async def assert_found(client: Client, workflow_id: str, query: str) -> None:
-    """Wait (bounded) until the visibility query `query` finds the workflow."""
-
-    async def check() -> None:
-        assert workflow_id in await ids_matching(client, f'WorkflowId = "{workflow_id}" AND {query}')
-
-    await eventually(check)
 
 
 async def test_every_operation_changes_status_and_search_attributes(
