@@ -5,12 +5,15 @@ import json
 import uuid
 from pathlib import Path
 
+import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import WorkerFactory
 from tests.e2e.cli import assert_found, cli_env, eventually, ids_matching, passerelle
 from tests.factories import request_data
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_every_operation_changes_status_and_search_attributes(

@@ -11,6 +11,8 @@ from tests.conftest import WorkerFactory
 from tests.e2e.cli import assert_one_line_error, cli_env, passerelle
 from tests.factories import request_data
 
+pytestmark = pytest.mark.e2e
+
 BY = ["--by", "ops"]
 # Refused before Temporal is called: the same schemas and transition table as the workflow.
 LOCAL_BAD_INPUTS = [

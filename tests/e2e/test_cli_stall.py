@@ -2,11 +2,14 @@
 
 import uuid
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import WorkerFactory
 from tests.e2e.cli import assert_found, cli_env, eventually, passerelle
 from tests.factories import request_data
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_stall_reminder_sets_stalled_and_an_update_clears_it(
