@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from passerelle.cli import audit, codec, deploy, operate, stack
+from passerelle.cli import audit, bulk, codec, deploy, listing, operate, schema, stack, watch
 from passerelle.cli.common import CliError
 
 app = typer.Typer(
@@ -25,6 +25,10 @@ deploy.register(app)
 operate.register(app)
 app.add_typer(audit.app, name="audit")
 codec.register(app)
+listing.register(app)
+watch.register(app)
+schema.register(app)
+bulk.register(app)
 
 
 def main() -> None:

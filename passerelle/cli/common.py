@@ -55,6 +55,8 @@ def run(make: Callable[[Settings, Client], Awaitable[T]]) -> T:
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise CliError(f"not found: {err.message}") from None
+            if err.status == RPCStatusCode.INVALID_ARGUMENT:
+                raise CliError(f"invalid: {err.message}", BAD_INPUT) from None
             raise CliError(f"Temporal refused the request: {err.message}") from None
 
     return asyncio.run(main())

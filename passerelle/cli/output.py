@@ -37,11 +37,19 @@ def show_status(status: CollaborationStatus) -> None:
 
 
 def show_list(rows: list[dict[str, object]]) -> None:
-    """Print collaborations as a table."""
-    table = Table("workflow id", "corporate", "start-up", "stage", "stalled", "status")
+    """Print collaborations (visibility rows) as a table."""
+    table = Table("workflow id", "corporate", "start-up", "programme", "stage", "stalled", "paused", "status")
     for row in rows:
+        stage = row["outcome"] or row["stage"]
+        flags = ["yes" if row[k] else "no" for k in ("stalled", "paused")]
         table.add_row(
-            *(str(row[k]) for k in ("workflow_id", "corporate", "startup", "stage", "stalled", "status"))
+            str(row["workflow_id"]),
+            str(row["corporate"]),
+            str(row["startup"]),
+            str(row["programme"]),
+            str(stage),
+            *flags,
+            str(row["status"]),
         )
     console.print(table)
     console.print(f"{len(rows)} collaboration(s)")

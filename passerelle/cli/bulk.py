@@ -1,0 +1,143 @@
+"""`passerelle bulk pause|resume|close --query '<visibility query>'`: one change, many collaborations.
+
+The Web UI has no batch updates. The query is narrowed to running collaborations; each match is
+checked locally (search attributes + transition table) and listed with `--dry-run`; otherwise
+the update goes to each in turn, behind a progress bar, and refusals are reported, not fatal.
+"""
+
+import asyncio
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from passerelle.cli.common import CliError, build, print_json, run
+from passerelle.cli.visibility import Row, fetch, restrict
+from passerelle.config import Settings
+from schemas import Closure, PauseRequest, ResumeRequest, Stage
+from workflows.collaboration import CollaborationWorkflow
+from workflows.transitions import IllegalMove, check_move
+
+app = typer.Typer(help="Pause, resume or close every collaboration a visibility query matches.")
+stderr = Console(stderr=True)
+CONCURRENCY = 8  # updates in flight at once: fast, without flooding a small cluster
+
+Query = Annotated[str, typer.Option(help="Visibility query, e.g. 'Stage = \"pilot\" AND Stalled = true'")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="List what would change; change nothing")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
+By = Annotated[str, typer.Option("--by", help="Who does it (name or e-mail)")]
+
+
+@dataclass
+class Outcome:
+    """What happened (or would happen) to one collaboration."""
+
+    workflow_id: str
+    stage: str | None
+    action: str  # would_change, changed, skipped, refused
+    reason: str = ""
+
+
+def _skip_reason(operation: str, request: BaseModel, row: Row) -> str | None:
+    """Return why `operation` does not apply to `row`, judged from its search attributes."""
+    if operation == "pause" and row.paused:
+        return "already paused"
+    if operation == "resume" and row.paused is False:
+        return "not paused"
+    if operation == "close" and isinstance(request, Closure) and row.stage in {s.value for s in Stage}:
+        try:
+            check_move(Stage(row.stage), None, request.outcome)
+        except IllegalMove as err:
+            return str(err)
+    return None
+
+
+async def _apply(client: Client, update: Any, request: BaseModel, planned: list[Outcome]) -> None:
+    gate = asyncio.Semaphore(CONCURRENCY)
+    with Progress(console=stderr, transient=False) as progress:
+        bar = progress.add_task("updating", total=len(planned))
+
+        async def one(item: Outcome) -> None:
+            async with gate:
+                try:
+                    await client.get_workflow_handle(item.workflow_id).execute_update(update, request)
+                    item.action = "changed"
+                except WorkflowUpdateFailedError as err:
+                    item.action, item.reason = "refused", str(getattr(err.cause, "message", err.cause))
+                except RPCError as err:
+                    item.action, item.reason = "refused", err.message
+                progress.advance(bar)
+
+        await asyncio.gather(*(one(item) for item in planned))
+
+
+def _bulk(operation: str, update: Any, request: BaseModel, query: str, dry_run: bool, as_json: bool) -> None:
+    async def go(settings: Settings, client: Client) -> list[Outcome]:
+        outcomes = []
+        for row in await fetch(client, restrict(query)):
+            reason = _skip_reason(operation, request, row)
+            action = "skipped" if reason else "would_change"
+            outcomes.append(Outcome(row.workflow_id, row.stage, action, reason or ""))
+        if not dry_run:
+            await _apply(client, update, request, [o for o in outcomes if o.action == "would_change"])
+        return outcomes
+
+    outcomes = run(go)
+    if as_json:
+        print_json([o.__dict__ for o in outcomes])
+    else:
+        table = Table("workflow id", "stage", operation, "reason", title=f"bulk {operation}")
+        for o in outcomes:
+            table.add_row(o.workflow_id, o.stage or "?", o.action.replace("_", " "), o.reason)
+        Console().print(table)
+        actions = ("would_change", "changed", "skipped", "refused")
+        counts = {a: sum(o.action == a for o in outcomes) for a in actions}
+        typer.echo(", ".join(f"{n} {a.replace('_', ' ')}" for a, n in counts.items() if n) or "no match")
+    refused = [o for o in outcomes if o.action == "refused"]
+    if refused:
+        raise CliError(f"{len(refused)} of {len(outcomes)} collaboration(s) refused the {operation}")
+
+
+@app.command()
+def pause(
+    query: Query,
+    by: By,
+    reason: Annotated[str, typer.Option()],
+    dry_run: DryRun = False,
+    as_json: Json = False,
+) -> None:
+    """Pause the reminders of every matching collaboration."""
+    request = build(PauseRequest, {"by": by, "reason": reason}, "pause")
+    _bulk("pause", CollaborationWorkflow.pause, request, query, dry_run, as_json)
+
+
+@app.command()
+def resume(query: Query, by: By, dry_run: DryRun = False, as_json: Json = False) -> None:
+    """Resume every matching paused collaboration."""
+    request = build(ResumeRequest, {"by": by}, "resume")
+    _bulk("resume", CollaborationWorkflow.resume, request, query, dry_run, as_json)
+
+
+@app.command()
+def close(
+    query: Query,
+    outcome: Annotated[str, typer.Option(help="deployed, declined or abandoned")],
+    by: By,
+    reason: Annotated[str, typer.Option()],
+    dry_run: DryRun = False,
+    as_json: Json = False,
+) -> None:
+    """Close every matching collaboration with an outcome."""
+    request = build(Closure, {"outcome": outcome, "by": by, "reason": reason}, "close")
+    _bulk("close", CollaborationWorkflow.close, request, query, dry_run, as_json)
+
+
+def register(parent: typer.Typer) -> None:
+    """Add `bulk` to the app."""
+    parent.add_typer(app, name="bulk")

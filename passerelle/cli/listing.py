@@ -1,0 +1,53 @@
+"""`passerelle list`: find collaborations by stage, stall, parties or programme."""
+
+from typing import Annotated
+
+import typer
+from temporalio.client import Client
+
+from passerelle.cli.common import BAD_INPUT, CliError, print_json, run
+from passerelle.cli.output import show_list
+from passerelle.cli.visibility import Row, build_query, fetch
+from passerelle.config import Settings
+from schemas import Stage
+
+
+def list_command(
+    stage: Annotated[str | None, typer.Option(help="introduction, qualification, pilot, ...")] = None,
+    stalled: Annotated[bool | None, typer.Option("--stalled/--not-stalled", help="Stalled or not")] = None,
+    corporate: Annotated[str | None, typer.Option(help="Exact corporate name")] = None,
+    startup: Annotated[str | None, typer.Option(help="Exact start-up name")] = None,
+    programme: Annotated[str | None, typer.Option(help="Exact programme name")] = None,
+    include_closed: Annotated[bool, typer.Option("--all", help="Include closed collaborations")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows")] = 200,
+    show_query: Annotated[bool, typer.Option("--show-query", help="Print the visibility query")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts")] = False,
+) -> None:
+    """List collaborations (running ones unless --all), as a table."""
+    if stage is not None and stage not in {s.value for s in Stage}:
+        names = ", ".join(s.value for s in Stage)
+        raise CliError(f"invalid --stage {stage!r}: choose one of {names}", BAD_INPUT)
+    query = build_query(
+        stage=stage,
+        stalled=stalled,
+        corporate=corporate,
+        startup=startup,
+        programme=programme,
+        include_closed=include_closed,
+    )
+    if show_query:
+        typer.echo(query, err=True)
+
+    async def go(settings: Settings, client: Client) -> list[Row]:
+        return await fetch(client, query, limit)
+
+    rows = run(go)
+    if as_json:
+        print_json([r.as_dict() for r in rows])
+    else:
+        show_list([r.as_dict() for r in rows])
+
+
+def register(app: typer.Typer) -> None:
+    """Add `list` to the app."""
+    app.command("list")(list_command)

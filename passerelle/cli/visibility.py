@@ -1,0 +1,95 @@
+"""Visibility queries: build them safely from filters and read collaborations out of the list.
+
+Values are quoted as SQL string literals the way Temporal's query parser reads them (double
+quotes, backslash escapes), so a name like `O'Reilly "Labs"` is matched exactly and can never
+turn into query syntax.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+
+from workflows import search_attributes as sa
+
+WORKFLOW_TYPE = "CollaborationWorkflow"
+
+
+def quote(value: str) -> str:
+    """Return `value` as a double-quoted query literal, escaping backslashes and quotes."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def build_query(
+    *,
+    stage: str | None = None,
+    stalled: bool | None = None,
+    corporate: str | None = None,
+    startup: str | None = None,
+    programme: str | None = None,
+    include_closed: bool = False,
+) -> str:
+    """Return the visibility query listing collaborations that match every given filter."""
+    clauses = [f"WorkflowType = {quote(WORKFLOW_TYPE)}"]
+    if not include_closed:
+        clauses.append('ExecutionStatus = "Running"')
+    for key, value in ((sa.STAGE, stage), (sa.CORPORATE, corporate), (sa.STARTUP, startup)):
+        if value is not None:
+            clauses.append(f"{key.name} = {quote(value)}")
+    if programme is not None:
+        clauses.append(f"{sa.PROGRAMME.name} = {quote(programme)}")
+    if stalled is not None:
+        clauses.append(f"{sa.STALLED.name} = {'true' if stalled else 'false'}")
+    return " AND ".join(clauses)
+
+
+def restrict(query: str) -> str:
+    """Return an operator's query narrowed to running collaborations (for bulk changes)."""
+    return f'WorkflowType = {quote(WORKFLOW_TYPE)} AND ExecutionStatus = "Running" AND ({query})'
+
+
+@dataclass(frozen=True)
+class Row:
+    """One collaboration as the visibility store knows it."""
+
+    workflow_id: str
+    corporate: str | None
+    startup: str | None
+    programme: str | None
+    sector: str | None
+    stage: str | None
+    outcome: str | None
+    stalled: bool | None
+    paused: bool | None
+    status: str
+    started_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the row as plain JSON-able values."""
+        return {**self.__dict__, "started_at": self.started_at.isoformat()}
+
+
+def row(execution: WorkflowExecution) -> Row:
+    """Read a Row out of a listed workflow execution."""
+    attrs = execution.typed_search_attributes
+    status = execution.status or WorkflowExecutionStatus.RUNNING
+    return Row(
+        workflow_id=execution.id,
+        corporate=attrs.get(sa.CORPORATE),
+        startup=attrs.get(sa.STARTUP),
+        programme=attrs.get(sa.PROGRAMME),
+        sector=attrs.get(sa.SECTOR),
+        stage=attrs.get(sa.STAGE),
+        outcome=attrs.get(sa.OUTCOME),
+        stalled=attrs.get(sa.STALLED),
+        paused=attrs.get(sa.PAUSED),
+        status=status.name.lower(),
+        started_at=execution.start_time,
+    )
+
+
+async def fetch(client: Client, query: str, limit: int | None = None) -> list[Row]:
+    """Return the collaborations matching `query`, newest first as the server lists them."""
+    return [row(e) async for e in client.list_workflows(query, limit=limit)]

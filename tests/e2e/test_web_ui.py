@@ -1,0 +1,158 @@
+"""The operator's path in the real Temporal Web UI of `passerelle dev`, in headless Chromium.
+
+Start a collaboration with the Start Workflow form (the README's exact JSON), find it in the list
+filtered by `Stage = "introduction"`, open it and read its current details, run the `status`
+query from the Queries tab and send an `advance` update from the Send an Update dialog.
+"""
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from playwright.sync_api import FrameLocator, Page, expect
+
+from tests.e2e.browser import DevStack, browser, passerelle_dev, screenshot_on_failure
+
+pytestmark = pytest.mark.e2e
+README = Path(__file__).parents[2] / "README.md"
+WAIT_MS = 30_000  # generous: two cores shared with the whole stack
+expect.set_options(timeout=WAIT_MS)
+
+
+def readme_request() -> str:
+    """Return the Start Workflow input exactly as the README shows it."""
+    found = re.search(r"```json\n(.*?)```", README.read_text(), re.S)
+    assert found, "the README shows no JSON input"
+    return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[DevStack]:
+    """A real `passerelle dev` for this module (checked for a browser first: no browser, no stack)."""
+    from tests.e2e.browser import chromium_path
+
+    chromium_path()
+    with passerelle_dev() as running:
+        yield running
+
+
+@pytest.fixture
+def page(stack: DevStack) -> Iterator[Page]:
+    """A fresh page in headless Chromium."""
+    with browser() as launched:
+        context = launched.new_context(viewport={"width": 1400, "height": 1100})
+        context.set_default_timeout(WAIT_MS)
+        yield context.new_page()
+        context.close()
+
+
+def cli(stack: DevStack, *args: str) -> None:
+    """Run a `passerelle` command against the stack and require success."""
+    command = [str(Path(sys.executable).parent / "passerelle"), *args]
+    done = subprocess.run(command, env=stack.cli_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done
+
+
+def current_details(page: Page) -> FrameLocator:
+    """Return the Current Details panel: the UI renders the workflow's markdown in an iframe."""
+    return page.frame_locator("iframe").last
+
+
+def search_workflows(page: Page, stack: DevStack, query: str, expected: str) -> None:
+    """Type `query` into the list's manual query box (`</>`), searching until `expected` shows."""
+    page.goto(f"{stack.ui}/namespaces/default/workflows")
+    page.get_by_test_id("toggle-manual-query").click()
+    page.get_by_test_id("workflow-manual-search-input").fill(query)
+    for _ in range(20):  # visibility is eventually consistent
+        page.get_by_test_id("workflow-manual-search-button").click()
+        page.wait_for_timeout(1000)
+        if page.get_by_role("link", name=expected).count():
+            break
+    expect(page.get_by_role("link", name=expected)).to_be_visible()
+    assert "Stage" in unquote(page.url), "the query is in the URL, so the view can be shared"
+
+
+def test_operator_starts_finds_opens_queries_and_advances_from_the_web_ui(
+    stack: DevStack, page: Page
+) -> None:
+    """Start form → list filtered by stage → current details → status query → advance update."""
+    workflow_id = "collab-natixis-nabla"
+    # Another collaboration, already in qualification, must not match the stage filter.
+    other = "collab-engie-hysilabs"
+    cli(
+        stack,
+        "start",
+        "--id",
+        other,
+        "--corporate",
+        "Engie",
+        "--corporate-email",
+        "a@engie.example",
+        "--startup",
+        "HysiLabs",
+        "--startup-email",
+        "b@hysilabs.example",
+        "--programme",
+        "Coalition Next",
+        "--topic",
+        "Hydrogen storage",
+        "--sector",
+        "energy",
+        "--owner-email",
+        "o@programme.example",
+    )
+    cli(stack, "advance", other, "--to", "qualification", "--by", "ops")
+
+    with screenshot_on_failure(page, "start-form"):
+        page.goto(f"{stack.ui}/namespaces/default/workflows")
+        page.get_by_role("link", name="Start Workflow").click()
+        page.locator("#workflowId").fill(workflow_id)
+        page.locator("#taskQueue").fill("collaborations")
+        page.locator("#workflowType").fill("CollaborationWorkflow")
+        page.locator(".cm-content").first.click()
+        page.keyboard.insert_text(readme_request())  # as pasted: no editor auto-closing brackets
+        # The UI re-formats the JSON when the editor loses focus; the layout shift would swallow
+        # a click on the button below it, so leave the editor first (the README says so too).
+        page.locator("#workflowType").click()
+        expect(page.locator(".cm-content").first).to_contain_text('"name": "Natixis",')
+        expect(page.get_by_label("json/plain")).to_be_checked()
+        page.get_by_test_id("start-workflow-button").click()
+        expect(page.get_by_role("link", name="Workflow started successfully")).to_be_visible()
+
+    with screenshot_on_failure(page, "filtered-list"):
+        search_workflows(page, stack, 'Stage = "introduction"', workflow_id)
+        expect(page.get_by_role("link", name=other)).to_have_count(0)
+
+    with screenshot_on_failure(page, "current-details"):
+        page.get_by_role("link", name=workflow_id).first.click()
+        page.get_by_role("tab", name="User Metadata").click()
+        details = current_details(page)
+        expect(details.get_by_text("Natixis × Nabla")).to_be_visible()
+        expect(details.get_by_text(re.compile(r"introduction \(since \d{4}-\d\d-\d\d"))).to_be_visible()
+
+    with screenshot_on_failure(page, "status-query"):
+        page.get_by_role("tab", name="Queries").click()
+        page.get_by_role("button", name="Run Query").click()
+        expect(page.get_by_text('"sla": "on_track"')).to_be_visible()
+        expect(page.get_by_text('"stage": "introduction"').first).to_be_visible()
+
+    with screenshot_on_failure(page, "advance-update"):
+        page.get_by_role("button", name="More Actions").click()
+        page.get_by_role("menuitem", name="Send an Update").click()
+        dialog = page.get_by_role("dialog", name="Send an Update")
+        dialog.get_by_test_id("update-select-button").click()
+        page.get_by_role("option", name="advance", exact=True).click()
+        dialog.locator(".cm-content").click()
+        page.keyboard.insert_text(json.dumps({"to": "qualification", "by": "ui@programme.example"}))
+        dialog.locator("#update-id").click()  # leave the editor: it re-formats, then Submit stays put
+        page.wait_for_timeout(500)
+        dialog.get_by_role("button", name="Submit").click()
+        expect(dialog).to_be_hidden()
+        page.reload()
+        page.get_by_role("tab", name="User Metadata").click()
+        expect(current_details(page).get_by_text(re.compile(r"qualification \(since"))).to_be_visible()
