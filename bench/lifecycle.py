@@ -30,8 +30,8 @@ MILESTONES = ["NDA signed", "pilot kick-off", "pilot report"]
 BARE_UPDATES = [(1, False)] * 4 + [(0, False)] * 3 + [(1, True)]
 
 
-async def passerelle_lifecycle(client: Client, queue: str) -> None:
-    """Run one collaboration from start to `deployed`."""
+async def passerelle_lifecycle(client: Client, queue: str) -> str:
+    """Run one collaboration from start to `deployed`; return its workflow id."""
     handle = await client.start_workflow(
         CollaborationWorkflow.run, request_data(), id=f"collab-bench-{uuid.uuid4()}", task_queue=queue
     )
@@ -44,6 +44,7 @@ async def passerelle_lifecycle(client: Client, queue: str) -> None:
     closure = Closure(outcome=Outcome.DEPLOYED, by="bench", reason="done")
     await handle.execute_update(CollaborationWorkflow.close, closure)
     await handle.result()
+    return handle.id
 
 
 async def bare_lifecycle(client: Client, queue: str) -> None:
