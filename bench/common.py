@@ -35,7 +35,7 @@ RESULTS = Path(__file__).parent / "results"
 
 def quiet_logs() -> None:
     """Render activity logs as JSON into /dev/null: the cost of logging stays, the noise goes."""
-    sink = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    sink = open(os.devnull, "w")
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -127,8 +127,9 @@ class Report:
     def target(self, what: str, value: float, limit: float, *, at_least: bool) -> None:
         """Record a figure against its target (`at_least`: higher is better)."""
         met = value >= limit if at_least else value <= limit
+        sign = "≥" if at_least else "≤"
         self.targets.append(
-            {"what": what, "value": round(value, 3), "target": f"{'≥' if at_least else '≤'} {limit:g}", "met": met}
+            {"what": what, "value": round(value, 3), "target": f"{sign} {limit:g}", "met": met}
         )
 
     def save(self) -> Path:
@@ -155,7 +156,8 @@ class Report:
         for key, value in self.values.items():
             print(f"  {key:<42} {value}")
         for t in self.targets:
-            print(f"  TARGET {t['what']:<35} {t['value']:>10} {t['target']:<8} {'met' if t['met'] else 'NOT MET'}")
+            verdict = "met" if t["met"] else "NOT MET"
+            print(f"  TARGET {t['what']:<35} {t['value']:>10} {t['target']:<8} {verdict}")
 
 
 def machine() -> dict[str, Any]:

@@ -38,7 +38,8 @@ async def passerelle_lifecycle(client: Client, queue: str) -> str:
     for stage in STAGES[:2]:
         await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=stage, by="bench"))
     for kind in MILESTONES:
-        await handle.execute_update(CollaborationWorkflow.record_milestone, MilestoneRequest(kind=kind, by="b"))
+        milestone = MilestoneRequest(kind=kind, by="bench")
+        await handle.execute_update(CollaborationWorkflow.record_milestone, milestone)
     for stage in STAGES[2:]:
         await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=stage, by="bench"))
     closure = Closure(outcome=Outcome.DEPLOYED, by="bench", reason="done")

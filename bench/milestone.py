@@ -23,13 +23,29 @@ def make_record(collaboration_id: str, seq: int) -> EventRecord:
     """Return the record of stage change number `seq` of a collaboration."""
     now = datetime.now(UTC)
     entry = HistoryEntry(
-        seq=seq, kind=EventKind.STAGE_CHANGED, at=now, stage=Stage.INTRODUCTION, actor="bench",
-        note="call held", to_stage=Stage.QUALIFICATION,
+        seq=seq,
+        kind=EventKind.STAGE_CHANGED,
+        at=now,
+        stage=Stage.INTRODUCTION,
+        actor="bench",
+        note="call held",
+        to_stage=Stage.QUALIFICATION,
     )
     projection = Projection(
-        collaboration_id=collaboration_id, workflow_id="collab-bench", corporate="Natixis",
-        startup="Nabla", programme="FTCC", sector="health", topic="bench", stage=Stage.QUALIFICATION,
-        stage_since=now, outcome=None, stalled=False, paused=False, started_at=now, updated_at=now,
+        collaboration_id=collaboration_id,
+        workflow_id="collab-bench",
+        corporate="Natixis",
+        startup="Nabla",
+        programme="FTCC",
+        sector="health",
+        topic="bench",
+        stage=Stage.QUALIFICATION,
+        stage_since=now,
+        outcome=None,
+        stalled=False,
+        paused=False,
+        started_at=now,
+        updated_at=now,
     )
     return EventRecord(run_id=str(uuid.uuid4()), entries=[entry], projection=projection)
 
@@ -38,8 +54,20 @@ def row_args(record: EventRecord) -> list[object]:
     """Return the INSERT_MILESTONE arguments of the record's entry."""
     p, e = record.projection, record.entries[0]
     return [
-        p.collaboration_id, e.seq, p.workflow_id, record.run_id, e.kind.value, e.stage.value,
-        e.to_stage.value if e.to_stage else None, None, None, e.actor, e.note, None, None, e.at,
+        p.collaboration_id,
+        e.seq,
+        p.workflow_id,
+        record.run_id,
+        e.kind.value,
+        e.stage.value,
+        e.to_stage.value if e.to_stage else None,
+        None,
+        None,
+        e.actor,
+        e.note,
+        None,
+        None,
+        e.at,
     ]
 
 
@@ -47,8 +75,20 @@ def projection_args(record: EventRecord) -> list[object]:
     """Return the UPSERT_PROJECTION arguments of the record."""
     p = record.projection
     return [
-        p.collaboration_id, p.workflow_id, p.corporate, p.startup, p.programme, p.sector, p.topic,
-        p.stage.value, p.stage_since, None, p.stalled, p.paused, p.started_at, p.updated_at,
+        p.collaboration_id,
+        p.workflow_id,
+        p.corporate,
+        p.startup,
+        p.programme,
+        p.sector,
+        p.topic,
+        p.stage.value,
+        p.stage_since,
+        None,
+        p.stalled,
+        p.paused,
+        p.started_at,
+        p.updated_at,
         record.entries[0].seq,
     ]
 
@@ -96,6 +136,7 @@ async def run(n: int = 2000) -> Report:
     report.values["ratio_activity_over_raw_same_work"] = round(
         median["activity"] / median["raw_same_work"], 3
     )
-    report.target("milestone latency (activity/raw row)", median["activity"] / median["raw_row"], 1.2,
-                  at_least=False)
+    report.target(
+        "milestone latency (activity/raw row)", median["activity"] / median["raw_row"], 1.2, at_least=False
+    )
     return report

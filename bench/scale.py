@@ -109,24 +109,43 @@ async def run(n: int = 2000) -> Report:
     with postgres() as url:
         async with database(url, pool_max=2) as _, dev_server() as env:
             client, address = env.client, client_address(env.client)
-            environ = {**os.environ, "TEMPORAL_ADDRESS": address, "TEMPORAL_NAMESPACE": "default",
-                       "PASSERELLE_DATABASE_URL": url, "PASSERELLE_TASK_QUEUE": queue}
+            environ = {
+                **os.environ,
+                "TEMPORAL_ADDRESS": address,
+                "TEMPORAL_NAMESPACE": "default",
+                "PASSERELLE_DATABASE_URL": url,
+                "PASSERELLE_TASK_QUEUE": queue,
+            }
             procs = [
-                subprocess.Popen([find_binary("passerelle"), "worker"], env=environ,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-                subprocess.Popen([sys.executable, "-m", "bench.bare_worker", address, bare_queue],
-                                 env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                subprocess.Popen(
+                    [find_binary("passerelle"), "worker"],
+                    env=environ,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                ),
+                subprocess.Popen(
+                    [sys.executable, "-m", "bench.bare_worker", address, bare_queue],
+                    env=environ,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                ),
             ]
             try:
                 ours, theirs = RssSampler(procs[0].pid), RssSampler(procs[1].pid)
 
                 async def collab(i: int) -> None:
                     stall = {"stall_after_days": {"introduction": STALL_DAYS}} if i >= n - stalled_n else {}
-                    await client.start_workflow(CollaborationWorkflow.run, request_data(**stall),
-                                                id=f"collab-{tag}-{i}", task_queue=queue)
+                    await client.start_workflow(
+                        CollaborationWorkflow.run,
+                        request_data(**stall),
+                        id=f"collab-{tag}-{i}",
+                        task_queue=queue,
+                    )
 
                 async def bare(i: int) -> None:
-                    await client.start_workflow(baseline.BareIdle.run, id=f"bare-{tag}-{i}", task_queue=bare_queue)
+                    await client.start_workflow(
+                        baseline.BareIdle.run, id=f"bare-{tag}-{i}", task_queue=bare_queue
+                    )
 
                 await start_many(collab, 0, 1)
                 await start_many(bare, 0, 1)
@@ -144,8 +163,13 @@ async def run(n: int = 2000) -> Report:
                 report.values["start_all_s"] = round(time.perf_counter() - began, 1)
                 await wait_count(client, f"TaskQueue = '{queue}' AND Stalled = true", stalled_n, 180)
                 snooze = SnoozeRequest(by="bench", days=365)
-                await start_many(lambda i: client.get_workflow_handle(f"collab-{tag}-{i}").execute_update(
-                    CollaborationWorkflow.snooze_reminders, snooze), n - stalled_n, stalled_n)
+                await start_many(
+                    lambda i: client.get_workflow_handle(f"collab-{tag}-{i}").execute_update(
+                        CollaborationWorkflow.snooze_reminders, snooze
+                    ),
+                    n - stalled_n,
+                    stalled_n,
+                )
                 await asyncio.sleep(2)
                 held = (ours.last, theirs.last)
                 count_s = await timed(lambda: client.count_workflows("Stalled = true"))
@@ -154,8 +178,16 @@ async def run(n: int = 2000) -> Report:
                 rendered = await list_stalled_table(client)
                 cli_s = None
                 if has_list_command():
-                    cli_s = await timed(lambda: asyncio.to_thread(subprocess.run, [find_binary("passerelle"),
-                        "list", "--stalled"], env=environ, capture_output=True, check=True), repeat=3)
+                    cli_s = await timed(
+                        lambda: asyncio.to_thread(
+                            subprocess.run,
+                            [find_binary("passerelle"), "list", "--stalled"],
+                            env=environ,
+                            capture_output=True,
+                            check=True,
+                        ),
+                        repeat=3,
+                    )
                 peaks = (ours.peak, theirs.peak)
                 ours.stop()
                 theirs.stop()
@@ -165,20 +197,23 @@ async def run(n: int = 2000) -> Report:
                     p.wait(30)
     mib = 2**20
     per = [(held[i] - warm[i]) / n for i in (0, 1)]
-    report.values.update({
-        "passerelle_worker_peak_rss_mb": round(peaks[0] / mib, 1),
-        "bare_worker_peak_rss_mb": round(peaks[1] / mib, 1),
-        "passerelle_kb_per_open_collaboration": round(per[0] / 1024, 1),
-        "bare_kb_per_open_workflow": round(per[1] / 1024, 1),
-        "ratio_memory_per_workflow": round(per[0] / per[1], 2) if per[1] > 0 else None,
-        "stalled_listed": rendered.count(f"collab-{tag}-"),
-        "visibility_count_stalled_s": round(count_s, 3),
-        "visibility_list_stalled_s": round(query_s, 3),
-        "list_stalled": "passerelle list --stalled" if cli_s is not None else
-                        "fallback: client.list_workflows + rich table (no `passerelle list` in this branch)",
-        "list_stalled_s": round(cli_s if cli_s is not None else table_s, 3),
-        "ratio_list_over_visibility_query": round((cli_s or table_s) / query_s, 2),
-    })
+    report.values.update(
+        {
+            "passerelle_worker_peak_rss_mb": round(peaks[0] / mib, 1),
+            "bare_worker_peak_rss_mb": round(peaks[1] / mib, 1),
+            "passerelle_kb_per_open_collaboration": round(per[0] / 1024, 1),
+            "bare_kb_per_open_workflow": round(per[1] / 1024, 1),
+            "ratio_memory_per_workflow": round(per[0] / per[1], 2) if per[1] > 0 else None,
+            "stalled_listed": rendered.count(f"collab-{tag}-"),
+            "visibility_count_stalled_s": round(count_s, 3),
+            "visibility_list_stalled_s": round(query_s, 3),
+            "list_stalled": "passerelle list --stalled"
+            if cli_s is not None
+            else "fallback: client.list_workflows + rich table (no `passerelle list` in this branch)",
+            "list_stalled_s": round(cli_s if cli_s is not None else table_s, 3),
+            "ratio_list_over_visibility_query": round((cli_s or table_s) / query_s, 2),
+        }
+    )
     report.target(f"worker peak RSS MB at n={n}", peaks[0] / mib, 300, at_least=False)
     report.target("projected RSS MB at 10,000", (warm[0] + per[0] * 10_000) / mib, 300, at_least=False)
     report.target("list --stalled, s", cli_s if cli_s is not None else table_s, 2.0, at_least=False)
