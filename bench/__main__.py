@@ -33,11 +33,15 @@ def runner(name: str) -> Callable[..., Awaitable[common.Report]]:
 def main() -> None:
     """Parse the command line and run the chosen benchmarks."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("which", choices=[*QUICK, "all"])
+    parser.add_argument("which", choices=[*QUICK, "all", "table"], help="`table`: markdown of saved results")
     parser.add_argument("--n", type=int, help="size (lifecycles per batch, workflows, histories, rows)")
     parser.add_argument("--quick", action="store_true", help="small sizes for a short run")
     parser.add_argument("--profile", action="store_true", help="profile the run with pyinstrument")
     args = parser.parse_args()
+    if args.which == "table":
+        saved = [json.loads((common.RESULTS / f"{name}.json").read_text()) for name in QUICK]
+        print(markdown([(r["benchmark"], t, r["params"]) for r in saved for t in r["targets"]]))
+        return
     common.quiet_logs()
     names = list(QUICK) if args.which == "all" else [args.which]
     reports = []
@@ -71,13 +75,20 @@ def run_one(name: str, options: dict[str, Any], profile: bool) -> common.Report:
 
 def table(reports: list[common.Report]) -> None:
     """Print the summary table of every target and save latest.json."""
-    rows = [(r.name, t) for r in reports for t in r.targets]
-    print("\n| benchmark | measure | value | target | met |\n|---|---|---|---|---|")
-    for name, t in rows:
-        print(f"| {name} | {t['what']} | {t['value']} | {t['target']} | {'yes' if t['met'] else 'NO'} |")
+    print(markdown([(r.name, t, r.params) for r in reports for t in r.targets]))
     (common.RESULTS / "latest.json").write_text(
         json.dumps([r.as_dict() for r in reports], indent=2, default=str)
     )
+
+
+def markdown(rows: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> str:
+    """Return the targets as a markdown table (benchmark, size, measure, value, target, met)."""
+    lines = ["| benchmark | size | measure | value | target | met |", "|---|---|---|---|---|---|"]
+    for name, t, params in rows:
+        size = ", ".join(f"{k}={v}" for k, v in params.items())
+        met = "yes" if t["met"] else "**no**"
+        lines.append(f"| {name} | {size} | {t['what']} | {t['value']} | {t['target']} | {met} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -220,7 +220,7 @@ async def run(n: int = 2000) -> Report:
     )
     report.target(f"worker peak RSS MB at n={n}", peaks[0] / mib, 300, at_least=False)
     projected = warm[0] + per[0] * min(10_000, load_settings().max_cached_workflows)
-    report.target("projected RSS MB at 10,000 (linear)", projected / mib, 300, at_least=False)
+    report.target("projected RSS MB at 10,000 (cache-bounded)", projected / mib, 300, at_least=False)
     report.target("list --stalled, s", cli_s if cli_s is not None else table_s, 2.0, at_least=False)
     return report
 
