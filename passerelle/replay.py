@@ -24,21 +24,24 @@ from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from temporalio.api.history.v1 import History
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from passerelle.client import DATA_CONVERTER
 
+Item = tuple[str, bytes]  # (workflow id, serialized `History`): cheap to send to a process
 
-async def _replay(paths: Sequence[str], sandboxed: bool) -> list[str | None]:
+
+async def _replay(items: Sequence[Item], sandboxed: bool) -> list[str | None]:
     from worker import WORKFLOWS, workflow_runner
 
     runner = workflow_runner() if sandboxed else UnsandboxedWorkflowRunner()
     replayer = Replayer(workflows=WORKFLOWS, workflow_runner=runner, data_converter=DATA_CONVERTER)
 
     async def histories() -> AsyncIterator[WorkflowHistory]:
-        for path in paths:
-            yield WorkflowHistory.from_json(Path(path).stem, Path(path).read_text())  # noqa: ASYNC240 - a batch process of its own
+        for workflow_id, blob in items:
+            yield WorkflowHistory(workflow_id, History.FromString(blob).events)
 
     errors: list[str | None] = []
     async with replayer.workflow_replay_iterator(histories()) as results:
@@ -47,17 +50,17 @@ async def _replay(paths: Sequence[str], sandboxed: bool) -> list[str | None]:
     return errors
 
 
-def replay_batch(paths: Sequence[str], sandboxed: bool = False) -> list[str | None]:
-    """Replay history JSON files in this process; return None or the failure for each."""
-    return asyncio.run(_replay(paths, sandboxed))
+def replay_batch(items: Sequence[Item], sandboxed: bool = False) -> list[str | None]:
+    """Replay serialized histories in this process; return None or the failure for each."""
+    return asyncio.run(_replay(items, sandboxed))
 
 
-async def replay_files(
-    paths: Sequence[Path], jobs: int | None = None, *, sandboxed: bool = False
+async def replay_histories(
+    histories: Sequence[WorkflowHistory], jobs: int | None = None, *, sandboxed: bool = False
 ) -> list[str | None]:
-    """Replay history JSON files on `jobs` processes (default: every core), in the order given."""
+    """Replay histories on `jobs` processes (default: every core); one verdict each, in order."""
     jobs = max(1, jobs or os.cpu_count() or 1)
-    items = [str(p) for p in paths]
+    items = [(h.workflow_id, History(events=h.events).SerializeToString()) for h in histories]
     if jobs == 1:
         return await _replay(items, sandboxed)
     size = max(1, min(50, len(items) // (jobs * 2)))  # large enough to amortise process start-up
@@ -66,3 +69,15 @@ async def replay_files(
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [loop.run_in_executor(pool, replay_batch, batch, sandboxed) for batch in batches]
         return [error for batch in await asyncio.gather(*futures) for error in batch]
+
+
+def load_history(path: Path) -> WorkflowHistory:
+    """Read a history exported as JSON (Web UI, `temporal workflow show -o json`, fetch_history)."""
+    return WorkflowHistory.from_json(path.stem, path.read_text())
+
+
+async def replay_files(
+    paths: Sequence[Path], jobs: int | None = None, *, sandboxed: bool = False
+) -> list[str | None]:
+    """Replay history JSON files (parsed here, once) on `jobs` processes, in the order given."""
+    return await replay_histories([load_history(p) for p in paths], jobs, sandboxed=sandboxed)

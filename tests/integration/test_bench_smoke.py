@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench import lifecycle, milestone, replay_bench, scale, timeskip
 from bench.common import Report
-from passerelle.replay import replay_files
+from passerelle.replay import load_history, replay_files
 
 
 async def test_lifecycle_sides_complete(dev_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
@@ -33,7 +33,7 @@ async def test_replay_paths_agree(dev_env: WorkflowEnvironment, pool: asyncpg.Po
     for i in range(3):
         paths.append(tmp_path / f"{i}-{wid}.json")
         paths[-1].write_text(history.to_json())
-    assert await replay_bench.default_replayer(paths) == [None] * 3
+    assert await replay_bench.default_replayer([load_history(p) for p in paths]) == [None] * 3
     assert await replay_files(paths, jobs=1, sandboxed=True) == [None] * 3
     assert await replay_files(paths, jobs=2) == [None] * 3
 
