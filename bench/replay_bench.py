@@ -76,7 +76,7 @@ async def passerelle_replay(loaded: list[WorkflowHistory], sandboxed: bool) -> t
         return f"passerelle.replay ({mode}, all cores)", await replay_histories(loaded, sandboxed=sandboxed)
     if not sandboxed:
         return "skipped: passerelle.audit.replay always uses the sandbox", []
-    runs = [Run(h.workflow_id, h.workflow_id, list(h.events)) for h in loaded]  # type: ignore[call-arg]
+    runs = [Run(h.workflow_id, h.workflow_id, h) for h in loaded]  # main: Run(workflow_id, run_id, history)
     outcomes = await audit.replay_runs(runs)
     return "passerelle.audit.replay.replay_runs", [o.error for o in outcomes]
 
