@@ -12,6 +12,10 @@ up: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/pytest
 
+# The benchmarks of bench/ (full sizes; see README "Benchmarks"). ARGS="--quick" for a short run.
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench all $(ARGS)
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -28,7 +32,7 @@ lock:
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
 clean:

@@ -33,6 +33,22 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 ON CONFLICT (collaboration_id, seq) DO NOTHING
 """
 
+# The projection and every row of a change in ONE statement, so one round-trip (no BEGIN/COMMIT):
+# a statement is atomic, and the foreign key sees the projection the CTE inserts (checked at the
+# end of the statement). The rows come as arrays, one per column, one element per entry.
+RECORD = f"""
+WITH projection AS ({UPSERT_PROJECTION.strip()})
+INSERT INTO milestones (collaboration_id, seq, workflow_id, run_id, kind, stage, to_stage, outcome,
+    milestone, actor, note, evidence_url, reminder_number, occurred_at)
+SELECT $1, e.seq, $2, $16, e.kind, e.stage, e.to_stage, e.outcome, e.milestone, e.actor, e.note,
+    e.evidence_url, e.reminder_number, e.occurred_at
+FROM unnest($17::integer[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
+    $23::text[], $24::text[], $25::text[], $26::integer[], $27::timestamptz[])
+    AS e(seq, kind, stage, to_stage, outcome, milestone, actor, note, evidence_url, reminder_number,
+    occurred_at)
+ON CONFLICT (collaboration_id, seq) DO NOTHING
+"""
+
 
 class MilestoneActivities:
     """Activities that write a collaboration's records to PostgreSQL."""
@@ -42,12 +58,13 @@ class MilestoneActivities:
 
     @activity.defn(name=RECORD_EVENTS)
     async def record_events(self, record: EventRecord) -> int:
-        """Write the change's milestone rows and projection in one transaction; return rows added."""
+        """Write the change's milestone rows and projection in one statement; return rows added."""
         p = record.projection
         last_seq = max(e.seq for e in record.entries)
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                UPSERT_PROJECTION,
+        entries = record.entries
+        async with self._pool.acquire() as conn:
+            status = await conn.execute(
+                RECORD,
                 p.collaboration_id,
                 p.workflow_id,
                 p.corporate,
@@ -63,27 +80,20 @@ class MilestoneActivities:
                 p.started_at,
                 p.updated_at,
                 last_seq,
+                record.run_id,
+                [e.seq for e in entries],
+                [e.kind.value for e in entries],
+                [e.stage.value for e in entries],
+                [e.to_stage.value if e.to_stage else None for e in entries],
+                [e.outcome.value if e.outcome else None for e in entries],
+                [e.milestone for e in entries],
+                [e.actor for e in entries],
+                [e.note for e in entries],
+                [e.evidence_url for e in entries],
+                [e.reminder_number for e in entries],
+                [e.at for e in entries],
             )
-            added = 0
-            for e in record.entries:
-                status = await conn.execute(
-                    INSERT_MILESTONE,
-                    p.collaboration_id,
-                    e.seq,
-                    p.workflow_id,
-                    record.run_id,
-                    e.kind.value,
-                    e.stage.value,
-                    e.to_stage.value if e.to_stage else None,
-                    e.outcome.value if e.outcome else None,
-                    e.milestone,
-                    e.actor,
-                    e.note,
-                    e.evidence_url,
-                    e.reminder_number,
-                    e.at,
-                )
-                added += int(status.rsplit(" ", 1)[-1])
+        added = int(status.rsplit(" ", 1)[-1])
         log.info(
             "events recorded",
             kinds=[e.kind.value for e in record.entries],

@@ -14,13 +14,31 @@ from temporalio.client import Client
 from workflows import search_attributes
 
 
+def wanted_search_attributes() -> dict[str, "IndexedValueType.ValueType"]:
+    """Return Passerelle's search attributes as `{name: indexed value type}`."""
+    return {key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in search_attributes.ALL}
+
+
+async def add_search_attributes(client: Client, names: list[str] | None = None) -> None:
+    """Add Passerelle's search attributes (or only `names`) without listing first.
+
+    For servers that implement AddSearchAttributes but not ListSearchAttributes, such as the
+    time-skipping test server; elsewhere use `ensure_search_attributes`.
+    """
+    wanted = wanted_search_attributes()
+    chosen = {name: wanted[name] for name in (names or wanted)}
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(namespace=client.namespace, search_attributes=chosen)
+    )
+
+
 async def ensure_search_attributes(client: Client) -> list[str]:
     """Register Passerelle's search attributes missing from the client's namespace; return their names."""
     listed = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace=client.namespace)
     )
     existing = dict(listed.custom_attributes)
-    wanted = {key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in search_attributes.ALL}
+    wanted = wanted_search_attributes()
     clashes = [
         f"{name} is {IndexedValueType.Name(existing[name])}, expected {IndexedValueType.Name(kind)}"
         for name, kind in wanted.items()
@@ -28,9 +46,7 @@ async def ensure_search_attributes(client: Client) -> list[str]:
     ]
     if clashes:
         raise SystemExit(f"search attributes of another type in {client.namespace}: {'; '.join(clashes)}")
-    missing = {name: kind for name, kind in wanted.items() if name not in existing}
+    missing = sorted(name for name in wanted if name not in existing)
     if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
-        )
-    return sorted(missing)
+        await add_search_attributes(client, missing)
+    return missing

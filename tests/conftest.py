@@ -14,8 +14,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -26,6 +24,7 @@ from passerelle.client import DATA_CONVERTER
 from passerelle.config import load_settings
 from passerelle.db import create_pool, migrate
 from passerelle.devstack import find_binary
+from passerelle.provision import add_search_attributes
 from worker import build_worker
 from workflows import search_attributes
 
@@ -66,15 +65,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=DATA_CONVERTER,
         test_server_existing_path=find_binary("temporal-test-server"),
     )
-    # The test server implements AddSearchAttributes but not ListSearchAttributes.
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={
-                k.name: IndexedValueType.ValueType(k.indexed_value_type) for k in search_attributes.ALL
-            },
-        )
-    )
+    await add_search_attributes(env.client)  # the test server cannot list them first
     yield env
     await env.shutdown()
 

@@ -134,6 +134,9 @@ def replay(
         str | None, typer.Option(help='Visibility query, e.g. ExecutionStatus="Completed"')
     ] = None,
     jobs: Annotated[int | None, typer.Option(help="Processes (default: every core)")] = None,
+    unsandboxed: Annotated[
+        bool, typer.Option("--unsandboxed", help="Skip the workflow sandbox: ~2.5x faster, same verdict")
+    ] = False,
     workflow: Annotated[
         list[str] | None, typer.Option(help="module:Class to replay against (default: the worker's)")
     ] = None,
@@ -153,7 +156,11 @@ def replay(
         with Progress(*columns, console=err, transient=False) as progress:
             task = progress.add_task("replay", total=len(runs))
             return await replay_runs(
-                runs, jobs=jobs, workflows=classes, on_done=lambda _: progress.advance(task)
+                runs,
+                jobs=jobs,
+                workflows=classes,
+                on_done=lambda _: progress.advance(task),
+                sandboxed=not unsandboxed,
             )
 
     code = _summary(asyncio.run(go()))

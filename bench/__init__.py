@@ -1,0 +1,1 @@
+"""Benchmarks of Passerelle against Temporal itself, side by side in one run (`python -m bench`)."""

@@ -1,0 +1,107 @@
+"""Bare Temporal baselines: the same shape of work as Passerelle, with nothing of Passerelle in it.
+
+`BareLifecycle` takes updates that each await one no-op "record" activity and, when asked, start a
+no-op "notify" activity beside it, exactly as `CollaborationWorkflow._record` does; it ends on the
+update that says so, after every handler and delivery has finished. `BareIdle` waits forever
+(one search attribute upsert, like a collaboration's first task). `BareTwoYears` sleeps through the
+same timers as a two-year stalled collaboration, recording and notifying at each.
+"""
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import activity, workflow
+from temporalio.common import SearchAttributeKey
+
+BARE_QUEUE_PREFIX = "bare"
+STAGE = SearchAttributeKey.for_keyword("Stage")
+TIMEOUT = timedelta(seconds=30)
+
+
+@activity.defn(name="bare_record")
+async def bare_record(payload: dict[str, Any]) -> int:
+    """Do nothing: the baseline's stand-in for `record_events`."""
+    return 1
+
+
+@activity.defn(name="bare_notify")
+async def bare_notify(payload: dict[str, Any]) -> str:
+    """Do nothing: the baseline's stand-in for `notify`."""
+    return "sent"
+
+
+ACTIVITIES = [bare_record, bare_notify]
+
+
+class _Steps:
+    """The record-then-notify-beside pattern shared by the bare workflows."""
+
+    def __init__(self) -> None:
+        self._deliveries: set[asyncio.Task[Any]] = set()
+
+    async def step(self, notifies: int) -> None:
+        await workflow.execute_activity(bare_record, {"n": 1}, start_to_close_timeout=TIMEOUT)
+        for _ in range(notifies):
+            task = asyncio.create_task(
+                workflow.execute_activity(bare_notify, {"n": 1}, start_to_close_timeout=TIMEOUT)
+            )
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+
+    async def drain(self) -> None:
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._deliveries)
+
+
+@workflow.defn
+class BareLifecycle(_Steps):
+    """Start with one step, take `step` updates until one says `last`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._done = False
+
+    @workflow.run
+    async def run(self) -> int:
+        """Record the start, then wait for the last update."""
+        await self.step(1)
+        await workflow.wait_condition(lambda: self._done)
+        await self.drain()
+        return 0
+
+    @workflow.update
+    async def step_update(self, args: dict[str, Any]) -> int:
+        """Record one change and notify `args["notify"]` times beside it."""
+        await self.step(int(args["notify"]))
+        self._done = self._done or bool(args.get("last"))
+        return 0
+
+
+@workflow.defn
+class BareIdle:
+    """An open workflow that does nothing: what one idle cached workflow costs."""
+
+    @workflow.run
+    async def run(self) -> None:
+        """Publish one search attribute and wait forever."""
+        workflow.upsert_search_attributes([STAGE.value_set("bare")])
+        await workflow.wait_condition(lambda: False)
+
+
+@workflow.defn
+class BareTwoYears(_Steps):
+    """Sleep `timers` times `days` days, recording and notifying at each (escalating once)."""
+
+    @workflow.run
+    async def run(self, args: dict[str, Any]) -> int:
+        """Wait through every timer, then record the close."""
+        await self.step(1)
+        for n in range(1, int(args["timers"]) + 1):
+            await workflow.sleep(timedelta(days=float(args["days"])))
+            await self.step(2 if n == 2 else 1)  # the 2nd reminder also escalates
+        await self.step(1)
+        await self.drain()
+        return 0
+
+
+WORKFLOWS = [BareLifecycle, BareIdle, BareTwoYears]

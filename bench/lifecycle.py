@@ -1,0 +1,116 @@
+"""Lifecycle throughput: full collaborations against a bare workflow doing the same updates.
+
+A Passerelle lifecycle: start (records and notifies `started`), 4 stage changes to `deployment`
+(each recorded and notified), 3 milestones (recorded), then `close` as `deployed` (recorded and
+notified): 5 changes of stage in all, 8 updates, 9 record and 6 notify activities, on the real
+worker (asyncpg pool, LogChannel). The baseline `BareLifecycle` takes the same 8 updates and runs
+the same 9 + 6 no-op activities. Both run on the same dev server and the same process, batch after
+batch, A, B, A, B…, `concurrency` lifecycles in flight at a time.
+"""
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.channels.log import LogChannel
+from bench import baseline
+from bench.common import Report, database, dev_server, postgres, request_data
+from passerelle.config import load_settings
+from schemas import Closure, MilestoneRequest, Outcome, Stage, StageChange
+from worker import build_worker
+from workflows.collaboration import CollaborationWorkflow
+
+STAGES = [Stage.QUALIFICATION, Stage.PILOT, Stage.EVALUATION, Stage.DEPLOYMENT]
+MILESTONES = ["NDA signed", "pilot kick-off", "pilot report"]
+# (notify?, last?) of the baseline's 8 updates, in the same order as Passerelle's.
+BARE_UPDATES = [(1, False)] * 4 + [(0, False)] * 3 + [(1, True)]
+
+
+async def passerelle_lifecycle(client: Client, queue: str) -> str:
+    """Run one collaboration from start to `deployed`; return its workflow id."""
+    handle = await client.start_workflow(
+        CollaborationWorkflow.run, request_data(), id=f"collab-bench-{uuid.uuid4()}", task_queue=queue
+    )
+    for stage in STAGES[:2]:
+        await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=stage, by="bench"))
+    for kind in MILESTONES:
+        milestone = MilestoneRequest(kind=kind, by="bench")
+        await handle.execute_update(CollaborationWorkflow.record_milestone, milestone)
+    for stage in STAGES[2:]:
+        await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=stage, by="bench"))
+    closure = Closure(outcome=Outcome.DEPLOYED, by="bench", reason="done")
+    await handle.execute_update(CollaborationWorkflow.close, closure)
+    await handle.result()
+    return handle.id
+
+
+async def bare_lifecycle(client: Client, queue: str) -> None:
+    """Run one bare lifecycle: the same updates and activities, no Passerelle code."""
+    handle = await client.start_workflow(
+        baseline.BareLifecycle.run, id=f"bare-{uuid.uuid4()}", task_queue=queue
+    )
+    order = BARE_UPDATES[:2] + BARE_UPDATES[4:7] + BARE_UPDATES[2:4] + BARE_UPDATES[7:]
+    for notify, last in order:
+        await handle.execute_update(baseline.BareLifecycle.step_update, {"notify": notify, "last": last})
+    await handle.result()
+
+
+async def batch(run: Any, client: Client, queue: str, n: int, concurrency: int) -> float:
+    """Run `n` lifecycles, `concurrency` at a time; return lifecycles per second."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with gate:
+            await run(client, queue)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(n)))
+    return n / (time.perf_counter() - began)
+
+
+def workers(client: Client, pool: Any, tag: str, **options: Any) -> tuple[Worker, Worker, str, str]:
+    """Return the Passerelle worker and the bare worker, each on a task queue of its own."""
+    queue, bare_queue = f"collaborations-{tag}", f"{baseline.BARE_QUEUE_PREFIX}-{tag}"
+    settings = load_settings({"PASSERELLE_TASK_QUEUE": queue, **options})
+    passerelle = build_worker(client, pool, settings, [LogChannel()])
+    bare = Worker(
+        client,
+        task_queue=bare_queue,
+        workflows=baseline.WORKFLOWS,
+        activities=baseline.ACTIVITIES,
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        max_cached_workflows=settings.max_cached_workflows,
+    )
+    return passerelle, bare, queue, bare_queue
+
+
+async def run(n: int = 200, concurrency: int = 200, rounds: int = 2) -> Report:
+    """Measure both sides in `rounds` interleaved batches of `n` lifecycles each."""
+    report = Report("lifecycle", {"n_per_batch": n, "concurrency": concurrency, "rounds": rounds})
+    with postgres() as url:
+        async with database(url) as pool, dev_server() as env:
+            passerelle, bare, queue, bare_queue = workers(env.client, pool, uuid.uuid4().hex[:8])
+            async with passerelle, bare:
+                await batch(passerelle_lifecycle, env.client, queue, min(n, 5), 5)  # warm-up
+                await batch(bare_lifecycle, env.client, bare_queue, min(n, 5), 5)
+                ours, theirs = [], []
+                for _ in range(rounds):
+                    ours.append(await batch(passerelle_lifecycle, env.client, queue, n, concurrency))
+                    theirs.append(await batch(bare_lifecycle, env.client, bare_queue, n, concurrency))
+    p, b = sum(ours) / len(ours), sum(theirs) / len(theirs)
+    report.values.update(
+        {
+            "passerelle_lifecycles_per_s": round(p, 2),
+            "bare_lifecycles_per_s": round(b, 2),
+            "per_round_passerelle": [round(x, 2) for x in ours],
+            "per_round_bare": [round(x, 2) for x in theirs],
+            "ratio_passerelle_over_bare": round(p / b, 3),
+        }
+    )
+    report.target("lifecycle ratio (passerelle/bare)", p / b, 0.9, at_least=True)
+    return report

@@ -1,0 +1,78 @@
+"""Smoke tests of the benchmarks' code paths with tiny sizes on the session's real servers.
+
+Nothing is timed here (CI does not benchmark); these only keep `bench/` from rotting.
+"""
+
+import os
+import uuid
+from pathlib import Path
+
+import asyncpg
+from temporalio.testing import WorkflowEnvironment
+
+from bench import lifecycle, milestone, replay_bench, scale, timeskip
+from bench.common import Report
+
+
+async def test_lifecycle_sides_complete(dev_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+    """A full collaboration and a bare lifecycle both run to their end on the bench workers."""
+    ours, bare, queue, bare_queue = lifecycle.workers(dev_env.client, pool, uuid.uuid4().hex[:8])
+    async with ours, bare:
+        assert await lifecycle.batch(lifecycle.passerelle_lifecycle, dev_env.client, queue, 2, 2) > 0
+        assert await lifecycle.batch(lifecycle.bare_lifecycle, dev_env.client, bare_queue, 2, 2) > 0
+
+
+async def test_replay_paths_agree(dev_env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """Recorded lifecycles replay cleanly with the default Replayer and both audit modes."""
+    ours, _, queue, _ = lifecycle.workers(dev_env.client, pool, uuid.uuid4().hex[:8])
+    async with ours:
+        wid = await lifecycle.passerelle_lifecycle(dev_env.client, queue)
+    history = await dev_env.client.get_workflow_handle(wid).fetch_history()
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"{i}-{wid}.json")
+        paths[-1].write_text(history.to_json())
+    loaded = [replay_bench.load_history(p) for p in paths]
+    assert await replay_bench.default_replayer(loaded) == [None] * 3
+    for sandboxed in (True, False):
+        name, errors = await replay_bench.passerelle_replay(loaded, sandboxed)
+        assert errors == [None] * 3, name
+
+
+async def test_milestone_writers_write_one_row_each(pool: asyncpg.Pool) -> None:
+    """The activity and both raw writers each add the row they were given."""
+    for writer in (milestone.raw_same_work, milestone.raw_row):
+        collaboration = str(uuid.uuid4())
+        await milestone.raw_same_work(pool, milestone.make_record(collaboration, 1))
+        await writer(pool, milestone.make_record(collaboration, 2))
+        count = await pool.fetchval(
+            "SELECT count(*) FROM milestones WHERE collaboration_id = $1", collaboration
+        )
+        assert count == 2
+
+
+async def test_two_stalled_years_and_the_bare_wait(time_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+    """Both two-year runs finish; the collaboration was reminded 52 times."""
+    ours, bare, queue, bare_queue = lifecycle.workers(time_env.client, pool, uuid.uuid4().hex[:8])
+    async with ours, bare:
+        _, reminders = await timeskip.passerelle_two_years(time_env, queue)
+        assert await timeskip.bare_two_years(time_env, bare_queue) > 0
+    assert reminders == 52
+
+
+async def test_scale_helpers_sample_and_render(dev_env: WorkflowEnvironment) -> None:
+    """The RSS sampler reads a process; the stalled table renders; the CLI probe answers."""
+    sampler = scale.RssSampler(os.getpid())
+    text = await scale.list_stalled_table(dev_env.client)
+    await scale.asyncio.sleep(0.05)
+    sampler.stop()
+    assert sampler.peak > 0 and "workflow id" in text
+    assert isinstance(scale.has_list_command(), bool)
+
+
+def test_report_records_targets(tmp_path: Path) -> None:
+    """A report marks each target met or not."""
+    report = Report("smoke", {"n": 1})
+    report.target("ratio", 0.95, 0.9, at_least=True)
+    report.target("seconds", 3.0, 2.0, at_least=False)
+    assert [t["met"] for t in report.targets] == [True, False]
