@@ -63,6 +63,7 @@ class CollaborationWorkflow:
         self._deliveries: set[asyncio.Task[Any]] = set()
         self._invalid: ApplicationError | None = None
         self._started: HistoryEntry | None = None
+        self._imported: list[HistoryEntry] = []
         self._state: CollaborationState | None = carried
         if carried is not None:
             carried.runs += 1
@@ -77,6 +78,7 @@ class CollaborationWorkflow:
             valid, info.workflow_id, info.first_execution_run_id, workflow.now()
         )
         self._started = self._state.start_entry(workflow.now())  # seq 1, whatever comes next
+        self._imported = self._state.import_entries(workflow.now())  # empty unless imported
 
     @workflow.run
     async def run(self, request: Any, carried: CollaborationState | None = None) -> CollaborationStatus:
@@ -86,7 +88,7 @@ class CollaborationWorkflow:
         state = self._known()
         self._publish()
         if self._started is not None:
-            await self._record([self._started])
+            await self._record([self._started, *self._imported])
 
         while state.outcome is None:
             if self._continue_as_new_due():

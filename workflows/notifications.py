@@ -20,7 +20,7 @@ _EVENTS: dict[EventKind, NotificationEvent] = {
 def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notification | None:
     """Return the notification an entry sends, or None for events that notify nobody."""
     event = _EVENTS.get(entry.kind)
-    if event is None:
+    if event is None or entry.effective_at is not None:  # imported history: long past, tell nobody
         return None
     request = state.request
     parties = [
