@@ -72,7 +72,9 @@ class ImportedHistory(BaseModel):
     @field_validator("closed_on")
     @classmethod
     def _closed_with_an_outcome_after_the_last_stage(cls, closed: date | None, info: ValidationInfo) -> Any:
-        outcome, dates = info.data.get("outcome"), info.data.get("stage_dates")
+        if "outcome" not in info.data:  # the outcome itself is wrong: that error says enough
+            return closed
+        outcome, dates = info.data["outcome"], info.data.get("stage_dates")
         if (closed is None) != (outcome is None):
             raise ValueError("an outcome and its closing date go together")
         if closed is not None and dates and closed < max(dates.values()):

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from passerelle.cli import operate, report, stack
+from passerelle.cli import imports, operate, report, stack
 from passerelle.cli.common import CliError
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app = typer.Typer(
 stack.register(app)
 operate.register(app)
 report.register(app)
+imports.register(app)
 
 
 def main() -> None:
