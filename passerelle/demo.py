@@ -10,6 +10,7 @@ import io
 import random
 from datetime import date, timedelta
 
+from passerelle.ids import slug
 from passerelle.imports import COLUMNS, STAGE_DATE_COLUMNS
 from schemas import Outcome, Stage
 
@@ -50,8 +51,6 @@ ENDS_IN = {Stage.INTRODUCTION: 0.25, Stage.QUALIFICATION: 0.3, Stage.PILOT: 0.3,
 
 
 def _slug_email(name: str, domain: str) -> str:
-    from passerelle.cli.operate import slug
-
     return f"{domain}@{slug(name)}.example"
 
 

@@ -22,6 +22,9 @@ def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notifica
     event = _EVENTS.get(entry.kind)
     if event is None or entry.effective_at is not None:  # imported history: long past, tell nobody
         return None
+    imported = state.request.imported
+    if imported is not None and imported.outcome is not None:  # imported already over: nothing to say
+        return None
     request = state.request
     parties = [
         Recipient(name=request.corporate.name, email=request.corporate.contact_email, role="corporate"),
