@@ -50,6 +50,10 @@ STAY_DAYS = {
 ENDS_IN = {Stage.INTRODUCTION: 0.25, Stage.QUALIFICATION: 0.3, Stage.PILOT: 0.3, Stage.EVALUATION: 0.2}
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]  # not str.capitalize: "OT security" keeps its capitals
+
+
 def _slug_email(name: str, domain: str) -> str:
     return f"{domain}@{slug(name)}.example"
 
@@ -103,7 +107,7 @@ def demo_rows(
             "startup_email": _slug_email(startup, "partners"),
             "startup_label": labels[startup],
             "programme": programme,
-            "topic": f"{rng.choice(SECTORS[sector]).capitalize()} with {startup}",
+            "topic": f"{_capital(rng.choice(SECTORS[sector]))} with {startup}",
             "sector": sector,
             "owner_email": PROGRAMMES[programme],
             "language": rng.choice(["fr", "fr", "en"]),

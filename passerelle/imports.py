@@ -43,6 +43,7 @@ COLUMNS += ["outcome", "closed_date"]
 REQUIRED = [c for c in COLUMNS[:12] if c not in ("startup_label", "language")]
 
 SELECT_KNOWN = "SELECT DISTINCT workflow_id FROM collaborations WHERE workflow_id = ANY($1::text[])"
+COUNT_RECORDED = "SELECT count(DISTINCT workflow_id) FROM collaborations WHERE workflow_id = ANY($1::text[])"
 
 
 @dataclass(frozen=True)
@@ -176,3 +177,21 @@ async def start_imports(
 
     await asyncio.gather(*(one(row) for row in rows))
     return result
+
+
+async def wait_recorded(
+    pool: asyncpg.Pool,
+    workflow_ids: list[str],
+    *,
+    seconds: float = 300,
+    on_progress: Callable[[int], None] = lambda recorded: None,
+) -> int:
+    """Wait until workers have recorded these collaborations (at most `seconds`); return how many are."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        recorded: int = await pool.fetchval(COUNT_RECORDED, workflow_ids)
+        on_progress(recorded)
+        if recorded >= len(workflow_ids) or loop.time() > deadline:
+            return recorded
+        await asyncio.sleep(0.5)

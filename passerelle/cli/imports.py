@@ -17,7 +17,7 @@ from passerelle.cli.stack import StateDir, database_url
 from passerelle.config import Settings
 from passerelle.db import create_pool
 from passerelle.demo import demo_csv, demo_rows
-from passerelle.imports import ImportResult, ImportRow, parse_csv, start_imports
+from passerelle.imports import ImportResult, ImportRow, parse_csv, start_imports, wait_recorded
 
 Concurrency = Annotated[int, typer.Option(min=1, max=64, help="Workflows started at once")]
 
@@ -29,8 +29,8 @@ def _start(rows: list[ImportRow], concurrency: int, state_dir: Path | None) -> I
             pool = await create_pool(url, max_size=2)
             try:
                 with Progress(transient=True) as progress:
-                    task = progress.add_task("importing", total=len(rows))
-                    return await start_imports(
+                    task = progress.add_task("starting", total=len(rows))
+                    result = await start_imports(
                         client,
                         rows,
                         settings.task_queue,
@@ -38,6 +38,19 @@ def _start(rows: list[ImportRow], concurrency: int, state_dir: Path | None) -> I
                         concurrency=concurrency,
                         on_done=lambda row, started: progress.advance(task),
                     )
+                    # The report reads the records: wait for the workers to write them.
+                    task = progress.add_task("recording", total=len(result.started))
+                    recorded = await wait_recorded(
+                        pool, result.started, on_progress=lambda n: progress.update(task, completed=n)
+                    )
+                if recorded < len(result.started):
+                    typer.secho(
+                        f"{len(result.started) - recorded} started collaboration(s) not recorded yet: "
+                        "is a worker running?",
+                        err=True,
+                        fg="yellow",
+                    )
+                return result
             finally:
                 await pool.close()
 

@@ -1,5 +1,6 @@
 """`passerelle demo` and `passerelle import` as installed commands, against a real dev server."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -16,10 +17,13 @@ pytestmark = pytest.mark.e2e
 PASSERELLE = str(Path(sys.executable).parent / "passerelle")
 
 
-def passerelle(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PASSERELLE, *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=300, check=False
+async def passerelle(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the command without blocking the loop: the test's worker must keep working meanwhile."""
+    process = await asyncio.create_subprocess_exec(
+        PASSERELLE, *args, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+    out, err = await asyncio.wait_for(process.communicate(), 300)
+    return subprocess.CompletedProcess(args, process.returncode or 0, out.decode(), err.decode())
 
 
 async def test_demo_imports_once_and_a_bad_file_names_its_rows(
@@ -39,15 +43,15 @@ async def test_demo_imports_once_and_a_bad_file_names_its_rows(
     demo_file = tmp_path / "demo.csv"
     seed = str(abs(hash(task_queue)) % 100_000)  # a fresh set of pairs for this test
     async with run_worker(dev_env.client):
-        demo = passerelle(
+        demo = await passerelle(
             env, "demo", "--file", str(demo_file), "--collaborations", "12", "--corporates", "4",
             "--startups", "6", "--seed", seed,
         )  # fmt: skip
-        again = passerelle(env, "import", str(demo_file))
+        again = await passerelle(env, "import", str(demo_file))
         lines = demo_file.read_text().splitlines()
         broken = tmp_path / "broken.csv"
         broken.write_text("\n".join([lines[0], lines[1].replace("@", " at ", 1), lines[2]]) + "\n")
-        bad = passerelle(env, "import", str(broken))
+        bad = await passerelle(env, "import", str(broken))
     assert demo.returncode == 0, demo.stderr
     assert "wrote 12 collaborations" in demo.stdout and "12 started, 0 skipped" in demo.stdout
     assert again.returncode == 0 and "0 started, 12 skipped (already imported)" in again.stdout
