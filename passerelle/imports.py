@@ -82,7 +82,8 @@ def _column(error: Any) -> str:
             stage = loc[2] if len(loc) > 2 else error.get("ctx", {}).get("stage")
             return f"{stage}_date" if stage else "stage"
         return IMPORTED_COLUMNS.get(loc[1], loc[1])
-    return PARTY_COLUMNS.get(loc[:2], loc[0] if loc else "(row)")
+    pair = (loc[0], loc[1]) if len(loc) >= 2 else None
+    return PARTY_COLUMNS.get(pair, loc[0]) if pair else (loc[0] if loc else "(row)")
 
 
 def _request_data(row: dict[str, str], source: str) -> dict[str, Any]:
@@ -163,7 +164,7 @@ async def start_imports(
                         CollaborationWorkflow.run,
                         row.request,
                         id=row.workflow_id,
-                        task_queue=task_queue,  # type: ignore[arg-type]
+                        task_queue=task_queue,
                         # Never twice under one id, even once the first has completed.
                         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                         static_summary=f"{row.request.corporate.name} × {row.request.startup.name}: "
