@@ -23,6 +23,7 @@ from activities.channels.log import LogChannel
 from activities.channels.smtp import SmtpChannel
 from activities.channels.webhook import WebhookChannel
 from activities.digest import DigestActivities
+from activities.kpis import KpiActivities
 from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
 from activities.rendering import Renderer
@@ -96,12 +97,13 @@ def build_worker(
     milestones = MilestoneActivities(pool)
     notifications = NotificationActivities(pool, channels, settings.notify_milestones)
     digest = DigestActivities(pool)
+    kpis = KpiActivities(pool)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
-        activities=[milestones.record_events, notifications.notify, digest.list_stalled],
+        activities=[milestones.record_events, notifications.notify, digest.list_stalled, kpis.kpi_summary],
         interceptors=[LogContextInterceptor()],
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,

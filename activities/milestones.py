@@ -3,7 +3,8 @@
 Idempotent by construction: a row is keyed by `(collaboration_id, seq)`, where `seq` is fixed by
 workflow history, and inserted with `ON CONFLICT DO NOTHING`; the projection only moves forward
 (`last_seq` grows). A retried activity, even one that failed after its commit, writes nothing twice.
-`occurred_at` is the workflow's time carried in the entry, never the activity's clock.
+`occurred_at` is the workflow's time carried in the entry, never the activity's clock;
+`effective_at` is when an imported event really happened (NULL for live ones).
 """
 
 import asyncpg
@@ -28,8 +29,8 @@ WHERE collaborations.last_seq < EXCLUDED.last_seq
 
 INSERT_MILESTONE = """
 INSERT INTO milestones (collaboration_id, seq, workflow_id, run_id, kind, stage, to_stage, outcome,
-    milestone, actor, note, evidence_url, reminder_number, occurred_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    milestone, actor, note, evidence_url, reminder_number, occurred_at, effective_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (collaboration_id, seq) DO NOTHING
 """
 
@@ -39,13 +40,13 @@ ON CONFLICT (collaboration_id, seq) DO NOTHING
 RECORD = f"""
 WITH projection AS ({UPSERT_PROJECTION.strip()})
 INSERT INTO milestones (collaboration_id, seq, workflow_id, run_id, kind, stage, to_stage, outcome,
-    milestone, actor, note, evidence_url, reminder_number, occurred_at)
+    milestone, actor, note, evidence_url, reminder_number, occurred_at, effective_at)
 SELECT $1, e.seq, $2, $16, e.kind, e.stage, e.to_stage, e.outcome, e.milestone, e.actor, e.note,
-    e.evidence_url, e.reminder_number, e.occurred_at
+    e.evidence_url, e.reminder_number, e.occurred_at, e.effective_at
 FROM unnest($17::integer[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
-    $23::text[], $24::text[], $25::text[], $26::integer[], $27::timestamptz[])
+    $23::text[], $24::text[], $25::text[], $26::integer[], $27::timestamptz[], $28::timestamptz[])
     AS e(seq, kind, stage, to_stage, outcome, milestone, actor, note, evidence_url, reminder_number,
-    occurred_at)
+    occurred_at, effective_at)
 ON CONFLICT (collaboration_id, seq) DO NOTHING
 """
 
@@ -92,6 +93,7 @@ class MilestoneActivities:
                 [e.evidence_url for e in entries],
                 [e.reminder_number for e in entries],
                 [e.at for e in entries],
+                [e.effective_at for e in entries],
             )
         added = int(status.rsplit(" ", 1)[-1])
         log.info(

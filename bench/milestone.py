@@ -68,6 +68,7 @@ def row_args(record: EventRecord) -> list[object]:
         None,
         None,
         e.at,
+        e.effective_at,
     ]
 
 

@@ -7,6 +7,8 @@ and activities exchange them. One model in, one out, each named for what it is.
 from schemas.collaboration import CollaborationRequest, Party
 from schemas.digest import Digest, DigestRequest, StalledCollaboration
 from schemas.errors import describe_validation_error
+from schemas.imports import ImportedHistory
+from schemas.kpis import KpiFilters, KpiReport, KpiSummary, StageKpi
 from schemas.operations import (
     Closure,
     MilestoneRequest,
@@ -37,6 +39,10 @@ __all__ = [
     "EventKind",
     "EventRecord",
     "HistoryEntry",
+    "ImportedHistory",
+    "KpiFilters",
+    "KpiReport",
+    "KpiSummary",
     "MilestoneRequest",
     "Notification",
     "NotificationEvent",
@@ -50,6 +56,7 @@ __all__ = [
     "SnoozeRequest",
     "Stage",
     "StageChange",
+    "StageKpi",
     "StalledCollaboration",
     "describe_validation_error",
 ]

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, EmailStr, Field, HttpUrl
 
 from schemas.fields import STRICT, Days, Label, Name, Slug, Tag
+from schemas.imports import ImportedHistory
 from schemas.stages import DEFAULT_STALL_DAYS, Stage
 
 
@@ -37,6 +38,8 @@ class CollaborationRequest(BaseModel):
     # Advanced: continue-as-new after this many history events (the SDK's own suggestion still
     # applies). Useful to bound histories harder, and how the tests force a continue-as-new.
     continue_as_new_after_events: Annotated[int, Field(ge=20, le=50_000)] | None = None
+    # Set by `passerelle import`: the collaboration began before Passerelle tracked it.
+    imported: ImportedHistory | None = None
 
     def stall_days(self, stage: Stage) -> float:
         """Return this collaboration's stall threshold for a stage, in days."""

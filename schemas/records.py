@@ -20,6 +20,7 @@ class EventKind(StrEnum):
     RESUMED = "resumed"
     SNOOZED = "snoozed"
     CLOSED = "closed"
+    IMPORTED = "imported"  # a past stage entry from a spreadsheet, dated by `effective_at`
 
 
 class HistoryEntry(BaseModel):
@@ -38,6 +39,7 @@ class HistoryEntry(BaseModel):
     note: str = ""
     evidence_url: str | None = None
     reminder_number: int | None = None
+    effective_at: datetime | None = None  # when it really happened, for imported events
 
 
 class Projection(BaseModel):

@@ -7,3 +7,4 @@ HTTP clients); the activity classes register under these same names.
 RECORD_EVENTS = "record_events"
 NOTIFY = "notify"
 LIST_STALLED = "list_stalled"
+KPI_SUMMARY = "kpi_summary"

@@ -76,6 +76,7 @@ class CollaborationWorkflow:
         self._deliveries: set[asyncio.Task[Any]] = set()
         self._invalid: ApplicationError | None = None
         self._started: HistoryEntry | None = None
+        self._imported: list[HistoryEntry] = []
         self._state: CollaborationState | None = carried
         if carried is not None:
             carried.runs += 1
@@ -90,6 +91,7 @@ class CollaborationWorkflow:
             valid, info.workflow_id, info.first_execution_run_id, workflow.now()
         )
         self._started = self._state.start_entry(workflow.now())  # seq 1, whatever comes next
+        self._imported = self._state.import_entries(workflow.now())  # empty unless imported
 
     @workflow.run
     async def run(self, request: Any, carried: CollaborationState | None = None) -> CollaborationStatus:
@@ -100,7 +102,7 @@ class CollaborationWorkflow:
         self._publish()
         self._publish_memo()
         if self._started is not None:
-            await self._record([self._started])
+            await self._record([self._started, *self._imported])
 
         while state.outcome is None:
             if self._continue_as_new_due():

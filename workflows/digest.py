@@ -1,7 +1,9 @@
 """`DigestWorkflow`: the daily list of stalled collaborations, sent once to the operators.
 
 Started by the `passerelle-daily-digest` Schedule. The notification key is the workflow id, which
-the Schedule makes unique per scheduled time, so a retried or replayed digest is sent once.
+the Schedule makes unique per scheduled time, so a retried or replayed digest is sent once. Its
+context opens with a KPI header (open collaborations by stage, stalled ratio) under the patch
+`digest-kpi-header`, so digests that were running before it replay unchanged.
 """
 
 from datetime import timedelta
@@ -12,12 +14,13 @@ with workflow.unsafe.imports_passed_through():
     from schemas import (
         Digest,
         DigestRequest,
+        KpiSummary,
         Notification,
         NotificationEvent,
         Recipient,
         StalledCollaboration,
     )
-    from workflows.activity_names import LIST_STALLED, NOTIFY
+    from workflows.activity_names import KPI_SUMMARY, LIST_STALLED, NOTIFY
     from workflows.collaboration import NOTIFY_RETRY, RECORD_RETRY
 
 
@@ -44,6 +47,16 @@ class DigestWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RECORD_RETRY,
         )
+        header: dict[str, str] = {}
+        if workflow.patched("digest-kpi-header"):
+            kpis: KpiSummary = await workflow.execute_activity(
+                KPI_SUMMARY,
+                request.programme,
+                result_type=KpiSummary,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RECORD_RETRY,
+            )
+            header = {"kpis": kpis.line(), "open": str(kpis.open), "stalled_ratio": str(kpis.stalled_ratio)}
         key = f"digest/{workflow.info().workflow_id}"
         notification = Notification(
             key=key,
@@ -57,6 +70,7 @@ class DigestWorkflow:
                 "programme": request.programme or "all programmes",
                 "date": workflow.now().date().isoformat(),
                 "lines": digest_lines(stalled),
+                **header,
             },
         )
         await workflow.execute_activity(

@@ -23,7 +23,10 @@ _EVENTS: dict[EventKind, NotificationEvent] = {
 def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notification | None:
     """Return the notification an entry sends, or None for events that notify nobody."""
     event = _EVENTS.get(entry.kind)
-    if event is None:
+    if event is None or entry.effective_at is not None:  # imported history: long past, tell nobody
+        return None
+    imported = state.request.imported
+    if imported is not None and imported.outcome is not None:  # imported already over: nothing to say
         return None
     request = state.request
     parties = [

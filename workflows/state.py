@@ -32,6 +32,7 @@ from schemas import (
     Stage,
     StageChange,
 )
+from schemas.imports import effective_at
 from workflows.transitions import check_move
 
 DUE_SOON_FRACTION = 0.2  # the last 20 % of a stage's threshold counts as "due soon"
@@ -76,7 +77,13 @@ class CollaborationState(BaseModel):
             stage_since=now,
             clock_start=now,
         )
-        state._restart_clock(now)
+        imported = request.imported
+        if imported is not None:  # it began before Passerelle: its stage and dates come along
+            state.stage = imported.stage
+            state.stage_since = imported.entry_dates()[-1][1]
+            if imported.outcome is not None and imported.closed_on is not None:
+                state.outcome, state.closed_at = imported.outcome, effective_at(imported.closed_on)
+        state._restart_clock(now)  # the stall clock starts now, not at the spreadsheet's dates
         return state
 
     # -- operations: each checks its rule, changes the state and returns the entry to record --
@@ -84,6 +91,29 @@ class CollaborationState(BaseModel):
     def start_entry(self, now: datetime) -> HistoryEntry:
         """Return the `started` entry recorded when the collaboration begins."""
         return self._append(EventKind.STARTED, now, actor="system", note=self.request.topic)
+
+    def import_entries(self, now: datetime) -> list[HistoryEntry]:
+        """Return the `imported` entries (one per past stage) and an imported closure, if any."""
+        imported = self.request.imported
+        if imported is None:
+            return []
+        source = imported.source or "import"
+        entries = [
+            self._append(EventKind.IMPORTED, now, actor="import", note=source, stage=stage, effective_at=at)
+            for stage, at in imported.entry_dates()
+        ]
+        if self.outcome is not None:
+            entries.append(
+                self._append(
+                    EventKind.CLOSED,
+                    now,
+                    actor="import",
+                    note=source,
+                    outcome=self.outcome,
+                    effective_at=self.closed_at,
+                )
+            )
+        return entries
 
     def advance(self, change: StageChange, now: datetime) -> HistoryEntry:
         """Move to another stage, or raise IllegalMove listing the allowed ones."""
@@ -281,7 +311,7 @@ class CollaborationState(BaseModel):
     def _append(self, kind: EventKind, now: datetime, *, actor: str, **fields: object) -> HistoryEntry:
         self.seq += 1
         entry = HistoryEntry.model_validate(
-            {"seq": self.seq, "kind": kind, "at": now, "stage": self.stage, "actor": actor, **fields}
+            {"seq": self.seq, "kind": kind, "at": now, "stage": self.stage, "actor": actor} | fields
         )
         self.history.append(entry)
         return entry

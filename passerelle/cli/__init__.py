@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from passerelle.cli import audit, bulk, codec, deploy, listing, operate, schema, stack, watch
+from passerelle.cli import audit, bulk, codec, deploy, imports, listing, operate, report, schema, stack, watch
 from passerelle.cli.common import CliError
 
 app = typer.Typer(
@@ -29,6 +29,8 @@ listing.register(app)
 watch.register(app)
 schema.register(app)
 bulk.register(app)
+report.register(app)
+imports.register(app)
 
 
 def main() -> None:

@@ -5,8 +5,6 @@ calls Temporal, prints one clear line on bad input and exits non-zero (2 for ref
 """
 
 import json
-import re
-import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from passerelle.cli.common import BAD_INPUT, CliError, build, print_json, run
 from passerelle.cli.output import show_status
 from passerelle.config import Settings
+from passerelle.ids import default_workflow_id, slug  # noqa: F401 - slug: re-exported
 from schemas import (
     Closure,
     CollaborationRequest,
@@ -32,17 +31,6 @@ from workflows.transitions import IllegalMove, check_move
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
 By = Annotated[str, typer.Option("--by", help="Who does it (name or e-mail)")]
-
-
-def slug(text: str) -> str:
-    """Return a lowercase ASCII slug (`Société Générale` → `societe-generale`)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "x"
-
-
-def default_workflow_id(request: CollaborationRequest) -> str:
-    """Return `collab-<corporate-slug>-<startup-slug>`."""
-    return f"collab-{slug(request.corporate.name)}-{slug(request.startup.name)}"
 
 
 def _show(status: CollaborationStatus, as_json: bool) -> None:

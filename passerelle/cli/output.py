@@ -32,7 +32,8 @@ def show_status(status: CollaborationStatus) -> None:
         what = e.kind.value + (f" → {e.to_stage}" if e.to_stage else "")
         what += f" {e.milestone}" if e.milestone else ""
         what += f" {e.outcome}" if e.outcome else ""
-        table.add_row(str(e.seq), _when(e.at), what, e.stage, e.actor, e.note[:60])
+        when = _when(e.effective_at or e.at)  # an imported event: when it really happened
+        table.add_row(str(e.seq), when, what, e.stage, e.actor, e.note[:60])
     console.print(table)
 
 

@@ -143,12 +143,15 @@ def test_digest_lists_each_stalled_collaboration_escaped(language: str) -> None:
             "programme": "all programmes",
             "date": "2026-11-26",
             "lines": "A × <b>B</b>: pilot [w1]\nC × D: evaluation [w2]",
+            "kpis": "3 open; 2 stalled (66.7 %)",
         },
     )
     message = RENDERER.render(digest)
     assert "2" in message.subject and "\n" not in message.subject
     assert "- A × <b>B</b>: pilot [w1]" in message.text and "- C × D: evaluation [w2]" in message.text
     assert message.html.count("<li>") == 2 and "&lt;b&gt;B&lt;/b&gt;" in message.html
+    assert "3 open; 2 stalled (66.7 %)" in message.text and "3 open; 2 stalled (66.7 %)" in message.html
+    assert "3 open; 2 stalled (66.7 %)" in message.text and "3 open; 2 stalled (66.7 %)" in message.html
 
 
 def test_webhook_body_is_chat_json_with_escaped_mentions() -> None:

@@ -1,0 +1,159 @@
+"""`passerelle report`: the programme's funnel and time in stage, from the KPI views.
+
+Reads PostgreSQL only (`PASSERELLE_DATABASE_URL`, or the embedded PostgreSQL of the state
+folder): no Temporal needed. Prints Rich tables, or CSV / JSON / Markdown for other tools, and
+draws the funnel and the time-in-stage distribution with `--chart`.
+"""
+
+import asyncio
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from activities.kpis import KpiActivities
+from passerelle.cli.common import BAD_INPUT, CliError, build
+from passerelle.cli.stack import StateDir, database_url
+from passerelle.db import create_pool
+from schemas import KpiFilters, KpiReport
+
+FORMATS = ("table", "csv", "json", "md")
+STAGE_COLUMNS = [
+    "stage",
+    "reached",
+    "share_of_introduction",
+    "open",
+    "stalled",
+    "completed_stays",
+    "median_days",
+    "p90_days",
+]
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f} %"
+
+
+def _days(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def stage_rows(report: KpiReport) -> list[dict[str, object]]:
+    """Return one dict per stage with the STAGE_COLUMNS."""
+    first = report.stages[0].reached
+    return [
+        {
+            "stage": s.stage.value,
+            "reached": s.reached,
+            "share_of_introduction": round(s.reached / first, 4) if first else None,
+            "open": s.open,
+            "stalled": s.stalled,
+            "completed_stays": s.completed_stays,
+            "median_days": None if s.median_days is None else round(s.median_days, 2),
+            "p90_days": None if s.p90_days is None else round(s.p90_days, 2),
+        }
+        for s in report.stages
+    ]
+
+
+def summary_lines(report: KpiReport) -> list[str]:
+    """Return the headline figures, one per line."""
+    return [
+        f"Collaborations: {report.collaborations} ({report.open} open, {report.deployed} deployed, "
+        f"{report.declined} declined, {report.abandoned} abandoned)",
+        f"Stalled: {report.stalled} of {report.open} open ({_pct(report.stalled_ratio)})",
+        f"Conversion introduction → pilot: {_pct(report.conversion_introduction_pilot)}",
+        f"Conversion pilot → deployed: {_pct(report.conversion_pilot_deployed)}",
+    ]
+
+
+def as_csv(report: KpiReport) -> str:
+    """Return the per-stage table as CSV (headline figures are in the JSON and table formats)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, STAGE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(stage_rows(report))
+    return out.getvalue()
+
+
+def as_markdown(report: KpiReport) -> str:
+    """Return the headline figures and the per-stage table as Markdown."""
+    lines = ["# Programme KPIs", "", *(f"- {line}" for line in summary_lines(report)), ""]
+    lines += ["| " + " | ".join(STAGE_COLUMNS) + " |", "|" + "---|" * len(STAGE_COLUMNS)]
+    for row in stage_rows(report):
+        lines.append("| " + " | ".join("—" if v is None else str(v) for v in row.values()) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def show_tables(report: KpiReport, console: Console) -> None:
+    """Print the headline figures, the funnel and the stage durations as Rich tables."""
+    for line in summary_lines(report):
+        console.print(line)
+    funnel = Table("stage", "reached", "% of introduction", "open now", "stalled", title="Funnel")
+    durations = Table("stage", "completed stays", "median days", "p90 days", title="Time in stage")
+    for row, s in zip(stage_rows(report), report.stages, strict=True):
+        share = row["share_of_introduction"]
+        funnel.add_row(
+            s.stage.value,
+            str(s.reached),
+            _pct(share if isinstance(share, float) else None),
+            str(s.open),
+            str(s.stalled),
+        )
+        durations.add_row(s.stage.value, str(s.completed_stays), _days(s.median_days), _days(s.p90_days))
+    console.print(funnel, durations)
+
+
+async def read_report(url: str, filters: KpiFilters) -> KpiReport:
+    """Return the report of `filters` from the database at `url`."""
+    pool = await create_pool(url, max_size=2)
+    try:
+        return await KpiActivities(pool).read_report(filters)
+    finally:
+        await pool.close()
+
+
+def report(
+    programme: Annotated[str | None, typer.Option(help="Only this programme")] = None,
+    sector: Annotated[str | None, typer.Option(help="Only this sector")] = None,
+    corporate: Annotated[str | None, typer.Option(help="Only this corporate")] = None,
+    since: Annotated[str | None, typer.Option("--from", help="Entered on or after YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Entered on or before YYYY-MM-DD")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, csv, json or md")] = "table",
+    chart: Annotated[Path | None, typer.Option(help="Also draw FILE.png, FILE.svg or FILE.html")] = None,
+    state_dir: StateDir = None,
+) -> None:
+    """Print the funnel, conversions and time in stage of the collaborations selected."""
+    if output not in FORMATS:
+        raise CliError(f"--format must be one of {', '.join(FORMATS)}, not {output!r}", BAD_INPUT)
+    data = {"programme": programme, "sector": sector, "corporate": corporate, "since": since, "until": until}
+    filters = build(KpiFilters, data, "report filters")
+    if filters.since and filters.until and filters.since > filters.until:
+        raise CliError(f"--from {filters.since} is after --to {filters.until}", BAD_INPUT)
+    if chart is not None and chart.suffix.lower() not in (".png", ".svg", ".html"):
+        raise CliError(f"--chart must end in .png, .svg or .html, not {chart.name!r}", BAD_INPUT)
+    with database_url(state_dir) as url:
+        result = asyncio.run(read_report(url, filters))
+    if output == "json":
+        typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
+    elif output == "csv":
+        typer.echo(as_csv(result), nl=False)
+    elif output == "md":
+        typer.echo(as_markdown(result), nl=False)
+    else:
+        show_tables(result, Console())
+    if chart is not None:
+        from passerelle.charts import draw
+
+        draw(result, chart)
+        typer.echo(f"chart written to {chart}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `report` to the app."""
+    app.command()(report)

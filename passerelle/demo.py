@@ -1,0 +1,129 @@
+"""Demo data: a realistic programme spreadsheet, generated from word lists with a fixed seed.
+
+`passerelle demo` writes it and imports it through the real workflows, so the report and the Web
+UI have something to show on a fresh install. Names are made up (no external data); the same seed
+and the same `today` always give the same file.
+"""
+
+import csv
+import io
+import random
+from datetime import date, timedelta
+
+from passerelle.ids import slug
+from passerelle.imports import COLUMNS, STAGE_DATE_COLUMNS
+from schemas import Outcome, Stage
+
+CORPORATE_KINDS = ["Groupe", "Banque", "Compagnie", "Société", "Crédit", "Assurances", "Laboratoires",
+                   "Énergies", "Transports", "Industries"]  # fmt: skip
+CORPORATE_ROOTS = ["Valmont", "Lumière", "Arvor", "Beaulieu", "Champlain", "Delorme", "Garonne", "Hexagone",
+                   "Loire", "Marceau", "Méridien", "Montclair", "Rivoli", "Saint-Clair", "Vauban", "Vercors",
+                   "Armor", "Alpes", "Provence", "Atlantique"]  # fmt: skip
+STARTUP_HEADS = ["Neo", "Data", "Qubi", "Lumi", "Agri", "Medi", "Flo", "Vox", "Kali", "Zen", "Sola", "Terra",
+                 "Hydro", "Cyber", "Nova", "Pixel", "Kine", "Opti", "Alto", "Bio"]  # fmt: skip
+STARTUP_TAILS = ["ia", "lab", "ly", "io", "tech", "fy", "sense", "mind", "gen", "flow", "nest", "wave"]
+LABELS = ["Next40", "FT120", "French Tech 2030", "Green20", "", "", ""]
+PROGRAMMES = {
+    "French Tech Corporate Community": "ftcc@programme.example",
+    "Coalition Next": "coalition@programme.example",
+    "French Tech Green20": "green20@programme.example",
+}
+SECTORS = {
+    "health": ["clinical note summarisation", "remote patient monitoring", "hospital bed planning"],
+    "energy": ["grid flexibility", "heat recovery", "solar forecasting"],
+    "mobility": ["fleet electrification", "on-demand shuttles", "predictive rail maintenance"],
+    "finance": ["fraud detection", "KYC automation", "carbon accounting"],
+    "retail": ["demand forecasting", "returns reduction", "shelf analytics"],
+    "industry": ["computer-vision quality control", "digital twin", "predictive maintenance"],
+    "agrifood": ["precision irrigation", "food waste tracking", "crop disease detection"],
+    "cyber": ["phishing simulation", "zero-trust access", "OT security monitoring"],
+}
+# Typical days in each stage (low, high), and the chance a collaboration ends in it instead of
+# moving on: most never reach a pilot, few reach deployment.
+STAY_DAYS = {
+    Stage.INTRODUCTION: (5, 35),
+    Stage.QUALIFICATION: (10, 50),
+    Stage.PILOT: (30, 120),
+    Stage.EVALUATION: (15, 60),
+    Stage.DEPLOYMENT: (30, 120),
+}
+ENDS_IN = {Stage.INTRODUCTION: 0.25, Stage.QUALIFICATION: 0.3, Stage.PILOT: 0.3, Stage.EVALUATION: 0.2}
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]  # not str.capitalize: "OT security" keeps its capitals
+
+
+def _slug_email(name: str, domain: str) -> str:
+    return f"{domain}@{slug(name)}.example"
+
+
+def _lifecycle(rng: random.Random, today: date) -> tuple[dict[Stage, date], Outcome | None, date | None]:
+    """Return the stage dates reached by `today`, and the outcome and its date if it ended."""
+    stages = list(Stage)
+    # Up to two years back, more of them recent (a programme that grows): about half still open.
+    dates = {Stage.INTRODUCTION: today - timedelta(days=3 + int(727 * rng.random() ** 2.2))}
+    for stage, following in zip(stages, [*stages[1:], None], strict=True):
+        left = dates[stage] + timedelta(days=rng.randint(*STAY_DAYS[stage]))
+        if left > today:
+            return dates, None, None  # still in this stage
+        if following is None:  # in deployment: most go live
+            return dates, Outcome.DEPLOYED if rng.random() < 0.85 else Outcome.ABANDONED, left
+        if rng.random() < ENDS_IN[stage]:
+            return dates, rng.choice([Outcome.DECLINED, Outcome.ABANDONED]), left
+        dates[following] = left
+    raise AssertionError("unreachable: deployment always returns")
+
+
+def _pairs(rng: random.Random, corps: list[str], names: list[str], count: int) -> list[tuple[str, str]]:
+    """Return `count` distinct pairs in which every corporate and every start-up takes part."""
+    chosen = dict.fromkeys([(rng.choice(corps), s) for s in names] + [(c, rng.choice(names)) for c in corps])
+    others = [(c, s) for c in corps for s in names if (c, s) not in chosen]
+    pairs = list(chosen)[:count] + rng.sample(others, max(0, count - len(chosen)))
+    rng.shuffle(pairs)
+    return pairs
+
+
+def demo_rows(
+    today: date, *, seed: int = 2026, corporates: int = 90, startups: int = 200, collaborations: int = 500
+) -> list[dict[str, str]]:
+    """Return `collaborations` spreadsheet rows between made-up corporates and start-ups."""
+    rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
+    corps = rng.sample([f"{k} {r}" for k in CORPORATE_KINDS for r in CORPORATE_ROOTS], corporates)
+    names = rng.sample([f"{h}{t}" for h in STARTUP_HEADS for t in STARTUP_TAILS], startups)
+    labels = {name: rng.choice(LABELS) for name in names}
+    pairs = _pairs(rng, corps, names, collaborations)
+    rows = []
+    for corporate, startup in pairs:
+        sector = rng.choice(list(SECTORS))
+        programme = rng.choice(list(PROGRAMMES))
+        dates, outcome, closed = _lifecycle(rng, today)
+        stage = max(dates, key=list(Stage).index)
+        row = {column: "" for column in COLUMNS}
+        row |= {
+            "corporate": corporate,
+            "corporate_email": _slug_email(corporate, "innovation"),
+            "startup": startup,
+            "startup_email": _slug_email(startup, "partners"),
+            "startup_label": labels[startup],
+            "programme": programme,
+            "topic": f"{_capital(rng.choice(SECTORS[sector]))} with {startup}",
+            "sector": sector,
+            "owner_email": PROGRAMMES[programme],
+            "language": rng.choice(["fr", "fr", "en"]),
+            "stage": stage.value,
+            "outcome": outcome.value if outcome else "",
+            "closed_date": closed.isoformat() if closed else "",
+        }
+        row |= {STAGE_DATE_COLUMNS[s]: d.isoformat() for s, d in dates.items()}
+        rows.append(row)
+    return rows
+
+
+def demo_csv(rows: list[dict[str, str]]) -> str:
+    """Return the rows as a CSV file in the import template's column order."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

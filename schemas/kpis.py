@@ -1,0 +1,76 @@
+"""Programme KPIs: the funnel, conversions and time in stage, as read from the KPI views.
+
+`KpiFilters` narrows a report (programme, sector, corporate, and the period in which the
+collaborations entered the programme: their cohort); `KpiReport` is what `passerelle report`
+prints and draws; `KpiSummary` is the short header of the daily digest.
+"""
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas.stages import Stage
+
+FROZEN = ConfigDict(extra="forbid", frozen=True)
+
+
+class KpiFilters(BaseModel):
+    """Which collaborations a report covers; None means no filter. `to` is inclusive."""
+
+    model_config = FROZEN
+
+    programme: str | None = None
+    sector: str | None = None
+    corporate: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+class StageKpi(BaseModel):
+    """One stage of the funnel: how many reached it, are in it now, and how long stays lasted."""
+
+    model_config = FROZEN
+
+    stage: Stage
+    reached: int
+    open: int
+    stalled: int
+    completed_stays: int  # collaborations that have left the stage: the durations below use them
+    median_days: float | None
+    p90_days: float | None
+    days: list[float]  # each completed stay, in days, for the distribution chart
+
+
+class KpiReport(BaseModel):
+    """The funnel and stage durations of the collaborations a filter selects."""
+
+    model_config = FROZEN
+
+    filters: KpiFilters
+    collaborations: int
+    open: int
+    stalled: int
+    stalled_ratio: float | None  # stalled / open
+    deployed: int
+    declined: int
+    abandoned: int
+    conversion_introduction_pilot: float | None
+    conversion_pilot_deployed: float | None
+    stages: list[StageKpi]
+
+
+class KpiSummary(BaseModel):
+    """The digest's header: open collaborations by stage and the share of them that is stalled."""
+
+    model_config = FROZEN
+
+    open_by_stage: dict[Stage, int]
+    open: int
+    stalled: int
+    stalled_ratio: float | None
+
+    def line(self) -> str:
+        """Return one line such as `42 open (introduction 10, pilot 7, …); 5 stalled (11.9 %)`."""
+        stages = ", ".join(f"{s.value} {self.open_by_stage.get(s, 0)}" for s in Stage)
+        ratio = "—" if self.stalled_ratio is None else f"{self.stalled_ratio * 100:.1f} %"
+        return f"{self.open} open ({stages}); {self.stalled} stalled ({ratio})"

@@ -1,0 +1,60 @@
+"""`passerelle demo` and `passerelle import` as installed commands, against a real dev server."""
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from tests.conftest import WorkerFactory
+
+pytestmark = pytest.mark.e2e
+
+PASSERELLE = str(Path(sys.executable).parent / "passerelle")
+
+
+async def passerelle(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the command without blocking the loop: the test's worker must keep working meanwhile."""
+    process = await asyncio.create_subprocess_exec(
+        PASSERELLE, *args, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 300)
+    return subprocess.CompletedProcess(args, process.returncode or 0, out.decode(), err.decode())
+
+
+async def test_demo_imports_once_and_a_bad_file_names_its_rows(
+    dev_env: WorkflowEnvironment,
+    run_worker: WorkerFactory,
+    pool: asyncpg.Pool,
+    postgres_url: str,
+    task_queue: str,
+    tmp_path: Path,
+) -> None:
+    """A small demo starts 12 workflows, a second import of its file skips all 12; bad rows exit 2."""
+    env = {
+        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "PASSERELLE_DATABASE_URL": postgres_url,
+        "PASSERELLE_TASK_QUEUE": task_queue,
+    }
+    demo_file = tmp_path / "demo.csv"
+    seed = str(abs(hash(task_queue)) % 100_000)  # a fresh set of pairs for this test
+    async with run_worker(dev_env.client):
+        demo = await passerelle(
+            env, "demo", "--file", str(demo_file), "--collaborations", "12", "--corporates", "4",
+            "--startups", "6", "--seed", seed,
+        )  # fmt: skip
+        again = await passerelle(env, "import", str(demo_file))
+        lines = demo_file.read_text().splitlines()
+        broken = tmp_path / "broken.csv"
+        broken.write_text("\n".join([lines[0], lines[1].replace("@", " at ", 1), lines[2]]) + "\n")
+        bad = await passerelle(env, "import", str(broken))
+    assert demo.returncode == 0, demo.stderr
+    assert "wrote 12 collaborations" in demo.stdout and "12 started, 0 skipped" in demo.stdout
+    assert again.returncode == 0 and "0 started, 12 skipped (already imported)" in again.stdout
+    assert bad.returncode == 2
+    assert "line 2, column corporate_email: value is not a valid email address" in bad.stderr
+    assert "0 started, 1 skipped (already imported), 1 row(s) with errors" in bad.stdout

@@ -1,0 +1,88 @@
+"""Spreadsheet rows become start inputs, or errors named by line and column."""
+
+from datetime import date
+from pathlib import Path
+
+from passerelle.imports import COLUMNS, parse_csv
+from schemas import Outcome, Stage
+
+TODAY = date(2025, 6, 1)
+HEADER = ",".join(COLUMNS)
+GOOD = (
+    "Natixis,innovation@natixis.example,Nabla,partners@nabla.example,Next40,FTCC,Notes pilot,health,"
+    "ops@programme.example,fr,pilot,2025-03-03,2025-03-24,2025-05-12,,,,"
+)
+TEMPLATE = Path(__file__).resolve().parents[2] / "examples" / "import-template.csv"
+
+
+def rows_of(*lines: str) -> str:
+    return "\n".join([HEADER, *lines]) + "\n"
+
+
+def test_the_template_imports_cleanly() -> None:
+    """examples/import-template.csv has the documented columns and two valid rows."""
+    rows, errors = parse_csv(TEMPLATE.read_text(), "import-template.csv", TODAY)
+    assert errors == []
+    assert [r.workflow_id for r in rows] == ["collab-natixis-nabla", "collab-orange-qarnot"]
+    closed = rows[1].request.imported
+    assert closed is not None and (closed.stage, closed.outcome) == (Stage.EVALUATION, Outcome.DECLINED)
+    assert closed.source == "import-template.csv:3"
+
+
+def test_bad_rows_are_reported_by_line_and_column_and_good_ones_kept() -> None:
+    """Each bad cell is named by its line and column; the valid rows still come through."""
+    text = rows_of(
+        GOOD,
+        GOOD.replace("Nabla,partners@nabla.example", "Mistral,nobody"),  # line 3: bad e-mail
+        GOOD.replace("Nabla", "Alan").replace(
+            "2025-03-24", "2025-02-01"
+        ),  # line 4: qualification before intro
+        GOOD.replace("Nabla", "Doctolib").replace(",pilot,", ",incubation,"),  # line 5: unknown stage
+        GOOD.replace("Nabla", "Pasqal").replace("2025-05-12", "2025-07-01"),  # line 6: in the future
+        GOOD.replace("Nabla", "Ledger").replace(
+            ",,,,", ",,,deployed,2025-05-20"
+        ),  # line 7: deployed from pilot
+        GOOD.replace("Nabla", "Alice").replace("2025-03-24,", ","),  # line 8: qualification date missing
+        GOOD.replace("Nabla", "Zenly").replace(",,,,", ",,,declined,"),  # line 9: outcome without date
+        GOOD,  # line 10: the same pair as line 2
+        GOOD.replace("Nabla", "Sorare").replace("2025-03-03", "03/03/2025"),  # line 11: not a date
+    )
+    rows, errors = parse_csv(text, "x.csv", TODAY)
+    assert [r.line for r in rows] == [2]
+    assert [(e.line, e.column) for e in errors] == [
+        (3, "startup_email"),
+        (4, "qualification_date"),
+        (5, "stage"),
+        (6, "pilot_date"),
+        (7, "outcome"),
+        (8, "qualification_date"),
+        (9, "closed_date"),
+        (10, "startup"),
+        (11, "introduction_date"),
+    ]
+    messages = {e.line: str(e) for e in errors}
+    assert (
+        messages[4]
+        == "line 4, column qualification_date: qualification (2025-02-01) is before introduction (2025-03-03)"
+    )
+    assert messages[6] == "line 6, column pilot_date: 2025-07-01 is in the future"
+    assert (
+        messages[7]
+        == "line 7, column outcome: Value error, deployed is only possible from deployment, not pilot"
+    )
+    assert (
+        messages[8]
+        == "line 8, column qualification_date: a date is required for every stage reached (qualification)"
+    )
+    assert messages[10] == "line 10, column startup: same corporate and start-up as line 2"
+
+
+def test_missing_and_unknown_columns_refuse_the_file() -> None:
+    """A header without `owner_email` but with a typo is refused on line 1, before any row."""
+    text = rows_of(GOOD).replace("owner_email", "owner_mail", 1)
+    rows, errors = parse_csv(text, "x.csv", TODAY)
+    assert rows == []
+    assert [str(e) for e in errors] == [
+        "line 1, column owner_email: required column is missing",
+        "line 1, column owner_mail: unknown column",
+    ]
