@@ -9,7 +9,8 @@ BIN = $(VENV)/bin
 up: $(VENV)/.installed
 	$(BIN)/passerelle dev
 
-test: $(VENV)/.installed
+# The whole suite: lint (ruff, mypy strict on the source) then every test on real servers.
+test: lint
 	$(BIN)/pytest
 
 # The benchmarks of bench/ (full sizes; see README "Benchmarks"). ARGS="--quick" for a short run.
