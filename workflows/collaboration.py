@@ -11,11 +11,11 @@ name so this module never imports asyncpg or any channel code.
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy
+from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -57,6 +57,11 @@ NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interv
 # no memo command in their history, so the memo is only written where the patch marker is (or is
 # being) recorded.
 MEMO_PATCH = "memo-collaboration-id"
+# Patch: fewer commands per change (issue 7's lifecycle benchmark). Before it, every change
+# cancelled and restarted the stall timer and upserted all eight search attributes; since, the
+# armed timer is kept unless the new wake-up is earlier (a timer that fires early just re-arms),
+# and only the search attributes whose value changed are upserted.
+LEAN_COMMANDS_PATCH = "lean-commands"
 # Start-to-close timeouts are also how long Temporal waits before retrying an activity whose
 # worker died (SIGKILL, OOM, lost host): a few inserts take milliseconds, so 10 s is generous;
 # a channel must give up on its own well within 30 s (SMTP/HTTP client timeouts below that).
@@ -78,6 +83,9 @@ class CollaborationWorkflow:
         self._started: HistoryEntry | None = None
         self._imported: list[HistoryEntry] = []
         self._state: CollaborationState | None = carried
+        self._alarm: asyncio.Task[None] | None = None  # the armed stall timer (lean path)
+        self._alarm_at: datetime | None = None  # when it fires
+        self._published: dict[str, object] = {}  # search attributes upserted in this run
         if carried is not None:
             carried.runs += 1
             return
@@ -119,14 +127,9 @@ class CollaborationWorkflow:
             wake, why = reminder, "stall reminder"
             if due_soon is not None and due_soon > now and (reminder is None or due_soon < reminder):
                 wake, why = due_soon, "due soon"
-            try:
-                await workflow.wait_condition(
-                    lambda seen=seen: self._version != seen or self._continue_as_new_due(),  # type: ignore[misc]
-                    timeout=None if wake is None else wake - now,
-                    timeout_summary=f"{why} ({state.stage.value})",
-                )
-            except TimeoutError:
+            if await self._wait(seen, wake, why):
                 self._publish()  # the SLA moved on; a reminder now due fires next time round
+        self._disarm()
         await self._drain()
         return state.status(workflow.now())
 
@@ -285,6 +288,46 @@ class CollaborationWorkflow:
             MILESTONE_NOTIFICATIONS_PATCH
         )
 
+    async def _wait(self, seen: int, wake: datetime | None, why: str) -> bool:
+        """Wait for a change or until `wake`; return True when the wake-up time came."""
+
+        def ready() -> bool:
+            return self._version != seen or self._continue_as_new_due()
+
+        if not self._lean():
+            try:
+                await workflow.wait_condition(
+                    ready,
+                    timeout=None if wake is None else wake - workflow.now(),
+                    timeout_summary=f"{why} ({self._known().stage.value})",
+                )
+            except TimeoutError:
+                return True
+            return False
+        if wake is None:
+            self._disarm()
+        elif self._alarm is None or self._alarm_at is None or self._alarm_at > wake:
+            self._disarm()
+            self._alarm, self._alarm_at = asyncio.create_task(self._sleep(wake, why)), wake
+        alarm = self._alarm
+        await workflow.wait_condition(lambda: ready() or (alarm is not None and alarm.done()))
+        if alarm is not None and alarm.done():
+            self._alarm = None
+            return True
+        return False
+
+    @staticmethod
+    async def _sleep(wake: datetime, why: str) -> None:
+        await workflow.sleep(wake - workflow.now(), summary=f"{why} check")
+
+    def _disarm(self) -> None:
+        if self._alarm is not None and not self._alarm.done():
+            self._alarm.cancel()
+        self._alarm = None
+
+    def _lean(self) -> bool:
+        return workflow.patched(LEAN_COMMANDS_PATCH)
+
     async def _drain(self) -> None:
         """Wait until no update handler or delivery is still running."""
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._deliveries)
@@ -304,18 +347,19 @@ class CollaborationWorkflow:
         """Keep search attributes and the Web UI's current details in step with the state."""
         state = self._known()
         request = state.request
-        workflow.upsert_search_attributes(
-            [
-                sa.CORPORATE.value_set(request.corporate.name),
-                sa.STARTUP.value_set(request.startup.name),
-                sa.PROGRAMME.value_set(request.programme),
-                sa.SECTOR.value_set(request.sector),
-                sa.STAGE.value_set(state.stage.value),
-                sa.STALLED.value_set(state.stalled),
-                sa.PAUSED.value_set(state.paused),
-                sa.OUTCOME.value_unset()
-                if state.outcome is None
-                else sa.OUTCOME.value_set(state.outcome.value),
-            ]
-        )
+        updates: list[SearchAttributeUpdate[Any]] = [
+            sa.CORPORATE.value_set(request.corporate.name),
+            sa.STARTUP.value_set(request.startup.name),
+            sa.PROGRAMME.value_set(request.programme),
+            sa.SECTOR.value_set(request.sector),
+            sa.STAGE.value_set(state.stage.value),
+            sa.STALLED.value_set(state.stalled),
+            sa.PAUSED.value_set(state.paused),
+            sa.OUTCOME.value_unset() if state.outcome is None else sa.OUTCOME.value_set(state.outcome.value),
+        ]
+        if self._lean():
+            updates = [u for u in updates if self._published.get(u.key.name) != u.value]
+            self._published.update((u.key.name, u.value) for u in updates)
+        if updates:
+            workflow.upsert_search_attributes(updates)
         workflow.set_current_details(current_details(state, workflow.now()))

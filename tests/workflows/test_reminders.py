@@ -89,6 +89,25 @@ async def test_progress_resets_the_clock_and_clears_stalled(
     assert (after.stalled, after.reminders_in_stage, after.sla) == (False, 0, SlaState.ON_TRACK)
 
 
+async def test_a_shorter_threshold_brings_the_reminder_forward(
+    time_env: WorkflowEnvironment, run_worker: WorkerFactory, task_queue: str, workflow_id: str
+) -> None:
+    """The armed timer (day 24) is replaced when a change makes the wake-up earlier (day 7)."""
+    thresholds = {"introduction": 30, "qualification": 5}
+    async with run_worker(time_env.client):
+        handle = await start(time_env.client, workflow_id, task_queue, stall_after_days=thresholds)
+        started = (await status_of(time_env, workflow_id)).history[0].at
+        await time_env.sleep(2 * DAY)
+        await handle.execute_update(
+            CollaborationWorkflow.advance, StageChange(to=Stage.QUALIFICATION, by="ops")
+        )
+        await time_env.sleep(6 * DAY)  # day 8: reminded at day 7, not at day 30
+        status = await status_of(time_env, workflow_id)
+        await abandon(handle)
+    assert reminder_days(status, started) == [7.0]
+    assert status.stalled
+
+
 async def test_pause_stops_the_chase_and_resume_restarts_the_clock(
     time_env: WorkflowEnvironment, run_worker: WorkerFactory, task_queue: str, workflow_id: str
 ) -> None:

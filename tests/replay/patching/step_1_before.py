@@ -27,3 +27,6 @@ class BeforeMemoWorkflow(CollaborationWorkflow):
 
     def _publish_memo(self) -> None:
         pass
+
+    def _lean(self) -> bool:
+        return False  # the lean-commands patch came later still
