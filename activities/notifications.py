@@ -1,9 +1,10 @@
 """The notify activity: the outbox first, then each channel at most once per idempotency key.
 
-Steps, each safe to repeat: insert the notification under its unique key (`ON CONFLICT DO
-NOTHING`); for every configured channel whose delivery is not yet `sent` or `failed`, send and
-mark the result. A crash between a send and its mark can send once more (at-least-once at the
-very edge); channels that support it (SMTP Message-ID) make that duplicate recognisable.
+Steps, each safe to repeat: in one statement, insert the notification under its unique key (`ON
+CONFLICT DO NOTHING`) and claim a delivery row per configured channel; then, for every channel
+whose delivery is not yet `sent` or `failed`, send and mark the result. A crash between a send
+and its mark can send once more (at-least-once at the very edge); channels that support it (SMTP
+Message-ID) make that duplicate recognisable.
 """
 
 from collections.abc import Sequence
@@ -18,17 +19,22 @@ from workflows.activity_names import NOTIFY
 
 log = structlog.get_logger()
 
-INSERT_NOTIFICATION = """
-INSERT INTO notifications (idempotency_key, collaboration_id, workflow_id, event, language,
-    recipients, context)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (idempotency_key) DO NOTHING
-"""
-CLAIM_DELIVERY = """
-INSERT INTO deliveries (idempotency_key, channel, attempts) VALUES ($1, $2, 1)
+# One round trip: record the notification (once) and claim its delivery on every channel. The
+# claim counts the attempt and returns the status, so a channel already `sent` or `failed` is
+# skipped. The foreign key from deliveries is checked at the end of the statement, when the
+# notification row of the CTE is there.
+RECORD_AND_CLAIM = """
+WITH notification AS (
+    INSERT INTO notifications (idempotency_key, collaboration_id, workflow_id, event, language,
+        recipients, context)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (idempotency_key) DO NOTHING
+)
+INSERT INTO deliveries (idempotency_key, channel, attempts)
+SELECT $1, channel, 1 FROM unnest($8::text[]) AS channel
 ON CONFLICT (idempotency_key, channel) DO UPDATE SET attempts = deliveries.attempts + 1,
     updated_at = now()
-RETURNING status
+RETURNING channel, status
 """
 MARK_DELIVERY = """
 UPDATE deliveries SET status = $3, result = $4, updated_at = now()
@@ -66,8 +72,8 @@ class NotificationActivities:
             return {}
         recipients = [r.model_dump(mode="json") for r in n.recipients]
         async with self._pool.acquire() as conn:
-            await conn.execute(
-                INSERT_NOTIFICATION,
+            claimed = await conn.fetch(
+                RECORD_AND_CLAIM,
                 n.key,
                 n.collaboration_id,
                 n.workflow_id,
@@ -75,15 +81,15 @@ class NotificationActivities:
                 n.language,
                 recipients,
                 n.context,
+                [channel.name for channel in self._channels],
             )
+        status = {row["channel"]: row["status"] for row in claimed}
         results = {}
         for channel in self._channels:
-            results[channel.name] = await self._deliver(channel, n)
+            results[channel.name] = await self._deliver(channel, n, status[channel.name])
         return results
 
-    async def _deliver(self, channel: Channel, n: Notification) -> str:
-        async with self._pool.acquire() as conn:
-            status: str = await conn.fetchval(CLAIM_DELIVERY, n.key, channel.name)
+    async def _deliver(self, channel: Channel, n: Notification, status: str) -> str:
         if status != "pending":
             log.info("delivery skipped", key=n.key, channel=channel.name, status=status)
             return status

@@ -39,9 +39,21 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Give a connection back to the pool as it is (asyncpg still rolls back an open transaction).
+
+    Nothing in Passerelle changes session state on a pooled connection (no SET, LISTEN, cursor or
+    advisory lock; the migration lock takes a connection of its own), so asyncpg's default reset
+    (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`) would only add a round
+    trip to every activity (issue 7's lifecycle benchmark).
+    """
+
+
 async def create_pool(url: str, *, max_size: int = 10) -> asyncpg.Pool:
     """Open a connection pool whose connections encode and decode JSON as Python objects."""
-    return await asyncpg.create_pool(url, min_size=1, max_size=max_size, init=_init_connection)
+    return await asyncpg.create_pool(
+        url, min_size=1, max_size=max_size, init=_init_connection, reset=_keep_session
+    )
 
 
 def migration_files() -> list[tuple[str, str]]:
