@@ -1,10 +1,10 @@
 """Lifecycle throughput: full collaborations against a bare workflow doing the same updates.
 
-A Passerelle lifecycle: start (records and notifies `started`), 4 stage changes to `deployment`
-(each recorded and notified), 3 milestones (recorded), then `close` as `deployed` (recorded and
-notified): 5 changes of stage in all, 8 updates, 9 record and 6 notify activities, on the real
-worker (asyncpg pool, LogChannel). The baseline `BareLifecycle` takes the same 8 updates and runs
-the same 9 + 6 no-op activities. Both run on the same dev server and the same process, batch after
+A Passerelle lifecycle: start (records and notifies `started`), 4 stage changes to `deployment`,
+3 milestones, then `close` as `deployed`: 5 changes of stage in all, 8 updates, each recorded and
+notified (9 `record_events` and 9 `notify` activities, on the real worker: asyncpg pool,
+LogChannel, delivery outbox). The baseline `BareLifecycle` takes the same 8 updates and runs the
+same 9 + 9 no-op activities. Both run on the same dev server and the same process, batch after
 batch, A, B, A, B…, `concurrency` lifecycles in flight at a time.
 """
 
@@ -26,8 +26,9 @@ from workflows.collaboration import CollaborationWorkflow
 
 STAGES = [Stage.QUALIFICATION, Stage.PILOT, Stage.EVALUATION, Stage.DEPLOYMENT]
 MILESTONES = ["NDA signed", "pilot kick-off", "pilot report"]
-# (notify?, last?) of the baseline's 8 updates, in the same order as Passerelle's.
-BARE_UPDATES = [(1, False)] * 4 + [(0, False)] * 3 + [(1, True)]
+# (notify?, last?) of the baseline's 8 updates, in the same order as Passerelle's (milestones are
+# notified since the `notify-milestones` patch).
+BARE_UPDATES = [(1, False)] * 7 + [(1, True)]
 
 
 async def passerelle_lifecycle(client: Client, queue: str) -> str:
@@ -53,8 +54,7 @@ async def bare_lifecycle(client: Client, queue: str) -> None:
     handle = await client.start_workflow(
         baseline.BareLifecycle.run, id=f"bare-{uuid.uuid4()}", task_queue=queue
     )
-    order = BARE_UPDATES[:2] + BARE_UPDATES[4:7] + BARE_UPDATES[2:4] + BARE_UPDATES[7:]
-    for notify, last in order:
+    for notify, last in BARE_UPDATES:
         await handle.execute_update(baseline.BareLifecycle.step_update, {"notify": notify, "last": last})
     await handle.result()
 
