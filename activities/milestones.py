@@ -7,6 +7,8 @@ workflow history, and inserted with `ON CONFLICT DO NOTHING`; the projection onl
 `effective_at` is when an imported event really happened (NULL for live ones).
 """
 
+from typing import Any
+
 import asyncpg
 import structlog
 from temporalio import activity
@@ -34,19 +36,29 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (collaboration_id, seq) DO NOTHING
 """
 
+MILESTONE_COLUMNS = """collaboration_id, seq, workflow_id, run_id, kind, stage, to_stage, outcome,
+    milestone, actor, note, evidence_url, reminder_number, occurred_at, effective_at"""
+
 # The projection and every row of a change in ONE statement, so one round-trip (no BEGIN/COMMIT):
 # a statement is atomic, and the foreign key sees the projection the CTE inserts (checked at the
 # end of the statement). The rows come as arrays, one per column, one element per entry.
 RECORD = f"""
 WITH projection AS ({UPSERT_PROJECTION.strip()})
-INSERT INTO milestones (collaboration_id, seq, workflow_id, run_id, kind, stage, to_stage, outcome,
-    milestone, actor, note, evidence_url, reminder_number, occurred_at, effective_at)
+INSERT INTO milestones ({MILESTONE_COLUMNS})
 SELECT $1, e.seq, $2, $16, e.kind, e.stage, e.to_stage, e.outcome, e.milestone, e.actor, e.note,
     e.evidence_url, e.reminder_number, e.occurred_at, e.effective_at
 FROM unnest($17::integer[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
     $23::text[], $24::text[], $25::text[], $26::integer[], $27::timestamptz[], $28::timestamptz[])
     AS e(seq, kind, stage, to_stage, outcome, milestone, actor, note, evidence_url, reminder_number,
     occurred_at, effective_at)
+ON CONFLICT (collaboration_id, seq) DO NOTHING
+"""
+# The same for the usual change of one entry, with plain parameters in the same places: arrays
+# cost more to encode and unnest than the row itself (issue 7's milestone benchmark).
+RECORD_ONE = f"""
+WITH projection AS ({UPSERT_PROJECTION.strip()})
+INSERT INTO milestones ({MILESTONE_COLUMNS})
+VALUES ($1, $17, $2, $16, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
 ON CONFLICT (collaboration_id, seq) DO NOTHING
 """
 
@@ -63,9 +75,25 @@ class MilestoneActivities:
         p = record.projection
         last_seq = max(e.seq for e in record.entries)
         entries = record.entries
+        columns: list[list[Any]] = [
+            [e.seq for e in entries],
+            [e.kind.value for e in entries],
+            [e.stage.value for e in entries],
+            [e.to_stage.value if e.to_stage else None for e in entries],
+            [e.outcome.value if e.outcome else None for e in entries],
+            [e.milestone for e in entries],
+            [e.actor for e in entries],
+            [e.note for e in entries],
+            [e.evidence_url for e in entries],
+            [e.reminder_number for e in entries],
+            [e.at for e in entries],
+            [e.effective_at for e in entries],
+        ]
+        one = len(entries) == 1
+        rows: list[Any] = [c[0] for c in columns] if one else columns
         async with self._pool.acquire() as conn:
             status = await conn.execute(
-                RECORD,
+                RECORD_ONE if one else RECORD,
                 p.collaboration_id,
                 p.workflow_id,
                 p.corporate,
@@ -82,18 +110,7 @@ class MilestoneActivities:
                 p.updated_at,
                 last_seq,
                 record.run_id,
-                [e.seq for e in entries],
-                [e.kind.value for e in entries],
-                [e.stage.value for e in entries],
-                [e.to_stage.value if e.to_stage else None for e in entries],
-                [e.outcome.value if e.outcome else None for e in entries],
-                [e.milestone for e in entries],
-                [e.actor for e in entries],
-                [e.note for e in entries],
-                [e.evidence_url for e in entries],
-                [e.reminder_number for e in entries],
-                [e.at for e in entries],
-                [e.effective_at for e in entries],
+                *rows,
             )
         added = int(status.rsplit(" ", 1)[-1])
         log.info(

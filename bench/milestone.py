@@ -1,10 +1,11 @@
 """Milestone write: the `record_events` activity body against raw asyncpg on the same database.
 
-Three writers of one `stage_changed` row, interleaved call by call (A, B, C, A, B, C…), each
-on the worker's pool: the activity itself through `ActivityEnvironment` (what a worker runs),
-a raw insert of the same milestone row (the issue's baseline), and raw asyncpg doing the same
-work as the activity (row and `collaborations` projection in one transaction), to tell the
-price of the projection from the price of Passerelle's code.
+Four writers of one `stage_changed` row, interleaved call by call (A, B, C, D, A…), each on
+the worker's pool: the activity body (the `record_events` coroutine called as a worker calls it,
+structlog line included), the same through the SDK's `ActivityEnvironment` test harness (its own
+context set-up on top), a raw insert of the same milestone row (the issue's baseline), and raw
+asyncpg doing the same work as the activity (row and `collaborations` projection in one
+transaction), to tell the price of the projection from the price of Passerelle's code.
 """
 
 import time
@@ -115,7 +116,8 @@ async def run(n: int = 2000) -> Report:
         async with database(url) as pool:
             activity = MilestoneActivities(pool)
             writers = {
-                "activity": lambda r: env.run(activity.record_events, r),
+                "activity": lambda r: activity.record_events(r),
+                "activity_in_test_harness": lambda r: env.run(activity.record_events, r),
                 "raw_row": lambda r: raw_row(pool, r),
                 "raw_same_work": lambda r: raw_same_work(pool, r),
             }

@@ -1,5 +1,7 @@
 """Records in PostgreSQL from a real dev server: one row per event, idempotent, projection in step."""
 
+from datetime import UTC, datetime, timedelta
+
 import asyncpg
 import pytest
 from temporalio import activity
@@ -14,9 +16,12 @@ from activities.notifications import NotificationActivities
 from schemas import (
     Closure,
     CollaborationStatus,
+    EventKind,
     EventRecord,
+    HistoryEntry,
     MilestoneRequest,
     Outcome,
+    Projection,
     Stage,
     StageChange,
 )
@@ -158,3 +163,65 @@ async def test_second_start_for_a_running_pair_is_refused(
             CollaborationWorkflow.close, Closure(outcome=Outcome.ABANDONED, by="ops", reason="x")
         )
         await handle.result()
+
+
+async def test_one_entry_and_many_entries_write_the_same_rows(pool: asyncpg.Pool) -> None:
+    """The single-entry statement and the array statement store identical rows, each once."""
+    at = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    entries = [
+        HistoryEntry(seq=1, kind=EventKind.STARTED, at=at, stage=Stage.INTRODUCTION, actor="ops"),
+        HistoryEntry(
+            seq=2,
+            kind=EventKind.REMINDER,
+            at=at + timedelta(days=14),
+            stage=Stage.INTRODUCTION,
+            actor="system",
+            reminder_number=1,
+            note=TRICKY_NOTE,
+        ),
+        HistoryEntry(
+            seq=3,
+            kind=EventKind.MILESTONE,
+            at=at + timedelta(days=15),
+            stage=Stage.INTRODUCTION,
+            actor="o'brien",
+            milestone="NDA signed",
+            evidence_url="https://docs.example/nda",
+        ),
+    ]
+
+    def record(cid: str, batch: list[HistoryEntry]) -> EventRecord:
+        projection = Projection(
+            collaboration_id=cid,
+            workflow_id=f"wf-{cid}",
+            corporate="Natixis",
+            startup="Nabla",
+            programme="FTCC",
+            sector="health",
+            topic="t",
+            stage=Stage.INTRODUCTION,
+            stage_since=at,
+            outcome=None,
+            stalled=False,
+            paused=False,
+            started_at=at,
+            updated_at=batch[-1].at,
+        )
+        return EventRecord(run_id="run-1", entries=batch, projection=projection)
+
+    activities = MilestoneActivities(pool)
+    added_one_by_one = [await activities.record_events(record("one-by-one", [e])) for e in entries]
+    added_at_once = await activities.record_events(record("at-once", entries))
+    again = await activities.record_events(record("at-once", entries))
+    again_one = await activities.record_events(record("one-by-one", entries[-1:]))
+    query = """SELECT seq, kind, stage, to_stage, outcome, milestone, actor, note, evidence_url,
+        reminder_number, occurred_at, effective_at, run_id FROM milestones
+        WHERE collaboration_id = $1 ORDER BY seq"""
+    one_by_one = [dict(r) for r in await pool.fetch(query, "one-by-one")]
+    at_once = [dict(r) for r in await pool.fetch(query, "at-once")]
+    assert (added_one_by_one, added_at_once, again, again_one) == ([1, 1, 1], 3, 0, 0)
+    assert one_by_one == at_once and len(at_once) == 3
+    assert at_once[1]["note"] == TRICKY_NOTE and at_once[2]["evidence_url"] == "https://docs.example/nda"
+    assert (
+        await pool.fetchval("SELECT last_seq FROM collaborations WHERE collaboration_id = 'one-by-one'") == 3
+    )
