@@ -1,13 +1,16 @@
 -- A least-privilege PostgreSQL role for Passerelle workers (README, "Database roles").
 --
--- Run as the role that owns the tables (the one that runs `passerelle migrate`), after migrating:
---     psql "$OWNER_DATABASE_URL" -f deploy/worker_role.sql
--- then give the role a password from your secret store, e.g.
---     psql "$OWNER_DATABASE_URL" -c "ALTER ROLE passerelle_worker PASSWORD '…'"
--- and point the workers' PASSERELLE_DATABASE_URL at it. Safe to run again.
+-- 1. As a role that may create roles, create it (safe to run again):
+--     psql "$ADMIN_DATABASE_URL" -f deploy/worker_role.sql
+-- 2. Give it a password from your secret store, e.g.
+--     psql "$ADMIN_DATABASE_URL" -c "ALTER ROLE passerelle_worker PASSWORD '…'"
+-- 3. As the role that owns the tables, migrate and grant the workers' rights in one step (again
+--    after every upgrade, so new tables get their grants):
+--     PASSERELLE_DATABASE_URL="$OWNER_DATABASE_URL" passerelle migrate --grant-worker passerelle_worker
+-- then point the workers' PASSERELLE_DATABASE_URL at the role.
 --
--- The worker reads and writes rows, nothing else: no DELETE, no TRUNCATE, no DDL. It only reads
--- `schema_migrations` (to check that nothing is pending); migrations stay with the owner.
+-- The rights themselves live in one place, `WORKER_GRANTS` in passerelle/db.py: rows only,
+-- milestones and notifications append-only, KPI views read-only; no DELETE, TRUNCATE or DDL.
 
 DO $$
 BEGIN
@@ -16,12 +19,3 @@ BEGIN
     END IF;
 END
 $$;
-
-GRANT USAGE ON SCHEMA public TO passerelle_worker;
-GRANT SELECT ON schema_migrations TO passerelle_worker;
--- Projection upserts (INSERT ... ON CONFLICT DO UPDATE ... WHERE last_seq < ...) need all three.
-GRANT SELECT, INSERT, UPDATE ON collaborations TO passerelle_worker;
--- Rows are only ever added (INSERT ... ON CONFLICT DO NOTHING); SELECT for reports and digests.
-GRANT SELECT, INSERT ON milestones, notifications TO passerelle_worker;
--- Delivery claims and results (INSERT ... ON CONFLICT DO UPDATE ... RETURNING, UPDATE).
-GRANT SELECT, INSERT, UPDATE ON deliveries TO passerelle_worker;

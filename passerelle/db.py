@@ -65,13 +65,42 @@ def migration_files() -> list[tuple[str, str]]:
 
 LEDGER_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL"
 
+# The workers' least-privilege grants (README, "Database roles"): rows only, milestones and
+# notifications append-only, the KPI views read-only; no DELETE, TRUNCATE or DDL. Applied by the
+# owner with `passerelle migrate --grant-worker ROLE` after the migrations, so new tables get
+# their grants in the same step; everything else the role had on these tables (for instance
+# from older default privileges) is revoked first. `%1$I` is the role, quoted by `format()`.
+WORKER_GRANTS = """
+ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM %1$I;
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %1$I;
+GRANT USAGE ON SCHEMA public TO %1$I;
+GRANT SELECT ON schema_migrations TO %1$I;
+GRANT SELECT, INSERT, UPDATE ON collaborations, deliveries TO %1$I;
+GRANT SELECT, INSERT ON milestones, notifications TO %1$I;
+GRANT SELECT ON kpi_stage_entries, kpi_closures, kpi_stage_intervals, kpi_collaborations,
+    kpi_time_in_stage, kpi_funnel, kpi_current_stages, kpi_stage_durations TO %1$I;
+"""
 
-async def migrate(url: str) -> list[str]:
+
+async def grant_worker(conn: asyncpg.Connection, role: str) -> None:
+    """Give `role` exactly the workers' rights on Passerelle's tables and views (idempotent)."""
+    if not await conn.fetchval("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)", role):
+        raise SystemExit(
+            f"--grant-worker: role {role!r} does not exist (create it first: README, Database roles)"
+        )
+    statements: str = await conn.fetchval("SELECT format($1::text, $2::text)", WORKER_GRANTS, role)
+    async with conn.transaction():
+        await conn.execute(statements)
+    log.info("worker role granted", role=role)
+
+
+async def migrate(url: str, *, worker_role: str | None = None) -> list[str]:
     """Apply the migrations not yet applied; return their versions.
 
     When nothing is pending no DDL runs at all, so a least-privilege worker role (no CREATE, see
     `deploy/worker_role.sql`) starts fine; when something is pending and the role may not apply
-    it, the error says to run `passerelle migrate` as the owner.
+    it, the error says to run `passerelle migrate` as the owner. With `worker_role`, the owner
+    then grants that role the workers' rights (`WORKER_GRANTS`).
     """
     conn = await asyncpg.connect(url)
     try:
@@ -94,6 +123,8 @@ async def migrate(url: str) -> list[str]:
                     f"migrations {names} are pending and this database role may not apply them: "
                     "run `passerelle migrate` as the owner role"
                 ) from None
+            if worker_role is not None:
+                await grant_worker(conn, worker_role)
             return [v for v, _ in pending]
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)

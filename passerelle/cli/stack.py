@@ -165,12 +165,24 @@ def worker(
     asyncio.run(run_worker(load_settings()))
 
 
-def migrate_command(state_dir: StateDir = None) -> None:
-    """Apply the database migrations not yet applied."""
+def migrate_command(
+    state_dir: StateDir = None,
+    grant_worker: Annotated[
+        str | None,
+        typer.Option(
+            "--grant-worker",
+            envvar="PASSERELLE_DB_WORKER_ROLE",
+            help="then give this existing role the workers' least-privilege rights",
+        ),
+    ] = None,
+) -> None:
+    """Apply the database migrations not yet applied (as the owner role)."""
     configure_logging()
     with database_url(state_dir) as url:
-        applied = asyncio.run(migrate(url))
+        applied = asyncio.run(migrate(url, worker_role=grant_worker))
     typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
+    if grant_worker:
+        typer.echo(f"granted the workers' rights to {grant_worker}")
 
 
 schedules = typer.Typer(help="Temporal Schedules (the daily digest).", no_args_is_help=True)

@@ -8,17 +8,31 @@ from tests.integration.roles import create_roles, run_script
 
 
 async def test_worker_role_reads_and_writes_rows_but_cannot_change_the_schema(postgres_url: str) -> None:
-    """After `migrate` as owner, the worker role starts (no DDL) and cannot create, drop or delete."""
+    """After the compose `migrate` job, the worker role starts (no DDL) and touches rows only.
+
+    The grant step also takes back wider rights an older set-up gave (default privileges).
+    """
     roles = create_roles(postgres_url)
-    assert await migrate(roles.owner), "the owner applied the migrations"
+    owner = await asyncpg.connect(roles.owner)
+    try:  # as an older compose set-up did: every table of the owner fully writable by the worker
+        await owner.execute(
+            f'ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO "{roles.worker_role}"'
+        )
+    finally:
+        await owner.close()
+    assert await migrate(roles.owner, worker_role=roles.worker_role), "the owner applied the migrations"
+    assert await migrate(roles.owner, worker_role=roles.worker_role) == [], "granting again is harmless"
     assert await migrate(roles.worker) == [], "a worker's start-up migrate check needs no DDL"
     conn = await asyncpg.connect(roles.worker)
     try:
         assert await conn.fetchval("SELECT count(*) FROM milestones") == 0
+        assert await conn.fetch("SELECT * FROM kpi_current_stages") == []
         for statement in (
             "CREATE TABLE intruder (id int)",
             "DROP TABLE milestones",
             "DELETE FROM milestones",
+            "UPDATE milestones SET note = 'rewritten'",
+            "UPDATE notifications SET event = 'x'",
             "TRUNCATE milestones",
             "ALTER TABLE milestones ADD COLUMN x int",
         ):

@@ -61,7 +61,7 @@ async def test_collaborations_survive_a_killed_worker(
     """50 collaborations on 2 worker processes; one SIGKILLed mid-run; all complete, rows exact."""
     client = dev_env.client
     roles = create_roles(postgres_url)
-    await migrate(roles.owner)
+    await migrate(roles.owner, worker_role=roles.worker_role)
     env = worker_env(client, roles.worker, task_queue)
     doomed, survivor = (WorkerProcess(env, tmp_path / f"worker-{n}.log") for n in ("a", "b"))
     pool = await asyncpg.create_pool(roles.superuser, min_size=1, max_size=2)

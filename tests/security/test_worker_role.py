@@ -10,7 +10,10 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
+from activities.digest import DigestActivities
+from activities.kpis import KpiActivities
 from passerelle.db import create_pool, migrate
+from schemas import KpiFilters
 from tests.conftest import WorkerFactory
 from tests.faults.helpers import assert_exact_rows, full_lifecycle
 
@@ -19,9 +22,10 @@ ROLE_SQL = Path(__file__).parents[2] / "deploy" / "worker_role.sql"
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def worker_url(pool: asyncpg.Pool, postgres_url: str) -> AsyncIterator[str]:
-    """Apply the documented SQL as the owner (twice: it is idempotent); yield the role's URL."""
+    """Create the role and grant its rights as documented (twice: idempotent); yield its URL."""
     for _ in range(2):
         await pool.execute(ROLE_SQL.read_text())
+        await migrate(postgres_url, worker_role="passerelle_worker")
     parts = urlsplit(postgres_url)
     yield urlunsplit(parts._replace(netloc=f"passerelle_worker@{parts.hostname or ''}"))
 
@@ -42,6 +46,24 @@ async def test_worker_activities_run_as_the_least_privilege_role(
         assert deliveries and all(d["status"] == "sent" for d in deliveries)
     finally:
         await role_pool.close()
+
+
+async def test_the_digest_reads_run_as_the_least_privilege_role(worker_url: str) -> None:
+    """The daily digest's activities (stalled list, KPI header over the views) need no more rights."""
+    role_pool = await create_pool(worker_url, max_size=2)
+    try:
+        summary = await KpiActivities(role_pool).kpi_summary(None)
+        stalled = await DigestActivities(role_pool).list_stalled(None)
+        report = await KpiActivities(role_pool).read_report(KpiFilters())
+        every_view = await role_pool.fetch(
+            "SELECT table_name FROM information_schema.views WHERE table_schema = 'public'"
+        )
+        for view in every_view:
+            await role_pool.fetch(f'SELECT * FROM "{view["table_name"]}" LIMIT 1')
+    finally:
+        await role_pool.close()
+    assert summary.open == sum(summary.open_by_stage.values()) and isinstance(stalled, list)
+    assert len(report.stages) == 5 and len(every_view) == 8
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@
 #   - TEMPORAL_DB_USER (temporal): may create databases; temporal-sql-tool creates and owns
 #     `temporal` and `temporal_visibility`;
 #   - PASSERELLE_DB_OWNER (passerelle): owns Passerelle's database and schema; `passerelle migrate`;
-#   - PASSERELLE_DB_WORKER (passerelle_worker): the workers; reads and writes rows
-#     (SELECT, INSERT, UPDATE), cannot create, alter, drop or delete anything.
+#   - PASSERELLE_DB_WORKER (passerelle_worker): the workers; reads and writes rows (granted by
+#     the migrate job), cannot create, alter, drop or delete anything.
 # Idempotent: it can also be run by hand against an existing server (libpq PG* variables).
 set -eu
 : "${TEMPORAL_DB_PASSWORD:?}" "${PASSERELLE_DB_OWNER_PASSWORD:?}" "${PASSERELLE_DB_WORKER_PASSWORD:?}"
@@ -32,16 +32,12 @@ SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'db') \gexec
 SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'db', :'worker') \gexec
 SQL
 
-# In Passerelle's database, as its owner: every table the owner creates (migrations) is
-# readable and writable by the worker role, and nothing more.
+# In Passerelle's database: nobody but the owner creates anything in its schema. The worker
+# role's rights on the tables are granted by the `migrate` job, after each migration, as the
+# owner (`passerelle migrate --grant-worker`, WORKER_GRANTS in passerelle/db.py): rows only,
+# milestones and notifications append-only.
 run_psql --dbname "${PASSERELLE_DB_NAME:-passerelle}" <<'SQL'
 SELECT format('REVOKE CREATE ON SCHEMA public FROM PUBLIC') \gexec
 SELECT format('GRANT USAGE ON SCHEMA public TO %I', :'worker') \gexec
-SELECT format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA public GRANT SELECT, INSERT, UPDATE ON TABLES TO %I',
-              :'owner', :'worker') \gexec
-SELECT format('ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO %I',
-              :'owner', :'worker') \gexec
-SELECT format('GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO %I', :'worker') \gexec
-SELECT format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %I', :'worker') \gexec
 SQL
 echo "roles ready: ${TEMPORAL_DB_USER:-temporal}, ${PASSERELLE_DB_OWNER:-passerelle}, ${PASSERELLE_DB_WORKER:-passerelle_worker}"
