@@ -19,6 +19,8 @@ from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    # pydantic imports email_validator at the first EmailStr check; import it with the rest.
+    import email_validator  # noqa: F401
     from pydantic import ValidationError
 
     from schemas import (
