@@ -16,9 +16,11 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -55,10 +57,22 @@ class RssSampler:
         self._task.cancel()
 
 
+WORKERS: list[tuple[subprocess.Popen[bytes], Path]] = []  # (process, its stderr file)
+
+
+def check_workers() -> None:
+    """Stop the benchmark with the worker's own words if one of the worker processes died."""
+    for proc, errors in WORKERS:
+        if proc.poll() is not None:
+            tail = errors.read_text(errors="replace")[-2000:]
+            raise SystemExit(f"worker {proc.args} exited with {proc.returncode}:\n{tail}")
+
+
 async def wait_count(client: Client, query: str, n: int, timeout: float = 300) -> None:
     """Wait until the visibility count of `query` reaches `n`."""
     deadline = time.monotonic() + timeout
     while (await client.count_workflows(query)).count < n:
+        check_workers()
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {n} workflows matching {query}")
         await asyncio.sleep(0.5)
@@ -118,21 +132,21 @@ async def run(n: int = 2000) -> Report:
                 "TEMPORAL_NAMESPACE": "default",
                 "PASSERELLE_DATABASE_URL": url,
                 "PASSERELLE_TASK_QUEUE": queue,
+                # The bench's client and dev server speak clear payloads, as the bare side does.
+                "PASSERELLE_ENCRYPTION": "off",
             }
-            procs = [
-                subprocess.Popen(
-                    [find_binary("passerelle"), "worker"],
-                    env=environ,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                ),
-                subprocess.Popen(
-                    [sys.executable, "-m", "bench.bare_worker", address, bare_queue],
-                    env=environ,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                ),
+            logs = Path(tempfile.mkdtemp(prefix="passerelle-bench-scale-"))
+            commands = [
+                [find_binary("passerelle"), "worker"],
+                [sys.executable, "-m", "bench.bare_worker", address, bare_queue],
             ]
+            WORKERS.clear()
+            for i, command in enumerate(commands):
+                errors = logs / f"worker-{i}.stderr"
+                with errors.open("wb") as sink:
+                    proc = subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL, stderr=sink)
+                WORKERS.append((proc, errors))
+            procs = [proc for proc, _ in WORKERS]
             try:
                 ours, theirs = RssSampler(procs[0].pid), RssSampler(procs[1].pid)
 
