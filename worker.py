@@ -41,12 +41,23 @@ log = structlog.get_logger()
 WORKFLOWS = [CollaborationWorkflow, DigestWorkflow]
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
+# The collaboration workflow's own module and its request decoder. Passed through in production:
+# otherwise every open collaboration re-imports them into a sandbox of its own, ~70 KB of worker
+# memory per collaboration and CPU on every start or cache miss (issue 7's scale and lifecycle
+# benchmarks). Sandboxed (`strict=True`) in the whole test suite, where the sandbox's
+# restrictions then guard this code as they guard any workflow module.
+WORKFLOW_MODULES = ("workflows.collaboration", "workflows.requests")
+
+
+def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
     """Return the sandbox the workflows run in.
 
     Deterministic, side-effect-free modules are passed through instead of being re-imported for
-    every workflow run: the contract (pydantic models, e-mail validation) and the pure rules.
+    every workflow run: the contract (pydantic models, e-mail validation), the pure rules and,
+    unless `strict`, the workflow module itself. They keep no module state, so runs sharing them
+    cannot see each other; the restrictions on built-ins (`open`, …) apply to every module.
     """
+    own = () if strict else WORKFLOW_MODULES
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
             "pydantic",
@@ -64,6 +75,7 @@ def workflow_runner() -> SandboxedWorkflowRunner:
             # spares every new workflow instance a re-import of its own (memory and CPU per instance).
             "workflows.activity_names",
             "workflows.search_attributes",
+            *own,
         )
     )
 
@@ -91,9 +103,17 @@ def build_channels(settings: Settings) -> list[Channel]:
 
 
 def build_worker(
-    client: Client, pool: asyncpg.Pool, settings: Settings, channels: Sequence[Channel]
+    client: Client,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    channels: Sequence[Channel],
+    *,
+    strict_sandbox: bool = False,
 ) -> Worker:
-    """Return a worker with every workflow and activity of Passerelle registered."""
+    """Return a worker with every workflow and activity of Passerelle registered.
+
+    `strict_sandbox` (the tests) also sandboxes the workflow module itself: see `workflow_runner`.
+    """
     milestones = MilestoneActivities(pool)
     notifications = NotificationActivities(pool, channels, settings.notify_milestones)
     digest = DigestActivities(pool)
@@ -102,7 +122,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(strict=strict_sandbox),
         activities=[milestones.record_events, notifications.notify, digest.list_stalled, kpis.kpi_summary],
         interceptors=[LogContextInterceptor()],
         max_concurrent_activities=settings.max_concurrent_activities,

@@ -103,7 +103,13 @@ def run_worker(pool: asyncpg.Pool, task_queue: str) -> WorkerFactory:
         client: Client, *, channels: list[Channel] | None = None, **overrides: object
     ) -> AsyncIterator[Worker]:
         settings = load_settings({"PASSERELLE_TASK_QUEUE": task_queue})
-        worker = build_worker(client, overrides.pop("pool", pool), settings, channels or [LogChannel()])  # type: ignore[arg-type]
+        worker = build_worker(
+            client,
+            overrides.pop("pool", pool),  # type: ignore[arg-type]
+            settings,
+            channels or [LogChannel()],
+            strict_sandbox=True,  # the workflow module sandboxed too: its restrictions guard it
+        )
         async with worker:
             yield worker
 

@@ -105,7 +105,7 @@ async def test_retry_after_send_sends_no_second_email(
         dev_env.client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(strict=True),
         activities=[MilestoneActivities(pool).record_events, notifications.notify],
     ):
         await lifecycle(dev_env, workflow_id, task_queue, language="en")

@@ -97,7 +97,7 @@ async def test_history_holds_no_plaintext_yet_every_reader_reads_it(
     # The audit replay: the SDK Replayer with the codec's converter replays without a mismatch.
     replayer = Replayer(
         workflows=WORKFLOWS,
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(strict=True),
         data_converter=client.data_converter,
     )
     await replayer.replay_workflow(raw)

@@ -141,7 +141,7 @@ async def test_retry_after_commit_writes_nothing_twice(
         dev_env.client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(strict=True),
         activities=[records.record_events, notifications.notify],
     ):
         status = await lifecycle(dev_env.client, workflow_id, task_queue)

@@ -35,7 +35,7 @@ async def record_before_the_patch(
         env.client,
         task_queue=task_queue,
         workflows=[BeforeMemoWorkflow],
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(strict=True),
         activities=[records.record_events, notifications.notify],
     ):
         await declined(env, workflow_id, task_queue)

@@ -178,7 +178,7 @@ async def test_worker_restart_mid_wait_sends_nothing_twice(
         time_env.client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(strict=True),
         activities=[
             MilestoneActivities(pool).record_events,
             NotificationActivities(pool, [LogChannel()]).notify,
