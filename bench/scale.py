@@ -48,7 +48,10 @@ class RssSampler:
 
     async def _run(self) -> None:
         while True:
-            self.last = self.process.memory_info().rss
+            try:
+                self.last = self.process.memory_info().rss
+            except psutil.NoSuchProcess:
+                return  # the benchmark is ending (or `check_workers` says why the worker died)
             self.peak = max(self.peak, self.last)
             await asyncio.sleep(0.2)
 
@@ -175,8 +178,10 @@ async def run(n: int = 2000) -> Report:
                 for first in range(1, n, chunk):
                     await start_many(collab, first, min(chunk, n - first))
                     await start_many(bare, first, min(chunk, n - first))
-                await wait_count(client, f"TaskQueue = '{queue}' AND Stage = 'introduction'", n)
-                await wait_count(client, f"TaskQueue = '{bare_queue}' AND Stage = 'bare'", n)
+                # Each first workflow task takes a few ms of worker CPU: allow ~0.1 s per workflow.
+                settle = max(300.0, 0.1 * n)
+                await wait_count(client, f"TaskQueue = '{queue}' AND Stage = 'introduction'", n, settle)
+                await wait_count(client, f"TaskQueue = '{bare_queue}' AND Stage = 'bare'", n, settle)
                 report.values["start_all_s"] = round(time.perf_counter() - began, 1)
                 await wait_count(client, f"TaskQueue = '{queue}' AND Stalled = true", stalled_n, 180)
                 snooze = SnoozeRequest(by="bench", days=365)
