@@ -29,7 +29,7 @@ from activities.notifications import NotificationActivities
 from activities.rendering import Renderer
 from passerelle.client import codec_for, connect
 from passerelle.config import Settings
-from passerelle.db import create_pool, migrate
+from passerelle.db import create_pool, migrate, redact_url
 from passerelle.logs import LogContextInterceptor
 from passerelle.runtime import build_runtime
 from workflows import search_attributes
@@ -179,9 +179,21 @@ async def run_worker(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await migrate(settings.database_url)
+    try:
+        await migrate(settings.database_url)
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+        raise SystemExit(
+            f"cannot use PostgreSQL at {redact_url(settings.database_url)} "
+            f"({type(err).__name__}: {err}); check PASSERELLE_DATABASE_URL and that the server is up"
+        ) from None
     runtime = build_runtime(settings)
-    client = await connect({**settings.temporal, **({"runtime": runtime} if runtime else {})}, codec)
+    try:
+        client = await connect({**settings.temporal, **({"runtime": runtime} if runtime else {})}, codec)
+    except RuntimeError as err:  # the SDK's "Failed client connect: ..."
+        raise SystemExit(
+            f"cannot reach Temporal at {settings.temporal.get('target_host')} ({err}); "
+            "check TEMPORAL_ADDRESS and that the server is up"
+        ) from None
     await check_search_attributes(client)
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
     try:
