@@ -65,20 +65,19 @@ def migration_files() -> list[tuple[str, str]]:
 
 LEDGER_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL"
 
-# The workers' least-privilege grants (README, "Database roles"): rows only, milestones and
-# notifications append-only, the KPI views read-only; no DELETE, TRUNCATE or DDL. Applied by the
-# owner with `passerelle migrate --grant-worker ROLE` after the migrations, so new tables get
-# their grants in the same step; everything else the role had on these tables (for instance
-# from older default privileges) is revoked first. `%1$I` is the role, quoted by `format()`.
+# The workers' least-privilege grants (README, "Database roles"): read everything (tables and the
+# KPI views, including any a later migration adds), add rows, update only the projection and the
+# delivery claims: milestones and notifications are append-only; no DELETE, TRUNCATE or DDL.
+# Applied by the owner with `passerelle migrate --grant-worker ROLE` after the migrations;
+# anything wider the role had (for instance from older default privileges) is revoked first.
+# `%1$I` is the role, quoted by `format()`.
 WORKER_GRANTS = """
 ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM %1$I;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %1$I;
 GRANT USAGE ON SCHEMA public TO %1$I;
-GRANT SELECT ON schema_migrations TO %1$I;
-GRANT SELECT, INSERT, UPDATE ON collaborations, deliveries TO %1$I;
-GRANT SELECT, INSERT ON milestones, notifications TO %1$I;
-GRANT SELECT ON kpi_stage_entries, kpi_closures, kpi_stage_intervals, kpi_collaborations,
-    kpi_time_in_stage, kpi_funnel, kpi_current_stages, kpi_stage_durations TO %1$I;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO %1$I;
+GRANT INSERT ON collaborations, milestones, notifications, deliveries TO %1$I;
+GRANT UPDATE ON collaborations, deliveries TO %1$I;
 """
 
 
