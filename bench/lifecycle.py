@@ -5,7 +5,9 @@ A Passerelle lifecycle: start (records and notifies `started`), 4 stage changes 
 notified (9 `record_events` and 9 `notify` activities, on the real worker: asyncpg pool,
 LogChannel, delivery outbox). The baseline `BareLifecycle` takes the same 8 updates and runs the
 same 9 + 9 no-op activities. Both run on the same dev server and the same process, batch after
-batch, A, B, A, B…, `concurrency` lifecycles in flight at a time.
+batch, A, B, C, A, B, C…, `concurrency` lifecycles in flight at a time, where C is Passerelle as
+deployed: every payload encrypted (its own client and worker), so the price of encryption is
+the ratio of C to A.
 """
 
 import asyncio
@@ -18,8 +20,8 @@ from temporalio.worker import Worker
 
 from activities.channels.log import LogChannel
 from bench import baseline
-from bench.common import Report, database, dev_server, postgres, request_data
-from passerelle.config import load_settings
+from bench.common import Report, bench_settings, client_address, database, dev_server, postgres, request_data
+from passerelle.client import client_for
 from schemas import Closure, MilestoneRequest, Outcome, Stage, StageChange
 from worker import build_worker
 from workflows.collaboration import CollaborationWorkflow
@@ -72,10 +74,10 @@ async def batch(run: Any, client: Client, queue: str, n: int, concurrency: int) 
     return n / (time.perf_counter() - began)
 
 
-def workers(client: Client, pool: Any, tag: str, **options: Any) -> tuple[Worker, Worker, str, str]:
+def workers(client: Client, pool: Any, tag: str, **options: str) -> tuple[Worker, Worker, str, str]:
     """Return the Passerelle worker and the bare worker, each on a task queue of its own."""
     queue, bare_queue = f"collaborations-{tag}", f"{baseline.BARE_QUEUE_PREFIX}-{tag}"
-    settings = load_settings({"PASSERELLE_TASK_QUEUE": queue, **options})
+    settings = bench_settings(PASSERELLE_TASK_QUEUE=queue, **options)
     passerelle = build_worker(client, pool, settings, [LogChannel()])
     bare = Worker(
         client,
@@ -92,25 +94,40 @@ def workers(client: Client, pool: Any, tag: str, **options: Any) -> tuple[Worker
 async def run(n: int = 200, concurrency: int = 200, rounds: int = 2) -> Report:
     """Measure both sides in `rounds` interleaved batches of `n` lifecycles each."""
     report = Report("lifecycle", {"n_per_batch": n, "concurrency": concurrency, "rounds": rounds})
+    tag = uuid.uuid4().hex[:8]
     with postgres() as url:
         async with database(url) as pool, dev_server() as env:
-            passerelle, bare, queue, bare_queue = workers(env.client, pool, uuid.uuid4().hex[:8])
-            async with passerelle, bare:
+            passerelle, bare, queue, bare_queue = workers(env.client, pool, tag)
+            sealed_settings = bench_settings(
+                encrypted=True, PASSERELLE_TASK_QUEUE=f"collaborations-sealed-{tag}"
+            )
+            sealed_client = await client_for(sealed_settings, target_host=client_address(env.client))
+            sealed = build_worker(sealed_client, pool, sealed_settings, [LogChannel()])
+            sealed_queue = sealed_settings.task_queue
+            async with passerelle, bare, sealed:
                 await batch(passerelle_lifecycle, env.client, queue, min(n, 5), 5)  # warm-up
                 await batch(bare_lifecycle, env.client, bare_queue, min(n, 5), 5)
-                ours, theirs = [], []
+                await batch(passerelle_lifecycle, sealed_client, sealed_queue, min(n, 5), 5)
+                ours, theirs, encrypted = [], [], []
                 for _ in range(rounds):
                     ours.append(await batch(passerelle_lifecycle, env.client, queue, n, concurrency))
                     theirs.append(await batch(bare_lifecycle, env.client, bare_queue, n, concurrency))
-    p, b = sum(ours) / len(ours), sum(theirs) / len(theirs)
+                    encrypted.append(
+                        await batch(passerelle_lifecycle, sealed_client, sealed_queue, n, concurrency)
+                    )
+    p, b, e = (sum(xs) / len(xs) for xs in (ours, theirs, encrypted))
     report.values.update(
         {
             "passerelle_lifecycles_per_s": round(p, 2),
             "bare_lifecycles_per_s": round(b, 2),
+            "encrypted_passerelle_lifecycles_per_s": round(e, 2),
             "per_round_passerelle": [round(x, 2) for x in ours],
             "per_round_bare": [round(x, 2) for x in theirs],
+            "per_round_encrypted": [round(x, 2) for x in encrypted],
             "ratio_passerelle_over_bare": round(p / b, 3),
+            "ratio_encrypted_over_clear": round(e / p, 3),
         }
     )
     report.target("lifecycle ratio (passerelle/bare)", p / b, 0.9, at_least=True)
+    report.target("encryption price (encrypted/clear)", e / p, 0.95, at_least=True)
     return report

@@ -19,11 +19,12 @@ from pathlib import Path
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from bench.common import Report, database, dev_server, postgres
+from bench.common import Report, bench_settings, database, dev_server, postgres
 from bench.lifecycle import passerelle_lifecycle, workers
 from passerelle.audit import replay as audit
 from passerelle.audit.histories import Run
-from passerelle.client import DATA_CONVERTER
+from passerelle.client import converter_for
+from passerelle.config import Settings
 from worker import WORKFLOWS
 
 
@@ -49,9 +50,11 @@ async def record_histories(folder: Path, unique: int, n: int) -> list[Path]:
     return paths
 
 
-async def default_replayer(loaded: list[WorkflowHistory]) -> list[str | None]:
-    """Replay with the SDK's default Replayer (default sandbox, this process)."""
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
+async def default_replayer(
+    loaded: list[WorkflowHistory], settings: Settings | None = None
+) -> list[str | None]:
+    """Replay with the SDK's default Replayer (default sandbox, this process); clear by default."""
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter_for(settings or bench_settings()))
 
     async def histories() -> AsyncIterator[WorkflowHistory]:
         for history in loaded:
@@ -69,10 +72,12 @@ def load_history(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(path.stem, path.read_text())
 
 
-async def passerelle_replay(loaded: list[WorkflowHistory], sandboxed: bool) -> tuple[str, list[str | None]]:
+async def passerelle_replay(
+    loaded: list[WorkflowHistory], sandboxed: bool, settings: Settings | None = None
+) -> tuple[str, list[str | None]]:
     """Replay with Passerelle's audit path on every core; return its name and the failures."""
     runs = [Run(h.workflow_id, h.workflow_id, h) for h in loaded]
-    outcomes = await audit.replay_runs(runs, sandboxed=sandboxed)
+    outcomes = await audit.replay_runs(runs, settings or bench_settings(), sandboxed=sandboxed)
     mode = "sandboxed" if sandboxed else "unsandboxed"
     return f"passerelle.audit.replay ({mode}, all cores)", [o.error for o in outcomes]
 

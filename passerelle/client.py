@@ -1,25 +1,29 @@
-"""The one client factory: every Temporal client (worker, CLI, tests) gets its converter here.
+"""The one way to reach Temporal: settings in, a data converter or a client out.
+
+Every process (worker, every command, the audit, setup, the dev stack, the benchmarks and the
+tests' fixtures) gets its converter from `converter_for` and its client from `client_for`, so a
+payload is encrypted or decrypted exactly when the settings call for it, wherever it is read or
+written. `tests/unit/test_one_client_factory.py` fails if a module connects or builds a converter
+any other way.
 
 The converter is the pydantic one, plus the AES-GCM payload codec (`passerelle.codec`) when
 encryption keys are configured, so nothing readable leaves the process for Temporal's history.
+Payloads written in clear (before encryption was switched on) still read through it.
 """
 
 import dataclasses
-from collections.abc import Mapping
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import (
-    DataConverter,
-    DefaultFailureConverterWithEncodedAttributes,
-    PayloadCodec,
-)
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
 from passerelle.codec import EncryptionCodec
 from passerelle.config import Settings
 
-DATA_CONVERTER = pydantic_data_converter
+
+class TemporalUnreachable(Exception):
+    """Temporal did not answer the connection (the `passerelle` command shows it as one line)."""
 
 
 def codec_for(settings: Settings) -> EncryptionCodec | None:
@@ -27,21 +31,33 @@ def codec_for(settings: Settings) -> EncryptionCodec | None:
     return EncryptionCodec(settings.encryption_keys) if settings.encryption_keys else None
 
 
-def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
-    """Return the pydantic data converter, encrypting through `codec` when given.
+def converter_for(settings: Settings) -> DataConverter:
+    """Return the pydantic data converter, encrypting with the settings' keys when there are any.
 
     With a codec, failure messages and stack traces are encrypted too (moved into the failure's
     encoded attributes): an error may quote the data it choked on.
     """
+    codec = codec_for(settings)
     if codec is None:
-        return DATA_CONVERTER
+        return pydantic_data_converter
     return dataclasses.replace(
-        DATA_CONVERTER,
+        pydantic_data_converter,
         payload_codec=codec,
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 
 
-async def connect(temporal: Mapping[str, Any], codec: PayloadCodec | None = None) -> Client:
-    """Connect to Temporal with `Client.connect` keyword arguments and Passerelle's converter."""
-    return await Client.connect(**temporal, data_converter=data_converter(codec))
+async def client_for(settings: Settings, **overrides: Any) -> Client:
+    """Connect to the settings' Temporal with the settings' converter.
+
+    `overrides` replace `Client.connect` keyword arguments of the settings (`target_host`,
+    `namespace`, `runtime`…), for the dev stack's own server and the worker's metrics runtime.
+    """
+    temporal = {**settings.temporal, **overrides}
+    try:
+        return await Client.connect(**temporal, data_converter=converter_for(settings))
+    except RuntimeError as err:  # the SDK's "Failed client connect: ..."
+        raise TemporalUnreachable(
+            f"cannot reach Temporal at {temporal.get('target_host')} ({err}); "
+            "check TEMPORAL_ADDRESS and that the server is up"
+        ) from None

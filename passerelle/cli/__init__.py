@@ -12,6 +12,7 @@ import typer
 
 from passerelle.cli import audit, bulk, codec, deploy, imports, listing, operate, report, schema, stack, watch
 from passerelle.cli.common import CliError
+from passerelle.client import TemporalUnreachable
 
 app = typer.Typer(
     name="passerelle",
@@ -41,6 +42,9 @@ def main() -> None:
     except CliError as err:
         typer.secho(f"error: {err}", err=True, fg="red")
         code = err.code
+    except TemporalUnreachable as err:
+        typer.secho(f"error: {err}", err=True, fg="red")
+        code = 1
     except typer.Abort:
         typer.echo("aborted", err=True)
         code = 130

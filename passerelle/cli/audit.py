@@ -16,30 +16,32 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from temporalio.client import Client
 from temporalio.service import RPCError
 
 from passerelle.audit.entries import RecordedEntry, recorded_entries, run_marks
 from passerelle.audit.histories import ExportError, Run, fetch_chain, first_run_id, read_exports, write_export
+from passerelle.audit.keys import check_keys
 from passerelle.audit.replay import ReplayOutcome, replay_runs
 from passerelle.audit.timeline import human, stage_times, story, to_csv, to_markdown
 from passerelle.audit.verify import Difference, compare, database_rows
 from passerelle.cli.common import BAD_INPUT, FAILURE, CliError
 from passerelle.cli.stack import StateDir, database_url
-from passerelle.client import connect
-from passerelle.config import load_settings
+from passerelle.client import client_for, converter_for
+from passerelle.codec import UnknownKeyError
+from passerelle.config import Settings, load_settings
 
 app = typer.Typer(help="Export, replay, read and verify collaborations' histories.", no_args_is_help=True)
 err = Console(stderr=True)
 out = Console()
 
 
-async def _client() -> Client:
-    settings = load_settings()
+def _readable(runs: list[Run], settings: Settings) -> list[Run]:
+    """Return the runs once every key their payloads need is configured, else one clear error."""
     try:
-        return await connect(settings.temporal)
-    except RuntimeError as error:
-        raise CliError(f"cannot reach Temporal at {settings.temporal.get('target_host')}: {error}") from None
+        check_keys(runs, settings)
+    except UnknownKeyError as error:
+        raise CliError(f"cannot read the history: {error}") from None
+    return runs
 
 
 def _local(source: str) -> list[Run] | None:
@@ -53,15 +55,25 @@ def _local(source: str) -> list[Run] | None:
         raise CliError(str(error)) from None
 
 
-async def _load(source: str, run_id: str | None = None, all_runs: bool = True) -> list[Run]:
-    """Return the runs of an export path, or of a live workflow id's chain."""
-    local = _local(source)
-    if local is not None:
-        return local
-    try:
-        return await fetch_chain(await _client(), source, run_id, all_runs=all_runs)
-    except RPCError as error:
-        raise CliError(f"{source}: {error.message}") from None
+async def _load(
+    settings: Settings,
+    source: str,
+    run_id: str | None = None,
+    all_runs: bool = True,
+    *,
+    readable: bool = True,
+) -> list[Run]:
+    """Return the runs of an export path, or of a live workflow id's chain.
+
+    `readable` also requires every key the runs need (export copies ciphertext, so needs none).
+    """
+    runs = _local(source)
+    if runs is None:
+        try:
+            runs = await fetch_chain(await client_for(settings), source, run_id, all_runs=all_runs)
+        except RPCError as error:
+            raise CliError(f"{source}: {error.message}") from None
+    return _readable(runs, settings) if readable else runs
 
 
 @app.command()
@@ -74,9 +86,10 @@ def export(
     run_id: Annotated[str | None, typer.Option(help="A run of the chain to export (default latest)")] = None,
 ) -> None:
     """Write the history of each run as JSON (as `temporal workflow show -o json`) plus manifest.json."""
-    runs = asyncio.run(_load(workflow_id, run_id, all_runs))
+    settings = load_settings()
+    runs = asyncio.run(_load(settings, workflow_id, run_id, all_runs, readable=False))
     folder = out_dir or Path(f"audit-{workflow_id}")
-    manifest = write_export(runs, folder, load_settings().namespace)
+    manifest = write_export(runs, folder, settings.namespace)
     for run in runs:
         typer.echo(f"run {run.run_id}: {len(run.events)} events")
     typer.echo(f"wrote {len(runs)} history file(s) and {manifest}")
@@ -95,8 +108,8 @@ def _load_workflows(refs: list[str] | None) -> list[type] | None:
     return classes
 
 
-async def _query_runs(query: str) -> list[Run]:
-    client = await _client()
+async def _query_runs(settings: Settings, query: str) -> list[Run]:
+    client = await client_for(settings)
     found = [(w.id, w.run_id) async for w in client.list_workflows(query)]
     limit = asyncio.Semaphore(16)
 
@@ -105,7 +118,7 @@ async def _query_runs(query: str) -> list[Run]:
             return Run(wid, rid, await client.get_workflow_handle(wid, run_id=rid).fetch_history())
 
     try:
-        return list(await asyncio.gather(*(one(w, r) for w, r in found)))
+        return _readable(list(await asyncio.gather(*(one(w, r) for w, r in found))), settings)
     except RPCError as error:
         raise CliError(f"--query: {error.message}") from None
 
@@ -145,18 +158,20 @@ def replay(
     if not sources and not query:
         raise CliError("give export folders, files or workflow ids, or --query", BAD_INPUT)
     classes = _load_workflows(workflow)
+    settings = load_settings()
 
     async def go() -> list[ReplayOutcome]:
         runs: list[Run] = []
         for source in sources or []:
-            runs += await _load(source)
+            runs += await _load(settings, source)
         if query:
-            runs += await _query_runs(query)
+            runs += await _query_runs(settings, query)
         columns = (TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=err, transient=False) as progress:
             task = progress.add_task("replay", total=len(runs))
             return await replay_runs(
                 runs,
+                settings,
                 jobs=jobs,
                 workflows=classes,
                 on_done=lambda _: progress.advance(task),
@@ -177,9 +192,11 @@ def timeline(
     if fmt not in ("table", "md", "csv"):
         raise CliError(f"--format must be table, md or csv, not {fmt!r}", BAD_INPUT)
 
+    settings = load_settings()
+
     async def go() -> tuple[list[Run], list[RecordedEntry]]:
-        runs = await _load(source)
-        return runs, await recorded_entries(runs)
+        runs = await _load(settings, source)
+        return runs, await recorded_entries(runs, converter_for(settings))
 
     runs, entries = asyncio.run(go())
     chains = {first_run_id(run.history) for run in runs}
@@ -210,9 +227,11 @@ def verify(
 ) -> None:
     """Check every recorded event is in Postgres once, in order, with the same fields and times."""
 
+    settings = load_settings()
+
     async def go() -> tuple[str, list[RecordedEntry], list[Difference]]:
-        runs = await _load(source)
-        entries = await recorded_entries(runs)
+        runs = await _load(settings, source)
+        entries = await recorded_entries(runs, converter_for(settings))
         collaboration_id = first_run_id(runs[0].history)
         with database_url(state_dir) as url:
             try:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from passerelle.client import codec_for, connect
+from passerelle.client import client_for
 from passerelle.config import Settings, load_settings
 from schemas import describe_validation_error
 
@@ -41,11 +41,7 @@ def run(make: Callable[[Settings, Client], Awaitable[T]]) -> T:
 
     async def main() -> T:
         settings = load_settings()
-        try:
-            client = await connect(settings.temporal, codec_for(settings))
-        except RuntimeError as err:
-            address = settings.temporal.get("target_host")
-            raise CliError(f"cannot reach Temporal at {address}: {err}") from None
+        client = await client_for(settings)
         try:
             return await make(settings, client)
         except WorkflowUpdateFailedError as err:

@@ -8,7 +8,7 @@ import typer
 from temporalio.service import RPCError
 
 from passerelle.cli.common import CliError
-from passerelle.client import connect
+from passerelle.client import client_for
 from passerelle.config import load_settings
 from passerelle.logs import configure_logging
 from passerelle.provision import ensure_search_attributes
@@ -17,10 +17,7 @@ from passerelle.schedules import DIGEST_SCHEDULE_ID, apply_schedules
 
 async def _setup() -> None:
     settings = load_settings()
-    try:
-        client = await connect(settings.temporal)
-    except RuntimeError as err:
-        raise CliError(f"cannot reach Temporal at {settings.temporal.get('target_host')}: {err}") from None
+    client = await client_for(settings)
     try:
         added = await ensure_search_attributes(client)
     except RPCError as err:

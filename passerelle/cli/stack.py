@@ -39,10 +39,12 @@ def database_url(state_dir: Path | None) -> Iterator[str]:
 
 
 def dev_encryption(settings: Settings, folder: Path, encrypt: bool) -> Settings:
-    """Return the dev stack's settings: encrypted with the folder's key, or explicitly in clear.
+    """Return the dev stack's settings: encrypted as in production, or explicitly in clear.
 
-    `--encrypt` creates a key file in the state folder (owner-only); once it exists the folder
-    stays encrypted, since its history can only be read with that key.
+    Encrypted (the default), the stack uses PASSERELLE_ENCRYPTION_KEYS, else the state folder's
+    key file, created on first start (owner-only). Once the file exists the folder stays
+    encrypted, even with `--no-encrypt`: its history can only be read with that key. A folder
+    started in clear and restarted encrypted keeps working: clear payloads read through the codec.
     """
     key_file = folder / DEV_KEY_FILE
     if encrypt and not settings.encryption_keys and not key_file.exists():
@@ -50,6 +52,8 @@ def dev_encryption(settings: Settings, folder: Path, encrypt: bool) -> Settings:
         key_file.touch(mode=0o600)
         key_file.write_text(f"dev:{new_key()}\n")
         typer.echo(f"  created a dev encryption key in {key_file}")
+    elif not encrypt and key_file.exists():
+        typer.echo(f"  --no-encrypt ignored: {key_file} exists, and this folder's history needs it")
     settings = load_settings({**os.environ, "PASSERELLE_STATE_DIR": str(folder)})
     return replace(settings, encryption_off=not settings.encryption_keys)
 
@@ -64,8 +68,12 @@ def dev(
     ] = False,
     smtp_sink_port: Annotated[int, typer.Option(help="Port of the local SMTP sink")] = 8025,
     encrypt: Annotated[
-        bool, typer.Option(help="Encrypt payloads with a dev key kept in the state folder")
-    ] = False,
+        bool,
+        typer.Option(
+            "--encrypt/--no-encrypt",
+            help="Encrypt payloads (as in production) with a dev key kept in the state folder",
+        ),
+    ] = True,
     codec_port: Annotated[int, typer.Option(help="Codec server port (with encryption)")] = 8081,
 ) -> None:
     """Run the whole stack in the foreground: Temporal + Web UI, PostgreSQL, migrations, worker."""
@@ -93,11 +101,17 @@ def dev(
                         f"cannot run the SMTP sink on 127.0.0.1:{smtp_sink_port} ({err.strerror}); "
                         "choose another port with --smtp-sink-port"
                     ) from None
-            client = await server.connect()
-            digest = await apply_schedules(client, os.environ, settings.task_queue)
             if codec is not None:
                 origins = [f"http://localhost:{ui_port}", f"http://127.0.0.1:{ui_port}"]
-                runner = await start_codec_server(codec, origins, "127.0.0.1", codec_port)
+                try:
+                    runner = await start_codec_server(codec, origins, "127.0.0.1", codec_port)
+                except OSError as err:
+                    raise SystemExit(
+                        f"cannot run the codec server on 127.0.0.1:{codec_port} ({err.strerror}); "
+                        "choose another port with --codec-port"
+                    ) from None
+            client = await server.connect(settings)
+            digest = await apply_schedules(client, os.environ, settings.task_queue)
 
             def banner() -> None:
                 typer.secho("Passerelle dev stack is running", fg="green", bold=True)
@@ -105,9 +119,9 @@ def dev(
                 typer.echo(f"  Temporal address: {server.address} (namespace {server.namespace})")
                 typer.echo(f"  Database:         {redact_url(url)}")
                 typer.echo(
-                    f"  Encryption:       key {codec.current_key_id}, codec server http://127.0.0.1:{codec_port}"
+                    f"  Encryption:       on (key {codec.current_key_id}, codec server http://127.0.0.1:{codec_port})"
                     if codec
-                    else "  Encryption:       off (passerelle dev --encrypt to turn it on)"
+                    else "  Encryption:       off (--no-encrypt: payloads in clear in Temporal)"
                 )
                 typer.echo(f"  State folder:     {folder.resolve()}")
                 typer.echo(f"  Notifications:    {', '.join(settings.channels)}")

@@ -1,5 +1,9 @@
 """A real `passerelle dev` in a subprocess and Debian's Chromium driven by Playwright.
 
+The stack runs encrypted as `make up` does: no keys in its environment, so it creates its dev key
+in its state folder, serves the codec server and wires the Web UI to it. The CLI commands of the
+tests find that key through `PASSERELLE_STATE_DIR`, as commands run in the project folder do.
+
 Playwright's own browser download cannot work here: the tests drive the system `chromium`
 (installed by `.ci/run` with apt when missing) and are skipped, loudly, only where there is none.
 """
@@ -12,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +59,7 @@ class DevStack:
 
     port: int
     ui_port: int
+    state: Path
     process: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
 
@@ -65,24 +70,35 @@ class DevStack:
 
     def cli_env(self) -> dict[str, str]:
         """Return an environment pointing the `passerelle` CLI at this stack."""
-        return {**os.environ, "TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}", "TEMPORAL_NAMESPACE": "default"}
+        return {
+            **without_keys(os.environ),
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}",
+            "TEMPORAL_NAMESPACE": "default",
+            "PASSERELLE_STATE_DIR": str(self.state),
+        }
+
+
+def without_keys(env: Mapping[str, str]) -> dict[str, str]:
+    """Return `env` without the suite's keys: the stack makes and keeps its own."""
+    return {
+        k: v for k, v in env.items() if k not in ("PASSERELLE_ENCRYPTION_KEYS", "PASSERELLE_DATABASE_URL")
+    }
 
 
 @contextmanager
 def passerelle_dev(wait: float = 180) -> Iterator[DevStack]:
     """Run `passerelle dev` on free ports and a temporary state folder until the block ends."""
     state = Path(tempfile.mkdtemp(prefix="passerelle-ui-state-"))
-    port, ui_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PASSERELLE_DATABASE_URL"}
+    port, ui_port, codec_port = free_port(), free_port(), free_port()
     command = [str(Path(sys.executable).parent / "passerelle"), "dev", "--port", str(port)]
     process = subprocess.Popen(
-        [*command, "--ui-port", str(ui_port), "--state-dir", str(state)],
-        env=env,
+        [*command, "--ui-port", str(ui_port), "--codec-port", str(codec_port), "--state-dir", str(state)],
+        env=without_keys(os.environ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    stack = DevStack(port, ui_port, process)
+    stack = DevStack(port, ui_port, state, process)
     assert process.stdout is not None
     reader = threading.Thread(target=lambda: stack.output.extend(process.stdout), daemon=True)  # type: ignore[arg-type]
     reader.start()

@@ -111,14 +111,13 @@ async def test_worker_without_its_servers_says_which_one_in_one_line(
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    clear = {**env, "PASSERELLE_ENCRYPTION": "off"}
     no_db = await passerelle(
-        {**clear, "PASSERELLE_DATABASE_URL": f"postgresql://ops:s3cret@127.0.0.1:{port}/p"}, "worker"
+        {**env, "PASSERELLE_DATABASE_URL": f"postgresql://ops:s3cret@127.0.0.1:{port}/p"}, "worker"
     )
     assert no_db.code == 1 and "cannot use PostgreSQL at postgresql://ops:***@127.0.0.1" in no_db.err, no_db
     assert "s3cret" not in no_db.err and "Traceback" not in no_db.err
     no_temporal = await passerelle(
-        {**clear, "PASSERELLE_DATABASE_URL": postgres_url, "TEMPORAL_ADDRESS": f"127.0.0.1:{port}"}, "worker"
+        {**env, "PASSERELLE_DATABASE_URL": postgres_url, "TEMPORAL_ADDRESS": f"127.0.0.1:{port}"}, "worker"
     )
     assert no_temporal.code == 1 and f"cannot reach Temporal at 127.0.0.1:{port}" in no_temporal.err, (
         no_temporal

@@ -1,4 +1,8 @@
-"""`passerelle dev`: the whole stack starts, serves the Web UI, stops cleanly and resumes its state."""
+"""`passerelle dev`: the whole stack starts, serves the Web UI, stops cleanly and resumes its state.
+
+The stack runs as a user starts it: no `PASSERELLE_ENCRYPTION_KEYS` in its environment, so it
+encrypts with the key it keeps in its state folder, and the clients here find that key there.
+"""
 
 import asyncio
 import os
@@ -12,8 +16,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from temporalio.client import Client
 
-from passerelle.client import connect
+from passerelle.client import client_for
+from passerelle.config import load_settings
 from schemas import Stage, StageChange
 from tests.factories import request
 from workflows.collaboration import CollaborationWorkflow
@@ -32,11 +38,16 @@ class DevStack:
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir, self.port, self.ui_port = state_dir, free_port(), free_port()
+        self.codec_port = free_port()
         self.process: subprocess.Popen[str] | None = None
         self.output: list[str] = []
 
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "PASSERELLE_DATABASE_URL"}
+    def start(self, *flags: str) -> None:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("PASSERELLE_DATABASE_URL", "PASSERELLE_ENCRYPTION_KEYS")
+        }
         self.process = subprocess.Popen(
             [
                 PASSERELLE,
@@ -47,6 +58,9 @@ class DevStack:
                 str(self.port),
                 "--ui-port",
                 str(self.ui_port),
+                "--codec-port",
+                str(self.codec_port),
+                *flags,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -59,6 +73,11 @@ class DevStack:
             if "Ctrl-C stops everything" in line:
                 return
         pytest.fail("passerelle dev exited before its banner:\n" + "".join(self.output))
+
+    async def client(self) -> Client:
+        """Connect as a `passerelle` command run in the project folder: the state folder's key, if any."""
+        settings = load_settings({"PASSERELLE_STATE_DIR": str(self.state_dir)})
+        return await client_for(settings, target_host=f"127.0.0.1:{self.port}")
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         assert self.process is not None
@@ -88,17 +107,22 @@ def stack(tmp_path: Path) -> Iterator[DevStack]:
 
 
 def test_dev_runs_everything_stops_cleanly_and_resumes(stack: DevStack) -> None:
-    """Banner, UI answers, SIGTERM leaves no process behind, a restart finds the collaboration."""
+    """Banner, UI answers, SIGTERM leaves no process behind, a restart finds the collaboration.
+
+    Started in clear (`--no-encrypt`), restarted with the default (encrypted): the clear
+    collaboration still reads and carries on, its new payloads encrypted.
+    """
     workflow_id = "collab-dev-stack-test"
-    stack.start()
+    stack.start("--no-encrypt")
     banner = "".join(stack.output)
     assert f"http://localhost:{stack.ui_port}" in banner and f"127.0.0.1:{stack.port}" in banner
     assert "Database:" in banner and "passerelle-daily-digest" in banner
+    assert "Encryption:       off" in banner
     with urllib.request.urlopen(f"http://127.0.0.1:{stack.ui_port}/", timeout=10) as page:
         assert page.status == 200
 
     async def begin() -> None:
-        client = await connect({"target_host": f"127.0.0.1:{stack.port}"})
+        client = await stack.client()
         handle = await client.start_workflow(
             CollaborationWorkflow.run, request(), id=workflow_id, task_queue="collaborations"
         )
@@ -112,13 +136,27 @@ def test_dev_runs_everything_stops_cleanly_and_resumes(stack: DevStack) -> None:
     assert "Passerelle dev stack stopped." in stack.output[-1]
     assert stack.children() == [], "no orphan process after SIGTERM"
 
-    stack.start()  # same state folder: same collaborations
+    stack.output.clear()
+    stack.start()  # same state folder: same collaborations, now encrypted (the default)
+    banner = "".join(stack.output)
+    key_file = stack.state_dir / "encryption.keys"
+    assert "created a dev encryption key" in banner and "Encryption:       on (key dev" in banner, banner
+    assert key_file.stat().st_mode & 0o777 == 0o600
 
-    async def resumed() -> Stage:
-        client = await connect({"target_host": f"127.0.0.1:{stack.port}"})
-        status = await client.get_workflow_handle(workflow_id).query(CollaborationWorkflow.status)
-        return status.stage
+    async def resumed() -> tuple[Stage, Stage, bytes]:
+        client = await stack.client()
+        handle = client.get_workflow_handle(workflow_id)
+        before = (await handle.query(CollaborationWorkflow.status)).stage  # clear payloads
+        after = await handle.execute_update(
+            CollaborationWorkflow.advance, StageChange(to=Stage.PILOT, by="ops")
+        )
+        history = await handle.fetch_history()
+        update = [
+            e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")
+        ]
+        sealed = update[-1].workflow_execution_update_accepted_event_attributes.accepted_request.input.args
+        return before, after.stage, sealed.payloads[0].metadata["encoding"]
 
-    assert asyncio.run(resumed()) is Stage.QUALIFICATION
+    assert asyncio.run(resumed()) == (Stage.QUALIFICATION, Stage.PILOT, b"binary/encrypted")
     assert stack.stop(signal.SIGINT) == 0
     assert stack.children() == []

@@ -3,8 +3,12 @@
 Start a collaboration with the Start Workflow form (the README's exact JSON), find it in the list
 filtered by `Stage = "introduction"`, open it and read its current details, run the `status`
 query from the Queries tab and send an `advance` update from the Send an Update dialog.
+
+The stack is encrypted (its default), so every step goes through the codec server: the form and
+the update dialog encode through `/encode`, and Temporal's own record of both holds ciphertext.
 """
 
+import base64
 import json
 import re
 import subprocess
@@ -58,6 +62,31 @@ def cli(stack: DevStack, *args: str) -> None:
     assert done.returncode == 0, done
 
 
+def encodings(stack: DevStack, workflow_id: str) -> dict[str, str]:
+    """Return the payload encoding of the start input and of the last update, as Temporal keeps them."""
+    temporal = str(Path(sys.executable).parent / "temporal")
+    show = [
+        temporal,
+        "workflow",
+        "show",
+        "-w",
+        workflow_id,
+        "-o",
+        "json",
+        "--address",
+        f"127.0.0.1:{stack.port}",
+    ]
+    done = subprocess.run(show, capture_output=True, text=True, timeout=60, check=True)
+    found = {}
+    for event in json.loads(done.stdout)["events"]:
+        if "workflowExecutionStartedEventAttributes" in event:
+            found["start"] = event["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]
+        if "workflowExecutionUpdateAcceptedEventAttributes" in event:
+            request = event["workflowExecutionUpdateAcceptedEventAttributes"]["acceptedRequest"]
+            found["update"] = request["input"]["args"]["payloads"][0]
+    return {what: base64.b64decode(p["metadata"]["encoding"]).decode() for what, p in found.items()}
+
+
 def current_details(page: Page) -> FrameLocator:
     """Return the Current Details panel: the UI renders the workflow's markdown in an iframe."""
     return page.frame_locator("iframe").last
@@ -81,6 +110,7 @@ def test_operator_starts_finds_opens_queries_and_advances_from_the_web_ui(
     stack: DevStack, page: Page
 ) -> None:
     """Start form → list filtered by stage → current details → status query → advance update."""
+    assert any("Encryption:       on" in line for line in stack.output), "".join(stack.output)
     workflow_id = "collab-natixis-nabla"
     # Another collaboration, already in qualification, must not match the stage filter.
     other = "collab-engie-hysilabs"
@@ -123,6 +153,7 @@ def test_operator_starts_finds_opens_queries_and_advances_from_the_web_ui(
         expect(page.get_by_label("json/plain")).to_be_checked()
         page.get_by_test_id("start-workflow-button").click()
         expect(page.get_by_role("link", name="Workflow started successfully")).to_be_visible()
+    assert encodings(stack, workflow_id) == {"start": "binary/encrypted"}, "the form encodes through /encode"
 
     with screenshot_on_failure(page, "filtered-list"):
         search_workflows(page, stack, 'Stage = "introduction"', workflow_id)
@@ -156,3 +187,4 @@ def test_operator_starts_finds_opens_queries_and_advances_from_the_web_ui(
         page.reload()
         page.get_by_role("tab", name="User Metadata").click()
         expect(current_details(page).get_by_text(re.compile(r"qualification \(since"))).to_be_visible()
+    assert encodings(stack, workflow_id)["update"] == "binary/encrypted"

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
 from schemas import Closure, MilestoneRequest, Outcome, Stage, StageChange
 from tests.workflows.helpers import start
@@ -33,22 +34,38 @@ WHERE n.workflow_id = ANY($1::text[])
 """
 
 
+async def update(handle: WorkflowHandle[Any, Any], name: Any, request: Any, step: int) -> None:
+    """Send an update as a patient client does while workers crash.
+
+    After a worker dies mid-task, the server refuses updates until a new worker completes the
+    retried workflow task (`Workflow Task in failed state`, FAILED_PRECONDITION): the update was
+    not admitted, so it is sent again, under the same update id so it can never apply twice.
+    """
+    async with asyncio.timeout(120):
+        while True:
+            try:
+                await handle.execute_update(name, request, id=f"{handle.id}-{step}")
+                return
+            except RPCError as err:
+                if err.status != RPCStatusCode.FAILED_PRECONDITION:
+                    raise
+                await asyncio.sleep(0.5)
+
+
 async def full_lifecycle(
     client: Client, workflow_id: str, task_queue: str, pause: random.Random | None = None
 ) -> Any:
     """Start, walk every stage (a milestone in pilot), close deployed; return the final status."""
     handle = await start(client, workflow_id, task_queue)
-    for stage in FORWARD:
+    for step, stage in enumerate(FORWARD):
         if pause:
             await asyncio.sleep(pause.uniform(0, 0.4))
-        await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=stage, by="ops"))
+        await update(handle, CollaborationWorkflow.advance, StageChange(to=stage, by="ops"), step)
         if stage is Stage.PILOT:
-            await handle.execute_update(
-                CollaborationWorkflow.record_milestone, MilestoneRequest(kind="kick-off", by="ops")
-            )
-    await handle.execute_update(
-        CollaborationWorkflow.close, Closure(outcome=Outcome.DEPLOYED, by="ops", reason="live")
-    )
+            milestone = MilestoneRequest(kind="kick-off", by="ops")
+            await update(handle, CollaborationWorkflow.record_milestone, milestone, 10 + step)
+    closure = Closure(outcome=Outcome.DEPLOYED, by="ops", reason="live")
+    await update(handle, CollaborationWorkflow.close, closure, 99)
     return await handle.result()
 
 

@@ -6,6 +6,7 @@ reconnects on its own.
 """
 
 import asyncio
+import os
 import socket
 import uuid
 from pathlib import Path
@@ -34,8 +35,8 @@ async def test_workflows_resume_after_the_temporal_server_restarts(
     server = TemporalDevServer(tmp_path / "temporal", port=free_port(), ui_port=free_port())
     server.start()
     try:
-        client = await server.connect()
-        settings = load_settings({"PASSERELLE_TASK_QUEUE": task_queue})
+        settings = load_settings({**os.environ, "PASSERELLE_TASK_QUEUE": task_queue})
+        client = await server.connect(settings)
         ids = [f"restart-{uuid.uuid4().hex[:8]}-{i}" for i in range(COLLABORATIONS)]
         async with build_worker(client, pool, settings, [LogChannel()]):
             runs = [asyncio.create_task(full_lifecycle(client, wid, task_queue)) for wid in ids]
@@ -44,7 +45,7 @@ async def test_workflows_resume_after_the_temporal_server_restarts(
             assert not all(r.done() for r in runs), "the restart must catch lifecycles in flight"
             await asyncio.sleep(2)
             server.start()
-            await server.connect()
+            await server.connect(settings)
             statuses = await asyncio.wait_for(asyncio.gather(*runs), timeout=120)
         assert all(s.outcome == "deployed" for s in statuses)
         deliveries = await assert_exact_rows(pool, ids)

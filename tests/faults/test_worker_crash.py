@@ -13,11 +13,11 @@ from pathlib import Path
 
 import asyncpg
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.client import data_converter
-from passerelle.codec import EncryptionCodec, new_key, parse_keys
+from passerelle.client import client_for
+from passerelle.codec import new_key
+from passerelle.config import load_settings
 from tests.faults.helpers import WorkerProcess, assert_exact_rows, expected_keys, full_lifecycle
 
 SEED = 20261126
@@ -34,10 +34,9 @@ async def test_sigkilled_worker_loses_and_doubles_nothing(
 ) -> None:
     """20 SIGKILLs at seeded random points; all 50 complete; rows and deliveries exact."""
     keys = f"crash:{new_key()}"
-    client = Client(
-        dev_env.client.service_client,
-        namespace="default",
-        data_converter=data_converter(EncryptionCodec(parse_keys(keys))),
+    client = await client_for(
+        load_settings({"PASSERELLE_ENCRYPTION_KEYS": keys}),
+        target_host=dev_env.client.service_client.config.target_host,
     )
     worker = WorkerProcess(
         {

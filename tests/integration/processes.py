@@ -37,8 +37,7 @@ def worker_env(client: Client, database_url: str, task_queue: str, **extra: str)
         "TEMPORAL_NAMESPACE": client.namespace,
         "PASSERELLE_DATABASE_URL": database_url,
         "PASSERELLE_TASK_QUEUE": task_queue,
-        # These tests are about processes, roles and metrics; encryption has its own tests.
-        "PASSERELLE_ENCRYPTION": "off",
+        "PASSERELLE_ENCRYPTION_KEYS": os.environ["PASSERELLE_ENCRYPTION_KEYS"],  # the suite's key
         **extra,
     }
 

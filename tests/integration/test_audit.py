@@ -9,6 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from passerelle.audit.histories import fetch_chain, read_export, write_export
 from passerelle.audit.replay import replay_runs
+from passerelle.config import Settings
 from tests.audit_cli import alter_first_task_id, passerelle, temporal_show
 from tests.conftest import WorkerFactory
 from tests.replay.altered_workflow import SilentCollaborationWorkflow
@@ -41,7 +42,12 @@ async def test_export_then_replay_passes(
 
 
 async def test_altered_workflow_is_reported_non_deterministic(
-    dev_env: WorkflowEnvironment, run_worker: WorkerFactory, task_queue: str, workflow_id: str, tmp_path: Path
+    dev_env: WorkflowEnvironment,
+    run_worker: WorkerFactory,
+    task_queue: str,
+    workflow_id: str,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     """A definition that dropped its notifications diverges at the first notify activity scheduled."""
     async with run_worker(dev_env.client):
@@ -54,10 +60,10 @@ async def test_altered_workflow_is_reported_non_deterministic(
         and e.activity_task_scheduled_event_attributes.activity_type.name == "notify"
     )
 
-    (outcome,) = await replay_runs(runs, workflows=[SilentCollaborationWorkflow])
+    (outcome,) = await replay_runs(runs, settings, workflows=[SilentCollaborationWorkflow])
     assert outcome.nondeterministic and not outcome.passed
     assert (outcome.event_id, outcome.event_type) == (first_notify, "ACTIVITY_TASK_SCHEDULED")
-    assert (await replay_runs(runs))[0].passed, "the real definition still replays the same history"
+    assert (await replay_runs(runs, settings))[0].passed, "the real definition still replays the same history"
 
     write_export(runs, tmp_path, "default")
     result = passerelle(dev_env.client, "audit", "replay", str(tmp_path), "--workflow", ALTERED)

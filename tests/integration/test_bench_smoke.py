@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench import lifecycle, milestone, replay_bench, scale, timeskip
 from bench.common import Report
+from passerelle.config import Settings
 
 
 async def test_lifecycle_sides_complete(dev_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
@@ -22,7 +23,9 @@ async def test_lifecycle_sides_complete(dev_env: WorkflowEnvironment, pool: asyn
         assert await lifecycle.batch(lifecycle.bare_lifecycle, dev_env.client, bare_queue, 2, 2) > 0
 
 
-async def test_replay_paths_agree(dev_env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path) -> None:
+async def test_replay_paths_agree(
+    dev_env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path, settings: Settings
+) -> None:
     """Recorded lifecycles replay cleanly with the default Replayer and both audit modes."""
     ours, _, queue, _ = lifecycle.workers(dev_env.client, pool, uuid.uuid4().hex[:8])
     async with ours:
@@ -33,9 +36,9 @@ async def test_replay_paths_agree(dev_env: WorkflowEnvironment, pool: asyncpg.Po
         paths.append(tmp_path / f"{i}-{wid}.json")
         paths[-1].write_text(history.to_json())
     loaded = [replay_bench.load_history(p) for p in paths]
-    assert await replay_bench.default_replayer(loaded) == [None] * 3
+    assert await replay_bench.default_replayer(loaded, settings) == [None] * 3
     for sandboxed in (True, False):
-        name, errors = await replay_bench.passerelle_replay(loaded, sandboxed)
+        name, errors = await replay_bench.passerelle_replay(loaded, sandboxed, settings)
         assert errors == [None] * 3, name
 
 

@@ -1,8 +1,9 @@
 """Payload encryption end to end: Temporal's history holds ciphertext, every reader still reads it.
 
-The worker and the starting client share the codec; a client WITHOUT the codec fetches the raw
-history and must find neither the contact e-mail nor the note. The CLI, the SDK Replayer (the
-audit replay) and the codec server (as the Web UI calls it) still read everything.
+The worker and the starting client share the keys; a client WITHOUT them fetches the raw history
+and must find neither the contact e-mail nor the note. The CLI and the codec server (as the Web UI
+calls it) still read everything; the auditors' commands have their own tests
+(`test_audit_encrypted.py`).
 """
 
 import asyncio
@@ -21,15 +22,14 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 
-from passerelle.client import data_converter
+from passerelle.client import client_for
 from passerelle.codec import EncryptionCodec, new_key, parse_keys
 from passerelle.codec_server import start_codec_server
+from passerelle.config import load_settings
 from schemas import Closure, Outcome, Stage, StageChange
 from tests.conftest import WorkerFactory
 from tests.workflows.helpers import start
-from worker import WORKFLOWS, workflow_runner
 from workflows.collaboration import CollaborationWorkflow
 
 UI = "http://localhost:8233"
@@ -77,30 +77,22 @@ async def test_history_holds_no_plaintext_yet_every_reader_reads_it(
     task_queue: str,
     workflow_id: str,
     key_env: str,
+    clear_client: Client,
 ) -> None:
-    """Raw history: no e-mail, no note; CLI, Replayer and codec server see both."""
-    codec = EncryptionCodec(parse_keys(key_env))
-    client = Client(dev_env.client.service_client, namespace="default", data_converter=data_converter(codec))
+    """Raw history: no e-mail, no note; the CLI and the codec server see both."""
     address = dev_env.client.service_client.config.target_host
+    client = await client_for(load_settings({"PASSERELLE_ENCRYPTION_KEYS": key_env}), target_host=address)
     async with run_worker(client):  # a query needs a worker, even on a closed workflow
         email, note = await encrypted_lifecycle(client, task_queue, workflow_id)
         status = await status_from_cli(address, key_env, workflow_id)
     assert status["outcome"] == "declined" and status["history"][1]["note"] == note
 
-    raw = await dev_env.client.get_workflow_handle(workflow_id).fetch_history()  # no codec
+    raw = await clear_client.get_workflow_handle(workflow_id).fetch_history()
     blob = raw.to_json().encode() + b"".join(e.SerializeToString() for e in raw.events)
     # Company names stay readable on purpose: they are search attributes (not personal data).
     for secret in (email, note):
         assert secret.encode() not in blob, f"{secret!r} is readable in the raw history"
     assert b"binary/encrypted" in blob and b"k2" in blob
-
-    # The audit replay: the SDK Replayer with the codec's converter replays without a mismatch.
-    replayer = Replayer(
-        workflows=WORKFLOWS,
-        workflow_runner=workflow_runner(strict=True),
-        data_converter=client.data_converter,
-    )
-    await replayer.replay_workflow(raw)
 
     # The codec server, called as the Web UI calls it, decodes the start input.
     started = raw.events[0].workflow_execution_started_event_attributes.input
@@ -157,12 +149,12 @@ async def test_failure_messages_are_encrypted_too(
     dev_env: WorkflowEnvironment, run_worker: WorkerFactory, task_queue: str, workflow_id: str, key_env: str
 ) -> None:
     """An invalid start fails the workflow: readable with the keys, ciphertext without them."""
-    codec = EncryptionCodec(parse_keys(key_env))
-    client = Client(dev_env.client.service_client, namespace="default", data_converter=data_converter(codec))
+    address = dev_env.client.service_client.config.target_host
+    client = await client_for(load_settings({"PASSERELLE_ENCRYPTION_KEYS": key_env}), target_host=address)
     async with run_worker(client):
         handle = await start(client, workflow_id, task_queue, owner_email="nobody")
         with pytest.raises(WorkflowFailureError) as info:
             await asyncio.wait_for(handle.result(), timeout=15)
     assert "owner_email: value is not a valid email address" in str(info.value.cause)
-    raw = await dev_env.client.get_workflow_handle(workflow_id).fetch_history()
+    raw = await dev_env.client.get_workflow_handle(workflow_id).fetch_history()  # raw events
     assert b"owner_email" not in b"".join(e.SerializeToString() for e in raw.events)

@@ -1,4 +1,4 @@
-"""`passerelle setup` (the compose `setup` one-off) registers the search attributes, idempotently."""
+"""`passerelle setup` (the compose `setup` one-off): search attributes and the digest Schedule, idempotently."""
 
 import asyncio
 import subprocess
@@ -8,10 +8,11 @@ from datetime import timedelta
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
-from temporalio.client import Client
+from temporalio.client import Client, ScheduleActionStartWorkflow
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from passerelle.schedules import DIGEST_SCHEDULE_ID
 from tests.integration.processes import PASSERELLE, worker_env
 from workflows import search_attributes
 
@@ -68,3 +69,28 @@ async def test_setup_reports_an_unreachable_server_in_one_line(task_queue: str) 
     done = await asyncio.to_thread(setup, env)
     assert done.returncode == 1
     assert done.stderr.startswith("error: cannot reach Temporal at 127.0.0.1:1")
+
+
+async def test_setup_encrypts_the_digest_and_keeps_an_operators_pause(
+    dev_env: WorkflowEnvironment, clear_client: Client, task_queue: str
+) -> None:
+    """The action's recipients are ciphertext; a paused digest stays paused, note kept, over two setups."""
+    namespace = await fresh_namespace(dev_env.client)
+    env = worker_env(dev_env.client, "postgresql://unused", task_queue, TEMPORAL_NAMESPACE=namespace)
+    env["PASSERELLE_OPERATOR_EMAILS"] = "ops-lead@programme.example"
+    assert (await asyncio.to_thread(setup, env)).returncode == 0
+    raw = Client(clear_client.service_client, namespace=namespace, data_converter=clear_client.data_converter)
+    handle = raw.get_schedule_handle(DIGEST_SCHEDULE_ID)
+    action = (await handle.describe()).schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert [p.metadata["encoding"] for p in action.args] == [b"binary/encrypted"]
+    assert b"ops-lead" not in b"".join(p.SerializeToString() for p in action.args)
+
+    await handle.pause(note="paused during the summer break")
+    again = [await asyncio.to_thread(setup, env) for _ in range(2)]
+    assert all(done.returncode == 0 for done in again), again
+    assert f"schedule {DIGEST_SCHEDULE_ID} unchanged" in again[0].stdout
+    changed = await asyncio.to_thread(setup, {**env, "PASSERELLE_DIGEST_CRON": "0 9 * * 1"})
+    assert f"schedule {DIGEST_SCHEDULE_ID} updated (cron)" in changed.stdout, changed
+    state = (await handle.describe()).schedule.state
+    assert state.paused and state.note == "paused during the summer break"

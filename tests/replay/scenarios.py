@@ -6,9 +6,11 @@ recorded files on every CI run; the audit tests reuse them.
 """
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import Client
 
 from schemas import (
     Closure,
@@ -24,10 +26,29 @@ from tests.workflows.helpers import start
 from workflows.collaboration import CollaborationWorkflow
 
 OPS = "ops@programme.example"
-Scenario = Callable[[WorkflowEnvironment, str, str], Awaitable[str]]
 
 
-async def full_lifecycle(env: WorkflowEnvironment, workflow_id: str, task_queue: str) -> str:
+class Environment(Protocol):
+    """What a scenario uses of a test server: its client, and skipping time."""
+
+    @property
+    def client(self) -> Client: ...
+
+    async def sleep(self, duration: timedelta | float) -> None: ...
+
+
+@dataclass(frozen=True)
+class ClientEnvironment:
+    """A server's `sleep` with another client of it (the golden recorder's clear one)."""
+
+    client: Client
+    sleep: Callable[[timedelta | float], Awaitable[None]]
+
+
+Scenario = Callable[[Environment, str, str], Awaitable[str]]
+
+
+async def full_lifecycle(env: Environment, workflow_id: str, task_queue: str) -> str:
     """Every stage with a milestone in each, a pilot re-run, then deployed."""
     handle = await start(env.client, workflow_id, task_queue)
     path = [
@@ -51,7 +72,7 @@ async def full_lifecycle(env: WorkflowEnvironment, workflow_id: str, task_queue:
     return workflow_id
 
 
-async def declined(env: WorkflowEnvironment, workflow_id: str, task_queue: str) -> str:
+async def declined(env: Environment, workflow_id: str, task_queue: str) -> str:
     """Qualification, pilot, then declined for lack of budget."""
     handle = await start(env.client, workflow_id, task_queue)
     for stage in (Stage.QUALIFICATION, Stage.PILOT):
@@ -63,7 +84,7 @@ async def declined(env: WorkflowEnvironment, workflow_id: str, task_queue: str) 
     return workflow_id
 
 
-async def stalled_with_reminders(env: WorkflowEnvironment, workflow_id: str, task_queue: str) -> str:
+async def stalled_with_reminders(env: Environment, workflow_id: str, task_queue: str) -> str:
     """Silence in introduction: two reminders and an escalation; pause, resume, snooze; abandoned."""
     handle = await start(env.client, workflow_id, task_queue, stall_after_days={"introduction": 1})
     await env.sleep(timedelta(days=2.5))
@@ -79,7 +100,7 @@ async def stalled_with_reminders(env: WorkflowEnvironment, workflow_id: str, tas
     return workflow_id
 
 
-async def continue_as_new(env: WorkflowEnvironment, workflow_id: str, task_queue: str) -> str:
+async def continue_as_new(env: Environment, workflow_id: str, task_queue: str) -> str:
     """A small history limit forces continue-as-new while reminders fire and milestones land."""
     await start(
         env.client,

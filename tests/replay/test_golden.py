@@ -16,12 +16,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from passerelle.audit.histories import fetch_chain, read_export, write_export
 from passerelle.audit.replay import replay_runs
+from passerelle.client import converter_for
+from passerelle.config import Settings
 from tests.conftest import WorkerFactory
-from tests.replay.scenarios import SCENARIOS
+from tests.replay.scenarios import SCENARIOS, ClientEnvironment
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -37,18 +40,22 @@ def test_every_scenario_has_a_golden_history() -> None:
 
 
 @pytest.mark.parametrize("folder", golden_folders(), ids=lambda p: p.name)
-async def test_golden_history_replays(folder: Path) -> None:
-    """Every run of the recorded lifecycle replays without a non-determinism error."""
+async def test_golden_history_replays(folder: Path, settings: Settings) -> None:
+    """Every run of the recorded lifecycle replays without a non-determinism error.
+
+    The goldens hold clear payloads (recorded so, to be readable by any future key): replaying
+    them with the suite's encrypted settings is also the proof that clear histories still read.
+    """
     runs = read_export(folder)
-    outcomes = await replay_runs(runs, jobs=1)
+    outcomes = await replay_runs(runs, settings, jobs=1)
     assert [o.run_id for o in outcomes] == [r.run_id for r in runs]
     assert all(o.passed for o in outcomes), [o.error for o in outcomes if not o.passed]
 
 
-async def test_process_pool_gives_the_same_verdicts_in_order() -> None:
+async def test_process_pool_gives_the_same_verdicts_in_order(settings: Settings) -> None:
     """Replaying on two processes keeps one verdict per history, in the order given."""
     runs = [run for folder in golden_folders() for run in read_export(folder)] * 3
-    outcomes = await replay_runs(runs, jobs=2)
+    outcomes = await replay_runs(runs, settings, jobs=2)
     assert [o.run_id for o in outcomes] == [r.run_id for r in runs]
     assert all(o.passed for o in outcomes)
 
@@ -56,12 +63,23 @@ async def test_process_pool_gives_the_same_verdicts_in_order() -> None:
 @pytest.mark.skipif(not os.environ.get("PASSERELLE_RECORD_GOLDEN"), reason="set PASSERELLE_RECORD_GOLDEN=1")
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 async def test_record_golden_history(
-    time_env: WorkflowEnvironment, run_worker: WorkerFactory, task_queue: str, name: str
+    time_env: WorkflowEnvironment,
+    run_worker: WorkerFactory,
+    task_queue: str,
+    name: str,
+    clear_settings: Settings,
 ) -> None:
-    """Record a scenario's chain of runs as its golden export (on demand only)."""
-    async with run_worker(time_env.client):
-        workflow_id = await SCENARIOS[name](time_env, f"golden-{name}", task_queue)
-    runs = await fetch_chain(time_env.client, workflow_id)
+    """Record a scenario's chain of runs as its golden export (on demand only), in clear.
+
+    Clear, so the goldens never depend on a key: the suite's key is new every session.
+    """
+    config = time_env.client.config()  # keeps the time-skipping interceptor
+    clear = Client(**{**config, "data_converter": converter_for(clear_settings)})
+    async with run_worker(clear):
+        workflow_id = await SCENARIOS[name](
+            ClientEnvironment(clear, time_env.sleep), f"golden-{name}", task_queue
+        )
+    runs = await fetch_chain(clear, workflow_id)
     shutil.rmtree(GOLDEN / name, ignore_errors=True)
     write_export(runs, GOLDEN / name, "default")
     assert (GOLDEN / name / "manifest.json").exists()

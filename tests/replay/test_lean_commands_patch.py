@@ -13,6 +13,7 @@ from temporalio.api.enums.v1 import EventType
 
 from passerelle.audit.histories import read_export
 from passerelle.audit.replay import replay_runs
+from passerelle.config import Settings
 from tests.replay.patching.lean_unguarded import UnguardedLeanWorkflow
 from tests.replay.test_golden import GOLDEN
 from workflows.collaboration import LEAN_COMMANDS_PATCH
@@ -25,12 +26,14 @@ def folders(root: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize("folder", folders(BEFORE), ids=lambda p: p.name)
-async def test_history_from_before_the_patch_replays_only_with_the_guard(folder: Path) -> None:
+async def test_history_from_before_the_patch_replays_only_with_the_guard(
+    folder: Path, settings: Settings
+) -> None:
     """Old histories replay on today's code, and are non-deterministic for the unguarded change."""
     runs = read_export(folder)
-    today = await replay_runs(runs, jobs=1)
+    today = await replay_runs(runs, settings, jobs=1)
     assert all(o.passed for o in today), [o.error for o in today if not o.passed]
-    unguarded = await replay_runs(runs, jobs=1, workflows=[UnguardedLeanWorkflow])
+    unguarded = await replay_runs(runs, settings, jobs=1, workflows=[UnguardedLeanWorkflow])
     assert any(o.nondeterministic for o in unguarded), [o.error for o in unguarded]
 
 

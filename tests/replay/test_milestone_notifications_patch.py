@@ -11,15 +11,18 @@ from pathlib import Path
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from passerelle.client import DATA_CONVERTER
+from passerelle.client import converter_for
+from passerelle.config import Settings
 from worker import WORKFLOWS, workflow_runner
 
 HISTORY = Path(__file__).parent / "histories" / "collaboration_before_milestone_notifications.json"
 
 
-async def test_history_before_milestone_notifications_replays() -> None:
-    """The old history replays without a non-determinism error."""
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER, workflow_runner=workflow_runner())
+async def test_history_before_milestone_notifications_replays(settings: Settings) -> None:
+    """The old history (clear payloads) replays, with the suite's encrypted converter."""
+    replayer = Replayer(
+        workflows=WORKFLOWS, data_converter=converter_for(settings), workflow_runner=workflow_runner()
+    )
     history = WorkflowHistory.from_json("collab-natixis-nabla", HISTORY.read_text())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

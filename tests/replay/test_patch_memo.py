@@ -17,6 +17,7 @@ from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
 from passerelle.audit.histories import Run, fetch_chain
 from passerelle.audit.replay import replay_runs
+from passerelle.config import Settings
 from tests.conftest import WorkerFactory
 from tests.replay.patching.step_1_before import BeforeMemoWorkflow
 from tests.replay.patching.step_2_unguarded import UnguardedMemoWorkflow
@@ -43,19 +44,23 @@ async def record_before_the_patch(
 
 
 async def test_history_from_before_the_patch_replays_only_with_the_patch(
-    time_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, workflow_id: str
+    time_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str, workflow_id: str, settings: Settings
 ) -> None:
     """The old history replays on today's code; the same change without the patch breaks it."""
     runs = await record_before_the_patch(time_env, pool, workflow_id, task_queue)
     assert not [e for run in runs for e in run.events if e.event_type in PATCH_EVENTS], "recorded before"
-    (today,) = await replay_runs(runs, jobs=1)
+    (today,) = await replay_runs(runs, settings, jobs=1)
     assert today.passed, today.error
-    (unguarded,) = await replay_runs(runs, jobs=1, workflows=[UnguardedMemoWorkflow])
+    (unguarded,) = await replay_runs(runs, settings, jobs=1, workflows=[UnguardedMemoWorkflow])
     assert unguarded.nondeterministic, unguarded.error
 
 
 async def test_new_runs_record_the_patch_and_show_the_collaboration_id(
-    time_env: WorkflowEnvironment, run_worker: WorkerFactory, task_queue: str, workflow_id: str
+    time_env: WorkflowEnvironment,
+    run_worker: WorkerFactory,
+    task_queue: str,
+    workflow_id: str,
+    settings: Settings,
 ) -> None:
     """A collaboration started now carries the marker and the memo, and replays."""
     async with run_worker(time_env.client):
@@ -64,5 +69,5 @@ async def test_new_runs_record_the_patch_and_show_the_collaboration_id(
     assert PATCH_EVENTS <= {e.event_type for e in runs[0].events}
     memo = await (await time_env.client.get_workflow_handle(workflow_id).describe()).memo()
     assert memo == {"collaboration_id": runs[0].run_id}
-    (outcome,) = await replay_runs(runs, jobs=1)
+    (outcome,) = await replay_runs(runs, settings, jobs=1)
     assert outcome.passed, outcome.error

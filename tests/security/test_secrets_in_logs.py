@@ -10,11 +10,11 @@ import uuid
 from asyncio.subprocess import PIPE
 from pathlib import Path
 
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.client import data_converter
-from passerelle.codec import EncryptionCodec, new_key, parse_keys
+from passerelle.client import client_for
+from passerelle.codec import new_key
+from passerelle.config import load_settings
 from tests.faults.helpers import WorkerProcess, full_lifecycle
 
 
@@ -43,11 +43,7 @@ async def test_no_password_api_key_or_encryption_key_in_any_output(
         "PASSERELLE_ENCRYPTION_KEYS": keys,
     }
     worker = WorkerProcess(env, tmp_path / "worker.log")
-    client = Client(
-        dev_env.client.service_client,
-        namespace="default",
-        data_converter=data_converter(EncryptionCodec(parse_keys(keys))),
-    )
+    client = await client_for(load_settings(env))
     wid = f"secrets-{uuid.uuid4().hex[:8]}"
     await worker.start()
     try:

@@ -111,9 +111,13 @@ def test_printed_database_urls_hide_the_password() -> None:
     )
 
 
-def test_dev_encrypt_creates_an_owner_only_key_once_and_keeps_using_it(tmp_path: Path) -> None:
-    """`passerelle dev --encrypt` makes a key file (0600); later runs, with or without the flag, reuse it."""
+def test_dev_encrypt_creates_an_owner_only_key_once_and_keeps_using_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`passerelle dev` (encrypted by default) makes a key file (0600); later runs, even `--no-encrypt`, reuse it."""
     from passerelle.cli.stack import dev_encryption
+
+    monkeypatch.delenv("PASSERELLE_ENCRYPTION_KEYS")  # a user's shell: no keys, the stack makes one
 
     assert dev_encryption(load_settings({}), tmp_path, encrypt=False).encryption_off
     first = dev_encryption(load_settings({}), tmp_path, encrypt=True)

@@ -11,6 +11,8 @@ from passerelle.audit.entries import recorded_entries, run_marks
 from passerelle.audit.histories import fetch_chain, first_run_id
 from passerelle.audit.timeline import stage_times, story
 from passerelle.audit.verify import compare, database_rows
+from passerelle.client import converter_for
+from passerelle.config import Settings
 from schemas import Stage
 from tests.audit_cli import passerelle
 from tests.conftest import WorkerFactory
@@ -32,12 +34,13 @@ async def test_timeline_and_verify_across_runs(
     postgres_url: str,
     task_queue: str,
     workflow_id: str,
+    settings: Settings,
 ) -> None:
     """The story spans every run in order; Postgres agrees until a row is deleted or duplicated."""
     async with run_worker(time_env.client):
         await continue_as_new(time_env, workflow_id, task_queue)
     runs = await fetch_chain(time_env.client, workflow_id)
-    entries, marks = await recorded_entries(runs), run_marks(runs)
+    entries, marks = await recorded_entries(runs, converter_for(settings)), run_marks(runs)
     collaboration_id = first_run_id(runs[0].history)
     assert len(runs) >= 2 and collaboration_id == runs[0].run_id
     assert [e.entry.seq for e in entries] == list(range(1, len(entries) + 1))

@@ -1,0 +1,71 @@
+"""Which encryption keys a set of histories needs, checked before anything is decoded.
+
+An auditor given an export, or a live id, learns at once and in one line which key is missing,
+instead of a decoding failure deep inside the Replayer or the timeline. Each encrypted payload
+names its key id in its metadata (`passerelle.codec`); clear payloads need no key.
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
+
+from google.protobuf.descriptor import Descriptor
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
+
+from passerelle.audit.histories import Run
+from passerelle.codec import ENCODING, KEY_ID, UnknownKeyError
+from passerelle.config import Settings
+
+_PAYLOAD = Payload.DESCRIPTOR.full_name
+
+
+@cache
+def _may_hold_payloads(descriptor: Descriptor) -> bool:
+    """Return True when a message of this type can contain a Payload, at any depth."""
+    seen: set[str] = set()
+    todo = [descriptor]
+    while todo:
+        current = todo.pop()
+        if current.full_name == _PAYLOAD:
+            return True
+        if current.full_name in seen:
+            continue
+        seen.add(current.full_name)
+        todo += [f.message_type for f in current.fields if f.message_type is not None]
+    return False
+
+
+def _payloads(message: Message) -> Iterator[Payload]:
+    if message.DESCRIPTOR.full_name == _PAYLOAD:
+        yield message  # type: ignore[misc]
+        return
+    for field, value in message.ListFields():
+        if field.message_type is None or not _may_hold_payloads(field.message_type):
+            continue
+        if field.message_type.GetOptions().map_entry:
+            items: Iterable[Message] = value.values()
+        elif field.is_repeated:
+            items = value
+        else:
+            items = (value,)
+        for item in items:
+            yield from _payloads(item)
+
+
+def key_ids(runs: Sequence[Run]) -> set[str]:
+    """Return the id of every key the runs' encrypted payloads were sealed with."""
+    found = set()
+    for run in runs:
+        for event in run.events:
+            for payload in _payloads(event):
+                if payload.metadata.get("encoding") == ENCODING:
+                    found.add(payload.metadata.get(KEY_ID, b"").decode())
+    return found
+
+
+def check_keys(runs: Sequence[Run], settings: Settings) -> None:
+    """Raise `UnknownKeyError` naming the first key the runs need that the settings lack."""
+    known = [kid for kid, _ in settings.encryption_keys]
+    missing = sorted(key_ids(runs) - set(known))
+    if missing:
+        raise UnknownKeyError(missing[0], known)
