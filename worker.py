@@ -1,10 +1,10 @@
 """The Passerelle worker: wiring only.
 
-Builds the Temporal client (pydantic converter), the asyncpg pool, the activity classes with their
-dependencies, and runs the worker for task queue `collaborations` until asked to stop. On SIGINT or
-SIGTERM it stops polling and lets running activities finish (graceful shutdown, up to
-`PASSERELLE_SHUTDOWN_GRACE_SECONDS`); with `PASSERELLE_METRICS_PORT` set, the SDK runtime serves
-Prometheus metrics.
+Builds the Temporal client (`client_for`, with the settings' codec), the asyncpg pool, the
+activity classes with their dependencies, and runs the worker for task queue `collaborations`
+until asked to stop. On SIGINT or SIGTERM it stops polling and lets running activities finish
+(graceful shutdown, up to `PASSERELLE_SHUTDOWN_GRACE_SECONDS`); with `PASSERELLE_METRICS_PORT`
+set, the SDK runtime serves Prometheus metrics.
 """
 
 import asyncio

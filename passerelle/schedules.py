@@ -49,16 +49,15 @@ def digest_config(env: Mapping[str, str], task_queue: str) -> dict[str, Any]:
     }
 
 
-def digest_schedule(env: Mapping[str, str], task_queue: str) -> Schedule:
-    """Return the daily digest Schedule configured by `PASSERELLE_DIGEST_*` variables."""
-    config = digest_config(env, task_queue)
+def digest_schedule(config: Mapping[str, Any]) -> Schedule:
+    """Return the daily digest Schedule of a `digest_config`."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
             DigestWorkflow.run,
             DigestRequest.model_validate(config["request"]),
             id="passerelle-digest",
-            task_queue=task_queue,
-            memo={APPLIED: config},
+            task_queue=config["task_queue"],
+            memo={APPLIED: dict(config)},
         ),
         spec=ScheduleSpec(cron_expressions=[config["cron"]], time_zone_name=config["time_zone"]),
         # A digest that is late is still useful; two at once are not.
@@ -79,13 +78,13 @@ async def _applied(client: Client, current: Schedule) -> dict[str, Any]:
 
 async def apply_schedules(client: Client, env: Mapping[str, str], task_queue: str) -> str:
     """Create the digest Schedule, or update what changed; return what was done, in words."""
-    schedule = digest_schedule(env, task_queue)
+    wanted = digest_config(env, task_queue)
+    schedule = digest_schedule(wanted)
     try:
         await client.create_schedule(DIGEST_SCHEDULE_ID, schedule)
         return "created"
     except ScheduleAlreadyRunningError:
         pass
-    wanted = digest_config(env, task_queue)
     changed: list[str] = []
 
     async def merge(update: ScheduleUpdateInput) -> ScheduleUpdate | None:
