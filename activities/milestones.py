@@ -7,6 +7,7 @@ workflow history, and inserted with `ON CONFLICT DO NOTHING`; the projection onl
 `effective_at` is when an imported event really happened (NULL for live ones).
 """
 
+import json
 from typing import Any
 
 import asyncpg
@@ -39,11 +40,24 @@ ON CONFLICT (collaboration_id, seq) DO NOTHING
 MILESTONE_COLUMNS = """collaboration_id, seq, workflow_id, run_id, kind, stage, to_stage, outcome,
     milestone, actor, note, evidence_url, reminder_number, occurred_at, effective_at"""
 
-# The projection and every row of a change in ONE statement, so one round-trip (no BEGIN/COMMIT):
-# a statement is atomic, and the foreign key sees the projection the CTE inserts (checked at the
-# end of the statement). The rows come as arrays, one per column, one element per entry.
+# The outbox rows of the change's notifications, as arrays (usually none or one): they enter with
+# the milestone rows, so a notification exists exactly when its event does. The JSON columns come
+# as text: a list of recipients would otherwise read as one more array dimension.
+OUTBOX = """outbox AS (
+    INSERT INTO notifications (idempotency_key, collaboration_id, workflow_id, event, language,
+        recipients, context)
+    SELECT n.key, $1, $2, n.event, n.language, n.recipients::jsonb, n.context::jsonb
+    FROM unnest($29::text[], $30::text[], $31::text[], $32::text[], $33::text[])
+        AS n(key, event, language, recipients, context)
+    ON CONFLICT (idempotency_key) DO NOTHING
+)"""
+
+# The projection, the outbox and every row of a change in ONE statement, so one round-trip (no
+# BEGIN/COMMIT): a statement is atomic, and the foreign key sees the projection the CTE inserts
+# (checked at the end of the statement). The rows come as arrays, one per column, one element per
+# entry.
 RECORD = f"""
-WITH projection AS ({UPSERT_PROJECTION.strip()})
+WITH projection AS ({UPSERT_PROJECTION.strip()}), {OUTBOX}
 INSERT INTO milestones ({MILESTONE_COLUMNS})
 SELECT $1, e.seq, $2, $16, e.kind, e.stage, e.to_stage, e.outcome, e.milestone, e.actor, e.note,
     e.evidence_url, e.reminder_number, e.occurred_at, e.effective_at
@@ -54,9 +68,9 @@ FROM unnest($17::integer[], $18::text[], $19::text[], $20::text[], $21::text[], 
 ON CONFLICT (collaboration_id, seq) DO NOTHING
 """
 # The same for the usual change of one entry, with plain parameters in the same places: arrays
-# cost more to encode and unnest than the row itself (issue 7's milestone benchmark).
+# cost more to encode and unnest than the row itself (bench/milestone.py).
 RECORD_ONE = f"""
-WITH projection AS ({UPSERT_PROJECTION.strip()})
+WITH projection AS ({UPSERT_PROJECTION.strip()}), {OUTBOX}
 INSERT INTO milestones ({MILESTONE_COLUMNS})
 VALUES ($1, $17, $2, $16, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
 ON CONFLICT (collaboration_id, seq) DO NOTHING
@@ -91,6 +105,14 @@ class MilestoneActivities:
         ]
         one = len(entries) == 1
         rows: list[Any] = [c[0] for c in columns] if one else columns
+        notes = record.notifications
+        outbox = [
+            [n.key for n in notes],
+            [n.event.value for n in notes],
+            [n.language for n in notes],
+            [json.dumps([r.model_dump(mode="json") for r in n.recipients]) for n in notes],
+            [json.dumps(n.context) for n in notes],
+        ]
         async with self._pool.acquire() as conn:
             status = await conn.execute(
                 RECORD_ONE if one else RECORD,
@@ -111,6 +133,7 @@ class MilestoneActivities:
                 last_seq,
                 record.run_id,
                 *rows,
+                *outbox,
             )
         added = int(status.rsplit(" ", 1)[-1])
         log.info(

@@ -1,9 +1,10 @@
 """Time-skipping: two years of a stalled collaboration against a bare two-year wait.
 
 Passerelle: a collaboration left alone in `introduction` for 730 days on the time-skipping server
-(52 reminders and one escalation, each recorded and notified on the real worker and database,
-53 timer expiries with the first "due soon" wake-up), then closed. Baseline: `BareTwoYears`
-with 53 timers and the same record and notify no-op activities. Wall time of each, interleaved.
+(6 reminders backing off on days 14 to 448 and one escalation, each recorded and notified on the
+real worker and database, 7 timer expiries with the first "due soon" wake-up), then closed.
+Baseline: `BareTwoYears` with 7 timers and the same record and notify no-op activities. Wall time
+of each, interleaved.
 """
 
 import time
@@ -19,7 +20,7 @@ from schemas import Closure, Outcome
 from workflows.collaboration import CollaborationWorkflow
 
 DAYS = 730
-TIMERS = 53
+TIMERS = 7
 
 
 async def passerelle_two_years(env: WorkflowEnvironment, queue: str) -> tuple[float, int]:

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field, HttpUrl
 
-from schemas.fields import STRICT, Days, Label, Name, Slug, Tag
+from schemas.fields import STRICT, Label, Name, Slug, StallDays, Tag
 from schemas.imports import ImportedHistory
 from schemas.stages import DEFAULT_STALL_DAYS, Stage
 
@@ -31,7 +31,7 @@ class CollaborationRequest(BaseModel):
     sector: Slug
     owner_email: EmailStr
     language: Literal["fr", "en"] = "fr"
-    stall_after_days: dict[Stage, Days] = Field(default_factory=dict)
+    stall_after_days: dict[Stage, StallDays] = Field(default_factory=dict)
     escalate_after_reminders: Annotated[int, Field(ge=1, le=20)] = 2
     tags: Annotated[list[Tag], Field(max_length=20)] = Field(default_factory=list)
     link: HttpUrl | None = None

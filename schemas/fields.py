@@ -11,7 +11,8 @@ tags) refuse line breaks too: they end up in e-mail subjects and headers.
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
@@ -48,3 +49,24 @@ Reason = Annotated[str, StringConstraints(min_length=1, max_length=4000), Text]
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=50), Line]
 Days = Annotated[float, Field(gt=0, le=3650)]
+
+# The shortest stall threshold: a typo such as 0.000001 (86 ms) would otherwise chase partners as
+# fast as activities complete. 0.0001 days (8.64 s) still lets a live demo watch a reminder fire
+# within a minute. Validation with context `{"legacy": True}` skips the floor: collaborations
+# started before it existed keep their threshold, and their reminders are bounded by the cap.
+MIN_STALL_DAYS = 0.0001
+
+
+def _at_least_floor(days: float, info: ValidationInfo) -> float:
+    if days < MIN_STALL_DAYS and not (info.context or {}).get("legacy"):
+        raise PydanticCustomError(
+            "stall_floor", "must be at least {floor} days (about 9 s)", {"floor": MIN_STALL_DAYS}
+        )
+    return days
+
+
+StallDays = Annotated[
+    float,
+    Field(gt=0, le=3650, json_schema_extra={"minimum": MIN_STALL_DAYS}),
+    AfterValidator(_at_least_floor),
+]

@@ -16,6 +16,7 @@ class EventKind(StrEnum):
     MILESTONE = "milestone"
     REMINDER = "reminder"
     ESCALATION = "escalation"
+    REMINDERS_STOPPED = "reminders_stopped"  # the cap of unanswered reminders in a stage is reached
     PAUSED = "paused"
     RESUMED = "resumed"
     SNOOZED = "snoozed"
@@ -64,13 +65,18 @@ class Projection(BaseModel):
 
 
 class EventRecord(BaseModel):
-    """Input of the record activity: milestone rows of one change plus the projection after it."""
+    """Input of the record activity: milestone rows of one change plus the projection after it.
+
+    `notifications` are the messages the change sends: they enter the outbox in the same
+    statement as the rows, so a delivery needs only its key and survives any run's end.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     run_id: str
     entries: list[HistoryEntry]
     projection: Projection
+    notifications: list["Notification"] = []
 
 
 class NotificationEvent(StrEnum):
@@ -81,6 +87,7 @@ class NotificationEvent(StrEnum):
     MILESTONE = "milestone"
     REMINDER = "reminder"
     ESCALATION = "escalation"
+    REMINDERS_STOPPED = "reminders_stopped"
     CLOSED = "closed"
     DIGEST = "digest"
 
@@ -107,3 +114,6 @@ class Notification(BaseModel):
     language: str
     recipients: list[Recipient]
     context: dict[str, str]
+
+
+EventRecord.model_rebuild()

@@ -33,7 +33,10 @@ class CollaborationStatus(BaseModel):
     escalations: int
     snoozed_until: datetime | None
     runs: int
+    # The latest entries (at most `RECENT_ENTRIES`, notes shortened): the `status` query's view.
+    # Update answers leave it empty. The full record is in PostgreSQL (`passerelle status`).
     history: list[HistoryEntry]
+    entries: int = 0  # how many entries the collaboration has recorded in all (its last seq)
 
     @property
     def stage_changes(self) -> list[HistoryEntry]:

@@ -2,8 +2,9 @@
 
 The workflow decides; activities act. Operators steer it with updates (each validated before it
 enters history, each answered with the new status), the stall clock runs on durable timers, and
-every recorded event becomes a milestone row through an activity. Long lives stay bounded with
-continue-as-new carrying the whole `CollaborationState`.
+every recorded event becomes a milestone row through an activity. Long lives stay bounded: the
+state keeps only the latest entries, update answers carry no history, and continue-as-new carries
+the small `CollaborationState` with the keys of deliveries still under way.
 
 Deterministic by construction: no I/O, no wall clock (`workflow.now()`), activities are called by
 name so this module never imports asyncpg or any channel code.
@@ -16,7 +17,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     # pydantic imports email_validator at the first EmailStr check; import it with the rest.
@@ -39,7 +40,8 @@ with workflow.unsafe.imports_passed_through():
         describe_validation_error,
     )
     from workflows import search_attributes as sa
-    from workflows.activity_names import NOTIFY, RECORD_EVENTS
+    from workflows.activity_names import DELIVER, NOTIFY, RECORD_EVENTS
+    from workflows.delivery_policy import DELIVERY_WINDOW, MAX_RETRY_INTERVAL, NOTIFY_TIMEOUT
     from workflows.details import current_details
     from workflows.notifications import notification_for
     from workflows.requests import parse_request
@@ -54,7 +56,14 @@ MILESTONE_NOTIFICATIONS_PATCH = "notify-milestones"
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 # Delivery errors that are permanent (bad address, 4xx) are recorded by the activity and not
 # raised; anything raised is transient (timeout, 5xx, refused) and retried with backoff.
-NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10))
+# A delivery is tried for `DELIVERY_WINDOW`, then marked `failed` (resent with `passerelle
+# notifications retry`): the activity marks it on its last attempt, and the schedule-to-close
+# timeout is the backstop when no attempt could run at all (workers down).
+NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=MAX_RETRY_INTERVAL)
+# Deliveries handed to the next run at continue-as-new: beyond this many (a channel down for
+# days), the rest wait in the outbox as `pending` for `passerelle notifications retry`.
+MAX_CARRIED_DELIVERIES = 100
+HANDOVER_GRACE = timedelta(seconds=10)
 # Patch (README, "Golden histories and changing a running workflow"): runs started before it have
 # no memo command in their history, so the memo is only written where the patch marker is (or is
 # being) recorded.
@@ -64,11 +73,15 @@ MEMO_PATCH = "memo-collaboration-id"
 # armed timer is kept unless the new wake-up is earlier (a timer that fires early just re-arms),
 # and only the search attributes whose value changed are upserted.
 LEAN_COMMANDS_PATCH = "lean-commands"
+# Patch: a bounded life. Reminders back off and stop at a cap, a start input below the stall
+# threshold floor is refused, and notifications enter the outbox with their record and are
+# delivered by key within a window; continue-as-new hands pending deliveries to the next run
+# instead of waiting for them. Runs begun before it keep the old behaviour until they continue-as-new.
+BOUNDED_LIFE_PATCH = "bounded-life"
 # Start-to-close timeouts are also how long Temporal waits before retrying an activity whose
 # worker died (SIGKILL, OOM, lost host): a few inserts take milliseconds, so 10 s is generous;
-# a channel must give up on its own well within 30 s (SMTP/HTTP client timeouts below that).
+# a channel gives up on its own well within 30 s (`workflows.delivery_policy`).
 RECORD_TIMEOUT = timedelta(seconds=10)
-NOTIFY_TIMEOUT = timedelta(seconds=30)
 
 
 @workflow.defn
@@ -80,7 +93,8 @@ class CollaborationWorkflow:
         # State is built here, not in `run`, so that an update arriving in the very first
         # workflow task (start then update at once) already finds the collaboration.
         self._version = 0  # bumped by every change, wakes the main loop to re-arm its timer
-        self._deliveries: set[asyncio.Task[Any]] = set()
+        self._deliveries: dict[str, asyncio.Task[Any]] = {}  # by notification key
+        self._draining = False  # continue-as-new is due: deliveries go to the next run
         self._invalid: ApplicationError | None = None
         self._started: HistoryEntry | None = None
         self._imported: list[HistoryEntry] = []
@@ -90,9 +104,13 @@ class CollaborationWorkflow:
         self._published: dict[str, object] = {}  # search attributes upserted in this run
         if carried is not None:
             carried.runs += 1
+            # Only the status query, update answers and the next continue-as-new input read the
+            # kept entries, never a command: cutting them is safe on replay of any history.
+            carried.keep_recent()
+            self._bounded()  # settles the patch in the run's first task
             return
         try:
-            valid = self._decode(request)
+            valid = self._decode(request, strict=self._bounded())
         except ApplicationError as err:
             self._invalid = err
             return
@@ -111,19 +129,23 @@ class CollaborationWorkflow:
         state = self._known()
         self._publish()
         self._publish_memo()
+        if self._bounded():
+            for key in state.pending_deliveries:  # handed over by the previous run
+                self._start_delivery(key)
+            state.pending_deliveries = []
         if self._started is not None:
             await self._record([self._started, *self._imported])
 
         while state.outcome is None:
             if self._continue_as_new_due():
-                await self._drain()
+                await self._drain(handover=self._bounded())
                 if state.outcome is not None:  # closed while draining: complete, no empty run
                     break
                 workflow.continue_as_new(args=[state.request, state])
             seen, now = self._version, workflow.now()
             reminder, due_soon = state.next_reminder_at, state.due_soon_at
             if reminder is not None and reminder <= now:
-                await self._change(lambda now: state.remind(now))
+                await self._change(lambda now: state.remind(now, backoff=self._bounded()))
                 continue
             # Wake at the "due soon" boundary too, so the SLA the UI shows is current.
             wake, why = reminder, "stall reminder"
@@ -132,7 +154,7 @@ class CollaborationWorkflow:
             if await self._wait(seen, wake, why):
                 self._publish()  # the SLA moved on; a reminder now due fires next time round
         self._disarm()
-        await self._drain()
+        await self._drain(handover=False)  # each delivery ends within its window
         return state.status(workflow.now())
 
     # -- updates: validators reject bad requests before they enter history --
@@ -223,18 +245,22 @@ class CollaborationWorkflow:
             raise ValueError("the collaboration did not start: its input is invalid")
         return self._state
 
+    def _bounded(self) -> bool:
+        return workflow.patched(BOUNDED_LIFE_PATCH)
+
     @staticmethod
-    def _decode(request: Any) -> CollaborationRequest:
+    def _decode(request: Any, strict: bool) -> CollaborationRequest:
         """Validate the start input; fail the workflow at once, naming each bad field.
 
         The input arrives as plain JSON (`Any`): decoding it into the model before `run` would
         fail the workflow *task*, which Temporal retries forever (sdk-python #608). Failing the
-        workflow instead ends it within seconds with a message an operator can act on.
+        workflow instead ends it within seconds with a message an operator can act on. Not
+        `strict`: a run begun before the stall threshold floor, replayed as it ran.
         """
         try:
             if isinstance(request, RawValue):
                 request = workflow.payload_converter().from_payload(request.payload)
-            return CollaborationRequest.model_validate(request)
+            return CollaborationRequest.model_validate(request, context={"legacy": not strict})
         except ValidationError as err:
             message = describe_validation_error(err, "collaboration request")
         except Exception as err:
@@ -251,12 +277,20 @@ class CollaborationWorkflow:
         self._version += 1
         self._publish()
         await self._record(entries)
-        return state.status(workflow.now())
+        # No history in the answer: Temporal stores every answer, and the record is in PostgreSQL.
+        return state.status(workflow.now(), with_history=False)
 
     async def _record(self, entries: list[HistoryEntry]) -> None:
         state = self._known()
+        bounded = self._bounded()
+        notifications = [n for e in entries if (n := notification_for(state, e)) is not None]
+        if bounded:  # they enter the outbox with the rows
+            notifications = [n for n in notifications if self._may_notify(n)]
         record = EventRecord(
-            run_id=workflow.info().run_id, entries=entries, projection=state.projection(workflow.now())
+            run_id=workflow.info().run_id,
+            entries=entries,
+            projection=state.projection(workflow.now()),
+            notifications=notifications if bounded else [],
         )
         await workflow.execute_activity(
             RECORD_EVENTS,
@@ -265,22 +299,48 @@ class CollaborationWorkflow:
             retry_policy=RECORD_RETRY,
             summary=", ".join(e.kind.value for e in entries),
         )
-        for entry in entries:
-            notification = notification_for(state, entry)
-            if notification is not None and self._may_notify(notification):
-                # Delivery runs beside the workflow: an update answers once its record is
-                # durable, not when every mailbox has accepted the message.
-                task = asyncio.create_task(
+        # Delivery runs beside the workflow: an update answers once its record is durable, not
+        # when every mailbox has accepted the message.
+        for notification in notifications:
+            if bounded:
+                self._start_delivery(notification.key)
+            elif self._may_notify(notification):
+                self._track(
+                    notification.key,
                     workflow.execute_activity(
                         NOTIFY,
                         notification,
                         start_to_close_timeout=NOTIFY_TIMEOUT,
                         retry_policy=NOTIFY_RETRY,
                         summary=f"notify {notification.event.value}",
-                    )
+                    ),
                 )
-                self._deliveries.add(task)
-                task.add_done_callback(self._deliveries.discard)
+
+    def _start_delivery(self, key: str) -> None:
+        if self._draining:  # this run is about to continue-as-new: the next one sends it
+            self._known().pending_deliveries.append(key)
+        else:
+            self._track(key, self._deliver(key))
+
+    def _track(self, key: str, delivery: Any) -> None:
+        task = asyncio.create_task(delivery)
+        self._deliveries[key] = task
+        task.add_done_callback(lambda _: self._deliveries.pop(key, None))
+
+    @staticmethod
+    async def _deliver(key: str) -> None:
+        """Deliver an outbox notification; a delivery given up on never fails the collaboration."""
+        try:
+            await workflow.execute_activity(
+                DELIVER,
+                key,
+                start_to_close_timeout=NOTIFY_TIMEOUT,
+                schedule_to_close_timeout=DELIVERY_WINDOW,
+                retry_policy=NOTIFY_RETRY,
+                summary=f"deliver {key.rsplit('/', 1)[-1]}",
+            )
+        except ActivityError as err:  # the window is spent with no attempt able to run
+            workflow.logger.warning("delivery given up", extra={"key": key, "error": str(err.cause)})
 
     @staticmethod
     def _may_notify(notification: Notification) -> bool:
@@ -330,9 +390,40 @@ class CollaborationWorkflow:
     def _lean(self) -> bool:
         return workflow.patched(LEAN_COMMANDS_PATCH)
 
-    async def _drain(self) -> None:
-        """Wait until no update handler or delivery is still running."""
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._deliveries)
+    async def _drain(self, handover: bool) -> None:
+        """Wait until no update handler is running and, unless `handover`, no delivery either.
+
+        With `handover` (before continue-as-new), deliveries already under way get
+        `HANDOVER_GRACE` to finish (milliseconds when the channels are up), and those of changes
+        made meanwhile are not started here at all. Both are carried to the next run, which
+        sends them by key: the outbox's lease keeps a delivery from being sent twice. A steady
+        stream of updates therefore never holds the run open.
+        """
+        state = self._known()
+        if not handover:
+            self._draining = False
+            for key in state.pending_deliveries:  # deferred by a handover the outcome cut short
+                self._start_delivery(key)
+            state.pending_deliveries = []
+            await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._deliveries)
+            return
+        self._draining = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._deliveries:
+            try:
+                await workflow.wait_condition(
+                    lambda: not self._deliveries,
+                    timeout=HANDOVER_GRACE,
+                    timeout_summary="deliveries to hand over",
+                )
+            except TimeoutError:
+                pass
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        under_way = [key for key, task in self._deliveries.items() if not task.done()]
+        pending = list(dict.fromkeys([*state.pending_deliveries, *under_way]))
+        if len(pending) > MAX_CARRIED_DELIVERIES:
+            workflow.logger.warning("deliveries left in the outbox", extra={"count": len(pending)})
+        state.pending_deliveries = pending[:MAX_CARRIED_DELIVERIES]
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()

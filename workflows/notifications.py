@@ -16,6 +16,7 @@ _EVENTS: dict[EventKind, NotificationEvent] = {
     EventKind.MILESTONE: NotificationEvent.MILESTONE,
     EventKind.REMINDER: NotificationEvent.REMINDER,
     EventKind.ESCALATION: NotificationEvent.ESCALATION,
+    EventKind.REMINDERS_STOPPED: NotificationEvent.REMINDERS_STOPPED,
     EventKind.CLOSED: NotificationEvent.CLOSED,
 }
 
@@ -36,6 +37,7 @@ def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notifica
     owner = Recipient(name=request.programme, email=request.owner_email, role="owner")
     recipients = {
         NotificationEvent.ESCALATION: [owner],
+        NotificationEvent.REMINDERS_STOPPED: [owner],
         NotificationEvent.CLOSED: [*parties, owner],
     }.get(event, parties)
     context = {

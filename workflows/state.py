@@ -3,18 +3,21 @@
 The workflow owns a `CollaborationState` and calls these methods from its update handlers and its
 timer loop; each returns the `HistoryEntry` to record. Nothing here does I/O or reads a clock: the
 caller passes `now` (the workflow's time), so the same rules run in unit tests, in the workflow and
-on replay. The whole state is carried across continue-as-new.
+on replay. The state is carried across continue-as-new; it stays small whatever the
+collaboration's age, because it keeps only the latest entries (`workflows.recent`).
 
-Stall clock (ARCHITECTURE.md §3): every update except a snooze is a sign of life. It restarts the
-clock, clears `stalled` and the count of unanswered reminders. Reminders then fire every threshold
-period without news; the `escalate_after_reminders`-th unanswered one also escalates to the
-programme owner, once per stage. Paused collaborations are not chased; a snooze pushes the next
-reminder to at least `now + days`.
+Stall clock (README, "Reminders"): every update except a snooze is a sign of life. It restarts the
+clock, clears `stalled` and the count of unanswered reminders. Reminders then fire on the schedule
+of `workflows.reminders` (one threshold apart, doubling from the escalation, stopping at a cap);
+the `escalate_after_reminders`-th unanswered one also escalates to the programme owner, once per
+stage. Paused collaborations are not chased; a snooze pushes the next reminder to at least
+`now + days`.
 """
 
 from datetime import datetime, timedelta
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from schemas import (
     Closure,
@@ -33,9 +36,19 @@ from schemas import (
     StageChange,
 )
 from schemas.imports import effective_at
+from workflows.recent import keep_recent
+from workflows.reminders import MAX_REMINDERS_PER_STAGE, gap_factor
 from workflows.transitions import check_move
 
 DUE_SOON_FRACTION = 0.2  # the last 20 % of a stage's threshold counts as "due soon"
+
+
+def _carried_request(value: Any) -> Any:
+    # A carried request was valid when its collaboration started: rules added since (the stall
+    # threshold floor) must not make a running collaboration's state unreadable.
+    if isinstance(value, dict):
+        return CollaborationRequest.model_validate(value, context={"legacy": True})
+    return value
 
 
 class CollaborationState(BaseModel):
@@ -43,7 +56,7 @@ class CollaborationState(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
 
-    request: CollaborationRequest
+    request: Annotated[CollaborationRequest, BeforeValidator(_carried_request)]
     workflow_id: str
     collaboration_id: str
     started_at: datetime
@@ -62,7 +75,9 @@ class CollaborationState(BaseModel):
     snoozed_until: datetime | None = None
     seq: int = 0
     runs: int = 1
-    history: list[HistoryEntry] = []
+    history: list[HistoryEntry] = []  # the latest entries only, notes shortened (`workflows.recent`)
+    # Keys of deliveries still under way when the previous run continued-as-new: this run sends them.
+    pending_deliveries: list[str] = []
 
     @classmethod
     def begin(
@@ -179,12 +194,23 @@ class CollaborationState(BaseModel):
             self.next_reminder_at = max(self.next_reminder_at, until)
         return entry
 
-    def remind(self, now: datetime) -> list[HistoryEntry]:
-        """Fire the due reminder: mark stalled, and escalate once per stage when it is time."""
+    def remind(self, now: datetime, backoff: bool = True) -> list[HistoryEntry]:
+        """Fire the due reminder: mark stalled, escalate once per stage when it is time, and
+        schedule the next one (`workflows.reminders`), or stop at the cap and tell the owner.
+
+        `backoff=False` keeps the fixed period of collaborations whose run began before the
+        schedule existed, so that their histories replay.
+        """
         self.unanswered_reminders += 1
         self.reminders_sent += 1
         self.stalled = True
-        self.next_reminder_at = now + self.threshold
+        unanswered, escalate_after = self.unanswered_reminders, self.request.escalate_after_reminders
+        if not backoff:
+            self.next_reminder_at = now + self.threshold
+        elif unanswered >= MAX_REMINDERS_PER_STAGE:
+            self.next_reminder_at = None
+        else:
+            self.next_reminder_at = now + self.threshold * gap_factor(unanswered, escalate_after)
         entries = [
             self._append(
                 EventKind.REMINDER,
@@ -207,6 +233,16 @@ class CollaborationState(BaseModel):
                     actor="system",
                     reminder_number=self.unanswered_reminders,
                     note=f"{self.unanswered_reminders} reminders unanswered",
+                )
+            )
+        if backoff and unanswered >= MAX_REMINDERS_PER_STAGE:
+            entries.append(
+                self._append(
+                    EventKind.REMINDERS_STOPPED,
+                    now,
+                    actor="system",
+                    reminder_number=unanswered,
+                    note=f"{unanswered} reminders unanswered: no more reminders until there is news",
                 )
             )
         return entries
@@ -246,8 +282,12 @@ class CollaborationState(BaseModel):
             return SlaState.DUE_SOON
         return SlaState.ON_TRACK
 
-    def status(self, now: datetime) -> CollaborationStatus:
-        """Return the operator's view of the collaboration at `now`."""
+    def status(self, now: datetime, with_history: bool = True) -> CollaborationStatus:
+        """Return the operator's view of the collaboration at `now`.
+
+        `with_history=False` leaves out the latest entries: update answers are stored in history,
+        and a small answer keeps every run's history small.
+        """
         request = self.request
         open_and_chased = self.outcome is None and not self.paused
         return CollaborationStatus(
@@ -271,7 +311,8 @@ class CollaborationState(BaseModel):
             escalations=self.escalations,
             snoozed_until=self.snoozed_until,
             runs=self.runs,
-            history=list(self.history),
+            history=list(self.history) if with_history else [],
+            entries=self.seq,
         )
 
     def projection(self, now: datetime) -> Projection:
@@ -314,4 +355,9 @@ class CollaborationState(BaseModel):
             {"seq": self.seq, "kind": kind, "at": now, "stage": self.stage, "actor": actor} | fields
         )
         self.history.append(entry)
+        keep_recent(self.history)
         return entry
+
+    def keep_recent(self) -> None:
+        """Cut the latest entries to their bounds (a state carried from an unbounded run)."""
+        keep_recent(self.history)

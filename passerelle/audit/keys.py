@@ -35,7 +35,8 @@ def _may_hold_payloads(descriptor: Descriptor) -> bool:
     return False
 
 
-def _payloads(message: Message) -> Iterator[Payload]:
+def payloads(message: Message) -> Iterator[Payload]:
+    """Yield every Payload inside a protobuf message, at any depth (inputs, results, memos)."""
     if message.DESCRIPTOR.full_name == _PAYLOAD:
         yield message  # type: ignore[misc]
         return
@@ -49,7 +50,7 @@ def _payloads(message: Message) -> Iterator[Payload]:
         else:
             items = (value,)
         for item in items:
-            yield from _payloads(item)
+            yield from payloads(item)
 
 
 def key_ids(runs: Sequence[Run]) -> set[str]:
@@ -57,7 +58,7 @@ def key_ids(runs: Sequence[Run]) -> set[str]:
     found = set()
     for run in runs:
         for event in run.events:
-            for payload in _payloads(event):
+            for payload in payloads(event):
                 if payload.metadata.get("encoding") == ENCODING:
                     found.add(payload.metadata.get(KEY_ID, b"").decode())
     return found

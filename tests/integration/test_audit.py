@@ -49,7 +49,7 @@ async def test_altered_workflow_is_reported_non_deterministic(
     tmp_path: Path,
     settings: Settings,
 ) -> None:
-    """A definition that dropped its notifications diverges at the first notify activity scheduled."""
+    """A definition that dropped its notifications diverges at the first delivery scheduled."""
     async with run_worker(dev_env.client):
         await declined(dev_env, workflow_id, task_queue)
     runs = await fetch_chain(dev_env.client, workflow_id)
@@ -57,7 +57,7 @@ async def test_altered_workflow_is_reported_non_deterministic(
         e.event_id
         for e in runs[0].events
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and e.activity_task_scheduled_event_attributes.activity_type.name == "notify"
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "deliver"
     )
 
     (outcome,) = await replay_runs(runs, settings, workflows=[SilentCollaborationWorkflow])

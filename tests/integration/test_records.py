@@ -142,7 +142,7 @@ async def test_retry_after_commit_writes_nothing_twice(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(strict=True),
-        activities=[records.record_events, notifications.notify],
+        activities=[records.record_events, *notifications.activities()],
     ):
         status = await lifecycle(dev_env.client, workflow_id, task_queue)
     rows = await pool.fetch(ROWS, workflow_id)

@@ -11,13 +11,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from passerelle.schedules import DIGEST_SCHEDULE_ID, apply_schedules
 from schemas import Closure, CollaborationStatus, DigestRequest, Outcome
+from schemas.fields import MIN_STALL_DAYS
 from tests.conftest import WorkerFactory
 from tests.workflows.helpers import start
 from workflows.collaboration import CollaborationWorkflow
 from workflows.digest import DigestWorkflow
 
 T = TypeVar("T")
-SECONDS = 1 / 86400  # a day fraction: `stall_after_days` of 2 * SECONDS is two seconds
+FLOOR = MIN_STALL_DAYS  # the shortest threshold allowed: about 9 s
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool], seconds: float = 30) -> T:
@@ -45,10 +46,10 @@ async def test_live_collaboration_becomes_stalled_and_is_found(
     task_queue: str,
     workflow_id: str,
 ) -> None:
-    """With a two-second threshold it stalls, `Stalled = true` finds it, each reminder row exists once."""
+    """With the shortest threshold (about 9 s) it stalls, `Stalled = true` finds it, each reminder row exists once."""
     client = dev_env.client
     async with run_worker(client):
-        handle = await start(client, workflow_id, task_queue, stall_after_days={"introduction": 2 * SECONDS})
+        handle = await start(client, workflow_id, task_queue, stall_after_days={"introduction": FLOOR})
         status: CollaborationStatus = await eventually(
             lambda: handle.query(CollaborationWorkflow.status), lambda s: s.stalled
         )
@@ -79,7 +80,7 @@ async def test_digest_lists_exactly_the_stalled_ones(
     client, programme = dev_env.client, f"Programme {uuid.uuid4()}"
     ids = [f"collab-digest-{i}-{uuid.uuid4()}" for i in range(3)]
     async with run_worker(client):
-        for wid, days in zip(ids, [2 * SECONDS, 2 * SECONDS, 30], strict=True):
+        for wid, days in zip(ids, [FLOOR, FLOOR, 30], strict=True):
             await start(client, wid, task_queue, programme=programme, stall_after_days={"introduction": days})
         for wid in ids[:2]:
             await eventually(

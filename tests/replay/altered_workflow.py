@@ -1,6 +1,6 @@
 """A deliberately altered `CollaborationWorkflow`, registered under the real name: test-only.
 
-It records events like the real one but never schedules the notify activity, as if someone had
+It records events like the real one but never schedules a delivery, as if someone had
 "simplified" the workflow without a patch. Replaying a real history against it must diverge at the
 first `ActivityTaskScheduled` event of a notification.
 """

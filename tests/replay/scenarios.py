@@ -126,9 +126,40 @@ async def continue_as_new(env: Environment, workflow_id: str, task_queue: str) -
     return workflow_id
 
 
+async def talkative(env: Environment, workflow_id: str, task_queue: str) -> str:
+    """Long steering-committee notes over several runs, a silent spell with reminders, then declined.
+
+    The workflow keeps the last entries only; this scenario is the one whose history carries a
+    large state across continue-as-new when recorded before that bound existed.
+    """
+    minutes = "Steering committee minutes: " + "budget, scope, data access, next steps. " * 70
+    await start(
+        env.client,
+        workflow_id,
+        task_queue,
+        continue_as_new_after_events=60,
+        stall_after_days={"pilot": 2},
+    )
+    latest = env.client.get_workflow_handle(workflow_id)
+    for stage in (Stage.QUALIFICATION, Stage.PILOT):
+        await latest.execute_update(CollaborationWorkflow.advance, StageChange(to=stage, by=OPS))
+    for i in range(24):
+        await latest.execute_update(
+            CollaborationWorkflow.record_milestone,
+            MilestoneRequest(kind=f"committee {i + 1}", by=OPS, note=minutes),
+        )
+    await env.sleep(timedelta(days=13))  # reminders go unanswered, escalate, and keep coming
+    await latest.execute_update(
+        CollaborationWorkflow.close, Closure(outcome=Outcome.DECLINED, by=OPS, reason="no budget")
+    )
+    await latest.result()
+    return workflow_id
+
+
 SCENARIOS: dict[str, Scenario] = {
     "full-lifecycle": full_lifecycle,
     "declined": declined,
     "stalled-with-reminders": stalled_with_reminders,
     "continue-as-new": continue_as_new,
+    "talkative": talkative,
 }

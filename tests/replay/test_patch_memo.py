@@ -37,7 +37,7 @@ async def record_before_the_patch(
         task_queue=task_queue,
         workflows=[BeforeMemoWorkflow],
         workflow_runner=workflow_runner(strict=True),
-        activities=[records.record_events, notifications.notify],
+        activities=[records.record_events, *notifications.activities()],
     ):
         await declined(env, workflow_id, task_queue)
     return await fetch_chain(env.client, workflow_id)

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 import asyncpg
+import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -24,6 +25,8 @@ from tests.conftest import WorkerFactory
 from tests.workflows.helpers import abandon, start
 from worker import WORKFLOWS, workflow_runner
 from workflows.collaboration import CollaborationWorkflow
+from workflows.reminders import MAX_REMINDERS_PER_STAGE
+from workflows.reminders import reminder_days as scheduled_days
 
 DAY = timedelta(days=1)
 
@@ -44,23 +47,70 @@ async def test_two_years_without_progress(
     task_queue: str,
     workflow_id: str,
 ) -> None:
-    """A silent collaboration is reminded every 14 days for two years and escalated once."""
+    """A silent collaboration is reminded at days 14 and 28, escalated, then ever more rarely.
+
+    Six reminders in two years instead of one every 14 days (52): the schedule of the README's
+    "Reminders" table, which `reminder_days` computes.
+    """
     async with run_worker(time_env.client):
         handle = await start(time_env.client, workflow_id, task_queue)
         started = (await status_of(time_env, workflow_id)).history[0].at
         await time_env.sleep(730 * DAY)
         status = await status_of(time_env, workflow_id)
         await abandon(handle)
-    assert reminder_days(status, started) == [14.0 * k for k in range(1, 53)]
+    expected = [14.0, 28.0, 56.0, 112.0, 224.0, 448.0]
+    assert reminder_days(status, started) == expected == scheduled_days(14, 2, 730)
     escalations = [e for e in status.history if e.kind is EventKind.ESCALATION]
     assert len(escalations) == 1 and escalations[0].reminder_number == 2
     assert round((escalations[0].at - started) / DAY) == 28
-    assert (status.reminders_sent, status.escalations, status.stalled) == (52, 1, True)
+    assert (status.reminders_sent, status.escalations, status.stalled) == (6, 1, True)
     assert status.sla is SlaState.ESCALATED
     kinds = await pool.fetch(
         "SELECT kind, count(*) AS n FROM milestones WHERE workflow_id = $1 GROUP BY kind", workflow_id
     )
-    assert {r["kind"]: r["n"] for r in kinds} == {"started": 1, "reminder": 52, "escalation": 1, "closed": 1}
+    assert {r["kind"]: r["n"] for r in kinds} == {"started": 1, "reminder": 6, "escalation": 1, "closed": 1}
+
+
+@pytest.mark.parametrize(
+    "stage_days",
+    [{}, {"introduction": 1}, {"introduction": 0.0001}],
+    ids=["defaults", "one-day", "the-floor"],
+)
+async def test_a_forgotten_collaboration_gets_at_most_ten_reminders_per_stage(
+    time_env: WorkflowEnvironment,
+    run_worker: WorkerFactory,
+    pool: asyncpg.Pool,
+    task_queue: str,
+    workflow_id: str,
+    stage_days: dict[str, float],
+) -> None:
+    """Two years of silence: at most `MAX_REMINDERS_PER_STAGE` (8) reminders, then the owner is
+    told once that reminders stopped; the schedule is the documented one."""
+    async with run_worker(time_env.client):
+        handle = await start(time_env.client, workflow_id, task_queue, stall_after_days=stage_days)
+        started = (await status_of(time_env, workflow_id)).history[0].at
+        await time_env.sleep(730 * DAY)
+        status = await status_of(time_env, workflow_id)
+        await abandon(handle)
+    threshold = stage_days.get("introduction", 14)
+    days = [
+        round((r["occurred_at"] - started) / DAY, 4)
+        for r in await pool.fetch(
+            "SELECT occurred_at FROM milestones WHERE workflow_id = $1 AND kind = 'reminder' ORDER BY seq",
+            workflow_id,
+        )
+    ]
+    expected = scheduled_days(threshold, 2, 730)
+    assert days == [round(d, 4) for d in expected] and len(days) <= 10
+    stopped = await pool.fetch(
+        "SELECT n.recipients FROM notifications n WHERE n.workflow_id = $1 AND n.event = 'reminders_stopped'",
+        workflow_id,
+    )
+    if len(expected) == MAX_REMINDERS_PER_STAGE:
+        assert [[r["role"] for r in row["recipients"]] for row in stopped] == [["owner"]]
+        assert status.next_reminder_at is None and status.sla is SlaState.ESCALATED
+    else:
+        assert stopped == []
 
 
 async def test_progress_resets_the_clock_and_clears_stalled(
@@ -181,7 +231,7 @@ async def test_worker_restart_mid_wait_sends_nothing_twice(
         workflow_runner=workflow_runner(strict=True),
         activities=[
             MilestoneActivities(pool).record_events,
-            NotificationActivities(pool, [LogChannel()]).notify,
+            *NotificationActivities(pool, [LogChannel()]).activities(),
         ],
         max_cached_workflows=0,
     )
@@ -194,7 +244,7 @@ async def test_worker_restart_mid_wait_sends_nothing_twice(
         await abandon(handle)
     assert status.reminders_sent == 2
     rows = await pool.fetchval("SELECT count(*) FROM milestones WHERE workflow_id = $1", workflow_id)
-    assert rows == len(status.history) + 1  # + the closing row
+    assert rows == status.entries + 1  # + the closing row
     sends = await pool.fetch(
         "SELECT d.idempotency_key, d.attempts FROM deliveries d JOIN notifications n USING (idempotency_key)"
         " WHERE n.workflow_id = $1 AND n.event = 'reminder'",

@@ -30,3 +30,6 @@ class BeforeMemoWorkflow(CollaborationWorkflow):
 
     def _lean(self) -> bool:
         return False  # the lean-commands patch came later still
+
+    def _bounded(self) -> bool:
+        return False  # and the bounded-life patch later again

@@ -1,0 +1,25 @@
+"""When unanswered reminders fire: the schedule that backs off and stops.
+
+After each unanswered reminder the next one waits one threshold, until the escalation; from the
+escalation on, each gap doubles. The `MAX_REMINDERS_PER_STAGE`-th unanswered reminder is the last:
+the programme owner is told once (`reminders_stopped`) and nothing more is sent until there is
+news (any update except a snooze restarts the count). With the default thresholds, a
+collaboration forgotten for two years gets 4 to 6 reminders in its stage (README, "Reminders").
+"""
+
+MAX_REMINDERS_PER_STAGE = 8
+
+
+def gap_factor(unanswered: int, escalate_after: int) -> int:
+    """Return how many thresholds to wait after the `unanswered`-th reminder."""
+    return int(2 ** max(0, unanswered - escalate_after + 1))
+
+
+def reminder_days(threshold: float, escalate_after: int, horizon: float) -> list[float]:
+    """Return the days (since the last news) on which reminders fire within `horizon` days."""
+    days, at, unanswered = [], threshold, 1
+    while at <= horizon and unanswered <= MAX_REMINDERS_PER_STAGE:
+        days.append(at)
+        at += threshold * gap_factor(unanswered, escalate_after)
+        unanswered += 1
+    return days
