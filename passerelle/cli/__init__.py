@@ -10,7 +10,20 @@ import sys
 
 import typer
 
-from passerelle.cli import audit, bulk, codec, deploy, imports, listing, operate, report, schema, stack, watch
+from passerelle.cli import (
+    audit,
+    bulk,
+    codec,
+    deploy,
+    imports,
+    listing,
+    notifications,
+    operate,
+    report,
+    schema,
+    stack,
+    watch,
+)
 from passerelle.cli.common import CliError
 from passerelle.client import TemporalUnreachable
 
@@ -32,6 +45,7 @@ schema.register(app)
 bulk.register(app)
 report.register(app)
 imports.register(app)
+notifications.register(app)
 
 
 def main() -> None:

@@ -4,22 +4,29 @@ Each validates locally with the same schemas and transition table the workflow u
 calls Temporal, prints one clear line on bad input and exits non-zero (2 for refused input).
 """
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Annotated, Any
 
+import asyncpg
 import typer
 from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from passerelle.cli.common import BAD_INPUT, CliError, build, print_json, run
 from passerelle.cli.output import show_status
-from passerelle.config import Settings
+from passerelle.cli.stack import StateDir
+from passerelle.config import Settings, load_settings
+from passerelle.db import create_pool
+from passerelle.devstack import running_postgres_url
+from passerelle.history import entries
 from passerelle.ids import default_workflow_id, slug  # noqa: F401 - slug: re-exported
 from schemas import (
     Closure,
     CollaborationRequest,
     CollaborationStatus,
+    HistoryEntry,
     MilestoneRequest,
     PauseRequest,
     ResumeRequest,
@@ -35,6 +42,11 @@ By = Annotated[str, typer.Option("--by", help="Who does it (name or e-mail)")]
 
 def _show(status: CollaborationStatus, as_json: bool) -> None:
     print_json(status) if as_json else show_status(status)
+
+
+def _show_answer(status: CollaborationStatus, as_json: bool) -> None:
+    """Print an update's answer: the new status, without history (`passerelle status` has it)."""
+    print_json(status) if as_json else show_status(status, with_history=False)
 
 
 def start(
@@ -132,7 +144,7 @@ def _update(workflow_id: str, update: Any, request: Any, as_json: bool, check: A
         result: CollaborationStatus = await handle.execute_update(update, request)
         return result
 
-    _show(run(go), as_json)
+    _show_answer(run(go), as_json)
 
 
 def advance(
@@ -214,8 +226,13 @@ def snooze(workflow_id: str, by: By, days: Annotated[str, typer.Option()], as_js
     )
 
 
-def status(workflow_id: str, as_json: Json = False) -> None:
-    """Show a collaboration's stage, SLA, reminders and history."""
+def status(
+    workflow_id: str,
+    last: Annotated[int | None, typer.Option("--last", min=1, help="Show only the last N entries")] = None,
+    state_dir: StateDir = None,
+    as_json: Json = False,
+) -> None:
+    """Show a collaboration's stage, SLA, reminders and its history from PostgreSQL."""
 
     async def go(settings: Settings, client: Client) -> CollaborationStatus:
         result: CollaborationStatus = await client.get_workflow_handle(workflow_id).query(
@@ -223,7 +240,29 @@ def status(workflow_id: str, as_json: Json = False) -> None:
         )
         return result
 
-    _show(run(go), as_json)
+    current = run(go)
+    settings = load_settings()
+    url = settings.database_url or running_postgres_url(state_dir or settings.state_dir)
+    try:
+        if url is None:
+            raise OSError("PASSERELLE_DATABASE_URL is not set and no passerelle dev is running")
+        recorded = asyncio.run(_recorded(url, current.collaboration_id, last))
+    except (OSError, asyncpg.PostgresError) as err:
+        typer.echo(
+            f"warning: cannot read the history from PostgreSQL ({str(err) or type(err).__name__}); "
+            f"showing the latest {len(current.history)} entries the workflow keeps",
+            err=True,
+        )
+        recorded = current.history[-last:] if last else current.history
+    _show(current.model_copy(update={"history": recorded}), as_json)
+
+
+async def _recorded(url: str, collaboration_id: str, last: int | None) -> list[HistoryEntry]:
+    pool = await create_pool(url, max_size=1)
+    try:
+        return [e async for e in entries(pool, collaboration_id, last)]
+    finally:
+        await pool.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -15,8 +15,11 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
-def show_status(status: CollaborationStatus) -> None:
-    """Print a collaboration's status as a panel followed by its history."""
+def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
+    """Print a collaboration's status as a panel followed by its history.
+
+    A history longer than the terminal goes through the pager when the output is a terminal.
+    """
     since = status.closed_at or status.stage_since
     lines = [
         f"[bold]{status.corporate} × {status.startup}[/bold]: {status.topic}",
@@ -26,7 +29,10 @@ def show_status(status: CollaborationStatus) -> None:
         f"Reminders   {status.reminders_sent} sent, {status.escalations} escalation(s)",
         f"Paused      {'yes' if status.paused else 'no'}   stalled {'yes' if status.stalled else 'no'}",
     ]
+    lines.append(f"Entries     {status.entries} recorded")
     console.print(Panel("\n".join(lines), title=status.workflow_id, expand=False))
+    if not with_history:
+        return
     table = Table("#", "when (UTC)", "event", "stage", "by", "note")
     for e in status.history:
         what = e.kind.value + (f" → {e.to_stage}" if e.to_stage else "")
@@ -34,7 +40,11 @@ def show_status(status: CollaborationStatus) -> None:
         what += f" {e.outcome}" if e.outcome else ""
         when = _when(e.effective_at or e.at)  # an imported event: when it really happened
         table.add_row(str(e.seq), when, what, e.stage, e.actor, e.note[:60])
-    console.print(table)
+    if console.is_terminal and len(status.history) > console.height:
+        with console.pager():
+            console.print(table)
+    else:
+        console.print(table)
 
 
 def show_list(rows: list[dict[str, object]]) -> None:

@@ -42,6 +42,9 @@ class Printer:
         """Print what changed since the last status shown."""
         for entry in status.history:
             if entry.seq > self.seen:
+                if self.seen and entry.seq > self.seen + 1:  # more news than the workflow keeps
+                    skipped = entry.seq - self.seen - 1
+                    self._emit({"skipped": skipped}, f"… {skipped} more entries: see passerelle status")
                 self.seen = entry.seq
                 self._emit({"event": entry.model_dump(mode="json")}, _line(entry))
         if status.sla.value != self.sla:

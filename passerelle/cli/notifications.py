@@ -1,0 +1,146 @@
+"""`passerelle notifications`: see the deliveries that failed, and resend them.
+
+A delivery is given up after its window (README, "Notifications"): `failed`, with its last error.
+So is one still `pending` past the window with no attempt holding it (no worker could try it).
+`retry` resends those, once per channel, through the same outbox rules as the worker (the lease
+keeps a delivery a worker is sending from being sent again), so running it twice sends nothing
+twice.
+"""
+
+import asyncio
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from rich.text import Text
+
+from activities.outbox import Outbox
+from passerelle.cli.common import CliError
+from passerelle.cli.stack import StateDir
+from passerelle.config import Settings, load_settings
+from passerelle.db import create_pool
+from passerelle.devstack import running_postgres_url
+from workflows.delivery_policy import DELIVERY_WINDOW
+
+app = typer.Typer(
+    help="The notification outbox: failed deliveries, and resending them.", no_args_is_help=True
+)
+
+# Every delivery, or only the undelivered ones: failed, or pending past the window and unleased.
+SELECT = """
+SELECT d.idempotency_key AS key, d.channel, d.status, d.attempts, n.workflow_id, n.event,
+       coalesce(d.last_error, d.result, '') AS error, d.updated_at
+FROM deliveries d JOIN notifications n USING (idempotency_key)
+WHERE (NOT $1 OR d.status = 'failed' OR (d.status IN ('pending', 'sending')
+        AND n.created_at < now() - $2::interval AND coalesce(d.lease_until < now(), true)))
+  AND ($3::text IS NULL OR n.collaboration_id = $3 OR n.workflow_id = $3)
+  AND ($4::text IS NULL OR d.idempotency_key = $4)
+ORDER BY d.updated_at, d.idempotency_key, d.channel
+"""
+REOPEN = """
+UPDATE deliveries SET status = 'pending', lease_until = NULL, updated_at = now()
+WHERE idempotency_key = $1 AND channel = $2 AND status <> 'sent'
+    AND coalesce(lease_until < now(), true)
+"""
+
+Collaboration = Annotated[str | None, typer.Option("--collaboration", help="Collaboration or workflow id")]
+Key = Annotated[str | None, typer.Option("--key", help="One notification's idempotency key")]
+
+
+def _url(settings: Settings, state_dir: Any) -> str:
+    url = settings.database_url or running_postgres_url(state_dir or settings.state_dir)
+    if url is None:
+        raise CliError("PASSERELLE_DATABASE_URL is not set and no passerelle dev is running")
+    return url
+
+
+async def _rows(url: str, failed: bool, collaboration: str | None, key: str | None) -> list[dict[str, Any]]:
+    pool = await create_pool(url, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            return [dict(r) for r in await conn.fetch(SELECT, failed, DELIVERY_WINDOW, collaboration, key)]
+    finally:
+        await pool.close()
+
+
+def _read(failed: bool, collaboration: str | None, key: str | None, state_dir: Any) -> list[dict[str, Any]]:
+    try:
+        return asyncio.run(_rows(_url(load_settings(), state_dir), failed, collaboration, key))
+    except (OSError, asyncpg.PostgresError) as err:
+        raise CliError(f"cannot read the outbox: {err}") from None
+
+
+@app.command("list")
+def list_deliveries(
+    failed: Annotated[bool, typer.Option("--failed", help="Only deliveries given up on")] = False,
+    collaboration: Collaboration = None,
+    key: Key = None,
+    state_dir: StateDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts")] = False,
+) -> None:
+    """List deliveries (each notification on each channel) with their status and last error."""
+    rows = _read(failed, collaboration, key, state_dir)
+    if as_json:
+        typer.echo(json.dumps(rows, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v)))
+        return
+    table = Table("key", "channel", "status", "attempts", "last error", "updated (UTC)")
+    for r in rows:
+        when = r["updated_at"].strftime("%Y-%m-%d %H:%M")
+        cells = [r["key"], r["channel"], r["status"], str(r["attempts"]), r["error"][:80], when]
+        table.add_row(*(Text(c) for c in cells))  # Text: an error is shown as written, never as markup
+    console = Console()
+    console.print(table)
+    console.print(f"{len(rows)} deliver{'y' if len(rows) == 1 else 'ies'}")
+
+
+@app.command()
+def retry(collaboration: Collaboration = None, key: Key = None, state_dir: StateDir = None) -> None:
+    """Resend failed deliveries (all, one collaboration's, or one key's), once per channel."""
+    rows = _read(True, collaboration, key, state_dir)
+    if not rows:
+        typer.echo("nothing to resend")
+        return
+    settings = load_settings()
+    results = asyncio.run(_resend(_url(settings, state_dir), settings, rows))
+    sent = sum(1 for status in results if status == "sent")
+    typer.echo(f"resent {sent} of {len(results)} deliver{'y' if len(results) == 1 else 'ies'}")
+    if sent < len(results):
+        raise CliError(
+            f"{len(results) - sent} still undelivered: see `passerelle notifications list --failed`"
+        )
+
+
+async def _resend(url: str, settings: Settings, rows: list[dict[str, Any]]) -> list[str]:
+    from worker import build_channels  # the worker's channels, from the same settings
+
+    channels = {c.name: c for c in build_channels(settings)}
+    pool = await create_pool(url, max_size=2)
+    results: list[str] = []
+    try:
+        by_key: dict[str, list[str]] = {}
+        for r in rows:
+            by_key.setdefault(r["key"], []).append(r["channel"])
+        with Progress(console=Console(stderr=True), transient=False) as progress:
+            task = progress.add_task("resending", total=len(rows))
+            for k, names in by_key.items():
+                async with pool.acquire() as conn:
+                    for name in names:
+                        await conn.execute(REOPEN, k, name)
+                outbox = Outbox(pool, [channels[n] for n in names if n in channels], {"*"})
+                notification = await outbox.load(k)
+                done = {} if notification is None else await outbox.deliver(notification, lambda: True)
+                results += [done.get(n, "not configured") for n in names]
+                progress.advance(task, len(names))
+    finally:
+        await pool.close()
+    return results
+
+
+def register(app_: typer.Typer) -> None:
+    """Add `passerelle notifications` to the app."""
+    app_.add_typer(app, name="notifications")
