@@ -1,4 +1,4 @@
-"""`python -m bench {lifecycle,scale,replay,milestone,timeskip,all}`: run, print, save as JSON.
+"""`python -m bench {lifecycle,scale,replay,milestone,timeskip,longlife,all}`: run, print, save as JSON.
 
 Every benchmark prints Passerelle's figure, the bare baseline's figure measured in the same run,
 and their ratio against the issue's target. `--quick` shrinks every size for a short run on a busy
@@ -19,6 +19,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "replay": {"n": 100, "unique": 10},
     "milestone": {"n": 300},
     "timeskip": {"repeat": 1},
+    "longlife": {"entries": 300, "samples": 20, "held": 50},
 }
 
 
