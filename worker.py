@@ -43,8 +43,8 @@ WORKFLOWS = [CollaborationWorkflow, DigestWorkflow]
 
 # The collaboration workflow's own module and its request decoder. Passed through in production:
 # otherwise every open collaboration re-imports them into a sandbox of its own, ~70 KB of worker
-# memory per collaboration and CPU on every start or cache miss (issue 7's scale and lifecycle
-# benchmarks). Sandboxed (`strict=True`) in the whole test suite, where the sandbox's
+# memory per collaboration and CPU on every start or cache miss (`bench/scale.py` and
+# `bench/lifecycle.py` measure it). Sandboxed (`strict=True`) in the whole test suite, where the sandbox's
 # restrictions then guard this code as they guard any workflow module.
 WORKFLOW_MODULES = ("workflows.collaboration", "workflows.requests")
 

@@ -1,7 +1,7 @@
 """`python -m bench {lifecycle,scale,replay,milestone,timeskip,longlife,all}`: run, print, save as JSON.
 
 Every benchmark prints Passerelle's figure, the bare baseline's figure measured in the same run,
-and their ratio against the issue's target. `--quick` shrinks every size for a short run on a busy
+and their ratio against its target (`Report.target`). `--quick` shrinks every size for a short run on a busy
 machine; `all` runs them one after the other and writes `bench/results/latest.json` and a table.
 """
 

@@ -205,7 +205,7 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 
 def request_data(**changes: Any) -> dict[str, Any]:
-    """Return the ARCHITECTURE.md example start input (plain JSON, as the Web UI sends it)."""
+    """Return the example start input of docs/architecture.md §1 (plain JSON, as the Web UI sends it)."""
     return {
         "corporate": {"name": "Natixis", "contact_email": "innovation@natixis.example"},
         "startup": {"name": "Nabla", "contact_email": "partners@nabla.example", "label": "Next40"},

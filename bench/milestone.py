@@ -3,7 +3,7 @@
 Four writers of one `stage_changed` row, interleaved call by call (A, B, C, D, A…), each on
 the worker's pool: the activity body (the `record_events` coroutine called as a worker calls it,
 structlog line included), the same through the SDK's `ActivityEnvironment` test harness (its own
-context set-up on top), a raw insert of the same milestone row (the issue's baseline), and raw
+context set-up on top), a raw insert of the same milestone row (the baseline), and raw
 asyncpg doing the same work as the activity (row and `collaborations` projection in one
 transaction), to tell the price of the projection from the price of Passerelle's code.
 """

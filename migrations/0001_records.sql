@@ -1,4 +1,4 @@
--- Milestone rows, the collaborations projection and the notification outbox (ARCHITECTURE.md §2).
+-- Milestone rows, the collaborations projection and the notification outbox (docs/architecture.md §2).
 
 CREATE TABLE collaborations (
     collaboration_id text PRIMARY KEY,            -- the first run id of the workflow chain

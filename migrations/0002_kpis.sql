@@ -1,4 +1,4 @@
--- Programme KPIs (issue 10): effective dates for imported events, and the views reports read.
+-- Programme KPIs: effective dates for imported events, and the views reports read.
 --
 -- Every figure comes from the milestone rows, so the numbers and the audit trail never disagree.
 -- Time is `coalesce(effective_at, occurred_at)`: an imported event counts when it really happened.

@@ -45,7 +45,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     Nothing in Passerelle changes session state on a pooled connection (no SET, LISTEN, cursor or
     advisory lock; the migration lock takes a connection of its own), so asyncpg's default reset
     (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`) would only add a round
-    trip to every activity (issue 7's lifecycle benchmark).
+    trip to every activity.
     """
 
 
@@ -62,8 +62,6 @@ def migration_files() -> list[tuple[str, str]]:
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
     return [(name.removesuffix(".sql"), folder.joinpath(name).read_text()) for name in names]
 
-
-LEDGER_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL"
 
 # The workers' least-privilege grants (README, "Database roles"): read everything (tables and the
 # KPI views, including any a later migration adds), add rows, update only the projection and the

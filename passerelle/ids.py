@@ -1,4 +1,4 @@
-"""Default workflow ids: `collab-<corporate-slug>-<startup-slug>` (ARCHITECTURE.md §1).
+"""Default workflow ids: `collab-<corporate-slug>-<startup-slug>` (docs/architecture.md §1).
 
 Shared by `passerelle start` and `passerelle import`, so a pair gets the same id either way.
 """

@@ -20,7 +20,7 @@ class Party(BaseModel):
 
 
 class CollaborationRequest(BaseModel):
-    """Everything needed to start a collaboration (ARCHITECTURE.md §1)."""
+    """Everything needed to start a collaboration (docs/architecture.md §1)."""
 
     model_config = STRICT
 

@@ -1,4 +1,4 @@
-"""The requests behind each update an operator sends (ARCHITECTURE.md §1, Operations)."""
+"""The requests behind each update an operator sends (docs/architecture.md §1, Updates)."""
 
 from pydantic import BaseModel, HttpUrl
 

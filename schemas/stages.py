@@ -32,7 +32,7 @@ class SlaState(StrEnum):
     CLOSED = "closed"
 
 
-# ARCHITECTURE.md §3: days without any update before a stage counts as stalled.
+# docs/architecture.md §3: days without any update before a stage counts as stalled.
 DEFAULT_STALL_DAYS: dict[Stage, float] = {
     Stage.INTRODUCTION: 14,
     Stage.QUALIFICATION: 21,

@@ -16,7 +16,7 @@ EXAMPLE: dict[str, Any] = {
 
 
 def request_data(**changes: Any) -> dict[str, Any]:
-    """Return the ARCHITECTURE.md example input with `changes` applied at the top level."""
+    """Return the example input of docs/architecture.md §1 with `changes` applied at the top level."""
     return {**EXAMPLE, **changes}
 
 

@@ -48,7 +48,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.state import CollaborationState
     from workflows.transitions import check_move
 
-TASK_QUEUE = "collaborations"
 MILESTONE_NOTIFICATIONS_PATCH = "notify-milestones"
 
 # Recording must never be lost: a database outage is waited out (retries without limit, backing
@@ -68,7 +67,7 @@ HANDOVER_GRACE = timedelta(seconds=10)
 # no memo command in their history, so the memo is only written where the patch marker is (or is
 # being) recorded.
 MEMO_PATCH = "memo-collaboration-id"
-# Patch: fewer commands per change (issue 7's lifecycle benchmark). Before it, every change
+# Patch: fewer commands per change (`bench/lifecycle.py`). Before it, every change
 # cancelled and restarted the stall timer and upserted all eight search attributes; since, the
 # armed timer is kept unless the new wake-up is earlier (a timer that fires early just re-arms),
 # and only the search attributes whose value changed are upserted.

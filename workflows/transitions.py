@@ -1,7 +1,7 @@
 """The transition table: which moves a collaboration may make from each stage.
 
 One pure, tested source of truth used by the workflow's update validators and by the CLI before it
-contacts Temporal (ARCHITECTURE.md §1, Allowed moves):
+contacts Temporal (docs/architecture.md §1, Allowed moves):
 - one step forward through the stages;
 - back from `evaluation` to `pilot` (a pilot extended or re-run);
 - any stage to `declined` or `abandoned`; `deployed` only from `deployment`.

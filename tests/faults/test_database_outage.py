@@ -5,7 +5,7 @@ collaborations are being steered, then started again on the same socket. The rec
 retries (1 s, 2 s, 4 s, 8 s... up to a minute apart), each failure logged with its attempt, and
 the worker keeps running throughout.
 
-The outage lasts 12 s rather than the issue's 30 s: the path is the same (connection refused →
+The outage lasts 12 s rather than a more realistic 30 s: the path is the same (connection refused →
 activity failure → backoff → retry → pool reconnects) and 12 s already spans four retries; a 30 s
 outage would add ~45 s of backoff to every CI run for no new behaviour.
 """

@@ -24,7 +24,7 @@ def error_of(model: type, data: dict) -> str:
 
 
 def test_architecture_example_is_valid() -> None:
-    """The JSON of ARCHITECTURE.md §1 is a valid start input, with the defaults filled in."""
+    """The JSON of docs/architecture.md §1 is a valid start input, with the defaults filled in."""
     request = CollaborationRequest.model_validate_json(json.dumps(EXAMPLE))
     assert request.startup.label == "Next40"
     assert request.stall_days(Stage.PILOT) == 45

@@ -50,7 +50,7 @@ async def test_timeline_and_verify_across_runs(
     lines = story(entries, marks)
     events = [line.event for line in lines]
     recorded = [e for e in events if e != "continued as new"]
-    # (the workflow may continue as new once more after the outcome: see the report to the lead)
+    # (a run may continue as new once more after the outcome, if the limit is reached as it closes)
     assert recorded[0] == "started" and recorded[-1] == "outcome: abandoned"
     assert events.count("continued as new") == len(runs) - 1
     assert ["reminder #1", "reminder #2", "escalation #2", "paused", "resumed"] == [
