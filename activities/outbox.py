@@ -134,10 +134,10 @@ class Outbox:
             else:
                 log.info("delivery skipped", key=n.key, channel=channel.name, status=results[channel.name])
         pending = [name for name, status in results.items() if status in ("pending", "sending")]
-        if "sending" in (results[name] for name in pending) and not last_chance():
-            raise DeliveryBusy(f"{n.key}: being sent by another attempt on {', '.join(pending)}")
         if pending and not last_chance():
-            raise DeliveryPending(f"{n.key}: to try again on {', '.join(pending)}")
+            held = "sending" in results.values()
+            why = "being sent by another attempt" if held else "to try again"
+            raise (DeliveryBusy if held else DeliveryPending)(f"{n.key}: {why} on {', '.join(pending)}")
         return results
 
     async def _send(self, channel: Channel, n: Notification, last_chance: Callable[[], bool]) -> str:

@@ -21,10 +21,9 @@ from rich.text import Text
 
 from activities.outbox import Outbox
 from passerelle.cli.common import CliError
-from passerelle.cli.stack import StateDir
+from passerelle.cli.stack import NO_DATABASE, StateDir, running_database_url
 from passerelle.config import Settings, load_settings
 from passerelle.db import create_pool
-from passerelle.devstack import running_postgres_url
 from workflows.delivery_policy import DELIVERY_WINDOW
 
 app = typer.Typer(
@@ -53,9 +52,9 @@ Key = Annotated[str | None, typer.Option("--key", help="One notification's idemp
 
 
 def _url(settings: Settings, state_dir: Any) -> str:
-    url = settings.database_url or running_postgres_url(state_dir or settings.state_dir)
+    url = running_database_url(settings, state_dir)
     if url is None:
-        raise CliError("PASSERELLE_DATABASE_URL is not set and no passerelle dev is running")
+        raise CliError(NO_DATABASE)
     return url
 
 

@@ -16,10 +16,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from passerelle.cli.common import BAD_INPUT, CliError, build, print_json, run
 from passerelle.cli.output import show_status
-from passerelle.cli.stack import StateDir
+from passerelle.cli.stack import NO_DATABASE, StateDir, running_database_url
 from passerelle.config import Settings, load_settings
 from passerelle.db import create_pool
-from passerelle.devstack import running_postgres_url
 from passerelle.history import entries
 from passerelle.ids import default_workflow_id, slug  # noqa: F401 - slug: re-exported
 from schemas import (
@@ -242,10 +241,10 @@ def status(
 
     current = run(go)
     settings = load_settings()
-    url = settings.database_url or running_postgres_url(state_dir or settings.state_dir)
+    url = running_database_url(settings, state_dir)
     try:
         if url is None:
-            raise OSError("PASSERELLE_DATABASE_URL is not set and no passerelle dev is running")
+            raise OSError(NO_DATABASE)
         recorded = asyncio.run(_recorded(url, current.collaboration_id, last))
     except (OSError, asyncpg.PostgresError) as err:
         typer.echo(

@@ -16,7 +16,7 @@ from passerelle.codec import new_key
 from passerelle.codec_server import start_codec_server
 from passerelle.config import DEV_KEY_FILE, Settings, SmtpSettings, load_settings
 from passerelle.db import migrate, redact_url
-from passerelle.devstack import TemporalDevServer, embedded_postgres
+from passerelle.devstack import TemporalDevServer, embedded_postgres, running_postgres_url
 from passerelle.health import run_checks
 from passerelle.logs import configure_logging
 from passerelle.schedules import DIGEST_SCHEDULE_ID, apply_schedules
@@ -36,6 +36,17 @@ def database_url(state_dir: Path | None) -> Iterator[str]:
     else:
         with embedded_postgres(state_dir or settings.state_dir) as url:
             yield url
+
+
+NO_DATABASE = "PASSERELLE_DATABASE_URL is not set and no passerelle dev is running"
+
+
+def running_database_url(settings: Settings, state_dir: Path | None) -> str | None:
+    """Return PASSERELLE_DATABASE_URL, or the running `passerelle dev`'s database, or None.
+
+    For commands that only read: unlike `database_url`, it never starts a PostgreSQL of its own.
+    """
+    return settings.database_url or running_postgres_url(state_dir or settings.state_dir)
 
 
 def dev_encryption(settings: Settings, folder: Path, encrypt: bool) -> Settings:
