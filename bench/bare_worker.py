@@ -14,7 +14,7 @@ from temporalio.worker import Worker
 
 from bench import baseline
 from bench.common import bench_settings
-from passerelle.client import client_for
+from passerelle.platform.client import client_for
 
 
 async def main(address: str, queue: str) -> None:

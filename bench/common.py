@@ -25,12 +25,12 @@ import structlog
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.client import converter_for
-from passerelle.codec import new_key
-from passerelle.config import Settings, load_settings
-from passerelle.db import create_pool, migrate
-from passerelle.devstack import find_binary
-from passerelle.provision import add_search_attributes
+from passerelle.devstack.servers import find_binary
+from passerelle.platform.client import converter_for
+from passerelle.platform.codec import new_key
+from passerelle.platform.db import create_pool, migrate
+from passerelle.platform.provision import add_search_attributes
+from passerelle.platform.settings import Settings, load_settings
 from workflows import search_attributes
 
 RESULTS = Path(__file__).parent / "results"

@@ -21,9 +21,9 @@ from temporalio.worker import Worker
 from activities.channels.log import LogChannel
 from bench import baseline
 from bench.common import Report, bench_settings, client_address, database, dev_server, postgres, request_data
-from passerelle.client import client_for
+from passerelle.platform.client import client_for
+from passerelle.platform.worker import build_worker
 from schemas import Closure, MilestoneRequest, Outcome, Stage, StageChange
-from worker import build_worker
 from workflows.collaboration import CollaborationWorkflow
 
 STAGES = [Stage.QUALIFICATION, Stage.PILOT, Stage.EVALUATION, Stage.DEPLOYMENT]

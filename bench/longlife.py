@@ -25,9 +25,9 @@ from activities.channels.log import LogChannel
 from bench.common import Report, bench_settings, client_address, database, dev_server, postgres, request_data
 from bench.scale import RssSampler, start_many, wait_count
 from passerelle.audit.histories import fetch_chain
-from passerelle.devstack import find_binary
+from passerelle.devstack.servers import find_binary
+from passerelle.platform.worker import build_worker
 from schemas import MilestoneRequest
-from worker import build_worker
 from workflows.collaboration import CollaborationWorkflow
 
 NOTE = ("Comité de pilotage : budget, périmètre, accès aux données, prochaines étapes. " * 60)[:4000]

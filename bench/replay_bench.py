@@ -23,9 +23,9 @@ from bench.common import Report, bench_settings, database, dev_server, postgres
 from bench.lifecycle import passerelle_lifecycle, workers
 from passerelle.audit import replay as audit
 from passerelle.audit.histories import Run
-from passerelle.client import converter_for
-from passerelle.config import Settings
-from worker import WORKFLOWS
+from passerelle.platform.client import converter_for
+from passerelle.platform.settings import Settings
+from passerelle.platform.worker import WORKFLOWS
 
 
 async def record_histories(folder: Path, unique: int, n: int) -> list[Path]:

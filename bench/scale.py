@@ -30,8 +30,8 @@ from temporalio.client import Client
 
 from bench import baseline
 from bench.common import Report, client_address, database, dev_server, postgres, request_data
-from passerelle.config import load_settings
-from passerelle.devstack import find_binary
+from passerelle.devstack.servers import find_binary
+from passerelle.platform.settings import load_settings
 from schemas import SnoozeRequest
 from workflows.collaboration import CollaborationWorkflow
 

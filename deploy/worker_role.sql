@@ -9,7 +9,7 @@
 --     PASSERELLE_DATABASE_URL="$OWNER_DATABASE_URL" passerelle migrate --grant-worker passerelle_worker
 -- then point the workers' PASSERELLE_DATABASE_URL at the role.
 --
--- The rights themselves live in one place, `WORKER_GRANTS` in passerelle/db.py: rows only,
+-- The rights themselves live in one place, `WORKER_GRANTS` in passerelle/platform/db.py: rows only,
 -- milestones and notifications append-only, KPI views read-only; no DELETE, TRUNCATE or DDL.
 
 DO $$

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from passerelle.devstack import find_binary
+from passerelle.devstack.servers import find_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -25,13 +25,13 @@ from temporalio.worker import Worker
 
 from activities.channels import Channel
 from activities.channels.log import LogChannel
-from passerelle.client import converter_for
-from passerelle.codec import new_key
-from passerelle.config import Settings, load_settings
-from passerelle.db import create_pool, migrate
-from passerelle.devstack import find_binary
-from passerelle.provision import add_search_attributes
-from worker import build_worker
+from passerelle.devstack.servers import find_binary
+from passerelle.platform.client import converter_for
+from passerelle.platform.codec import new_key
+from passerelle.platform.db import create_pool, migrate
+from passerelle.platform.provision import add_search_attributes
+from passerelle.platform.settings import Settings, load_settings
+from passerelle.platform.worker import build_worker
 from workflows import search_attributes
 
 WorkerFactory = Callable[..., AbstractAsyncContextManager[Worker]]

@@ -13,6 +13,7 @@ the password) is raised so that Temporal retries with backoff.
 
 import hashlib
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -23,7 +24,6 @@ import aiosmtplib
 
 from activities.channels import PermanentDeliveryError
 from activities.rendering import Renderer, one_line
-from passerelle.config import SmtpSettings
 from schemas import Notification
 
 # RFC 5322's hard line limit: CPython's folder at 78 columns can put a space on both sides of a
@@ -37,6 +37,19 @@ def message_id(key: str, domain: str) -> str:
     readable = ".".join(part for part in _NOT_ATEXT.split(key) if part)[:120]
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]  # keeps ids apart if cleaning merged two keys
     return f"<{readable}.{digest}@{domain}>"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how the smtp channel sends mail (`PASSERELLE_SMTP_*`)."""
+
+    host: str
+    port: int
+    security: str  # starttls, tls (implicit TLS) or none
+    username: str | None
+    password: str | None = field(repr=False, default=None)
+    sender: str = "Passerelle <passerelle@localhost>"
+    timeout: float = 20.0  # within the notify activity's 30 s start-to-close timeout
 
 
 class SmtpChannel:

@@ -15,12 +15,12 @@ that Temporal retries with backoff.
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass, field
 
 import httpx
 
 from activities.channels import PermanentDeliveryError
 from activities.rendering import Renderer
-from passerelle.config import WebhookSettings
 from schemas import Notification
 
 SIGNATURE_HEADER = "X-Passerelle-Signature"
@@ -35,6 +35,15 @@ def chat_escape(text: str) -> str:
 def signature(secret: str, body: bytes) -> str:
     """Return the signature header value of a body: `sha256=` and the hex HMAC."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Where the webhook channel posts (`PASSERELLE_WEBHOOK_*`)."""
+
+    url: str
+    secret: str | None = field(repr=False, default=None)
+    timeout: float = 10.0
 
 
 class WebhookChannel:

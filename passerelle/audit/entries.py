@@ -49,7 +49,7 @@ def _when(event: object) -> datetime:
 async def recorded_entries(runs: Sequence[Run], converter: DataConverter) -> list[RecordedEntry]:
     """Return every entry the workflow scheduled for recording, in `seq` order.
 
-    `converter` is the settings' (`passerelle.client.converter_for`): it decrypts what the worker
+    `converter` is the settings' (`passerelle.platform.client.converter_for`): it decrypts what the worker
     encrypted. `seq` is the workflow's own numbering. The scheduling order can differ from it: an update that
     arrives with the start runs in the first workflow task, before `run` records `started`.
     """

@@ -2,7 +2,7 @@
 
 An auditor given an export, or a live id, learns at once and in one line which key is missing,
 instead of a decoding failure deep inside the Replayer or the timeline. Each encrypted payload
-names its key id in its metadata (`passerelle.codec`); clear payloads need no key.
+names its key id in its metadata (`passerelle.platform.codec`); clear payloads need no key.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -13,8 +13,8 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 
 from passerelle.audit.histories import Run
-from passerelle.codec import ENCODING, KEY_ID, UnknownKeyError
-from passerelle.config import Settings
+from passerelle.platform.codec import ENCODING, KEY_ID, UnknownKeyError
+from passerelle.platform.settings import Settings
 
 _PAYLOAD = Payload.DESCRIPTOR.full_name
 

@@ -33,8 +33,8 @@ from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
 from passerelle.audit.histories import Run
-from passerelle.client import converter_for
-from passerelle.config import Settings
+from passerelle.platform.client import converter_for
+from passerelle.platform.settings import Settings
 
 # Core names the event it could not match: "No command scheduled for event HistoryEvent(id: 11, ..."
 # or "..., event id: 11".
@@ -63,7 +63,7 @@ class ReplayOutcome:
 
 def default_workflows() -> list[type]:
     """Return the workflow classes the worker registers."""
-    from worker import WORKFLOWS
+    from passerelle.platform.worker import WORKFLOWS
 
     return list(WORKFLOWS)
 
@@ -86,7 +86,7 @@ async def _replay_batch_async(
     on_done: Callable[[ReplayOutcome], None] | None = None,
     sandboxed: bool = True,
 ) -> list[ReplayOutcome]:
-    from worker import workflow_runner
+    from passerelle.platform.worker import workflow_runner
 
     runner = workflow_runner() if sandboxed else UnsandboxedWorkflowRunner()
     # Unsandboxed, activations also run inline on the event loop (the SDK's debug mode): no hand-off

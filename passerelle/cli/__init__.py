@@ -25,7 +25,7 @@ from passerelle.cli import (
     watch,
 )
 from passerelle.cli.common import CliError
-from passerelle.client import TemporalUnreachable
+from passerelle.platform.client import TemporalUnreachable
 
 app = typer.Typer(
     name="passerelle",

@@ -24,11 +24,10 @@ from passerelle.audit.keys import check_keys
 from passerelle.audit.replay import ReplayOutcome, replay_runs
 from passerelle.audit.timeline import human, stage_times, story, to_csv, to_markdown
 from passerelle.audit.verify import Difference, compare, database_rows
-from passerelle.cli.common import BAD_INPUT, FAILURE, CliError
-from passerelle.cli.stack import StateDir, database_url
-from passerelle.client import client_for, converter_for
-from passerelle.codec import UnknownKeyError
-from passerelle.config import Settings, load_settings
+from passerelle.cli.common import BAD_INPUT, FAILURE, CliError, StateDir, database_url
+from passerelle.platform.client import client_for, converter_for
+from passerelle.platform.codec import UnknownKeyError
+from passerelle.platform.settings import Settings, load_settings
 
 app = typer.Typer(help="Export, replay, read and verify collaborations' histories.", no_args_is_help=True)
 err = Console(stderr=True)

@@ -19,7 +19,7 @@ from temporalio.service import RPCError
 
 from passerelle.cli.common import CliError, build, print_json, run
 from passerelle.cli.visibility import Row, fetch, restrict
-from passerelle.config import Settings
+from passerelle.platform.settings import Settings
 from schemas import Closure, PauseRequest, ResumeRequest, Stage
 from workflows.collaboration import CollaborationWorkflow
 from workflows.transitions import IllegalMove, check_move

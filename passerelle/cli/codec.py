@@ -5,10 +5,10 @@ from typing import Annotated
 
 import typer
 
-from passerelle.client import codec_for
-from passerelle.codec_server import start_codec_server
-from passerelle.config import load_settings
-from passerelle.logs import configure_logging
+from passerelle.platform.client import codec_for
+from passerelle.platform.codec_server import start_codec_server
+from passerelle.platform.logs import configure_logging
+from passerelle.platform.settings import load_settings
 
 
 def codec_server(

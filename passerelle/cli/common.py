@@ -1,16 +1,20 @@
-"""What every command shares: running async code, clear one-line errors, the client."""
+"""What every command shares: running async code, clear one-line errors, the client, the database."""
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
+import typer
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from passerelle.client import client_for
-from passerelle.config import Settings, load_settings
+from passerelle.devstack.servers import embedded_postgres, running_postgres_url
+from passerelle.platform.client import client_for
+from passerelle.platform.settings import Settings, load_settings
 from schemas import describe_validation_error
 
 T = TypeVar("T")
@@ -64,3 +68,30 @@ def print_json(value: Any) -> None:
         print(value.model_dump_json(indent=2))
     else:
         print(json.dumps(value, indent=2, default=str))
+
+
+StateDir = Annotated[
+    Path | None, typer.Option(help="State folder (default: $PASSERELLE_STATE_DIR or .passerelle)")
+]
+
+
+@contextlib.contextmanager
+def database_url(state_dir: Path | None) -> Iterator[str]:
+    """Yield PASSERELLE_DATABASE_URL, or the embedded PostgreSQL's URL when it is unset."""
+    settings = load_settings()
+    if settings.database_url:
+        yield settings.database_url
+    else:
+        with embedded_postgres(state_dir or settings.state_dir) as url:
+            yield url
+
+
+NO_DATABASE = "PASSERELLE_DATABASE_URL is not set and no passerelle dev is running"
+
+
+def running_database_url(settings: Settings, state_dir: Path | None) -> str | None:
+    """Return PASSERELLE_DATABASE_URL, or the running `passerelle dev`'s database, or None.
+
+    For commands that only read: unlike `database_url`, it never starts a PostgreSQL of its own.
+    """
+    return settings.database_url or running_postgres_url(state_dir or settings.state_dir)

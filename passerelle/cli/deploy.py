@@ -8,11 +8,11 @@ import typer
 from temporalio.service import RPCError
 
 from passerelle.cli.common import CliError
-from passerelle.client import client_for
-from passerelle.config import load_settings
-from passerelle.logs import configure_logging
-from passerelle.provision import ensure_search_attributes
-from passerelle.schedules import DIGEST_SCHEDULE_ID, apply_schedules
+from passerelle.platform.client import client_for
+from passerelle.platform.logs import configure_logging
+from passerelle.platform.provision import ensure_search_attributes
+from passerelle.platform.schedules import DIGEST_SCHEDULE_ID, apply_schedules
+from passerelle.platform.settings import load_settings
 
 
 async def _setup() -> None:

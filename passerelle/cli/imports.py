@@ -1,7 +1,7 @@
 """`passerelle import FILE.csv` and `passerelle demo`: bring collaborations in from a spreadsheet.
 
 Rows with errors are printed by line and column on stderr; the valid rows still import. A re-run
-imports nothing twice (see `passerelle.imports`). Exit code 2 when any row had an error.
+imports nothing twice (see `passerelle.intake.rows`). Exit code 2 when any row had an error.
 """
 
 from datetime import UTC, datetime
@@ -12,12 +12,11 @@ import typer
 from rich.progress import Progress
 from temporalio.client import Client
 
-from passerelle.cli.common import BAD_INPUT, CliError, run
-from passerelle.cli.stack import StateDir, database_url
-from passerelle.config import Settings
-from passerelle.db import create_pool
-from passerelle.demo import demo_csv, demo_rows
-from passerelle.imports import ImportResult, ImportRow, parse_csv, start_imports, wait_recorded
+from passerelle.cli.common import BAD_INPUT, CliError, StateDir, database_url, run
+from passerelle.devstack.demo import demo_csv, demo_rows
+from passerelle.intake.rows import ImportResult, ImportRow, parse_csv, start_imports, wait_recorded
+from passerelle.platform.db import create_pool
+from passerelle.platform.settings import Settings
 
 Concurrency = Annotated[int, typer.Option(min=1, max=64, help="Workflows started at once")]
 

@@ -8,7 +8,7 @@ from temporalio.client import Client
 from passerelle.cli.common import BAD_INPUT, CliError, print_json, run
 from passerelle.cli.output import show_list
 from passerelle.cli.visibility import Row, build_query, fetch
-from passerelle.config import Settings
+from passerelle.platform.settings import Settings
 from schemas import Stage
 
 

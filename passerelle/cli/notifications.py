@@ -20,10 +20,9 @@ from rich.table import Table
 from rich.text import Text
 
 from activities.outbox import Outbox
-from passerelle.cli.common import CliError
-from passerelle.cli.stack import NO_DATABASE, StateDir, running_database_url
-from passerelle.config import Settings, load_settings
-from passerelle.db import create_pool
+from passerelle.cli.common import NO_DATABASE, CliError, StateDir, running_database_url
+from passerelle.platform.db import create_pool
+from passerelle.platform.settings import Settings, load_settings
 from workflows.delivery_policy import DELIVERY_WINDOW
 
 app = typer.Typer(
@@ -115,7 +114,7 @@ def retry(collaboration: Collaboration = None, key: Key = None, state_dir: State
 
 
 async def _resend(url: str, settings: Settings, rows: list[dict[str, Any]]) -> list[str]:
-    from worker import build_channels  # the worker's channels, from the same settings
+    from passerelle.platform.worker import build_channels  # the worker's channels, from the same settings
 
     channels = {c.name: c for c in build_channels(settings)}
     pool = await create_pool(url, max_size=2)

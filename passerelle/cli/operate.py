@@ -14,13 +14,21 @@ import typer
 from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from passerelle.cli.common import BAD_INPUT, CliError, build, print_json, run
+from passerelle.cli.common import (
+    BAD_INPUT,
+    NO_DATABASE,
+    CliError,
+    StateDir,
+    build,
+    print_json,
+    run,
+    running_database_url,
+)
 from passerelle.cli.output import show_status
-from passerelle.cli.stack import NO_DATABASE, StateDir, running_database_url
-from passerelle.config import Settings, load_settings
-from passerelle.db import create_pool
-from passerelle.history import entries
-from passerelle.ids import default_workflow_id, slug  # noqa: F401 - slug: re-exported
+from passerelle.intake.ids import default_workflow_id, slug  # noqa: F401 - slug: re-exported
+from passerelle.platform.db import create_pool
+from passerelle.platform.settings import Settings, load_settings
+from passerelle.reads.history import entries
 from schemas import (
     Closure,
     CollaborationRequest,

@@ -16,10 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from activities.kpis import KpiActivities
-from passerelle.cli.common import BAD_INPUT, CliError, build
-from passerelle.cli.stack import StateDir, database_url
-from passerelle.db import create_pool
+from passerelle.cli.common import BAD_INPUT, CliError, StateDir, build, database_url
+from passerelle.platform.db import create_pool
+from passerelle.reads.kpis import read_report as read_kpis
 from schemas import KpiFilters, KpiReport
 
 FORMATS = ("table", "csv", "json", "md")
@@ -113,7 +112,7 @@ async def read_report(url: str, filters: KpiFilters) -> KpiReport:
     """Return the report of `filters` from the database at `url`."""
     pool = await create_pool(url, max_size=2)
     try:
-        return await KpiActivities(pool).read_report(filters)
+        return await read_kpis(pool, filters)
     finally:
         await pool.close()
 
@@ -148,7 +147,7 @@ def report(
     else:
         show_tables(result, Console())
     if chart is not None:
-        from passerelle.charts import draw
+        from passerelle.cli.charts import draw
 
         draw(result, chart)
         typer.echo(f"chart written to {chart}", err=True)

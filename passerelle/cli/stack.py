@@ -1,9 +1,7 @@
 """Commands that run Passerelle itself: `dev` (the embedded stack), `worker`, `migrate`."""
 
 import asyncio
-import contextlib
 import os
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -11,42 +9,18 @@ from typing import Annotated
 import typer
 from temporalio.client import Client
 
-from passerelle.client import codec_for
-from passerelle.codec import new_key
-from passerelle.codec_server import start_codec_server
-from passerelle.config import DEV_KEY_FILE, Settings, SmtpSettings, load_settings
-from passerelle.db import migrate, redact_url
-from passerelle.devstack import TemporalDevServer, embedded_postgres, running_postgres_url
-from passerelle.health import run_checks
-from passerelle.logs import configure_logging
-from passerelle.schedules import DIGEST_SCHEDULE_ID, apply_schedules
-from passerelle.smtpsink import ReceivedMail, SinkHandler, describe, start_sink
-
-StateDir = Annotated[
-    Path | None, typer.Option(help="State folder (default: $PASSERELLE_STATE_DIR or .passerelle)")
-]
-
-
-@contextlib.contextmanager
-def database_url(state_dir: Path | None) -> Iterator[str]:
-    """Yield PASSERELLE_DATABASE_URL, or the embedded PostgreSQL's URL when it is unset."""
-    settings = load_settings()
-    if settings.database_url:
-        yield settings.database_url
-    else:
-        with embedded_postgres(state_dir or settings.state_dir) as url:
-            yield url
-
-
-NO_DATABASE = "PASSERELLE_DATABASE_URL is not set and no passerelle dev is running"
-
-
-def running_database_url(settings: Settings, state_dir: Path | None) -> str | None:
-    """Return PASSERELLE_DATABASE_URL, or the running `passerelle dev`'s database, or None.
-
-    For commands that only read: unlike `database_url`, it never starts a PostgreSQL of its own.
-    """
-    return settings.database_url or running_postgres_url(state_dir or settings.state_dir)
+from activities.channels.smtp import SmtpSettings
+from passerelle.cli.common import StateDir, database_url
+from passerelle.devstack.servers import TemporalDevServer
+from passerelle.devstack.smtpsink import ReceivedMail, SinkHandler, describe, start_sink
+from passerelle.platform.client import codec_for
+from passerelle.platform.codec import new_key
+from passerelle.platform.codec_server import start_codec_server
+from passerelle.platform.db import migrate, redact_url
+from passerelle.platform.health import run_checks
+from passerelle.platform.logs import configure_logging
+from passerelle.platform.schedules import DIGEST_SCHEDULE_ID, apply_schedules
+from passerelle.platform.settings import DEV_KEY_FILE, Settings, load_settings
 
 
 def dev_encryption(settings: Settings, folder: Path, encrypt: bool) -> Settings:
@@ -88,7 +62,7 @@ def dev(
     codec_port: Annotated[int, typer.Option(help="Codec server port (with encryption)")] = 8081,
 ) -> None:
     """Run the whole stack in the foreground: Temporal + Web UI, PostgreSQL, migrations, worker."""
-    from worker import run_worker
+    from passerelle.platform.worker import run_worker
 
     configure_logging()
     folder = state_dir or load_settings().state_dir
@@ -179,7 +153,7 @@ def worker(
     ] = False,
 ) -> None:
     """Run a worker against TEMPORAL_ADDRESS and PASSERELLE_DATABASE_URL."""
-    from worker import run_worker
+    from passerelle.platform.worker import run_worker
 
     if healthcheck:
         results = asyncio.run(run_checks(load_settings()))

@@ -14,7 +14,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.service import RPCError
 
 from passerelle.cli.common import CliError, run
-from passerelle.config import Settings
+from passerelle.platform.settings import Settings
 from schemas import CollaborationStatus, HistoryEntry
 from workflows.collaboration import CollaborationWorkflow
 

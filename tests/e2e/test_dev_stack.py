@@ -18,8 +18,8 @@ import psutil
 import pytest
 from temporalio.client import Client
 
-from passerelle.client import client_for
-from passerelle.config import load_settings
+from passerelle.platform.client import client_for
+from passerelle.platform.settings import load_settings
 from schemas import Stage, StageChange
 from tests.factories import request
 from workflows.collaboration import CollaborationWorkflow

@@ -24,10 +24,10 @@ import structlog
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.log import LogChannel
-from passerelle.config import load_settings
-from passerelle.db import create_pool, migrate
+from passerelle.platform.db import create_pool, migrate
+from passerelle.platform.settings import load_settings
+from passerelle.platform.worker import build_worker
 from tests.faults.helpers import assert_exact_rows, full_lifecycle
-from worker import build_worker
 
 OUTAGE_SECONDS = 12
 COLLABORATIONS = 8

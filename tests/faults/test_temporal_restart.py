@@ -14,10 +14,10 @@ from pathlib import Path
 import asyncpg
 
 from activities.channels.log import LogChannel
-from passerelle.config import load_settings
-from passerelle.devstack import TemporalDevServer
+from passerelle.devstack.servers import TemporalDevServer
+from passerelle.platform.settings import load_settings
+from passerelle.platform.worker import build_worker
 from tests.faults.helpers import assert_exact_rows, full_lifecycle
-from worker import build_worker
 
 COLLABORATIONS = 6
 

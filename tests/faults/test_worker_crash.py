@@ -15,9 +15,9 @@ import asyncpg
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.client import client_for
-from passerelle.codec import new_key
-from passerelle.config import load_settings
+from passerelle.platform.client import client_for
+from passerelle.platform.codec import new_key
+from passerelle.platform.settings import load_settings
 from tests.faults.helpers import WorkerProcess, assert_exact_rows, expected_keys, full_lifecycle
 
 SEED = 20261126

@@ -7,10 +7,9 @@ from typing import Any
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels.smtp import SmtpChannel
+from activities.channels.smtp import SmtpChannel, SmtpSettings
 from activities.rendering import Renderer
-from passerelle.config import SmtpSettings
-from passerelle.smtpsink import ReceivedMail, SinkHandler, start_sink
+from passerelle.devstack.smtpsink import ReceivedMail, SinkHandler, start_sink
 from schemas import Closure, MilestoneRequest, Outcome, Stage, StageChange
 from tests.workflows.helpers import start
 from workflows.collaboration import CollaborationWorkflow

@@ -9,7 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from passerelle.audit.histories import fetch_chain, read_export, write_export
 from passerelle.audit.replay import replay_runs
-from passerelle.config import Settings
+from passerelle.platform.settings import Settings
 from tests.audit_cli import alter_first_task_id, passerelle, temporal_show
 from tests.conftest import WorkerFactory
 from tests.replay.altered_workflow import SilentCollaborationWorkflow

@@ -14,9 +14,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from passerelle.audit.histories import read_export
 from passerelle.audit.keys import key_ids
-from passerelle.client import client_for
-from passerelle.codec import new_key
-from passerelle.config import load_settings
+from passerelle.platform.client import client_for
+from passerelle.platform.codec import new_key
+from passerelle.platform.settings import load_settings
 from tests.audit_cli import passerelle
 from tests.conftest import WorkerFactory
 from tests.e2e.cli import CRASH_MARKERS

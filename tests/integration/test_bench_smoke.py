@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench import lifecycle, milestone, replay_bench, scale, timeskip
 from bench.common import Report
-from passerelle.config import Settings
+from passerelle.platform.settings import Settings
 
 
 async def test_lifecycle_sides_complete(dev_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:

@@ -19,11 +19,10 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 import activities.outbox
-from activities.channels.smtp import SmtpChannel
+from activities.channels.smtp import SmtpChannel, SmtpSettings
 from activities.outbox import DeliveryBusy, DeliveryPending, Outbox
 from activities.rendering import Renderer
 from passerelle.audit.histories import fetch_chain
-from passerelle.config import SmtpSettings
 from schemas import Closure, MilestoneRequest, Notification, Outcome, Stage, StageChange
 from tests.audit_cli import passerelle
 from tests.conftest import WorkerFactory

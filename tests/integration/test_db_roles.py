@@ -3,7 +3,7 @@
 import asyncpg
 import pytest
 
-from passerelle.db import migrate
+from passerelle.platform.db import migrate
 from tests.integration.roles import create_roles, run_script
 
 

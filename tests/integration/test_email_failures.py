@@ -7,7 +7,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.smtp import SmtpChannel
 from activities.rendering import Renderer
-from passerelle.smtpsink import SinkHandler, start_sink
+from passerelle.devstack.smtpsink import SinkHandler, start_sink
 from schemas import Closure, Notification, Outcome
 from tests.conftest import WorkerFactory
 from tests.integration.mail import (

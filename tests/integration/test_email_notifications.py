@@ -8,7 +8,8 @@ from temporalio.worker import Worker
 from activities.channels.smtp import message_id
 from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
-from passerelle.smtpsink import SinkHandler
+from passerelle.devstack.smtpsink import SinkHandler
+from passerelle.platform.worker import WORKFLOWS, workflow_runner
 from schemas import Closure, Outcome
 from tests.conftest import WorkerFactory
 from tests.integration.mail import (
@@ -22,7 +23,6 @@ from tests.integration.mail import (
     smtp_channel,
 )
 from tests.workflows.helpers import start
-from worker import WORKFLOWS, workflow_runner
 from workflows.activity_names import DELIVER
 from workflows.collaboration import CollaborationWorkflow
 

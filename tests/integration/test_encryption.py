@@ -23,10 +23,10 @@ from temporalio.api.common.v1 import Payloads
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.client import client_for
-from passerelle.codec import EncryptionCodec, new_key, parse_keys
-from passerelle.codec_server import start_codec_server
-from passerelle.config import load_settings
+from passerelle.platform.client import client_for
+from passerelle.platform.codec import EncryptionCodec, new_key, parse_keys
+from passerelle.platform.codec_server import start_codec_server
+from passerelle.platform.settings import load_settings
 from schemas import Closure, Outcome, Stage, StageChange
 from tests.conftest import WorkerFactory
 from tests.workflows.helpers import start

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from activities.kpis import KpiActivities
+from passerelle.reads.kpis import read_report
 from schemas import KpiFilters, Stage
 from tests.integration.lifecycles import record_known_lifecycles
 
@@ -24,7 +25,7 @@ async def programme(pool: asyncpg.Pool) -> str:
 
 async def test_funnel_counts_and_conversions(pool: asyncpg.Pool, programme: str) -> None:
     """5 collaborations; intro 5, qualification 4, pilot 3, evaluation 1, deployment 1; 3/5 and 1/3."""
-    report = await KpiActivities(pool).read_report(KpiFilters(programme=programme))
+    report = await read_report(pool, KpiFilters(programme=programme))
     reached = {s.stage: s.reached for s in report.stages}
     assert reached == {
         Stage.INTRODUCTION: 5,
@@ -43,7 +44,7 @@ async def test_funnel_counts_and_conversions(pool: asyncpg.Pool, programme: str)
 
 async def test_time_in_stage_median_and_p90(pool: asyncpg.Pool, programme: str) -> None:
     """Completed stays: intro [4,7,10,20,25], qualification [10,16,20], pilot [30,45], eval [10], deploy [30]."""
-    report = await KpiActivities(pool).read_report(KpiFilters(programme=programme))
+    report = await read_report(pool, KpiFilters(programme=programme))
     got = {s.stage: (s.days, s.median_days, s.p90_days) for s in report.stages}
     assert got[Stage.INTRODUCTION] == ([4, 7, 10, 20, 25], 10, pytest.approx(23))  # 20 + 0.6 × 5
     assert got[Stage.QUALIFICATION] == ([10, 16, 20], 16, pytest.approx(19.2))  # 16 + 0.8 × 4
@@ -71,7 +72,7 @@ async def test_filters_narrow_the_cohort(
     conversion: float,
 ) -> None:
     """Sector, corporate and period filters select exactly the expected collaborations."""
-    report = await KpiActivities(pool).read_report(KpiFilters(programme=programme, **filters))
+    report = await read_report(pool, KpiFilters(programme=programme, **filters))
     pilot = next(s for s in report.stages if s.stage is Stage.PILOT)
     assert (report.collaborations, pilot.reached) == (collaborations, reached_pilot)
     assert report.conversion_introduction_pilot == conversion

@@ -5,7 +5,7 @@ import uuid
 
 import asyncpg
 
-from passerelle.db import migrate, migration_files
+from passerelle.platform.db import migrate, migration_files
 
 
 async def test_two_concurrent_migrations_apply_each_file_once(postgres_url: str, pool: asyncpg.Pool) -> None:

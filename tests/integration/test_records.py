@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 from activities.channels.log import LogChannel
 from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
+from passerelle.platform.worker import WORKFLOWS, workflow_runner
 from schemas import (
     Closure,
     CollaborationStatus,
@@ -27,7 +28,6 @@ from schemas import (
 )
 from tests.conftest import WorkerFactory
 from tests.workflows.helpers import start
-from worker import WORKFLOWS, workflow_runner
 from workflows.activity_names import RECORD_EVENTS
 from workflows.collaboration import CollaborationWorkflow
 

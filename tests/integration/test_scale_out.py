@@ -13,7 +13,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.db import migrate
+from passerelle.platform.db import migrate
 from schemas import Closure, CollaborationStatus, MilestoneRequest, Outcome, Stage, StageChange
 from tests.integration.processes import WorkerProcess, wait_for_pollers, worker_env
 from tests.integration.roles import create_roles

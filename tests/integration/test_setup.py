@@ -12,7 +12,7 @@ from temporalio.client import Client, ScheduleActionStartWorkflow
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.schedules import DIGEST_SCHEDULE_ID
+from passerelle.platform.schedules import DIGEST_SCHEDULE_ID
 from tests.integration.processes import PASSERELLE, worker_env
 from workflows import search_attributes
 

@@ -9,7 +9,7 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.schedules import DIGEST_SCHEDULE_ID, apply_schedules
+from passerelle.platform.schedules import DIGEST_SCHEDULE_ID, apply_schedules
 from schemas import Closure, CollaborationStatus, DigestRequest, Outcome
 from schemas.fields import MIN_STALL_DAYS
 from tests.conftest import WorkerFactory

@@ -18,9 +18,8 @@ from aiohttp import web
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels import PermanentDeliveryError
-from activities.channels.webhook import SIGNATURE_HEADER, WebhookChannel
+from activities.channels.webhook import SIGNATURE_HEADER, WebhookChannel, WebhookSettings
 from activities.rendering import Renderer
-from passerelle.config import WebhookSettings
 from schemas import Closure, Notification, Outcome
 from tests.conftest import WorkerFactory
 from tests.factories import request

@@ -9,8 +9,8 @@ from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.provision import ensure_search_attributes
-from worker import check_search_attributes
+from passerelle.platform.provision import ensure_search_attributes
+from passerelle.platform.worker import check_search_attributes
 
 
 async def test_missing_search_attributes_stop_the_worker_with_the_fix(dev_env: WorkflowEnvironment) -> None:

@@ -13,7 +13,7 @@ from temporalio.api.enums.v1 import EventType
 
 from passerelle.audit.histories import Run, read_export
 from passerelle.audit.replay import replay_runs
-from passerelle.config import Settings
+from passerelle.platform.settings import Settings
 from tests.payloads import BUDGET, largest_payload
 from tests.replay.patching.bounded_unguarded import UnguardedBoundedWorkflow
 from tests.replay.test_golden import GOLDEN

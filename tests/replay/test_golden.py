@@ -21,8 +21,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from passerelle.audit.histories import fetch_chain, read_export, write_export
 from passerelle.audit.replay import replay_runs
-from passerelle.client import converter_for
-from passerelle.config import Settings
+from passerelle.platform.client import converter_for
+from passerelle.platform.settings import Settings
 from tests.conftest import WorkerFactory
 from tests.replay.scenarios import SCENARIOS, ClientEnvironment
 

@@ -13,7 +13,7 @@ from temporalio.api.enums.v1 import EventType
 
 from passerelle.audit.histories import read_export
 from passerelle.audit.replay import replay_runs
-from passerelle.config import Settings
+from passerelle.platform.settings import Settings
 from tests.replay.patching.lean_unguarded import UnguardedLeanWorkflow
 from tests.replay.test_golden import GOLDEN
 from workflows.collaboration import LEAN_COMMANDS_PATCH

@@ -11,9 +11,9 @@ from pathlib import Path
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from passerelle.client import converter_for
-from passerelle.config import Settings
-from worker import WORKFLOWS, workflow_runner
+from passerelle.platform.client import converter_for
+from passerelle.platform.settings import Settings
+from passerelle.platform.worker import WORKFLOWS, workflow_runner
 
 HISTORY = Path(__file__).parent / "histories" / "collaboration_before_milestone_notifications.json"
 

@@ -17,12 +17,12 @@ from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
 from passerelle.audit.histories import Run, fetch_chain
 from passerelle.audit.replay import replay_runs
-from passerelle.config import Settings
+from passerelle.platform.settings import Settings
+from passerelle.platform.worker import workflow_runner
 from tests.conftest import WorkerFactory
 from tests.replay.patching.step_1_before import BeforeMemoWorkflow
 from tests.replay.patching.step_2_unguarded import UnguardedMemoWorkflow
 from tests.replay.scenarios import declined
-from worker import workflow_runner
 
 PATCH_EVENTS = {EventType.EVENT_TYPE_MARKER_RECORDED, EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED}
 

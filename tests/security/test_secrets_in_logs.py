@@ -12,9 +12,9 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.client import client_for
-from passerelle.codec import new_key
-from passerelle.config import load_settings
+from passerelle.platform.client import client_for
+from passerelle.platform.codec import new_key
+from passerelle.platform.settings import load_settings
 from tests.faults.helpers import WorkerProcess, full_lifecycle
 
 

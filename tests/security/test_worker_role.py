@@ -12,7 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.digest import DigestActivities
 from activities.kpis import KpiActivities
-from passerelle.db import create_pool, migrate
+from passerelle.platform.db import create_pool, migrate
+from passerelle.reads.kpis import read_report
 from schemas import KpiFilters
 from tests.conftest import WorkerFactory
 from tests.faults.helpers import assert_exact_rows, full_lifecycle
@@ -54,7 +55,7 @@ async def test_the_digest_reads_run_as_the_least_privilege_role(worker_url: str)
     try:
         summary = await KpiActivities(role_pool).kpi_summary(None)
         stalled = await DigestActivities(role_pool).list_stalled(None)
-        report = await KpiActivities(role_pool).read_report(KpiFilters())
+        report = await read_report(role_pool, KpiFilters())
         every_view = await role_pool.fetch(
             "SELECT table_name FROM information_schema.views WHERE table_schema = 'public'"
         )

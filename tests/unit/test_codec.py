@@ -7,8 +7,15 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from temporalio.api.common.v1 import Payload
 
-from passerelle.codec import ENCODING, KEY_ID, EncryptionCodec, EncryptionConfigError, new_key, parse_keys
-from passerelle.config import load_settings
+from passerelle.platform.codec import (
+    ENCODING,
+    KEY_ID,
+    EncryptionCodec,
+    EncryptionConfigError,
+    new_key,
+    parse_keys,
+)
+from passerelle.platform.settings import load_settings
 
 PLAIN = Payload(metadata={"encoding": b"json/plain"}, data=b'{"contact_email": "a@b.example"}')
 
@@ -91,7 +98,7 @@ def test_settings_never_show_keys_or_api_key() -> None:
 
 async def test_worker_refuses_to_start_without_keys_unless_told_to_run_in_clear() -> None:
     """Production default: no keys and no PASSERELLE_ENCRYPTION=off is a clear start-up error."""
-    from worker import run_worker
+    from passerelle.platform.worker import run_worker
 
     settings = load_settings({"PASSERELLE_DATABASE_URL": "postgresql://unused/db"})
     with pytest.raises(SystemExit, match="no encryption keys: set PASSERELLE_ENCRYPTION_KEYS"):
@@ -102,7 +109,7 @@ async def test_worker_refuses_to_start_without_keys_unless_told_to_run_in_clear(
 
 def test_printed_database_urls_hide_the_password() -> None:
     """`passerelle dev` prints its database URL with the password masked."""
-    from passerelle.db import redact_url
+    from passerelle.platform.db import redact_url
 
     assert redact_url("postgresql://app:s3cr3t@db.example:5432/p") == "postgresql://app:***@db.example:5432/p"
     assert (

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from temporalio.service import TLSConfig
 
-from passerelle.config import load_settings, temporal_connect_config
+from passerelle.platform.settings import load_settings, temporal_connect_config
 
 PROFILES = """
 [profile.default]

@@ -3,8 +3,8 @@
 from collections import Counter
 from datetime import date
 
-from passerelle.demo import demo_csv, demo_rows
-from passerelle.imports import parse_csv
+from passerelle.devstack.demo import demo_csv, demo_rows
+from passerelle.intake.rows import parse_csv
 
 TODAY = date(2026, 11, 26)
 

@@ -3,7 +3,7 @@
 from datetime import date
 from pathlib import Path
 
-from passerelle.imports import COLUMNS, parse_csv
+from passerelle.intake.rows import COLUMNS, parse_csv
 from schemas import Outcome, Stage
 
 TODAY = date(2025, 6, 1)

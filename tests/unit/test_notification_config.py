@@ -5,8 +5,8 @@ import pytest
 from activities.channels.log import LogChannel
 from activities.channels.smtp import SmtpChannel
 from activities.channels.webhook import WebhookChannel
-from passerelle.config import load_settings, milestone_kinds
-from worker import build_channels
+from passerelle.platform.settings import load_settings, milestone_kinds
+from passerelle.platform.worker import build_channels
 
 
 def test_smtp_settings_default_port_follows_security() -> None:

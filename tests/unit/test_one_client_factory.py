@@ -1,11 +1,11 @@
-"""Every module reaches Temporal through `passerelle.client`, so none can forget the keys.
+"""Every module reaches Temporal through `passerelle.platform.client`, so none can forget the keys.
 
 A client or converter built by hand reads and writes payloads in clear whatever the settings say:
 the auditors' commands once failed on every encrypted history for exactly that reason. This reads
 the code (AST) of the project and of its tests and fails on any of:
-- `Client.connect(...)` outside `passerelle/client.py` (use `client_for(settings)`);
+- `Client.connect(...)` outside `passerelle/platform/client.py` (use `client_for(settings)`);
 - `pydantic_data_converter`, `DataConverter(...)` or `EncryptionCodec(...)` in the product outside
-  `passerelle/client.py` and `passerelle/codec.py` (use `converter_for(settings)` / `codec_for`);
+  `passerelle/platform/client.py` and `passerelle/platform/codec.py` (use `converter_for(settings)` / `codec_for`);
 - a `data_converter=` that is neither `converter_for(...)` nor another client's `.data_converter`;
 - a `Replayer`, `WorkflowEnvironment.start_local` or `start_time_skipping` with no `data_converter=`
   (their default converter ignores the keys).
@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ["passerelle", "activities", "workflows", "schemas", "bench", "worker.py"]
-FACTORY = {Path("passerelle/client.py"), Path("passerelle/codec.py")}
+FACTORY = {Path("passerelle/platform/client.py"), Path("passerelle/platform/codec.py")}
 NEEDS_CONVERTER = {"Replayer", "start_local", "start_time_skipping"}
 
 
@@ -49,7 +49,7 @@ def violations(path: Path, product: bool) -> list[str]:
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr == "connect" and _name(func.value) == "Client":
-                found.append(f"{where}: Client.connect (use passerelle.client.client_for)")
+                found.append(f"{where}: Client.connect (use passerelle.platform.client.client_for)")
             if product and _name(func) in ("DataConverter", "EncryptionCodec"):
                 found.append(f"{where}: {_name(func)}(...) built by hand (use converter_for / codec_for)")
             keywords = {k.arg: k.value for k in node.keywords}

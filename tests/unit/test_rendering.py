@@ -10,10 +10,9 @@ from enum import StrEnum
 import pytest
 
 from activities.channels import PermanentDeliveryError
-from activities.channels.smtp import SmtpChannel, message_id
-from activities.channels.webhook import WebhookChannel, chat_escape, signature
+from activities.channels.smtp import SmtpChannel, SmtpSettings, message_id
+from activities.channels.webhook import WebhookChannel, WebhookSettings, chat_escape, signature
 from activities.rendering import Renderer, one_line
-from passerelle.config import SmtpSettings, WebhookSettings
 from schemas import Notification, NotificationEvent, Recipient
 
 RENDERER = Renderer("http://ui.example:8233/", "default")

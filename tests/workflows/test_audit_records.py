@@ -12,8 +12,8 @@ from passerelle.audit.entries import recorded_entries, run_marks
 from passerelle.audit.histories import fetch_chain, first_run_id
 from passerelle.audit.timeline import stage_times, story
 from passerelle.audit.verify import compare, database_rows
-from passerelle.client import converter_for
-from passerelle.config import Settings
+from passerelle.platform.client import converter_for
+from passerelle.platform.settings import Settings
 from schemas import Stage
 from tests.audit_cli import passerelle
 from tests.conftest import WorkerFactory

@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 from activities.channels.log import LogChannel
 from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
+from passerelle.platform.worker import WORKFLOWS, workflow_runner
 from schemas import (
     CollaborationStatus,
     EventKind,
@@ -23,7 +24,6 @@ from schemas import (
 )
 from tests.conftest import WorkerFactory
 from tests.workflows.helpers import abandon, start
-from worker import WORKFLOWS, workflow_runner
 from workflows.collaboration import CollaborationWorkflow
 from workflows.reminders import MAX_REMINDERS_PER_STAGE
 from workflows.reminders import reminder_days as scheduled_days

@@ -34,7 +34,7 @@ SQL
 
 # In Passerelle's database: nobody but the owner creates anything in its schema. The worker
 # role's rights on the tables are granted by the `migrate` job, after each migration, as the
-# owner (`passerelle migrate --grant-worker`, WORKER_GRANTS in passerelle/db.py): rows only,
+# owner (`passerelle migrate --grant-worker`, WORKER_GRANTS in passerelle/platform/db.py): rows only,
 # milestones and notifications append-only.
 run_psql --dbname "${PASSERELLE_DB_NAME:-passerelle}" <<'SQL'
 SELECT format('REVOKE CREATE ON SCHEMA public FROM PUBLIC') \gexec

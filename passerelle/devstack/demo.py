@@ -10,8 +10,8 @@ import io
 import random
 from datetime import date, timedelta
 
-from passerelle.ids import slug
-from passerelle.imports import COLUMNS, STAGE_DATE_COLUMNS
+from passerelle.intake.ids import slug
+from passerelle.intake.rows import COLUMNS, STAGE_DATE_COLUMNS
 from schemas import Outcome, Stage
 
 CORPORATE_KINDS = ["Groupe", "Banque", "Compagnie", "Société", "Crédit", "Assurances", "Laboratoires",

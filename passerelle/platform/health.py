@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from passerelle.client import client_for
-from passerelle.config import Settings
-from passerelle.runtime import metrics_url
+from passerelle.platform.client import client_for
+from passerelle.platform.runtime import metrics_url
+from passerelle.platform.settings import Settings
 
 TIMEOUT_SECONDS = 5.0
 

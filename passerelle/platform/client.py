@@ -6,7 +6,7 @@ payload is encrypted or decrypted exactly when the settings call for it, whereve
 written. `tests/unit/test_one_client_factory.py` fails if a module connects or builds a converter
 any other way.
 
-The converter is the pydantic one, plus the AES-GCM payload codec (`passerelle.codec`) when
+The converter is the pydantic one, plus the AES-GCM payload codec (`passerelle.platform.codec`) when
 encryption keys are configured, so nothing readable leaves the process for Temporal's history.
 Payloads written in clear (before encryption was switched on) still read through it.
 """
@@ -18,8 +18,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
-from passerelle.codec import EncryptionCodec
-from passerelle.config import Settings
+from passerelle.platform.codec import EncryptionCodec
+from passerelle.platform.settings import Settings
 
 
 class TemporalUnreachable(Exception):

@@ -19,8 +19,8 @@ from typing import Any
 import structlog
 from temporalio.client import Client
 
-from passerelle.client import TemporalUnreachable, client_for
-from passerelle.config import Settings
+from passerelle.platform.client import TemporalUnreachable, client_for
+from passerelle.platform.settings import Settings
 from workflows import search_attributes
 
 log = structlog.get_logger()

@@ -2,7 +2,7 @@
 
 Every payload the SDK sends to Temporal (workflow input, update arguments and results, activity
 inputs and results, query answers, memo, user metadata) goes through the codec of the one client
-factory (`passerelle.client`), so Temporal's history and the Web UI hold only ciphertext.
+factory (`passerelle.platform.client`), so Temporal's history and the Web UI hold only ciphertext.
 
 Keys come from `PASSERELLE_ENCRYPTION_KEYS="kid1:base64key,kid0:base64key"`: the first encrypts,
 every one decrypts, so a rotation is "prepend the new key, keep the old ones until no open history

@@ -22,7 +22,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from passerelle.ids import default_workflow_id
+from passerelle.intake.ids import default_workflow_id
 from schemas import CollaborationRequest, Stage
 from workflows.collaboration import CollaborationWorkflow
 

@@ -7,7 +7,7 @@ One runtime per process: the endpoint is bound when the runtime is built.
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from passerelle.config import Settings
+from passerelle.platform.settings import Settings
 
 
 def build_runtime(settings: Settings) -> Runtime | None:

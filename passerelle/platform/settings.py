@@ -14,33 +14,13 @@ from typing import Any
 
 from temporalio.envconfig import ClientConfigProfile
 
-from passerelle.codec import EncryptionConfigError, parse_keys
+from activities.channels.smtp import SmtpSettings
+from activities.channels.webhook import WebhookSettings
+from passerelle.platform.codec import EncryptionConfigError, parse_keys
 
 TASK_QUEUE = "collaborations"
 SMTP_SECURITY = ("starttls", "tls", "none")
 SMTP_DEFAULT_PORT = {"starttls": 587, "tls": 465, "none": 25}
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """Where and how the smtp channel sends mail (`PASSERELLE_SMTP_*`)."""
-
-    host: str
-    port: int
-    security: str  # starttls, tls (implicit TLS) or none
-    username: str | None
-    password: str | None = field(repr=False, default=None)
-    sender: str = "Passerelle <passerelle@localhost>"
-    timeout: float = 20.0  # within the notify activity's 30 s start-to-close timeout
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    """Where the webhook channel posts (`PASSERELLE_WEBHOOK_*`)."""
-
-    url: str
-    secret: str | None = field(repr=False, default=None)
-    timeout: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,215 @@
+"""The Passerelle worker: every workflow and activity, their dependencies and the sandbox.
+
+Builds the Temporal client (`client_for`, with the settings' codec), the asyncpg pool, the
+activity classes with their dependencies, and runs the worker for task queue `collaborations`
+until asked to stop. On SIGINT or SIGTERM it stops polling and lets running activities finish
+(graceful shutdown, up to `PASSERELLE_SHUTDOWN_GRACE_SECONDS`); with `PASSERELLE_METRICS_PORT`
+set, the SDK runtime serves Prometheus metrics.
+"""
+
+import asyncio
+import signal
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+import asyncpg
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.channels import Channel
+from activities.channels.log import LogChannel
+from activities.channels.smtp import SmtpChannel
+from activities.channels.webhook import WebhookChannel
+from activities.digest import DigestActivities
+from activities.kpis import KpiActivities
+from activities.milestones import MilestoneActivities
+from activities.notifications import NotificationActivities
+from activities.rendering import Renderer
+from passerelle.platform.client import client_for, codec_for
+from passerelle.platform.db import create_pool, migrate, redact_url
+from passerelle.platform.logs import LogContextInterceptor
+from passerelle.platform.runtime import build_runtime
+from passerelle.platform.settings import Settings
+from workflows import search_attributes
+from workflows.collaboration import CollaborationWorkflow
+from workflows.digest import DigestWorkflow
+
+log = structlog.get_logger()
+
+WORKFLOWS = [CollaborationWorkflow, DigestWorkflow]
+
+
+# The collaboration workflow's own module and its request decoder. Passed through in production:
+# otherwise every open collaboration re-imports them into a sandbox of its own, ~70 KB of worker
+# memory per collaboration and CPU on every start or cache miss (`bench/scale.py` and
+# `bench/lifecycle.py` measure it). Sandboxed (`strict=True`) in the whole test suite, where the sandbox's
+# restrictions then guard this code as they guard any workflow module.
+WORKFLOW_MODULES = ("workflows.collaboration", "workflows.requests")
+
+
+def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
+    """Return the sandbox the workflows run in.
+
+    Deterministic, side-effect-free modules are passed through instead of being re-imported for
+    every workflow run: the contract (pydantic models, e-mail validation), the pure rules and,
+    unless `strict`, the workflow module itself. They keep no module state, so runs sharing them
+    cannot see each other; the restrictions on built-ins (`open`, …) apply to every module.
+    """
+    own = () if strict else WORKFLOW_MODULES
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "pydantic",
+            "pydantic_core",
+            "annotated_types",
+            "email_validator",
+            "idna",
+            "dns",
+            "schemas",
+            "workflows.state",
+            "workflows.transitions",
+            "workflows.notifications",
+            "workflows.details",
+            # Constants only (names of activities and search attribute keys): passing them through
+            # spares every new workflow instance a re-import of its own (memory and CPU per instance).
+            "workflows.activity_names",
+            "workflows.search_attributes",
+            *own,
+        )
+    )
+
+
+def build_channels(settings: Settings) -> list[Channel]:
+    """Return the notification channels named in the settings (`PASSERELLE_CHANNELS`)."""
+    known = ("log", "smtp", "webhook")
+    unknown = [name for name in settings.channels if name not in known]
+    if unknown:
+        raise SystemExit(f"PASSERELLE_CHANNELS: unknown channel(s) {unknown}; known: {sorted(known)}")
+    renderer = Renderer(settings.ui_url, settings.namespace)
+    channels: list[Channel] = []
+    for name in dict.fromkeys(settings.channels):  # each channel once, in the order given
+        if name == "log":
+            channels.append(LogChannel())
+        elif name == "smtp":
+            if settings.smtp is None:
+                raise SystemExit("PASSERELLE_CHANNELS names smtp but PASSERELLE_SMTP_HOST is not set")
+            channels.append(SmtpChannel(settings.smtp, renderer))
+        else:
+            if settings.webhook is None:
+                raise SystemExit("PASSERELLE_CHANNELS names webhook but PASSERELLE_WEBHOOK_URL is not set")
+            channels.append(WebhookChannel(settings.webhook, renderer))
+    return channels
+
+
+def build_worker(
+    client: Client,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    channels: Sequence[Channel],
+    *,
+    strict_sandbox: bool = False,
+) -> Worker:
+    """Return a worker with every workflow and activity of Passerelle registered.
+
+    `strict_sandbox` (the tests) also sandboxes the workflow module itself: see `workflow_runner`.
+    """
+    milestones = MilestoneActivities(pool)
+    notifications = NotificationActivities(pool, channels, settings.notify_milestones)
+    digest = DigestActivities(pool)
+    kpis = KpiActivities(pool)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(strict=strict_sandbox),
+        activities=[
+            milestones.record_events,
+            notifications.deliver,
+            notifications.notify,
+            digest.list_stalled,
+            kpis.kpi_summary,
+        ],
+        interceptors=[LogContextInterceptor()],
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        max_cached_workflows=settings.max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_grace_seconds),
+    )
+
+
+async def check_search_attributes(client: Client) -> None:
+    """Refuse to start when Passerelle's search attributes are missing from the namespace.
+
+    Without them every workflow task fails ("search attribute … is not defined") and retries
+    forever; better one clear error at start-up, with the commands that fix it.
+    """
+    from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+
+    try:
+        known = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+    except Exception as err:  # e.g. no operator permission with a cloud API key
+        log.warning("cannot list search attributes; assuming they exist", error=str(err))
+        return
+    missing = [key for key in search_attributes.ALL if key.name not in known.custom_attributes]
+    if missing:
+        commands = "\n".join(
+            f"  temporal operator search-attribute create --namespace {client.namespace} "
+            f"--name {key.name} --type {key.indexed_value_type.name.title()}"
+            for key in missing
+        )
+        namespace = client.namespace
+        raise SystemExit(f"search attributes missing in namespace {namespace}; create them:\n{commands}")
+
+
+async def run_worker(
+    settings: Settings, stop: asyncio.Event | None = None, on_ready: Callable[[], None] | None = None
+) -> None:
+    """Migrate, connect and run the worker until `stop` is set or a signal arrives.
+
+    `on_ready` is called once the worker polls its task queue.
+    """
+    if settings.database_url is None:
+        raise SystemExit("PASSERELLE_DATABASE_URL is not set (use `passerelle dev` for the embedded stack)")
+    codec = codec_for(settings)
+    if codec is None and not settings.encryption_off:
+        # Production default: collaborations carry contact data and business terms, which must
+        # not sit readable in Temporal's history. Running in clear is an explicit choice.
+        raise SystemExit(
+            "no encryption keys: set PASSERELLE_ENCRYPTION_KEYS (see README, Encryption), "
+            "or PASSERELLE_ENCRYPTION=off to store payloads in clear"
+        )
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await migrate(settings.database_url)
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+        raise SystemExit(
+            f"cannot use PostgreSQL at {redact_url(settings.database_url)} "
+            f"({type(err).__name__}: {err}); check PASSERELLE_DATABASE_URL and that the server is up"
+        ) from None
+    runtime = build_runtime(settings)
+    client = await client_for(settings, **({"runtime": runtime} if runtime else {}))
+    await check_search_attributes(client)
+    pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
+    try:
+        worker = build_worker(client, pool, settings, build_channels(settings))
+        async with worker:
+            log.info(
+                "worker running",
+                task_queue=settings.task_queue,
+                namespace=settings.namespace,
+                metrics=settings.metrics_address,
+                encryption_key=codec.current_key_id if codec else "off",
+            )
+            if on_ready is not None:
+                on_ready()
+            await stop.wait()
+            log.info("worker stopping: letting running activities finish")
+    finally:
+        await pool.close()
+    log.info("worker stopped")
