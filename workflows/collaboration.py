@@ -11,7 +11,8 @@ name so this module never imports asyncpg or any channel code.
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         StageChange,
         describe_validation_error,
     )
+    from workflows import rules
     from workflows import search_attributes as sa
     from workflows.activity_names import DELIVER, NOTIFY, RECORD_EVENTS
     from workflows.delivery_policy import DELIVERY_WINDOW, MAX_RETRY_INTERVAL, NOTIFY_TIMEOUT
@@ -46,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.notifications import notification_for
     from workflows.requests import parse_request
     from workflows.state import CollaborationState
-    from workflows.transitions import check_move
+    from workflows.transitions import Refused
 
 MILESTONE_NOTIFICATIONS_PATCH = "notify-milestones"
 
@@ -81,6 +83,19 @@ BOUNDED_LIFE_PATCH = "bounded-life"
 # worker died (SIGKILL, OOM, lost host): a few inserts take milliseconds, so 10 s is generous;
 # a channel gives up on its own well within 30 s (`workflows.delivery_policy`).
 RECORD_TIMEOUT = timedelta(seconds=10)
+
+
+# A state method that applies one update: `CollaborationState.advance`, `.pause`...
+Operation = Callable[[CollaborationState, Any, datetime], HistoryEntry]
+
+
+@contextmanager
+def refusal() -> Iterator[None]:
+    """Raise a rule's refusal as a final (non-retryable) failure of its stable type."""
+    try:
+        yield
+    except Refused as err:
+        raise ApplicationError(str(err), type=err.type, non_retryable=True) from None
 
 
 @workflow.defn
@@ -156,81 +171,62 @@ class CollaborationWorkflow:
         await self._drain(handover=False)  # each delivery ends within its window
         return state.status(workflow.now())
 
-    # -- updates: validators reject bad requests before they enter history --
+    # -- updates: each is decoded and checked by its rule (`workflows.rules`) in the validator,
+    # before it enters history, and applied by the state, which runs the same rule again --
 
     @workflow.update
     async def advance(self, change: StageChange | Any) -> CollaborationStatus:
         """Move to another stage (one step forward, evaluation → pilot, never past an outcome)."""
-        change = parse_request(StageChange, change, "advance")
-        return await self._change(lambda now: [self._known().advance(change, now)])
+        return await self._apply("advance", change, CollaborationState.advance)
 
     @advance.validator
     def _check_advance(self, change: StageChange | Any) -> None:
-        change = parse_request(StageChange, change, "advance")
-        state = self._known()
-        check_move(state.stage, state.outcome, change.to)
+        self._check("advance", change)
 
     @workflow.update
     async def record_milestone(self, milestone: MilestoneRequest | Any) -> CollaborationStatus:
         """Record a milestone (NDA signed, pilot kick-off, ...) in the current stage."""
-        milestone = parse_request(MilestoneRequest, milestone, "record_milestone")
-        return await self._change(lambda now: [self._known().record_milestone(milestone, now)])
+        return await self._apply("record_milestone", milestone, CollaborationState.record_milestone)
 
     @record_milestone.validator
     def _check_milestone(self, milestone: MilestoneRequest | Any) -> None:
-        parse_request(MilestoneRequest, milestone, "record_milestone")
-        self._known().check_open()
+        self._check("record_milestone", milestone)
 
     @workflow.update
     async def close(self, closure: Closure | Any) -> CollaborationStatus:
         """End the collaboration as deployed, declined or abandoned."""
-        closure = parse_request(Closure, closure, "close")
-        return await self._change(lambda now: [self._known().close(closure, now)])
+        return await self._apply("close", closure, CollaborationState.close)
 
     @close.validator
     def _check_close(self, closure: Closure | Any) -> None:
-        closure = parse_request(Closure, closure, "close")
-        state = self._known()
-        check_move(state.stage, state.outcome, closure.outcome)
+        self._check("close", closure)
 
     @workflow.update
     async def pause(self, pause: PauseRequest | Any) -> CollaborationStatus:
         """Stop chasing the collaboration until it is resumed."""
-        pause = parse_request(PauseRequest, pause, "pause")
-        return await self._change(lambda now: [self._known().pause(pause, now)])
+        return await self._apply("pause", pause, CollaborationState.pause)
 
     @pause.validator
     def _check_pause(self, pause: PauseRequest | Any) -> None:
-        parse_request(PauseRequest, pause, "pause")
-        state = self._known()
-        state.check_open()
-        if state.paused:
-            raise ValueError("the collaboration is already paused")
+        self._check("pause", pause)
 
     @workflow.update
     async def resume(self, resume: ResumeRequest | Any) -> CollaborationStatus:
         """Chase the collaboration again; the stall clock restarts now."""
-        resume = parse_request(ResumeRequest, resume, "resume")
-        return await self._change(lambda now: [self._known().resume(resume, now)])
+        return await self._apply("resume", resume, CollaborationState.resume)
 
     @resume.validator
     def _check_resume(self, resume: ResumeRequest | Any) -> None:
-        parse_request(ResumeRequest, resume, "resume")
-        state = self._known()
-        state.check_open()
-        if not state.paused:
-            raise ValueError("the collaboration is not paused")
+        self._check("resume", resume)
 
     @workflow.update
     async def snooze_reminders(self, snooze: SnoozeRequest | Any) -> CollaborationStatus:
         """Push the next reminder to at least `days` from now."""
-        snooze = parse_request(SnoozeRequest, snooze, "snooze_reminders")
-        return await self._change(lambda now: [self._known().snooze(snooze, now)])
+        return await self._apply("snooze_reminders", snooze, CollaborationState.snooze)
 
     @snooze_reminders.validator
     def _check_snooze(self, snooze: SnoozeRequest | Any) -> None:
-        parse_request(SnoozeRequest, snooze, "snooze_reminders")
-        self._known().check_open()
+        self._check("snooze_reminders", snooze)
 
     @workflow.query
     def status(self) -> CollaborationStatus:
@@ -241,8 +237,26 @@ class CollaborationWorkflow:
 
     def _known(self) -> CollaborationState:
         if self._state is None:
-            raise ValueError("the collaboration did not start: its input is invalid")
+            raise ApplicationError(
+                "the collaboration did not start: its input is invalid", type="NotStarted", non_retryable=True
+            )
         return self._state
+
+    def _check(self, update: str, request: Any) -> None:
+        """Decode an update's argument and run its rule; refuse it as final when either fails."""
+        model, check = rules.UPDATES[update]
+        with refusal():
+            check(self._known(), parse_request(model, request, update))
+
+    async def _apply(
+        self,
+        update: str,
+        request: Any,
+        operation: Callable[[CollaborationState, Any, datetime], HistoryEntry],
+    ) -> CollaborationStatus:
+        model, _ = rules.UPDATES[update]
+        valid = parse_request(model, request, update)
+        return await self._change(lambda now: [operation(self._known(), valid, now)])
 
     def _bounded(self) -> bool:
         return workflow.patched(BOUNDED_LIFE_PATCH)
@@ -269,10 +283,8 @@ class CollaborationWorkflow:
     async def _change(self, apply: Callable[[Any], list[HistoryEntry]]) -> CollaborationStatus:
         """Apply a change now, record what it produced, and return the new status."""
         state = self._known()
-        try:
+        with refusal():  # lost a race with another update since validation
             entries = apply(workflow.now())
-        except ValueError as err:  # lost a race with another update since validation
-            raise ApplicationError(str(err), type="IllegalMove", non_retryable=True) from err
         self._version += 1
         self._publish()
         await self._record(entries)

@@ -36,9 +36,9 @@ from schemas import (
     StageChange,
 )
 from schemas.imports import effective_at
+from workflows import rules
 from workflows.recent import keep_recent
 from workflows.reminders import MAX_REMINDERS_PER_STAGE, gap_factor
-from workflows.transitions import check_move
 
 DUE_SOON_FRACTION = 0.2  # the last 20 % of a stage's threshold counts as "due soon"
 
@@ -101,7 +101,8 @@ class CollaborationState(BaseModel):
         state._restart_clock(now)  # the stall clock starts now, not at the spreadsheet's dates
         return state
 
-    # -- operations: each checks its rule, changes the state and returns the entry to record --
+    # -- operations: each runs its rule (`workflows.rules`), changes the state and returns the
+    # entry to record --
 
     def start_entry(self, now: datetime) -> HistoryEntry:
         """Return the `started` entry recorded when the collaboration begins."""
@@ -132,7 +133,7 @@ class CollaborationState(BaseModel):
 
     def advance(self, change: StageChange, now: datetime) -> HistoryEntry:
         """Move to another stage, or raise IllegalMove listing the allowed ones."""
-        check_move(self.stage, self.outcome, change.to)
+        rules.check_advance(self, change)
         entry = self._append(
             EventKind.STAGE_CHANGED, now, actor=change.by, note=change.note, to_stage=change.to
         )
@@ -142,7 +143,7 @@ class CollaborationState(BaseModel):
 
     def record_milestone(self, milestone: MilestoneRequest, now: datetime) -> HistoryEntry:
         """Record a milestone in the current stage."""
-        self.check_open()
+        rules.check_milestone(self, milestone)
         url = str(milestone.evidence_url) if milestone.evidence_url else None
         entry = self._append(
             EventKind.MILESTONE,
@@ -157,7 +158,7 @@ class CollaborationState(BaseModel):
 
     def close(self, closure: Closure, now: datetime) -> HistoryEntry:
         """End the collaboration with an outcome, or raise IllegalMove."""
-        check_move(self.stage, self.outcome, closure.outcome)
+        rules.check_close(self, closure)
         entry = self._append(
             EventKind.CLOSED, now, actor=closure.by, note=closure.reason, outcome=closure.outcome
         )
@@ -167,18 +168,14 @@ class CollaborationState(BaseModel):
 
     def pause(self, pause: PauseRequest, now: datetime) -> HistoryEntry:
         """Stop chasing the collaboration until it is resumed."""
-        self.check_open()
-        if self.paused:
-            raise ValueError("the collaboration is already paused")
+        rules.check_pause(self, pause)
         entry = self._append(EventKind.PAUSED, now, actor=pause.by, note=pause.reason)
         self.paused, self.stalled, self.next_reminder_at = True, False, None
         return entry
 
     def resume(self, resume: ResumeRequest, now: datetime) -> HistoryEntry:
         """Chase the collaboration again; its stall clock restarts now."""
-        self.check_open()
-        if not self.paused:
-            raise ValueError("the collaboration is not paused")
+        rules.check_resume(self, resume)
         entry = self._append(EventKind.RESUMED, now, actor=resume.by)
         self.paused = False
         self._restart_clock(now)
@@ -186,7 +183,7 @@ class CollaborationState(BaseModel):
 
     def snooze(self, snooze: SnoozeRequest, now: datetime) -> HistoryEntry:
         """Push the next reminder to at least `now + days` (no reminder is due while paused)."""
-        self.check_open()
+        rules.check_snooze(self, snooze)
         until = now + timedelta(days=snooze.days)
         entry = self._append(EventKind.SNOOZED, now, actor=snooze.by, note=f"until {until.isoformat()}")
         self.snoozed_until = until
@@ -248,11 +245,6 @@ class CollaborationState(BaseModel):
         return entries
 
     # -- reading the state --
-
-    def check_open(self) -> None:
-        """Raise ValueError when the collaboration already has an outcome."""
-        if self.outcome is not None:
-            raise ValueError(f"the collaboration is closed ({self.outcome.value})")
 
     @property
     def threshold(self) -> timedelta:

@@ -1,7 +1,7 @@
 """The transition table: which moves a collaboration may make from each stage.
 
-One pure, tested source of truth used by the workflow's update validators and by the CLI before it
-contacts Temporal (docs/architecture.md §1, Allowed moves):
+One pure, tested source of truth for `workflows.rules`, which the workflow's validators and
+handlers and `passerelle bulk` share (docs/architecture.md §1, Allowed moves):
 - one step forward through the stages;
 - back from `evaluation` to `pilot` (a pilot extended or re-run);
 - any stage to `declined` or `abandoned`; `deployed` only from `deployment`.
@@ -15,8 +15,16 @@ _ORDER = list(Stage)
 _BACK: dict[Stage, tuple[Stage, ...]] = {Stage.EVALUATION: (Stage.PILOT,)}
 
 
-class IllegalMove(ValueError):
+class Refused(ValueError):
+    """An update the rules forbid in the collaboration's present state; `type` names the rule."""
+
+    type = "Refused"
+
+
+class IllegalMove(Refused):
     """A stage change or closure that the transition table forbids."""
+
+    type = "IllegalMove"
 
 
 def allowed_moves(stage: Stage, outcome: Outcome | None = None) -> tuple[Target, ...]:

@@ -1,7 +1,7 @@
 """`passerelle bulk pause|resume|close --query '<visibility query>'`: one change, many collaborations.
 
 The Web UI has no batch updates. The query is narrowed to running collaborations; each match is
-checked locally (search attributes + transition table) and listed with `--dry-run`; otherwise
+checked locally with the workflow's own rule (on its search attributes) and listed with `--dry-run`; otherwise
 the update goes to each in turn, behind a progress bar, and refusals are reported, not fatal.
 """
 
@@ -20,9 +20,10 @@ from temporalio.service import RPCError
 from passerelle.cli.common import CliError, build, print_json, run
 from passerelle.cli.visibility import Row, fetch, restrict
 from passerelle.platform.settings import Settings
-from schemas import Closure, PauseRequest, ResumeRequest, Stage
+from schemas import Closure, PauseRequest, ResumeRequest
 from workflows.collaboration import CollaborationWorkflow
-from workflows.transitions import IllegalMove, check_move
+from workflows.rules import UPDATES
+from workflows.transitions import Refused
 
 app = typer.Typer(help="Pause, resume or close every collaboration a visibility query matches.")
 stderr = Console(stderr=True)
@@ -35,8 +36,8 @@ By = Annotated[str, typer.Option("--by", help="Who does it (name or e-mail)")]
 
 
 @dataclass
-class Outcome:
-    """What happened (or would happen) to one collaboration."""
+class Match:
+    """What happened (or would happen) to one collaboration the query matched."""
 
     workflow_id: str
     stage: str | None
@@ -44,26 +45,29 @@ class Outcome:
     reason: str = ""
 
 
-def _skip_reason(operation: str, request: BaseModel, row: Row) -> str | None:
-    """Return why `operation` does not apply to `row`, judged from its search attributes."""
-    if operation == "pause" and row.paused:
-        return "already paused"
-    if operation == "resume" and row.paused is False:
-        return "not paused"
-    if operation == "close" and isinstance(request, Closure) and row.stage in {s.value for s in Stage}:
-        try:
-            check_move(Stage(row.stage), None, request.outcome)
-        except IllegalMove as err:
-            return str(err)
+def _skip_reason(update: str, request: BaseModel, row: Row) -> str | None:
+    """Return why the workflow would refuse `update` for `row`, judged from its search attributes.
+
+    The rule is the workflow's own (`workflows.rules`); a row whose attributes are not all set yet
+    is left for the workflow to judge.
+    """
+    facts = row.facts()
+    if facts is None:
+        return None
+    _, check = UPDATES[update]
+    try:
+        check(facts, request)
+    except Refused as err:
+        return str(err)
     return None
 
 
-async def _apply(client: Client, update: Any, request: BaseModel, planned: list[Outcome]) -> None:
+async def _apply(client: Client, update: Any, request: BaseModel, planned: list[Match]) -> None:
     gate = asyncio.Semaphore(CONCURRENCY)
     with Progress(console=stderr, transient=False) as progress:
         bar = progress.add_task("updating", total=len(planned))
 
-        async def one(item: Outcome) -> None:
+        async def one(item: Match) -> None:
             async with gate:
                 try:
                     await client.get_workflow_handle(item.workflow_id).execute_update(update, request)
@@ -78,12 +82,12 @@ async def _apply(client: Client, update: Any, request: BaseModel, planned: list[
 
 
 def _bulk(operation: str, update: Any, request: BaseModel, query: str, dry_run: bool, as_json: bool) -> None:
-    async def go(settings: Settings, client: Client) -> list[Outcome]:
+    async def go(settings: Settings, client: Client) -> list[Match]:
         outcomes = []
         for row in await fetch(client, restrict(query)):
             reason = _skip_reason(operation, request, row)
             action = "skipped" if reason else "would_change"
-            outcomes.append(Outcome(row.workflow_id, row.stage, action, reason or ""))
+            outcomes.append(Match(row.workflow_id, row.stage, action, reason or ""))
         if not dry_run:
             await _apply(client, update, request, [o for o in outcomes if o.action == "would_change"])
         return outcomes

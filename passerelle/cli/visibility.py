@@ -11,6 +11,7 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
+from schemas import Outcome, Stage
 from workflows import search_attributes as sa
 
 WORKFLOW_TYPE = "CollaborationWorkflow"
@@ -50,6 +51,19 @@ def restrict(query: str) -> str:
     return f'WorkflowType = {quote(WORKFLOW_TYPE)} AND ExecutionStatus = "Running" AND ({query})'
 
 
+STAGES = {s.value for s in Stage}
+OUTCOMES = {"", *(o.value for o in Outcome)}
+
+
+@dataclass(frozen=True)
+class RowFacts:
+    """A row's stage, outcome and pause, as the update rules (`workflows.rules`) read them."""
+
+    stage: Stage
+    outcome: Outcome | None
+    paused: bool
+
+
 @dataclass(frozen=True)
 class Row:
     """One collaboration as the visibility store knows it."""
@@ -65,6 +79,12 @@ class Row:
     paused: bool | None
     status: str
     started_at: datetime
+
+    def facts(self) -> "RowFacts | None":
+        """Return what the update rules read, or None while the workflow has not set them all."""
+        if self.stage not in STAGES or self.paused is None or (self.outcome or "") not in OUTCOMES:
+            return None
+        return RowFacts(Stage(self.stage), Outcome(self.outcome) if self.outcome else None, self.paused)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the row as plain JSON-able values."""

@@ -69,6 +69,7 @@ def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
             "schemas",
             "workflows.state",
             "workflows.transitions",
+            "workflows.rules",
             "workflows.notifications",
             "workflows.details",
             # Constants only (names of activities and search attribute keys): passing them through

@@ -1,7 +1,9 @@
 """The `passerelle` command's failures: one clear line, the right exit code, never a traceback."""
 
+import asyncio
 import json
 import socket
+import sys
 import uuid
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from tests.factories import request_data
 pytestmark = pytest.mark.e2e
 
 BY = ["--by", "ops"]
-# Refused before Temporal is called: the same schemas and transition table as the workflow.
+# Refused before Temporal is called: the same schemas as the workflow.
 LOCAL_BAD_INPUTS = [
     (["advance", "w", "--to", "moon", *BY], "to: Input should be"),
     (["advance", "w", "--to", "pilot", "--by", ""], "by:"),
@@ -32,6 +34,25 @@ LOCAL_BAD_INPUTS = [
     (["schema", "launch"], "unknown schema"),
     (["bulk", "close", "--query", "x", "--outcome", "won", "--reason", "r", *BY], "outcome"),
 ]
+
+
+TEMPORAL = str(Path(sys.executable).parent / "temporal")
+
+
+async def temporal_cli(env: dict[str, str], *args: str) -> str:
+    """Run the `temporal` CLI against the test's server; return what it printed."""
+    process = await asyncio.create_subprocess_exec(
+        TEMPORAL,
+        *args,
+        "--address",
+        env["TEMPORAL_ADDRESS"],
+        "--namespace",
+        env["TEMPORAL_NAMESPACE"],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    return out.decode()
 
 
 @pytest.fixture
@@ -70,7 +91,25 @@ async def test_refusals_by_the_workflow_exit_2(
         assert_one_line_error(double, 2, "already running", workflow_id)
         illegal = await passerelle(env, "advance", workflow_id, "--to", "deployment", *BY)
         assert_one_line_error(illegal, 2, "cannot move to deployment from introduction")
+        # Any client reads the refusal as final: the Temporal CLI, with no codec, sees its type.
+        raw = await temporal_cli(
+            env,
+            "workflow",
+            "update",
+            "execute",
+            "--workflow-id",
+            workflow_id,
+            "--name",
+            "advance",
+            "--input",
+            json.dumps({"to": "deployment", "by": "ops"}),
+        )
+        assert "type: IllegalMove" in raw and "retryable: false" in raw, raw
         assert_one_line_error(await passerelle(env, "resume", workflow_id, *BY), 2, "not paused")
+        paused = await passerelle(env, "pause", workflow_id, "--reason", "summer", *BY)
+        assert paused.code == 0, paused
+        again = await passerelle(env, "pause", workflow_id, "--reason", "summer", *BY)
+        assert_one_line_error(again, 2, "already paused")
         bad_query = await passerelle(env, "bulk", "pause", "--query", "Stage ==== 1", *BY, "--reason", "r")
         assert_one_line_error(bad_query, 2, "invalid")
         closed = await passerelle(env, "close", workflow_id, "--outcome", "abandoned", "--reason", "r", *BY)

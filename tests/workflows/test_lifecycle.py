@@ -104,6 +104,7 @@ async def test_illegal_advance_is_rejected_before_history(
         with pytest.raises(WorkflowUpdateFailedError) as info:
             await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=target, by="ops"))
         assert isinstance(info.value.cause, ApplicationError)
+        assert (info.value.cause.type, info.value.cause.non_retryable) == ("IllegalMove", True)
         assert (
             f"allowed from {(path or [Stage.INTRODUCTION])[-1].value}: {allowed}" in info.value.cause.message
         )

@@ -1,0 +1,133 @@
+"""Each update's rule, written once in `workflows.rules`, judges the same in every place it runs.
+
+The workflow's state (validator and handler), the status query's answer and a visibility row all
+carry the three facts a rule reads; each refusal has a stable type.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from passerelle.cli.visibility import Row
+from schemas import (
+    Closure,
+    CollaborationStatus,
+    MilestoneRequest,
+    Outcome,
+    PauseRequest,
+    ResumeRequest,
+    SnoozeRequest,
+    Stage,
+    StageChange,
+)
+from tests.factories import request
+from workflows.rules import UPDATES, Facts
+from workflows.state import CollaborationState
+from workflows.transitions import Refused
+
+NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
+REQUESTS: dict[str, Any] = {
+    "advance": StageChange(to=Stage.QUALIFICATION, by="ops"),
+    "record_milestone": MilestoneRequest(kind="NDA signed", by="ops"),
+    "close": Closure(outcome=Outcome.DEPLOYED, by="ops", reason="done"),
+    "pause": PauseRequest(by="ops", reason="summer"),
+    "resume": ResumeRequest(by="ops"),
+    "snooze_reminders": SnoozeRequest(by="ops", days=3),
+}
+# (stage, outcome, paused) -> the type each update is refused with, or None when it is allowed.
+CASES: list[tuple[tuple[Stage, Outcome | None, bool], dict[str, str | None]]] = [
+    (
+        (Stage.INTRODUCTION, None, False),
+        {
+            "advance": None,
+            "record_milestone": None,
+            "close": "IllegalMove",
+            "pause": None,
+            "resume": "NotPaused",
+            "snooze_reminders": None,
+        },
+    ),
+    (
+        (Stage.DEPLOYMENT, None, True),
+        {
+            "advance": "IllegalMove",
+            "record_milestone": None,
+            "close": None,
+            "pause": "AlreadyPaused",
+            "resume": None,
+            "snooze_reminders": None,
+        },
+    ),
+    (
+        (Stage.PILOT, Outcome.DECLINED, False),
+        {
+            "advance": "IllegalMove",
+            "record_milestone": "CollaborationClosed",
+            "close": "IllegalMove",
+            "pause": "CollaborationClosed",
+            "resume": "CollaborationClosed",
+            "snooze_reminders": "CollaborationClosed",
+        },
+    ),
+]
+
+
+def as_state(stage: Stage, outcome: Outcome | None, paused: bool) -> CollaborationState:
+    state = CollaborationState.begin(request(), "w", "c", NOW)
+    state.stage, state.outcome, state.paused = stage, outcome, paused
+    return state
+
+
+def as_status(stage: Stage, outcome: Outcome | None, paused: bool) -> CollaborationStatus:
+    return as_state(stage, outcome, paused).status(NOW)
+
+
+def as_row(stage: Stage, outcome: Outcome | None, paused: bool) -> Facts:
+    row = Row(
+        "w",
+        "A",
+        "B",
+        "P",
+        None,
+        stage.value,
+        outcome.value if outcome else None,
+        False,
+        paused,
+        "running",
+        NOW,
+    )
+    facts = row.facts()
+    assert facts is not None
+    return facts
+
+
+def verdict(facts: Facts, update: str) -> str | None:
+    _, check = UPDATES[update]
+    try:
+        check(facts, REQUESTS[update])
+    except Refused as err:
+        return err.type
+    return None
+
+
+@pytest.mark.parametrize("source", [as_state, as_status, as_row])
+@pytest.mark.parametrize(("facts", "expected"), CASES)
+def test_every_source_of_facts_gets_the_same_verdict(
+    source: Any, facts: tuple[Stage, Outcome | None, bool], expected: dict[str, str | None]
+) -> None:
+    assert {update: verdict(source(*facts), update) for update in UPDATES} == expected
+
+
+def test_the_state_refuses_what_its_rule_refuses() -> None:
+    """The handler path (a race lost since validation) raises the very refusal the validator does."""
+    state = as_state(Stage.DEPLOYMENT, None, True)
+    with pytest.raises(Refused) as info:
+        state.pause(REQUESTS["pause"], NOW)
+    assert info.value.type == "AlreadyPaused" and str(info.value) == "the collaboration is already paused"
+
+
+def test_a_row_without_its_attributes_is_left_to_the_workflow() -> None:
+    """Before the first workflow task sets Stage and Paused, bulk has nothing to judge by."""
+    assert Row("w", None, None, None, None, None, None, None, None, "running", NOW).facts() is None
+    assert Row("w", None, None, None, None, "launch", None, None, False, "running", NOW).facts() is None

@@ -1,0 +1,101 @@
+"""The rule of each update, written once: a pure check the workflow and the CLI both run.
+
+The workflow's validator runs an update's check before the update enters history; the state runs
+it again as it applies the change, since another update may have won the race in between; `passerelle
+bulk` runs it on the search attributes of each match, so `--dry-run` shows what the workflow would
+refuse. A check reads only three facts (stage, outcome, paused), which the workflow's state, the
+status query's answer and a visibility row all carry.
+
+Each refusal is a `Refused` with a stable `type`; the workflow raises it as a non-retryable
+`ApplicationError` of that type (docs/architecture.md §1, Refusals), so a client reads it as
+final. Pure: no I/O, no clock.
+"""
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from schemas import (
+    Closure,
+    MilestoneRequest,
+    Outcome,
+    PauseRequest,
+    ResumeRequest,
+    SnoozeRequest,
+    Stage,
+    StageChange,
+)
+from workflows.transitions import Refused, check_move
+
+
+class Closed(Refused):
+    """A change asked of a collaboration that already has its outcome."""
+
+    type = "CollaborationClosed"
+
+
+class AlreadyPaused(Refused):
+    type = "AlreadyPaused"
+
+
+class NotPaused(Refused):
+    type = "NotPaused"
+
+
+class Facts(Protocol):
+    """What a check needs to know about a collaboration."""
+
+    @property
+    def stage(self) -> Stage: ...
+    @property
+    def outcome(self) -> Outcome | None: ...
+    @property
+    def paused(self) -> bool: ...
+
+
+def check_open(facts: Facts) -> None:
+    """Refuse any change once the collaboration has an outcome."""
+    if facts.outcome is not None:
+        raise Closed(f"the collaboration is closed ({facts.outcome.value})")
+
+
+def check_advance(facts: Facts, change: StageChange) -> None:
+    check_move(facts.stage, facts.outcome, change.to)
+
+
+def check_milestone(facts: Facts, milestone: MilestoneRequest) -> None:
+    check_open(facts)
+
+
+def check_close(facts: Facts, closure: Closure) -> None:
+    check_move(facts.stage, facts.outcome, closure.outcome)
+
+
+def check_pause(facts: Facts, pause: PauseRequest) -> None:
+    check_open(facts)
+    if facts.paused:
+        raise AlreadyPaused("the collaboration is already paused")
+
+
+def check_resume(facts: Facts, resume: ResumeRequest) -> None:
+    check_open(facts)
+    if not facts.paused:
+        raise NotPaused("the collaboration is not paused")
+
+
+def check_snooze(facts: Facts, snooze: SnoozeRequest) -> None:
+    check_open(facts)
+
+
+Check = Callable[[Facts, Any], None]
+
+# Each update by name: the model its argument decodes into, and its check.
+UPDATES: dict[str, tuple[type[BaseModel], Check]] = {
+    "advance": (StageChange, check_advance),
+    "record_milestone": (MilestoneRequest, check_milestone),
+    "close": (Closure, check_close),
+    "pause": (PauseRequest, check_pause),
+    "resume": (ResumeRequest, check_resume),
+    "snooze_reminders": (SnoozeRequest, check_snooze),
+}
