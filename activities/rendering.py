@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 
 from activities.channels import PermanentDeliveryError
 from schemas import Notification
+from schemas.moments import minute
 
 LANGUAGES = ("fr", "en")
 SUBJECT_MAX = 200
@@ -39,7 +40,7 @@ def _when(value: str) -> str:
     """Format an ISO timestamp from the context as `2026-11-26 18:30 UTC` (empty stays empty)."""
     if not value:
         return ""
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M UTC")
+    return minute(datetime.fromisoformat(value))
 
 
 class Renderer:

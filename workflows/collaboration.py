@@ -44,11 +44,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.activity_names import DELIVER, NOTIFY, RECORD_EVENTS
     from workflows.delivery_policy import DELIVERY_WINDOW, MAX_RETRY_INTERVAL, NOTIFY_TIMEOUT
-    from workflows.details import current_details
     from workflows.notifications import notification_for
     from workflows.requests import parse_request
     from workflows.state import CollaborationState
     from workflows.transitions import Refused
+    from workflows.views import current_details
 
 MILESTONE_NOTIFICATIONS_PATCH = "notify-milestones"
 

@@ -30,17 +30,14 @@ from schemas import (
     PauseRequest,
     Projection,
     ResumeRequest,
-    SlaState,
     SnoozeRequest,
     Stage,
     StageChange,
 )
 from schemas.imports import effective_at
-from workflows import rules
+from workflows import rules, views
 from workflows.recent import keep_recent
 from workflows.reminders import MAX_REMINDERS_PER_STAGE, gap_factor
-
-DUE_SOON_FRACTION = 0.2  # the last 20 % of a stage's threshold counts as "due soon"
 
 
 def _carried_request(value: Any) -> Any:
@@ -256,76 +253,15 @@ class CollaborationState(BaseModel):
         """Return when the SLA turns `due_soon`, or None when the clock is not running."""
         if self.outcome is not None or self.paused or self.stalled:
             return None
-        return self.clock_start + self.threshold * (1 - DUE_SOON_FRACTION)
-
-    def sla(self, now: datetime) -> SlaState:
-        """Return where the collaboration stands against its stall threshold at `now`."""
-        if self.outcome is not None:
-            return SlaState.CLOSED
-        if self.paused:
-            return SlaState.PAUSED
-        if self.stalled:
-            escalated = self.stage in self.escalated_stages and (
-                self.unanswered_reminders >= self.request.escalate_after_reminders
-            )
-            return SlaState.ESCALATED if escalated else SlaState.STALLED
-        deadline = self.clock_start + self.threshold
-        if now >= deadline - self.threshold * DUE_SOON_FRACTION:
-            return SlaState.DUE_SOON
-        return SlaState.ON_TRACK
+        return self.clock_start + self.threshold * (1 - views.DUE_SOON_FRACTION)
 
     def status(self, now: datetime, with_history: bool = True) -> CollaborationStatus:
-        """Return the operator's view of the collaboration at `now`.
-
-        `with_history=False` leaves out the latest entries: update answers are stored in history,
-        and a small answer keeps every run's history small.
-        """
-        request = self.request
-        open_and_chased = self.outcome is None and not self.paused
-        return CollaborationStatus(
-            workflow_id=self.workflow_id,
-            collaboration_id=self.collaboration_id,
-            corporate=request.corporate.name,
-            startup=request.startup.name,
-            programme=request.programme,
-            topic=request.topic,
-            stage=self.stage,
-            stage_since=self.stage_since,
-            outcome=self.outcome,
-            closed_at=self.closed_at,
-            paused=self.paused,
-            stalled=self.stalled,
-            sla=self.sla(now),
-            next_reminder_at=self.next_reminder_at,
-            stall_deadline=self.clock_start + self.threshold if open_and_chased else None,
-            reminders_sent=self.reminders_sent,
-            reminders_in_stage=self.unanswered_reminders,
-            escalations=self.escalations,
-            snoozed_until=self.snoozed_until,
-            runs=self.runs,
-            history=list(self.history) if with_history else [],
-            entries=self.seq,
-        )
+        """Return the operator's view of the collaboration at `now` (`workflows.views.status`)."""
+        return views.status(self, now, with_history)
 
     def projection(self, now: datetime) -> Projection:
         """Return the `collaborations` row as it stands after the latest entry."""
-        request = self.request
-        return Projection(
-            collaboration_id=self.collaboration_id,
-            workflow_id=self.workflow_id,
-            corporate=request.corporate.name,
-            startup=request.startup.name,
-            programme=request.programme,
-            sector=request.sector,
-            topic=request.topic,
-            stage=self.stage,
-            stage_since=self.stage_since,
-            outcome=self.outcome,
-            stalled=self.stalled,
-            paused=self.paused,
-            started_at=self.started_at,
-            updated_at=now,
-        )
+        return views.projection(self, now)
 
     @staticmethod
     def days_since(start: datetime, now: datetime) -> float:

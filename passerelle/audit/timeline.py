@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from passerelle.audit.entries import RecordedEntry, RunMark
 from schemas import EventKind, Stage
+from schemas.moments import second
 
 COLUMNS = ("when", "run", "seq", "event", "stage", "by", "detail")
 
@@ -34,7 +35,7 @@ class Line:
     def cells(self) -> list[str]:
         """Return the line as text cells, in COLUMNS order."""
         seq = "" if self.seq is None else str(self.seq)
-        return [self.when.strftime("%Y-%m-%d %H:%M:%S"), str(self.run), seq, self.event, self.stage,
+        return [second(self.when), str(self.run), seq, self.event, self.stage,
                 self.by, self.detail]  # fmt: skip
 
 

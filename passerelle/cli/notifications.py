@@ -23,6 +23,7 @@ from activities.outbox import Outbox
 from passerelle.cli.common import NO_DATABASE, CliError, StateDir, running_database_url
 from passerelle.platform.db import create_pool
 from passerelle.platform.settings import Settings, load_settings
+from schemas.moments import minute
 from workflows.delivery_policy import DELIVERY_WINDOW
 
 app = typer.Typer(
@@ -88,7 +89,7 @@ def list_deliveries(
         return
     table = Table("key", "channel", "status", "attempts", "last error", "updated (UTC)")
     for r in rows:
-        when = r["updated_at"].strftime("%Y-%m-%d %H:%M")
+        when = minute(r["updated_at"], zone=False)  # the header says (UTC)
         cells = [r["key"], r["channel"], r["status"], str(r["attempts"]), r["error"][:80], when]
         table.add_row(*(Text(c) for c in cells))  # Text: an error is shown as written, never as markup
     console = Console()

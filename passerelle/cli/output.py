@@ -1,18 +1,13 @@
 """Readable terminal output: the status panel and the collaborations table (Rich)."""
 
-from datetime import datetime
-
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
 from schemas import CollaborationStatus
+from schemas.moments import minute as _when
 
 console = Console()
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 def show_status(status: CollaborationStatus, with_history: bool = True) -> None:

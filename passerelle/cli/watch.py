@@ -16,6 +16,7 @@ from temporalio.service import RPCError
 from passerelle.cli.common import CliError, run
 from passerelle.platform.settings import Settings
 from schemas import CollaborationStatus, HistoryEntry
+from schemas.moments import second
 from workflows.collaboration import CollaborationWorkflow
 
 QUERY_TIMEOUT = timedelta(seconds=10)  # a worker that is down must not freeze the watch
@@ -27,7 +28,7 @@ def _line(entry: HistoryEntry) -> str:
     what += f" {entry.milestone}" if entry.milestone else ""
     what += f" {entry.outcome}" if entry.outcome else ""
     note = f": {entry.note}" if entry.note else ""
-    return f"{entry.at:%Y-%m-%d %H:%M:%S} #{entry.seq} [{entry.stage}] {what} by {entry.actor}{note}"
+    return f"{second(entry.at)} #{entry.seq} [{entry.stage}] {what} by {entry.actor}{note}"
 
 
 class Printer:

@@ -71,7 +71,7 @@ def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
             "workflows.transitions",
             "workflows.rules",
             "workflows.notifications",
-            "workflows.details",
+            "workflows.views",
             # Constants only (names of activities and search attribute keys): passing them through
             # spares every new workflow instance a re-import of its own (memory and CPU per instance).
             "workflows.activity_names",

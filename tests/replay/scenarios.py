@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from schemas import (
     Closure,
+    DigestRequest,
     MilestoneRequest,
     Outcome,
     PauseRequest,
@@ -24,6 +25,7 @@ from schemas import (
 )
 from tests.workflows.helpers import start
 from workflows.collaboration import CollaborationWorkflow
+from workflows.digest import DigestWorkflow
 
 OPS = "ops@programme.example"
 
@@ -156,10 +158,36 @@ async def talkative(env: Environment, workflow_id: str, task_queue: str) -> str:
     return workflow_id
 
 
+async def digest(env: Environment, workflow_id: str, task_queue: str) -> str:
+    """The daily digest of a programme with one stalled collaboration, which is then abandoned."""
+    programme = f"Digest {workflow_id}"
+    handle = await start(
+        env.client,
+        f"{workflow_id}-stalled",
+        task_queue,
+        programme=programme,
+        stall_after_days={"introduction": 1},
+    )
+    await env.sleep(timedelta(days=1.5))  # one reminder: stalled
+    sent = await env.client.execute_workflow(
+        DigestWorkflow.run,
+        DigestRequest(recipients=[OPS], programme=programme),
+        id=workflow_id,
+        task_queue=task_queue,
+    )
+    assert [s.workflow_id for s in sent.stalled] == [f"{workflow_id}-stalled"]
+    await handle.execute_update(
+        CollaborationWorkflow.close, Closure(outcome=Outcome.ABANDONED, by=OPS, reason="no answer")
+    )
+    await handle.result()
+    return workflow_id
+
+
 SCENARIOS: dict[str, Scenario] = {
     "full-lifecycle": full_lifecycle,
     "declined": declined,
     "stalled-with-reminders": stalled_with_reminders,
     "continue-as-new": continue_as_new,
     "talkative": talkative,
+    "digest": digest,
 }

@@ -1,0 +1,107 @@
+"""What a collaboration's state shows: the status query, the `collaborations` row, the UI details.
+
+Three readers see one collaboration: an operator (the `status` query and update answers), SQL
+(the `collaborations` row written with every record) and the Web UI (current details). The fields
+they share are taken from the state in one place, `_identity`. Pure: `now` is the workflow's time.
+"""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from schemas import CollaborationStatus, Projection, SlaState
+from schemas.moments import minute
+
+if TYPE_CHECKING:
+    from workflows.state import CollaborationState
+
+DUE_SOON_FRACTION = 0.2  # the last 20 % of a stage's threshold counts as "due soon"
+
+
+def _identity(state: "CollaborationState") -> dict[str, Any]:
+    """The fields the status and the row share: who, what, where it stands."""
+    request = state.request
+    return {
+        "collaboration_id": state.collaboration_id,
+        "workflow_id": state.workflow_id,
+        "corporate": request.corporate.name,
+        "startup": request.startup.name,
+        "programme": request.programme,
+        "topic": request.topic,
+        "stage": state.stage,
+        "stage_since": state.stage_since,
+        "outcome": state.outcome,
+        "stalled": state.stalled,
+        "paused": state.paused,
+    }
+
+
+def sla(state: "CollaborationState", now: datetime) -> SlaState:
+    """Return where the collaboration stands against its stall threshold at `now`."""
+    if state.outcome is not None:
+        return SlaState.CLOSED
+    if state.paused:
+        return SlaState.PAUSED
+    if state.stalled:
+        escalated = state.stage in state.escalated_stages and (
+            state.unanswered_reminders >= state.request.escalate_after_reminders
+        )
+        return SlaState.ESCALATED if escalated else SlaState.STALLED
+    deadline = state.clock_start + state.threshold
+    if now >= deadline - state.threshold * DUE_SOON_FRACTION:
+        return SlaState.DUE_SOON
+    return SlaState.ON_TRACK
+
+
+def status(state: "CollaborationState", now: datetime, with_history: bool = True) -> CollaborationStatus:
+    """Return the operator's view of the collaboration at `now`.
+
+    `with_history=False` leaves out the latest entries: update answers are stored in history, and
+    a small answer keeps every run's history small.
+    """
+    open_and_chased = state.outcome is None and not state.paused
+    return CollaborationStatus(
+        **_identity(state),
+        closed_at=state.closed_at,
+        sla=sla(state, now),
+        next_reminder_at=state.next_reminder_at,
+        stall_deadline=state.clock_start + state.threshold if open_and_chased else None,
+        reminders_sent=state.reminders_sent,
+        reminders_in_stage=state.unanswered_reminders,
+        escalations=state.escalations,
+        snoozed_until=state.snoozed_until,
+        runs=state.runs,
+        history=list(state.history) if with_history else [],
+        entries=state.seq,
+    )
+
+
+def projection(state: "CollaborationState", now: datetime) -> Projection:
+    """Return the `collaborations` row as it stands after the latest entry."""
+    return Projection(
+        **_identity(state), sector=state.request.sector, started_at=state.started_at, updated_at=now
+    )
+
+
+def current_details(state: "CollaborationState", now: datetime) -> str:
+    """Return the Web UI's short markdown summary: parties, stage, SLA, next deadline, last event."""
+    request = state.request
+    stage = state.outcome.value if state.outcome else state.stage.value
+    last = state.history[-1] if state.history else None
+    last_line = (
+        f"{last.kind.value}{f' ({last.milestone})' if last.milestone else ''} by {last.actor}"
+        f" on {minute(last.at)}"
+        if last
+        else "—"
+    )
+    return "\n".join(
+        [
+            f"**{request.corporate.name} × {request.startup.name}**: {request.topic}",
+            "",
+            f"- **Stage**: {stage} (since {minute(state.closed_at or state.stage_since)})",
+            f"- **SLA**: {sla(state, now).value}",
+            f"- **Next reminder**: {minute(state.next_reminder_at)}",
+            f"- **Reminders sent**: {state.reminders_sent}, escalations: {state.escalations}",
+            f"- **Last event**: {last_line}",
+            f"- **Programme**: {request.programme} ({request.sector})",
+        ]
+    )
