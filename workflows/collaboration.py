@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         StageChange,
         describe_validation_error,
     )
-    from workflows import rules
+    from workflows import patches, rules
     from workflows import search_attributes as sa
     from workflows.activity_names import DELIVER, NOTIFY, RECORD_EVENTS
     from workflows.delivery_policy import DELIVERY_WINDOW, MAX_RETRY_INTERVAL, NOTIFY_TIMEOUT
@@ -49,8 +49,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.state import CollaborationState
     from workflows.transitions import Refused
     from workflows.views import current_details
-
-MILESTONE_NOTIFICATIONS_PATCH = "notify-milestones"
 
 # Recording must never be lost: a database outage is waited out (retries without limit, backing
 # off to one minute), and the row insert is idempotent, so a retry never writes twice.
@@ -65,20 +63,6 @@ NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interv
 # days), the rest wait in the outbox as `pending` for `passerelle notifications retry`.
 MAX_CARRIED_DELIVERIES = 100
 HANDOVER_GRACE = timedelta(seconds=10)
-# Patch (README, "Golden histories and changing a running workflow"): runs started before it have
-# no memo command in their history, so the memo is only written where the patch marker is (or is
-# being) recorded.
-MEMO_PATCH = "memo-collaboration-id"
-# Patch: fewer commands per change (`bench/lifecycle.py`). Before it, every change
-# cancelled and restarted the stall timer and upserted all eight search attributes; since, the
-# armed timer is kept unless the new wake-up is earlier (a timer that fires early just re-arms),
-# and only the search attributes whose value changed are upserted.
-LEAN_COMMANDS_PATCH = "lean-commands"
-# Patch: a bounded life. Reminders back off and stop at a cap, a start input below the stall
-# threshold floor is refused, and notifications enter the outbox with their record and are
-# delivered by key within a window; continue-as-new hands pending deliveries to the next run
-# instead of waiting for them. Runs begun before it keep the old behaviour until they continue-as-new.
-BOUNDED_LIFE_PATCH = "bounded-life"
 # Start-to-close timeouts are also how long Temporal waits before retrying an activity whose
 # worker died (SIGKILL, OOM, lost host): a few inserts take milliseconds, so 10 s is generous;
 # a channel gives up on its own well within 30 s (`workflows.delivery_policy`).
@@ -259,7 +243,7 @@ class CollaborationWorkflow:
         return await self._change(lambda now: [operation(self._known(), valid, now)])
 
     def _bounded(self) -> bool:
-        return workflow.patched(BOUNDED_LIFE_PATCH)
+        return patches.BOUNDED_LIFE.applies()
 
     @staticmethod
     def _decode(request: Any, strict: bool) -> CollaborationRequest:
@@ -296,7 +280,7 @@ class CollaborationWorkflow:
         bounded = self._bounded()
         notifications = [n for e in entries if (n := notification_for(state, e)) is not None]
         if bounded:  # they enter the outbox with the rows
-            notifications = [n for n in notifications if self._may_notify(n)]
+            self._milestone_patch(notifications)
         record = EventRecord(
             run_id=workflow.info().run_id,
             entries=entries,
@@ -313,9 +297,10 @@ class CollaborationWorkflow:
         # Delivery runs beside the workflow: an update answers once its record is durable, not
         # when every mailbox has accepted the message.
         for notification in notifications:
-            if bounded:
+            if bounded:  # it entered the outbox with the rows
                 self._start_delivery(notification.key)
-            elif self._may_notify(notification):
+            else:
+                self._milestone_patch([notification])
                 self._track(
                     notification.key,
                     workflow.execute_activity(
@@ -354,12 +339,11 @@ class CollaborationWorkflow:
             workflow.logger.warning("delivery given up", extra={"key": key, "error": str(err.cause)})
 
     @staticmethod
-    def _may_notify(notification: Notification) -> bool:
-        # Milestone notifications came after the first release: histories recorded before
-        # have no activity there, so replaying them must not schedule one.
-        return notification.event is not NotificationEvent.MILESTONE or workflow.patched(
-            MILESTONE_NOTIFICATIONS_PATCH
-        )
+    def _milestone_patch(notifications: list[Notification]) -> None:
+        # Its marker sits where the patch first met a milestone notification: before the record
+        # activity in bounded runs, after it (when scheduling the send) in older ones.
+        if any(n.event is NotificationEvent.MILESTONE for n in notifications):
+            patches.MILESTONE_NOTIFICATIONS.deprecate()
 
     async def _wait(self, seen: int, wake: datetime | None, why: str) -> bool:
         """Wait for a change or until `wake`; return True when the wake-up time came."""
@@ -367,16 +351,6 @@ class CollaborationWorkflow:
         def ready() -> bool:
             return self._version != seen or self._continue_as_new_due()
 
-        if not self._lean():
-            try:
-                await workflow.wait_condition(
-                    ready,
-                    timeout=None if wake is None else wake - workflow.now(),
-                    timeout_summary=f"{why} ({self._known().stage.value})",
-                )
-            except TimeoutError:
-                return True
-            return False
         if wake is None:
             self._disarm()
         elif self._alarm is None or self._alarm_at is None or self._alarm_at > wake:
@@ -397,9 +371,6 @@ class CollaborationWorkflow:
         if self._alarm is not None and not self._alarm.done():
             self._alarm.cancel()
         self._alarm = None
-
-    def _lean(self) -> bool:
-        return workflow.patched(LEAN_COMMANDS_PATCH)
 
     async def _drain(self, handover: bool) -> None:
         """Wait until no update handler is running and, unless `handover`, no delivery either.
@@ -444,8 +415,8 @@ class CollaborationWorkflow:
 
     def _publish_memo(self) -> None:
         """Show the collaboration id (the key of its Postgres rows) in the Web UI's memo, every run."""
-        if workflow.patched(MEMO_PATCH):
-            workflow.upsert_memo({"collaboration_id": self._known().collaboration_id})
+        patches.MEMO.deprecate()
+        workflow.upsert_memo({"collaboration_id": self._known().collaboration_id})
 
     def _publish(self) -> None:
         """Keep search attributes and the Web UI's current details in step with the state."""
@@ -461,9 +432,10 @@ class CollaborationWorkflow:
             sa.PAUSED.value_set(state.paused),
             sa.OUTCOME.value_unset() if state.outcome is None else sa.OUTCOME.value_set(state.outcome.value),
         ]
-        if self._lean():
-            updates = [u for u in updates if self._published.get(u.key.name) != u.value]
-            self._published.update((u.key.name, u.value) for u in updates)
+        patches.LEAN_COMMANDS.deprecate()
+        # Only what changed: each upsert is a command and an event in history.
+        updates = [u for u in updates if self._published.get(u.key.name) != u.value]
+        self._published.update((u.key.name, u.value) for u in updates)
         if updates:
             workflow.upsert_search_attributes(updates)
         workflow.set_current_details(current_details(state, workflow.now()))

@@ -2,8 +2,8 @@
 
 Started by the `passerelle-daily-digest` Schedule. The notification key is the workflow id, which
 the Schedule makes unique per scheduled time, so a retried or replayed digest is sent once. Its
-context opens with a KPI header (open collaborations by stage, stalled ratio) under the patch
-`digest-kpi-header`, so digests that were running before it replay unchanged.
+context opens with a KPI header (open collaborations by stage, stalled ratio): patch
+`digest-kpi-header` of `workflows.patches`.
 """
 
 from datetime import timedelta
@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         Recipient,
         StalledCollaboration,
     )
+    from workflows import patches
     from workflows.activity_names import KPI_SUMMARY, LIST_STALLED, NOTIFY
     from workflows.collaboration import NOTIFY_RETRY, RECORD_RETRY
 
@@ -47,16 +48,15 @@ class DigestWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RECORD_RETRY,
         )
-        header: dict[str, str] = {}
-        if workflow.patched("digest-kpi-header"):
-            kpis: KpiSummary = await workflow.execute_activity(
-                KPI_SUMMARY,
-                request.programme,
-                result_type=KpiSummary,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RECORD_RETRY,
-            )
-            header = {"kpis": kpis.line(), "open": str(kpis.open), "stalled_ratio": str(kpis.stalled_ratio)}
+        patches.DIGEST_KPI_HEADER.deprecate()
+        kpis: KpiSummary = await workflow.execute_activity(
+            KPI_SUMMARY,
+            request.programme,
+            result_type=KpiSummary,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RECORD_RETRY,
+        )
+        header = {"kpis": kpis.line(), "open": str(kpis.open), "stalled_ratio": str(kpis.stalled_ratio)}
         key = f"digest/{workflow.info().workflow_id}"
         notification = Notification(
             key=key,

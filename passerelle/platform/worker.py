@@ -70,6 +70,7 @@ def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
             "workflows.state",
             "workflows.transitions",
             "workflows.rules",
+            "workflows.patches",
             "workflows.notifications",
             "workflows.views",
             # Constants only (names of activities and search attribute keys): passing them through

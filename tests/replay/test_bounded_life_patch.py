@@ -17,14 +17,14 @@ from passerelle.platform.settings import Settings
 from tests.payloads import BUDGET, largest_payload
 from tests.replay.patching.bounded_unguarded import UnguardedBoundedWorkflow
 from tests.replay.test_golden import GOLDEN
-from workflows.collaboration import BOUNDED_LIFE_PATCH
+from workflows.patches import BOUNDED_LIFE
 
 BEFORE = Path(__file__).parent / "histories" / "before-bounded-life" / "talkative"
 
 
 def patched(runs: list[Run]) -> bool:
     markers = [e for run in runs for e in run.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
-    return any(BOUNDED_LIFE_PATCH.encode() in e.SerializeToString() for e in markers)
+    return any(BOUNDED_LIFE.id.encode() in e.SerializeToString() for e in markers)
 
 
 async def test_talkative_history_from_before_the_patch_replays_only_with_the_guard(

@@ -3,7 +3,8 @@
 The files under `tests/replay/golden/<scenario>/` were recorded from the scenarios of
 `scenarios.py` on the time-skipping server (export format: one JSON file per run and a manifest
 with their SHA-256). A change to the workflow that no longer explains them fails the build: make
-it with `workflow.patched` instead (README, "Golden histories and changing a running workflow").
+it with `workflow.patched` instead (docs/auditors.md, "Golden histories and changing a running
+workflow").
 
 Regenerate them (only when a change is meant to leave old histories behind, e.g. once no
 collaboration started before a patch is still open) with:

@@ -1,0 +1,100 @@
+"""Every patch id of Passerelle's workflows: what changed, the proof, and when it may go.
+
+A change that would make a running workflow issue other commands than its history recorded goes
+behind `workflow.patched(id)` (docs/auditors.md, "Golden histories and changing a running
+workflow"). A patch then lives in three steps:
+
+1. `patched`: both branches stay; a history without the marker takes the old one.
+2. `deprecated`: only the new code stays, with `workflow.deprecate_patch(id)`. Histories recorded
+   at step 1 (with the marker) and at step 2 replay; a history from before the patch no longer
+   does. Safe once no open run lacks the marker.
+3. removed: the `deprecate_patch` call goes too, once no open run began before step 2.
+
+The test of a step is the open histories themselves: run the candidate build's
+`passerelle audit replay --query 'ExecutionStatus="Running"'` against the cluster before deploying
+it; every run must pass. The committed histories named in `proof` keep each step honest in CI.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from temporalio import workflow
+
+Step = Literal["patched", "deprecated"]
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One patch id and its life."""
+
+    id: str
+    changed: str  # what the new branch does differently
+    proof: str  # the committed histories and tests that show old runs still replay
+    step: Step
+    next_step: str  # the condition to take the next step, and why it holds where it does
+
+    def applies(self) -> bool:
+        """Return `workflow.patched(id)` (step 1): True for new runs and those with the marker."""
+        assert self.step == "patched", f"{self.id} is {self.step}"
+        return workflow.patched(self.id)
+
+    def deprecate(self) -> None:
+        """Record the deprecated marker (step 2): the new code is the only code."""
+        assert self.step == "deprecated", f"{self.id} is {self.step}"
+        workflow.deprecate_patch(self.id)
+
+
+# Patches released in 0.1.0 itself: the first release already carried them, so every run a
+# released Passerelle started records their markers, and a history without one can only come from
+# a build older than 0.1.0. They were deprecated in 0.2.0.
+RELEASED_IN_0_1 = (
+    "0.1.0 already carried it, so no run any released version started lacks the marker; remove the "
+    "call once no open run began before 0.2.0 (the audit replay above, run by the build without it)"
+)
+
+MEMO = Patch(
+    id="memo-collaboration-id",
+    changed="every run writes the memo `collaboration_id` (the key of its PostgreSQL rows)",
+    proof="tests/replay/histories/before-retirement/ (step 1) and tests/replay/golden/ (step 2); "
+    "tests/replay/test_patch_registry.py",
+    step="deprecated",
+    next_step=RELEASED_IN_0_1,
+)
+MILESTONE_NOTIFICATIONS = Patch(
+    id="notify-milestones",
+    changed="a recorded milestone notifies both parties",
+    proof="tests/replay/histories/before-retirement/ (step 1) and tests/replay/golden/ (step 2); "
+    "tests/replay/test_patch_registry.py",
+    step="deprecated",
+    next_step=RELEASED_IN_0_1,
+)
+LEAN_COMMANDS = Patch(
+    id="lean-commands",
+    changed="the armed stall timer is kept unless the wake-up moves earlier, and only the search "
+    "attributes whose value changed are upserted",
+    proof="tests/replay/histories/before-retirement/ (step 1) and tests/replay/golden/ (step 2); "
+    "tests/replay/test_lean_commands_patch.py",
+    step="deprecated",
+    next_step=RELEASED_IN_0_1,
+)
+DIGEST_KPI_HEADER = Patch(
+    id="digest-kpi-header",
+    changed="the daily digest opens with the KPI header (open collaborations by stage, stalled ratio)",
+    proof="tests/replay/histories/before-retirement/digest/ (step 1) and tests/replay/golden/digest/ "
+    "(step 2); tests/replay/test_golden.py",
+    step="deprecated",
+    next_step="a digest runs for seconds, so a day after 0.2.0 no open one began before it: remove "
+    "the call then",
+)
+BOUNDED_LIFE = Patch(
+    id="bounded-life",
+    changed="reminders back off and stop at a cap; a start input below the stall threshold floor "
+    "is refused; notifications enter the outbox with their record and are delivered by key within "
+    "a window; continue-as-new hands pending deliveries to the next run",
+    proof="tests/replay/histories/before-bounded-life/talkative/; tests/replay/test_bounded_life_patch.py",
+    step="patched",
+    next_step="deprecate once every collaboration started under 0.1 has continued-as-new or closed: "
+    "until then its run takes the old branch (the audit replay above finds any that remain)",
+)
+
+REGISTRY = (MEMO, MILESTONE_NOTIFICATIONS, LEAN_COMMANDS, DIGEST_KPI_HEADER, BOUNDED_LIFE)
