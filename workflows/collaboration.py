@@ -10,24 +10,20 @@ Deterministic by construction: no I/O, no wall clock (`workflow.now()`), activit
 name so this module never imports asyncpg or any channel code.
 """
 
-import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     # pydantic imports email_validator at the first EmailStr check; import it with the rest.
     import email_validator  # noqa: F401
-    from pydantic import ValidationError
 
     from schemas import (
         Closure,
-        CollaborationRequest,
         CollaborationStatus,
         EventRecord,
         HistoryEntry,
@@ -38,48 +34,20 @@ with workflow.unsafe.imports_passed_through():
         ResumeRequest,
         SnoozeRequest,
         StageChange,
-        describe_validation_error,
     )
     from workflows import patches, rules
     from workflows import search_attributes as sa
-    from workflows.activity_names import DELIVER, NOTIFY, RECORD_EVENTS
-    from workflows.delivery_policy import DELIVERY_WINDOW, MAX_RETRY_INTERVAL, NOTIFY_TIMEOUT
+    from workflows.activity_names import RECORD_EVENTS
+    from workflows.alarm import Alarm
+    from workflows.deliveries import Deliveries
+    from workflows.delivery_policy import RECORD_RETRY, RECORD_TIMEOUT
     from workflows.notifications import notification_for
-    from workflows.requests import parse_request
+    from workflows.requests import decode_start, parse_request
     from workflows.state import CollaborationState
-    from workflows.transitions import Refused
     from workflows.views import current_details
-
-# Recording must never be lost: a database outage is waited out (retries without limit, backing
-# off to one minute), and the row insert is idempotent, so a retry never writes twice.
-RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
-# Delivery errors that are permanent (bad address, 4xx) are recorded by the activity and not
-# raised; anything raised is transient (timeout, 5xx, refused) and retried with backoff.
-# A delivery is tried for `DELIVERY_WINDOW`, then marked `failed` (resent with `passerelle
-# notifications retry`): the activity marks it on its last attempt, and the schedule-to-close
-# timeout is the backstop when no attempt could run at all (workers down).
-NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=MAX_RETRY_INTERVAL)
-# Deliveries handed to the next run at continue-as-new: beyond this many (a channel down for
-# days), the rest wait in the outbox as `pending` for `passerelle notifications retry`.
-MAX_CARRIED_DELIVERIES = 100
-HANDOVER_GRACE = timedelta(seconds=10)
-# Start-to-close timeouts are also how long Temporal waits before retrying an activity whose
-# worker died (SIGKILL, OOM, lost host): a few inserts take milliseconds, so 10 s is generous;
-# a channel gives up on its own well within 30 s (`workflows.delivery_policy`).
-RECORD_TIMEOUT = timedelta(seconds=10)
-
 
 # A state method that applies one update: `CollaborationState.advance`, `.pause`...
 Operation = Callable[[CollaborationState, Any, datetime], HistoryEntry]
-
-
-@contextmanager
-def refusal() -> Iterator[None]:
-    """Raise a rule's refusal as a final (non-retryable) failure of its stable type."""
-    try:
-        yield
-    except Refused as err:
-        raise ApplicationError(str(err), type=err.type, non_retryable=True) from None
 
 
 @workflow.defn
@@ -91,14 +59,12 @@ class CollaborationWorkflow:
         # State is built here, not in `run`, so that an update arriving in the very first
         # workflow task (start then update at once) already finds the collaboration.
         self._version = 0  # bumped by every change, wakes the main loop to re-arm its timer
-        self._deliveries: dict[str, asyncio.Task[Any]] = {}  # by notification key
-        self._draining = False  # continue-as-new is due: deliveries go to the next run
+        self._deliveries = Deliveries()
         self._invalid: ApplicationError | None = None
         self._started: HistoryEntry | None = None
         self._imported: list[HistoryEntry] = []
         self._state: CollaborationState | None = carried
-        self._alarm: asyncio.Task[None] | None = None  # the armed stall timer (lean path)
-        self._alarm_at: datetime | None = None  # when it fires
+        self._alarm = Alarm()  # the armed stall timer
         self._published: dict[str, object] = {}  # search attributes upserted in this run
         if carried is not None:
             carried.runs += 1
@@ -108,7 +74,7 @@ class CollaborationWorkflow:
             self._bounded()  # settles the patch in the run's first task
             return
         try:
-            valid = self._decode(request, strict=self._bounded())
+            valid = decode_start(request, strict=self._bounded())
         except ApplicationError as err:
             self._invalid = err
             return
@@ -129,14 +95,14 @@ class CollaborationWorkflow:
         self._publish_memo()
         if self._bounded():
             for key in state.pending_deliveries:  # handed over by the previous run
-                self._start_delivery(key)
+                self._deliveries.start(state, key)
             state.pending_deliveries = []
         if self._started is not None:
             await self._record([self._started, *self._imported])
 
         while state.outcome is None:
             if self._continue_as_new_due():
-                await self._drain(handover=self._bounded())
+                await self._deliveries.drain(state, handover=self._bounded())
                 if state.outcome is not None:  # closed while draining: complete, no empty run
                     break
                 workflow.continue_as_new(args=[state.request, state])
@@ -151,8 +117,8 @@ class CollaborationWorkflow:
                 wake, why = due_soon, "due soon"
             if await self._wait(seen, wake, why):
                 self._publish()  # the SLA moved on; a reminder now due fires next time round
-        self._disarm()
-        await self._drain(handover=False)  # each delivery ends within its window
+        self._alarm.disarm()
+        await self._deliveries.drain(state, handover=False)  # each delivery ends within its window
         return state.status(workflow.now())
 
     # -- updates: each is decoded and checked by its rule (`workflows.rules`) in the validator,
@@ -229,15 +195,10 @@ class CollaborationWorkflow:
     def _check(self, update: str, request: Any) -> None:
         """Decode an update's argument and run its rule; refuse it as final when either fails."""
         model, check = rules.UPDATES[update]
-        with refusal():
+        with rules.refusal():
             check(self._known(), parse_request(model, request, update))
 
-    async def _apply(
-        self,
-        update: str,
-        request: Any,
-        operation: Callable[[CollaborationState, Any, datetime], HistoryEntry],
-    ) -> CollaborationStatus:
+    async def _apply(self, update: str, request: Any, operation: Operation) -> CollaborationStatus:
         model, _ = rules.UPDATES[update]
         valid = parse_request(model, request, update)
         return await self._change(lambda now: [operation(self._known(), valid, now)])
@@ -245,29 +206,10 @@ class CollaborationWorkflow:
     def _bounded(self) -> bool:
         return patches.BOUNDED_LIFE.applies()
 
-    @staticmethod
-    def _decode(request: Any, strict: bool) -> CollaborationRequest:
-        """Validate the start input; fail the workflow at once, naming each bad field.
-
-        The input arrives as plain JSON (`Any`): decoding it into the model before `run` would
-        fail the workflow *task*, which Temporal retries forever (sdk-python #608). Failing the
-        workflow instead ends it within seconds with a message an operator can act on. Not
-        `strict`: a run begun before the stall threshold floor, replayed as it ran.
-        """
-        try:
-            if isinstance(request, RawValue):
-                request = workflow.payload_converter().from_payload(request.payload)
-            return CollaborationRequest.model_validate(request, context={"legacy": not strict})
-        except ValidationError as err:
-            message = describe_validation_error(err, "collaboration request")
-        except Exception as err:
-            message = f"invalid collaboration request: input is not a JSON object ({err})"
-        raise ApplicationError(message, type="InvalidCollaborationRequest", non_retryable=True)
-
     async def _change(self, apply: Callable[[Any], list[HistoryEntry]]) -> CollaborationStatus:
         """Apply a change now, record what it produced, and return the new status."""
         state = self._known()
-        with refusal():  # lost a race with another update since validation
+        with rules.refusal():  # lost a race with another update since validation
             entries = apply(workflow.now())
         self._version += 1
         self._publish()
@@ -298,45 +240,10 @@ class CollaborationWorkflow:
         # when every mailbox has accepted the message.
         for notification in notifications:
             if bounded:  # it entered the outbox with the rows
-                self._start_delivery(notification.key)
+                self._deliveries.start(state, notification.key)
             else:
                 self._milestone_patch([notification])
-                self._track(
-                    notification.key,
-                    workflow.execute_activity(
-                        NOTIFY,
-                        notification,
-                        start_to_close_timeout=NOTIFY_TIMEOUT,
-                        retry_policy=NOTIFY_RETRY,
-                        summary=f"notify {notification.event.value}",
-                    ),
-                )
-
-    def _start_delivery(self, key: str) -> None:
-        if self._draining:  # this run is about to continue-as-new: the next one sends it
-            self._known().pending_deliveries.append(key)
-        else:
-            self._track(key, self._deliver(key))
-
-    def _track(self, key: str, delivery: Any) -> None:
-        task = asyncio.create_task(delivery)
-        self._deliveries[key] = task
-        task.add_done_callback(lambda _: self._deliveries.pop(key, None))
-
-    @staticmethod
-    async def _deliver(key: str) -> None:
-        """Deliver an outbox notification; a delivery given up on never fails the collaboration."""
-        try:
-            await workflow.execute_activity(
-                DELIVER,
-                key,
-                start_to_close_timeout=NOTIFY_TIMEOUT,
-                schedule_to_close_timeout=DELIVERY_WINDOW,
-                retry_policy=NOTIFY_RETRY,
-                summary=f"deliver {key.rsplit('/', 1)[-1]}",
-            )
-        except ActivityError as err:  # the window is spent with no attempt able to run
-            workflow.logger.warning("delivery given up", extra={"key": key, "error": str(err.cause)})
+                self._deliveries.send(notification)
 
     @staticmethod
     def _milestone_patch(notifications: list[Notification]) -> None:
@@ -351,61 +258,9 @@ class CollaborationWorkflow:
         def ready() -> bool:
             return self._version != seen or self._continue_as_new_due()
 
-        if wake is None:
-            self._disarm()
-        elif self._alarm is None or self._alarm_at is None or self._alarm_at > wake:
-            self._disarm()
-            self._alarm, self._alarm_at = asyncio.create_task(self._sleep(wake, why)), wake
-        alarm = self._alarm
-        await workflow.wait_condition(lambda: ready() or (alarm is not None and alarm.done()))
-        if alarm is not None and alarm.done():
-            self._alarm = None
-            return True
-        return False
-
-    @staticmethod
-    async def _sleep(wake: datetime, why: str) -> None:
-        await workflow.sleep(wake - workflow.now(), summary=f"{why} check")
-
-    def _disarm(self) -> None:
-        if self._alarm is not None and not self._alarm.done():
-            self._alarm.cancel()
-        self._alarm = None
-
-    async def _drain(self, handover: bool) -> None:
-        """Wait until no update handler is running and, unless `handover`, no delivery either.
-
-        With `handover` (before continue-as-new), deliveries already under way get
-        `HANDOVER_GRACE` to finish (milliseconds when the channels are up), and those of changes
-        made meanwhile are not started here at all. Both are carried to the next run, which
-        sends them by key: the outbox's lease keeps a delivery from being sent twice. A steady
-        stream of updates therefore never holds the run open.
-        """
-        state = self._known()
-        if not handover:
-            self._draining = False
-            for key in state.pending_deliveries:  # deferred by a handover the outcome cut short
-                self._start_delivery(key)
-            state.pending_deliveries = []
-            await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._deliveries)
-            return
-        self._draining = True
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        if self._deliveries:
-            try:
-                await workflow.wait_condition(
-                    lambda: not self._deliveries,
-                    timeout=HANDOVER_GRACE,
-                    timeout_summary="deliveries to hand over",
-                )
-            except TimeoutError:
-                pass
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        under_way = [key for key, task in self._deliveries.items() if not task.done()]
-        pending = list(dict.fromkeys([*state.pending_deliveries, *under_way]))
-        if len(pending) > MAX_CARRIED_DELIVERIES:
-            workflow.logger.warning("deliveries left in the outbox", extra={"count": len(pending)})
-        state.pending_deliveries = pending[:MAX_CARRIED_DELIVERIES]
+        self._alarm.arm(wake, why)
+        await workflow.wait_condition(lambda: ready() or self._alarm.rang())
+        return self._alarm.answer()
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()

@@ -1,5 +1,6 @@
-"""How long a notification is tried, and how long one attempt may hold it: shared by the
-workflow (activity timeouts) and the notify activities (lease, last attempt).
+"""How the workflows call their activities: retries and timeouts, shared by the workflows and,
+for a notification (how long it is tried, how long one attempt may hold it), by the notify
+activities (lease, last attempt).
 
 Each channel's send has an overall deadline well inside the activity's start-to-close timeout,
 so an attempt never outlives its timeout mid-send; the lease outlives the timeout, so no other
@@ -8,6 +9,8 @@ attempt sends what a timed-out one may still be sending.
 
 from datetime import timedelta
 
+from temporalio.common import RetryPolicy
+
 NOTIFY_TIMEOUT = timedelta(seconds=30)  # start-to-close of one attempt
 # One channel's whole send (connect, TLS, data, answer): the three channels together stay within
 # one attempt's timeout, so even an attempt its worker does not stop ends its sends by then.
@@ -15,3 +18,16 @@ CHANNEL_DEADLINE = timedelta(seconds=9)
 LEASE = NOTIFY_TIMEOUT + timedelta(seconds=10)  # how long an attempt holds a delivery it sends
 DELIVERY_WINDOW = timedelta(days=2)  # from the first attempt; then the delivery is `failed`
 MAX_RETRY_INTERVAL = timedelta(minutes=10)  # the retry policy's longest wait between attempts
+
+# Recording must never be lost: a database outage is waited out (retries without limit, backing
+# off to one minute), and the row insert is idempotent, so a retry never writes twice.
+RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+# Start-to-close timeouts are also how long Temporal waits before retrying an activity whose
+# worker died (SIGKILL, OOM, lost host): a few inserts take milliseconds, so 10 s is generous.
+RECORD_TIMEOUT = timedelta(seconds=10)
+# Delivery errors that are permanent (bad address, 4xx) are recorded by the activity and not
+# raised; anything raised is transient (timeout, 5xx, refused) and retried with backoff.
+# A delivery is tried for `DELIVERY_WINDOW`, then marked `failed` (resent with `passerelle
+# notifications retry`): the activity marks it on its last attempt, and the schedule-to-close
+# timeout is the backstop when no attempt could run at all (workers down).
+NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=MAX_RETRY_INTERVAL)

@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import patches
     from workflows.activity_names import KPI_SUMMARY, LIST_STALLED, NOTIFY
-    from workflows.collaboration import NOTIFY_RETRY, RECORD_RETRY
+    from workflows.delivery_policy import NOTIFY_RETRY, RECORD_RETRY
 
 
 def digest_lines(stalled: list[StalledCollaboration]) -> str:

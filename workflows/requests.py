@@ -1,4 +1,4 @@
-"""Decode an update's argument inside the workflow, so a bad one is refused naming each field.
+"""Decode a start input or an update's argument inside the workflow, refusing a bad one by field.
 
 Update arguments arrive as plain JSON (`Any`), exactly as the Web UI's Send Update form sends
 them. Were the handlers typed with the models, the SDK would decode before the validator runs and
@@ -9,9 +9,11 @@ reject a bad request with only "Failed decoding arguments"; decoding here gives 
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
-from schemas import describe_validation_error
+from schemas import CollaborationRequest, describe_validation_error
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,3 +27,22 @@ def parse_request(model: type[M], request: Any, what: str) -> M:
     except ValidationError as err:
         message = describe_validation_error(err, what)
     raise ApplicationError(message, type="InvalidRequest", non_retryable=True)
+
+
+def decode_start(request: Any, strict: bool) -> CollaborationRequest:
+    """Validate the start input; fail the workflow at once, naming each bad field.
+
+    The input arrives as plain JSON (`Any`): decoding it into the model before `run` would
+    fail the workflow *task*, which Temporal retries forever (sdk-python #608). Failing the
+    workflow instead ends it within seconds with a message an operator can act on. Not
+    `strict`: a run begun before the stall threshold floor, replayed as it ran.
+    """
+    try:
+        if isinstance(request, RawValue):
+            request = workflow.payload_converter().from_payload(request.payload)
+        return CollaborationRequest.model_validate(request, context={"legacy": not strict})
+    except ValidationError as err:
+        message = describe_validation_error(err, "collaboration request")
+    except Exception as err:
+        message = f"invalid collaboration request: input is not a JSON object ({err})"
+    raise ApplicationError(message, type="InvalidCollaborationRequest", non_retryable=True)

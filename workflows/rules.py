@@ -11,10 +11,12 @@ Each refusal is a `Refused` with a stable `type`; the workflow raises it as a no
 final. Pure: no I/O, no clock.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from pydantic import BaseModel
+from temporalio.exceptions import ApplicationError
 
 from schemas import (
     Closure,
@@ -99,3 +101,12 @@ UPDATES: dict[str, tuple[type[BaseModel], Check]] = {
     "resume": (ResumeRequest, check_resume),
     "snooze_reminders": (SnoozeRequest, check_snooze),
 }
+
+
+@contextmanager
+def refusal() -> Iterator[None]:
+    """Raise a rule's refusal as a final (non-retryable) failure of its stable type."""
+    try:
+        yield
+    except Refused as err:
+        raise ApplicationError(str(err), type=err.type, non_retryable=True) from None

@@ -41,12 +41,17 @@ log = structlog.get_logger()
 WORKFLOWS = [CollaborationWorkflow, DigestWorkflow]
 
 
-# The collaboration workflow's own module and its request decoder. Passed through in production:
-# otherwise every open collaboration re-imports them into a sandbox of its own, ~70 KB of worker
-# memory per collaboration and CPU on every start or cache miss (`bench/scale.py` and
-# `bench/lifecycle.py` measure it). Sandboxed (`strict=True`) in the whole test suite, where the sandbox's
-# restrictions then guard this code as they guard any workflow module.
-WORKFLOW_MODULES = ("workflows.collaboration", "workflows.requests")
+# The collaboration workflow's own modules (the workflow, its decoder, timer and deliveries).
+# Passed through in production: otherwise every open collaboration re-imports them into a sandbox
+# of its own, ~70 KB of worker memory per collaboration and CPU on every start or cache miss
+# (`bench/scale.py` and `bench/lifecycle.py` measure it). Sandboxed (`strict=True`) in the whole
+# test suite, where the sandbox's restrictions then guard this code as they guard any workflow module.
+WORKFLOW_MODULES = (
+    "workflows.collaboration",
+    "workflows.requests",
+    "workflows.alarm",
+    "workflows.deliveries",
+)
 
 
 def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
@@ -71,6 +76,7 @@ def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
             "workflows.transitions",
             "workflows.rules",
             "workflows.patches",
+            "workflows.delivery_policy",
             "workflows.notifications",
             "workflows.views",
             # Constants only (names of activities and search attribute keys): passing them through

@@ -12,7 +12,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from schemas import CollaborationStatus, EventRecord, HistoryEntry
     from workflows.activity_names import RECORD_EVENTS
-    from workflows.collaboration import RECORD_RETRY, CollaborationWorkflow
+    from workflows.collaboration import CollaborationWorkflow
+    from workflows.delivery_policy import RECORD_RETRY
     from workflows.state import CollaborationState
 
 
