@@ -14,7 +14,7 @@ import asyncpg
 import structlog
 from temporalio import activity
 
-from schemas import EventRecord
+from schemas import EventRecord, Projection
 from workflows.activity_names import RECORD_EVENTS
 
 log = structlog.get_logger()
@@ -28,13 +28,6 @@ ON CONFLICT (collaboration_id) DO UPDATE SET
     stalled = EXCLUDED.stalled, paused = EXCLUDED.paused, updated_at = EXCLUDED.updated_at,
     last_seq = EXCLUDED.last_seq
 WHERE collaborations.last_seq < EXCLUDED.last_seq
-"""
-
-INSERT_MILESTONE = """
-INSERT INTO milestones (collaboration_id, seq, workflow_id, run_id, kind, stage, to_stage, outcome,
-    milestone, actor, note, evidence_url, reminder_number, occurred_at, effective_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-ON CONFLICT (collaboration_id, seq) DO NOTHING
 """
 
 MILESTONE_COLUMNS = """collaboration_id, seq, workflow_id, run_id, kind, stage, to_stage, outcome,
@@ -77,6 +70,27 @@ ON CONFLICT (collaboration_id, seq) DO NOTHING
 """
 
 
+def projection_args(p: Projection, last_seq: int) -> list[Any]:
+    """Return the `UPSERT_PROJECTION` arguments ($1 to $15) of a projection."""
+    return [
+        p.collaboration_id,
+        p.workflow_id,
+        p.corporate,
+        p.startup,
+        p.programme,
+        p.sector,
+        p.topic,
+        p.stage.value,
+        p.stage_since,
+        p.outcome.value if p.outcome else None,
+        p.stalled,
+        p.paused,
+        p.started_at,
+        p.updated_at,
+        last_seq,
+    ]
+
+
 class MilestoneActivities:
     """Activities that write a collaboration's records to PostgreSQL."""
 
@@ -116,21 +130,7 @@ class MilestoneActivities:
         async with self._pool.acquire() as conn:
             status = await conn.execute(
                 RECORD_ONE if one else RECORD,
-                p.collaboration_id,
-                p.workflow_id,
-                p.corporate,
-                p.startup,
-                p.programme,
-                p.sector,
-                p.topic,
-                p.stage.value,
-                p.stage_since,
-                p.outcome.value if p.outcome else None,
-                p.stalled,
-                p.paused,
-                p.started_at,
-                p.updated_at,
-                last_seq,
+                *projection_args(p, last_seq),
                 record.run_id,
                 *rows,
                 *outbox,

@@ -31,6 +31,7 @@ from passerelle.platform.codec import new_key
 from passerelle.platform.db import create_pool, migrate
 from passerelle.platform.provision import add_search_attributes
 from passerelle.platform.settings import Settings, load_settings
+from tests.factories import request_data  # noqa: F401  (one example input for tests and benchmarks)
 from workflows import search_attributes
 
 RESULTS = Path(__file__).parent / "results"
@@ -201,18 +202,4 @@ def summary(samples: list[float]) -> dict[str, float]:
         "median_ms": round(statistics.median(ordered) * 1000, 3),
         "p95_ms": round(p95 * 1000, 3),
         "mean_ms": round(statistics.fmean(ordered) * 1000, 3),
-    }
-
-
-def request_data(**changes: Any) -> dict[str, Any]:
-    """Return the example start input of docs/architecture.md §1 (plain JSON, as the Web UI sends it)."""
-    return {
-        "corporate": {"name": "Natixis", "contact_email": "innovation@natixis.example"},
-        "startup": {"name": "Nabla", "contact_email": "partners@nabla.example", "label": "Next40"},
-        "programme": "French Tech Corporate Community",
-        "topic": "Clinical note summarisation pilot",
-        "sector": "health",
-        "owner_email": "operator@programme.example",
-        "language": "fr",
-        **changes,
     }

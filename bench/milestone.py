@@ -15,9 +15,17 @@ from datetime import UTC, datetime
 import asyncpg
 from temporalio.testing import ActivityEnvironment
 
-from activities.milestones import INSERT_MILESTONE, UPSERT_PROJECTION, MilestoneActivities
+from activities.milestones import UPSERT_PROJECTION, MilestoneActivities, projection_args
 from bench.common import Report, database, postgres, summary
 from schemas import EventKind, EventRecord, HistoryEntry, Projection, Stage
+
+# The baseline: one milestone row, inserted as plainly as asyncpg allows.
+INSERT_MILESTONE = """
+INSERT INTO milestones (collaboration_id, seq, workflow_id, run_id, kind, stage, to_stage, outcome,
+    milestone, actor, note, evidence_url, reminder_number, occurred_at, effective_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT (collaboration_id, seq) DO NOTHING
+"""
 
 
 def make_record(collaboration_id: str, seq: int) -> EventRecord:
@@ -73,28 +81,6 @@ def row_args(record: EventRecord) -> list[object]:
     ]
 
 
-def projection_args(record: EventRecord) -> list[object]:
-    """Return the UPSERT_PROJECTION arguments of the record."""
-    p = record.projection
-    return [
-        p.collaboration_id,
-        p.workflow_id,
-        p.corporate,
-        p.startup,
-        p.programme,
-        p.sector,
-        p.topic,
-        p.stage.value,
-        p.stage_since,
-        None,
-        p.stalled,
-        p.paused,
-        p.started_at,
-        p.updated_at,
-        record.entries[0].seq,
-    ]
-
-
 async def raw_row(pool: asyncpg.Pool, record: EventRecord) -> None:
     """Insert the milestone row alone."""
     async with pool.acquire() as conn:
@@ -104,7 +90,7 @@ async def raw_row(pool: asyncpg.Pool, record: EventRecord) -> None:
 async def raw_same_work(pool: asyncpg.Pool, record: EventRecord) -> None:
     """Do what the activity does, by hand: projection and row in one transaction."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(UPSERT_PROJECTION, *projection_args(record))
+        await conn.execute(UPSERT_PROJECTION, *projection_args(record.projection, record.entries[0].seq))
         await conn.execute(INSERT_MILESTONE, *row_args(record))
 
 
