@@ -5,7 +5,7 @@ from temporalio.api.enums.v1 import EventType
 from passerelle.audit.histories import Run
 from passerelle.audit.keys import payloads
 
-BUDGET = 64 * 1024  # README, "Guarantees": no payload Passerelle writes exceeds it
+BUDGET = 64 * 1024  # docs/guarantees.md: no payload Passerelle writes exceeds it
 HISTORY_WARNING = 10 * 1024 * 1024  # Temporal warns about a run's history past this size
 
 

@@ -4,7 +4,7 @@ The full record of a collaboration lives in PostgreSQL (`milestones`) and in Tem
 the state keeps only what the status query shows. Notes are shortened to a preview, and the list
 is cut to `RECENT_ENTRIES` or `RECENT_BYTES` of text, whichever comes first, so that the state,
 the status query and the continue-as-new input stay small whatever a collaboration's age and
-however long its fields are (the payload budget, README "Guarantees").
+however long its fields are (the payload budget, docs/guarantees.md).
 """
 
 from schemas import HistoryEntry

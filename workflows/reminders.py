@@ -4,7 +4,7 @@ After each unanswered reminder the next one waits one threshold, until the escal
 escalation on, each gap doubles. The `MAX_REMINDERS_PER_STAGE`-th unanswered reminder is the last:
 the programme owner is told once (`reminders_stopped`) and nothing more is sent until there is
 news (any update except a snooze restarts the count). With the default thresholds, a
-collaboration forgotten for two years gets 4 to 6 reminders in its stage (README, "Reminders").
+collaboration forgotten for two years gets 4 to 6 reminders in its stage (docs/operators.md, "Reminders").
 """
 
 MAX_REMINDERS_PER_STAGE = 8

@@ -6,7 +6,7 @@ caller passes `now` (the workflow's time), so the same rules run in unit tests, 
 on replay. The state is carried across continue-as-new; it stays small whatever the
 collaboration's age, because it keeps only the latest entries (`workflows.recent`).
 
-Stall clock (README, "Reminders"): every update except a snooze is a sign of life. It restarts the
+Stall clock (docs/operators.md, "Reminders"): every update except a snooze is a sign of life. It restarts the
 clock, clears `stalled` and the count of unanswered reminders. Reminders then fire on the schedule
 of `workflows.reminders` (one threshold apart, doubling from the escalation, stopping at a cap);
 the `escalate_after_reminders`-th unanswered one also escalates to the programme owner, once per

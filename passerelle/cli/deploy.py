@@ -23,7 +23,7 @@ async def _setup() -> None:
     except RPCError as err:
         raise CliError(
             f"cannot register search attributes in {client.namespace}: {err.message} "
-            "(on Temporal Cloud create them with tcld or the Cloud UI; see README)"
+            "(on Temporal Cloud create them with tcld or the Cloud UI; see docs/deployment.md)"
         ) from None
     typer.echo(
         f"search attributes in {client.namespace}: "

@@ -1,6 +1,6 @@
 """`passerelle notifications`: see the deliveries that failed, and resend them.
 
-A delivery is given up after its window (README, "Notifications"): `failed`, with its last error.
+A delivery is given up after its window (docs/operators.md, "Notifications"): `failed`, with its last error.
 So is one still `pending` past the window with no attempt holding it (no worker could try it).
 `retry` resends those, once per channel, through the same outbox rules as the worker (the lease
 keeps a delivery a worker is sending from being sent again), so running it twice sends nothing

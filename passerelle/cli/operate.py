@@ -1,7 +1,8 @@
 """Operator commands: start and steer collaborations, read their status, list them.
 
-Each validates locally with the same schemas and transition table the workflow uses before it
-calls Temporal, prints one clear line on bad input and exits non-zero (2 for refused input).
+Each validates its request locally with the workflow's own schemas before it calls Temporal; the
+update's rule (`workflows.rules`) is judged by the workflow's validator, which refuses before the
+update enters history. Bad input or a refusal prints one clear line and exits 2.
 """
 
 import asyncio

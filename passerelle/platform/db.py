@@ -63,7 +63,7 @@ def migration_files() -> list[tuple[str, str]]:
     return [(name.removesuffix(".sql"), folder.joinpath(name).read_text()) for name in names]
 
 
-# The workers' least-privilege grants (README, "Database roles"): read everything (tables and the
+# The workers' least-privilege grants (docs/deployment.md, "Database roles"): read everything (tables and the
 # KPI views, including any a later migration adds), add rows, update only the projection and the
 # delivery claims: milestones and notifications are append-only; no DELETE, TRUNCATE or DDL.
 # Applied by the owner with `passerelle migrate --grant-worker ROLE` after the migrations;
@@ -83,7 +83,8 @@ async def grant_worker(conn: asyncpg.Connection, role: str) -> None:
     """Give `role` exactly the workers' rights on Passerelle's tables and views (idempotent)."""
     if not await conn.fetchval("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)", role):
         raise SystemExit(
-            f"--grant-worker: role {role!r} does not exist (create it first: README, Database roles)"
+            f"--grant-worker: role {role!r} does not exist "
+            "(create it first: docs/deployment.md, Database roles)"
         )
     statements: str = await conn.fetchval("SELECT format($1::text, $2::text)", WORKER_GRANTS, role)
     async with conn.transaction():

@@ -4,7 +4,7 @@ Idempotent: it lists what the namespace already has and adds only what is missin
 service of docker-compose can run on every `up`. A name already registered with another type is an
 error an operator must fix by hand (Temporal cannot change a search attribute's type).
 On Temporal Cloud the operator API refuses this call: create the attributes with `tcld` or the
-Cloud UI instead (README, "Temporal Cloud").
+Cloud UI instead (docs/deployment.md, "Connecting to any Temporal").
 """
 
 from temporalio.api.enums.v1 import IndexedValueType

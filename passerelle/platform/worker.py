@@ -186,7 +186,7 @@ async def run_worker(
         # Production default: collaborations carry contact data and business terms, which must
         # not sit readable in Temporal's history. Running in clear is an explicit choice.
         raise SystemExit(
-            "no encryption keys: set PASSERELLE_ENCRYPTION_KEYS (see README, Encryption), "
+            "no encryption keys: set PASSERELLE_ENCRYPTION_KEYS (see docs/configuration.md, Encryption), "
             "or PASSERELLE_ENCRYPTION=off to store payloads in clear"
         )
     stop = stop or asyncio.Event()

@@ -1,4 +1,4 @@
-"""The committed JSON Schema of the start input matches the model (regenerate: see README)."""
+"""The committed JSON Schema of the start input matches the model (regenerate: see docs/operators.md)."""
 
 import json
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""The README's reminder table is the schedule `workflows/reminders.py` computes.
+"""The reminder table of docs/operators.md is the schedule `workflows/reminders.py` computes.
 
 The time-skipping tests check the workflow against `reminder_days`; this checks the table people
 read against the same function, so the documented schedule cannot drift from the real one.
@@ -13,8 +13,8 @@ from workflows.reminders import MAX_REMINDERS_PER_STAGE, reminder_days
 ROW = re.compile(r"^\| (\w+) \((\d+)\) \| ([\d, ]+) \| day (\d+) \|$", re.MULTILINE)
 
 
-def test_the_readme_table_is_the_computed_schedule() -> None:
-    rows = {m[1]: m for m in ROW.finditer((ROOT / "README.md").read_text())}
+def test_the_documented_table_is_the_computed_schedule() -> None:
+    rows = {m[1]: m for m in ROW.finditer((ROOT / "docs" / "operators.md").read_text())}
     assert sorted(rows) == sorted(s.value for s in Stage)
     for stage in Stage:
         _, threshold, days, escalation = rows[stage.value].groups()

@@ -1,8 +1,8 @@
 """The project speaks for itself: no comment or document points at something outside it.
 
 A reader of the repository (or of the published JSON Schema) must be able to follow every
-reference: the domain contract is `docs/architecture.md`, figures live in `bench/` and the
-README, and nothing cites a tracker's issue numbers or a contract file the project does not ship.
+reference: the domain contract is `docs/architecture.md`, figures live in `bench/` and
+`docs/benchmarks.md`, and nothing cites a tracker's issue numbers or a contract file the project does not ship.
 """
 
 import re

@@ -49,8 +49,8 @@ async def test_two_years_without_progress(
 ) -> None:
     """A silent collaboration is reminded at days 14 and 28, escalated, then ever more rarely.
 
-    Six reminders in two years instead of one every 14 days (52): the schedule of the README's
-    "Reminders" table, which `reminder_days` computes.
+    Six reminders in two years instead of one every 14 days (52): the schedule of the
+    "Reminders" table in docs/operators.md, which `reminder_days` computes.
     """
     async with run_worker(time_env.client):
         handle = await start(time_env.client, workflow_id, task_queue)
