@@ -27,6 +27,7 @@ from passerelle.audit.verify import Difference, compare, database_rows
 from passerelle.cli.common import BAD_INPUT, FAILURE, CliError, StateDir, database_url
 from passerelle.platform.client import client_for, converter_for
 from passerelle.platform.codec import UnknownKeyError
+from passerelle.platform.db import redact_url
 from passerelle.platform.settings import Settings, load_settings
 
 app = typer.Typer(help="Export, replay, read and verify collaborations' histories.", no_args_is_help=True)
@@ -240,7 +241,7 @@ def verify(
                 finally:
                     await conn.close()
             except (OSError, asyncpg.PostgresError) as error:
-                raise CliError(f"cannot read the milestone rows from {url}: {error}") from None
+                raise CliError(f"cannot read the milestone rows from {redact_url(url)}: {error}") from None
         return collaboration_id, entries, compare(entries, rows)
 
     collaboration_id, entries, diffs = asyncio.run(go())

@@ -1,7 +1,8 @@
 """`passerelle notifications`: see the deliveries that failed, and resend them.
 
-A delivery is given up after its window (docs/operators.md, "Notifications"): `failed`, with its last error.
-So is one still `pending` past the window with no attempt holding it (no worker could try it).
+A delivery is given up after its window (docs/operators.md, "Notifications"): `failed`, with its
+last error. So is one released to `pending` by an attempt and not tried again before its window
+ended, and a notification no attempt ever reached (`unattempted`: no worker ran during its window).
 `retry` resends those, once per channel, through the same outbox rules as the worker (the lease
 keeps a delivery a worker is sending from being sent again), so running it twice sends nothing
 twice.
@@ -31,15 +32,27 @@ app = typer.Typer(
 )
 
 # Every delivery, or only the undelivered ones: failed, or pending past the window and unleased.
+# A notification no attempt ever reached (no worker ran while its window lasted) has no delivery
+# row at all: it is listed once, without a channel, as `unattempted`.
 SELECT = """
-SELECT d.idempotency_key AS key, d.channel, d.status, d.attempts, n.workflow_id, n.event,
-       coalesce(d.last_error, d.result, '') AS error, d.updated_at
-FROM deliveries d JOIN notifications n USING (idempotency_key)
-WHERE (NOT $1 OR d.status = 'failed' OR (d.status IN ('pending', 'sending')
-        AND n.created_at < now() - $2::interval AND coalesce(d.lease_until < now(), true)))
-  AND ($3::text IS NULL OR n.collaboration_id = $3 OR n.workflow_id = $3)
-  AND ($4::text IS NULL OR d.idempotency_key = $4)
-ORDER BY d.updated_at, d.idempotency_key, d.channel
+SELECT * FROM (
+    SELECT d.idempotency_key AS key, d.channel, d.status, d.attempts, n.workflow_id, n.event,
+           coalesce(d.last_error, d.result, '') AS error, d.updated_at
+    FROM deliveries d JOIN notifications n USING (idempotency_key)
+    WHERE (NOT $1 OR d.status = 'failed' OR (d.status IN ('pending', 'sending')
+            AND n.created_at < now() - $2::interval AND coalesce(d.lease_until < now(), true)))
+      AND ($3::text IS NULL OR n.collaboration_id = $3 OR n.workflow_id = $3)
+      AND ($4::text IS NULL OR d.idempotency_key = $4)
+    UNION ALL
+    SELECT n.idempotency_key, NULL, 'unattempted', 0, n.workflow_id, n.event,
+           'no attempt ran within the delivery window', n.created_at
+    FROM notifications n
+    WHERE NOT EXISTS (SELECT FROM deliveries d WHERE d.idempotency_key = n.idempotency_key)
+      AND n.created_at < now() - $2::interval
+      AND ($3::text IS NULL OR n.collaboration_id = $3 OR n.workflow_id = $3)
+      AND ($4::text IS NULL OR n.idempotency_key = $4)
+) AS undelivered
+ORDER BY updated_at, key, channel
 """
 REOPEN = """
 UPDATE deliveries SET status = 'pending', lease_until = NULL, updated_at = now()
@@ -58,18 +71,32 @@ def _url(settings: Settings, state_dir: Any) -> str:
     return url
 
 
-async def _rows(url: str, failed: bool, collaboration: str | None, key: str | None) -> list[dict[str, Any]]:
+async def _rows(
+    url: str, settings: Settings, failed: bool, collaboration: str | None, key: str | None
+) -> list[dict[str, Any]]:
     pool = await create_pool(url, max_size=1)
     try:
         async with pool.acquire() as conn:
-            return [dict(r) for r in await conn.fetch(SELECT, failed, DELIVERY_WINDOW, collaboration, key)]
+            rows = [dict(r) for r in await conn.fetch(SELECT, failed, DELIVERY_WINDOW, collaboration, key)]
+        # An unattempted notification the configuration does not want sent (a milestone kind not
+        # in PASSERELLE_NOTIFY_MILESTONES) never gets a delivery row: it is not undelivered.
+        outbox = Outbox(pool, [], set(settings.notify_milestones))
+        kept = []
+        for row in rows:
+            if row["channel"] is None:
+                notification = await outbox.load(row["key"])
+                if notification is None or not outbox.wanted(notification):
+                    continue
+            kept.append(row)
+        return kept
     finally:
         await pool.close()
 
 
 def _read(failed: bool, collaboration: str | None, key: str | None, state_dir: Any) -> list[dict[str, Any]]:
     try:
-        return asyncio.run(_rows(_url(load_settings(), state_dir), failed, collaboration, key))
+        settings = load_settings()
+        return asyncio.run(_rows(_url(settings, state_dir), settings, failed, collaboration, key))
     except (OSError, asyncpg.PostgresError) as err:
         raise CliError(f"cannot read the outbox: {err}") from None
 
@@ -90,7 +117,8 @@ def list_deliveries(
     table = Table("key", "channel", "status", "attempts", "last error", "updated (UTC)")
     for r in rows:
         when = minute(r["updated_at"], zone=False)  # the header says (UTC)
-        cells = [r["key"], r["channel"], r["status"], str(r["attempts"]), r["error"][:80], when]
+        channel = r["channel"] or "—"  # unattempted: no channel tried it yet
+        cells = [r["key"], channel, r["status"], str(r["attempts"]), r["error"][:80], when]
         table.add_row(*(Text(c) for c in cells))  # Text: an error is shown as written, never as markup
     console = Console()
     console.print(table)
@@ -122,10 +150,10 @@ async def _resend(url: str, settings: Settings, rows: list[dict[str, Any]]) -> l
     results: list[str] = []
     try:
         by_key: dict[str, list[str]] = {}
-        for r in rows:
-            by_key.setdefault(r["key"], []).append(r["channel"])
+        for r in rows:  # an unattempted notification goes to every configured channel
+            by_key.setdefault(r["key"], []).extend([r["channel"]] if r["channel"] else list(channels))
         with Progress(console=Console(stderr=True), transient=False) as progress:
-            task = progress.add_task("resending", total=len(rows))
+            task = progress.add_task("resending", total=sum(len(names) for names in by_key.values()))
             for k, names in by_key.items():
                 async with pool.acquire() as conn:
                     for name in names:

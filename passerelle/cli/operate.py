@@ -1,4 +1,4 @@
-"""Operator commands: start and steer collaborations, read their status, list them.
+"""Operator commands: start and steer collaborations, and read their status.
 
 Each validates its request locally with the workflow's own schemas before it calls Temporal; the
 update's rule (`workflows.rules`) is judged by the workflow's validator, which refuses before the
@@ -26,7 +26,7 @@ from passerelle.cli.common import (
     running_database_url,
 )
 from passerelle.cli.output import show_status
-from passerelle.intake.ids import default_workflow_id, slug  # noqa: F401 - slug: re-exported
+from passerelle.intake.ids import default_workflow_id
 from passerelle.platform.db import create_pool
 from passerelle.platform.settings import Settings, load_settings
 from passerelle.reads.history import entries
@@ -128,8 +128,6 @@ def start(
 
 async def _wait_status(handle: WorkflowHandle[Any, Any]) -> CollaborationStatus:
     """Query status, waiting for the first workflow task to have run."""
-    import asyncio
-
     for _ in range(100):
         try:
             status: CollaborationStatus = await handle.query(CollaborationWorkflow.status)
@@ -220,7 +218,7 @@ def resume(workflow_id: str, by: By, as_json: Json = False) -> None:
 
 
 def snooze(workflow_id: str, by: By, days: Annotated[str, typer.Option()], as_json: Json = False) -> None:
-    """Push the next reminder of a collaboration by DAYS (fractions allowed)."""
+    """Push the next reminder of a collaboration to at least DAYS from now (fractions allowed)."""
     _update(
         workflow_id,
         CollaborationWorkflow.snooze_reminders,

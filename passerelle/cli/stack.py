@@ -1,7 +1,8 @@
-"""Commands that run Passerelle itself: `dev` (the embedded stack), `worker`, `migrate`."""
+"""Commands that run Passerelle itself: `dev` (the embedded stack), `worker`, `migrate`, `schedules apply`."""
 
 import asyncio
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -23,23 +24,25 @@ from passerelle.platform.schedules import DIGEST_SCHEDULE_ID, apply_schedules
 from passerelle.platform.settings import DEV_KEY_FILE, Settings, load_settings
 
 
-def dev_encryption(settings: Settings, folder: Path, encrypt: bool) -> Settings:
-    """Return the dev stack's settings: encrypted as in production, or explicitly in clear.
+def dev_encryption(folder: Path, encrypt: bool, env: Mapping[str, str] = os.environ) -> Settings:
+    """Return the dev stack's settings for state folder `folder`: encrypted as in production, or
+    explicitly in clear.
 
-    Encrypted (the default), the stack uses PASSERELLE_ENCRYPTION_KEYS, else the state folder's
-    key file, created on first start (owner-only). Once the file exists the folder stays
-    encrypted, even with `--no-encrypt`: its history can only be read with that key. A folder
-    started in clear and restarted encrypted keeps working: clear payloads read through the codec.
+    Encrypted (the default), the stack uses PASSERELLE_ENCRYPTION_KEYS, else that folder's key
+    file, created on first start (owner-only). Once the file exists the folder stays encrypted,
+    even with `--no-encrypt`: its history can only be read with that key. A folder started in
+    clear and restarted encrypted keeps working: clear payloads read through the codec.
     """
+    env = {**env, "PASSERELLE_STATE_DIR": str(folder)}
     key_file = folder / DEV_KEY_FILE
-    if encrypt and not settings.encryption_keys and not key_file.exists():
+    if encrypt and not load_settings(env).encryption_keys and not key_file.exists():
         folder.mkdir(parents=True, exist_ok=True)
         key_file.touch(mode=0o600)
         key_file.write_text(f"dev:{new_key()}\n")
         typer.echo(f"  created a dev encryption key in {key_file}")
     elif not encrypt and key_file.exists():
         typer.echo(f"  --no-encrypt ignored: {key_file} exists, and this folder's history needs it")
-    settings = load_settings({**os.environ, "PASSERELLE_STATE_DIR": str(folder)})
+    settings = load_settings(env)
     return replace(settings, encryption_off=not settings.encryption_keys)
 
 
@@ -66,7 +69,7 @@ def dev(
 
     configure_logging()
     folder = state_dir or load_settings().state_dir
-    settings = dev_encryption(load_settings(), folder, encrypt)
+    settings = dev_encryption(folder, encrypt)
     if smtp_sink:
         settings = with_smtp_sink(settings, smtp_sink_port)
     codec = codec_for(settings)

@@ -1,7 +1,7 @@
 """A collaboration's full history, read from PostgreSQL's `milestones` rows.
 
 The workflow keeps only its latest entries; `passerelle status` shows the whole record from here,
-or its last N entries, read in pages of `PAGE` rows so that a long life never loads at once.
+or its last N entries, read in pages of `PAGE` rows so that no one query reads a long life whole.
 """
 
 from collections.abc import AsyncIterator
@@ -15,7 +15,6 @@ _COLUMNS = """seq, kind, occurred_at AS at, stage, actor, to_stage, outcome, mil
     evidence_url, reminder_number, effective_at"""
 AFTER = f"""SELECT {_COLUMNS} FROM milestones WHERE collaboration_id = $1 AND seq > $2
 ORDER BY seq LIMIT $3"""
-COUNT = "SELECT count(*) FROM milestones WHERE collaboration_id = $1"
 LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM milestones WHERE collaboration_id = $1"
 
 

@@ -23,7 +23,7 @@ from activities.channels.smtp import SmtpChannel, SmtpSettings
 from activities.outbox import DeliveryBusy, DeliveryPending, Outbox
 from activities.rendering import Renderer
 from passerelle.audit.histories import fetch_chain
-from schemas import Closure, MilestoneRequest, Notification, Outcome, Stage, StageChange
+from schemas import Closure, MilestoneRequest, Notification, NotificationEvent, Outcome, Stage, StageChange
 from tests.audit_cli import passerelle
 from tests.conftest import WorkerFactory
 from tests.factories import request
@@ -133,6 +133,42 @@ async def test_a_channel_that_never_recovers_is_given_up_then_resent_on_demand(
     assert (again.returncode, again.stdout.strip()) == (0, "nothing to resend")
     assert [s for (_, s), n in target.answered.items() for _ in range(n)].count(200) == 3
     assert {r["status"] for r in await pool.fetch(DELIVERIES, workflow_id)} == {"sent"}
+
+
+async def test_a_notification_no_attempt_reached_is_listed_and_resent(
+    time_env: WorkflowEnvironment, receiver: tuple[Receiver, str], pool: asyncpg.Pool, postgres_url: str
+) -> None:
+    """No worker ran during its window: no delivery row exists, yet `list --failed` shows it and
+    `retry` sends it; an unwanted milestone notification of the same age is not undelivered."""
+    target, url = receiver
+    target.script = [200]
+    lost, unwanted = notification(f"lost-{time.time_ns()}"), notification(f"quiet-{time.time_ns()}")
+    unwanted = unwanted.model_copy(
+        update={"event": NotificationEvent.MILESTONE, "context": {**unwanted.context, "milestone": "x"}}
+    )
+    outbox = Outbox(pool, [])
+    for n in (lost, unwanted):
+        await outbox.add(n)
+        await pool.execute(
+            "UPDATE notifications SET created_at = now() - interval '3 days' WHERE idempotency_key = $1",
+            n.key,
+        )
+    env = {"PASSERELLE_CHANNELS": "webhook", "PASSERELLE_WEBHOOK_URL": url}
+    for n in (lost, unwanted):
+        listed = passerelle(
+            time_env.client, "notifications", "list", "--failed", "--key", n.key, "--json",
+            database_url=postgres_url, **env,
+        )  # fmt: skip
+        assert listed.returncode == 0, listed.stderr
+        expected = [(lost.key, None, "unattempted")] if n is lost else []
+        assert [(r["key"], r["channel"], r["status"]) for r in json.loads(listed.stdout)] == expected
+    retried = await asyncio.to_thread(
+        passerelle, time_env.client, "notifications", "retry", "--key", lost.key,
+        database_url=postgres_url, **env,
+    )  # fmt: skip
+    assert (retried.returncode, retried.stdout.strip()) == (0, "resent 1 of 1 delivery"), retried.stderr
+    rows = await pool.fetch("SELECT channel, status FROM deliveries WHERE idempotency_key = $1", lost.key)
+    assert [(r["channel"], r["status"]) for r in rows] == [("webhook", "sent")]
 
 
 async def test_continue_as_new_hands_pending_deliveries_to_the_next_run(

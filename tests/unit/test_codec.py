@@ -126,10 +126,24 @@ def test_dev_encrypt_creates_an_owner_only_key_once_and_keeps_using_it(
 
     monkeypatch.delenv("PASSERELLE_ENCRYPTION_KEYS")  # a user's shell: no keys, the stack makes one
 
-    assert dev_encryption(load_settings({}), tmp_path, encrypt=False).encryption_off
-    first = dev_encryption(load_settings({}), tmp_path, encrypt=True)
+    assert dev_encryption(tmp_path, encrypt=False, env={}).encryption_off
+    first = dev_encryption(tmp_path, encrypt=True, env={})
     key_file = tmp_path / "encryption.keys"
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert not first.encryption_off and first.encryption_keys[0][0] == "dev"
-    again = dev_encryption(load_settings({}), tmp_path, encrypt=False)
+    again = dev_encryption(tmp_path, encrypt=False, env={})
     assert again.encryption_keys == first.encryption_keys
+
+
+def test_dev_encrypt_makes_a_key_for_the_state_folder_it_is_given(tmp_path: Path) -> None:
+    """`passerelle dev --state-dir other`, while the default folder has a key: the other folder
+    gets a key of its own and runs encrypted, never in clear because a different folder had one."""
+    from passerelle.cli.stack import dev_encryption
+
+    default, other = tmp_path / "default", tmp_path / "other"
+    default.mkdir()
+    (default / "encryption.keys").write_text(f"dev:{new_key()}\n")
+    settings = dev_encryption(other, encrypt=True, env={"PASSERELLE_STATE_DIR": str(default)})
+    assert not settings.encryption_off
+    assert (other / "encryption.keys").exists()
+    assert settings.encryption_keys != load_settings({"PASSERELLE_STATE_DIR": str(default)}).encryption_keys
