@@ -23,7 +23,7 @@ from activities.channels.smtp import SmtpChannel, SmtpSettings
 from activities.outbox import DeliveryBusy, DeliveryPending, Outbox
 from activities.rendering import Renderer
 from passerelle.audit.histories import fetch_chain
-from schemas import Closure, MilestoneRequest, Notification, NotificationEvent, Outcome, Stage, StageChange
+from schemas import Closure, MilestoneRequest, Notification, Outcome, Stage, StageChange
 from tests.audit_cli import passerelle
 from tests.conftest import WorkerFactory
 from tests.factories import request
@@ -79,96 +79,6 @@ async def test_a_threshold_below_the_floor_is_refused_and_mails_nobody(
         "--owner-email", "operator@programme.example", "--stall", "introduction=0.000001",
     )  # fmt: skip
     assert (cli.returncode, cli.stderr.strip()) == (2, f"error: invalid collaboration request: {message}")
-
-
-async def test_a_channel_that_never_recovers_is_given_up_then_resent_on_demand(
-    time_env: WorkflowEnvironment,
-    run_worker: WorkerFactory,
-    receiver: tuple[Receiver, str],
-    pool: asyncpg.Pool,
-    postgres_url: str,
-    task_queue: str,
-    workflow_id: str,
-) -> None:
-    """A webhook answering 503 for ever: each delivery is `failed` after its two-day window with
-    the last error, the collaboration closes and completes, and `notifications retry` resends
-    each failed delivery exactly once when the hook is back."""
-    target, url = receiver
-    target.script = [503]
-    async with run_worker(time_env.client, channels=[channel(url, secret=None)]):
-        handle = await start(time_env.client, workflow_id, task_queue, language="en")
-        await time_env.sleep(3 * DAY)
-        await handle.execute_update(
-            CollaborationWorkflow.advance, StageChange(to=Stage.QUALIFICATION, by="ops")
-        )
-        await handle.execute_update(
-            CollaborationWorkflow.close, Closure(outcome=Outcome.ABANDONED, by="ops", reason="over")
-        )
-        final = await asyncio.wait_for(handle.result(), 120)  # its deliveries end within the window
-    assert final.outcome is Outcome.ABANDONED
-    rows = await pool.fetch(DELIVERIES, workflow_id)
-    assert [(r["event"], r["status"]) for r in rows] == [
-        ("started", "failed"),
-        ("stage_changed", "failed"),
-        ("closed", "failed"),
-    ]
-    assert all("503" in r["last_error"] for r in rows), [r["last_error"] for r in rows]
-
-    env = {"PASSERELLE_CHANNELS": "webhook", "PASSERELLE_WEBHOOK_URL": url}
-    listed = passerelle(
-        time_env.client, "notifications", "list", "--failed", database_url=postgres_url, **env
-    )
-    assert listed.returncode == 0 and all(r["key"] in listed.stdout for r in rows), listed.stdout
-    target.script = [200]
-    # In a thread: the loopback hook answers from this test's event loop.
-    retried = await asyncio.to_thread(
-        passerelle, time_env.client, "notifications", "retry", "--collaboration", workflow_id,
-        database_url=postgres_url, **env,
-    )  # fmt: skip
-    assert (retried.returncode, retried.stdout.strip()) == (0, "resent 3 of 3 deliveries"), retried.stderr
-    again = await asyncio.to_thread(
-        passerelle, time_env.client, "notifications", "retry", "--key", rows[0]["key"],
-        database_url=postgres_url, **env,
-    )  # fmt: skip
-    assert (again.returncode, again.stdout.strip()) == (0, "nothing to resend")
-    assert [s for (_, s), n in target.answered.items() for _ in range(n)].count(200) == 3
-    assert {r["status"] for r in await pool.fetch(DELIVERIES, workflow_id)} == {"sent"}
-
-
-async def test_a_notification_no_attempt_reached_is_listed_and_resent(
-    time_env: WorkflowEnvironment, receiver: tuple[Receiver, str], pool: asyncpg.Pool, postgres_url: str
-) -> None:
-    """No worker ran during its window: no delivery row exists, yet `list --failed` shows it and
-    `retry` sends it; an unwanted milestone notification of the same age is not undelivered."""
-    target, url = receiver
-    target.script = [200]
-    lost, unwanted = notification(f"lost-{time.time_ns()}"), notification(f"quiet-{time.time_ns()}")
-    unwanted = unwanted.model_copy(
-        update={"event": NotificationEvent.MILESTONE, "context": {**unwanted.context, "milestone": "x"}}
-    )
-    outbox = Outbox(pool, [])
-    for n in (lost, unwanted):
-        await outbox.add(n)
-        await pool.execute(
-            "UPDATE notifications SET created_at = now() - interval '3 days' WHERE idempotency_key = $1",
-            n.key,
-        )
-    env = {"PASSERELLE_CHANNELS": "webhook", "PASSERELLE_WEBHOOK_URL": url}
-    for n in (lost, unwanted):
-        listed = passerelle(
-            time_env.client, "notifications", "list", "--failed", "--key", n.key, "--json",
-            database_url=postgres_url, **env,
-        )  # fmt: skip
-        assert listed.returncode == 0, listed.stderr
-        expected = [(lost.key, None, "unattempted")] if n is lost else []
-        assert [(r["key"], r["channel"], r["status"]) for r in json.loads(listed.stdout)] == expected
-    retried = await asyncio.to_thread(
-        passerelle, time_env.client, "notifications", "retry", "--key", lost.key,
-        database_url=postgres_url, **env,
-    )  # fmt: skip
-    assert (retried.returncode, retried.stdout.strip()) == (0, "resent 1 of 1 delivery"), retried.stderr
-    rows = await pool.fetch("SELECT channel, status FROM deliveries WHERE idempotency_key = $1", lost.key)
-    assert [(r["channel"], r["status"]) for r in rows] == [("webhook", "sent")]
 
 
 async def test_continue_as_new_hands_pending_deliveries_to_the_next_run(
