@@ -1,4 +1,5 @@
-# The two commands of the README: `make up` runs the whole system, `make test` the whole suite.
+# The two commands of README.md ("The two commands"): `make up` runs the whole system, `make test`
+# the whole suite.
 # Both create .venv and install the project (and its test extras) on first use.
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,7 +14,7 @@ up: $(VENV)/.installed
 test: lint
 	$(BIN)/pytest
 
-# The benchmarks of bench/ (full sizes; see README "Benchmarks"). ARGS="--quick" for a short run.
+# The benchmarks of bench/ (full sizes; see docs/benchmarks.md). ARGS="--quick" for a short run.
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench all $(ARGS)
 

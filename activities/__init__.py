@@ -1,1 +1,1 @@
-"""All I/O of Passerelle: Postgres records, notification delivery. One module per concern."""
+"""All I/O the workflows ask for: Postgres records, notification delivery. One module per concern."""

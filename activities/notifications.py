@@ -1,8 +1,9 @@
 """The notify activities: deliver an outbox notification on every channel, within its window.
 
-`deliver(key)` sends a notification the record activity put in the outbox with its event. The
-older `notify(notification)` serves runs begun before that: it puts the notification in the
-outbox itself, then delivers it the same way. Both leave the sending rules to `activities.outbox`
+`deliver(key)` sends a notification the record activity put in the outbox with its event.
+`notify(notification)` puts the notification in the outbox itself, then delivers it the same way:
+the digest sends through it on every run, and so do collaboration runs begun before the record
+activity wrote the outbox. Both leave the sending rules to `activities.outbox`
 and decide only when an attempt is the last one: when the delivery window (the activity's
 schedule-to-close timeout, or `DELIVERY_WINDOW` for activities scheduled without one) would end
 before the next retry could run. A last attempt marks what is still undelivered `failed` with its
@@ -61,7 +62,7 @@ class NotificationActivities:
 
     @activity.defn(name=NOTIFY)
     async def notify(self, notification: Notification) -> dict[str, str]:
-        """Put the notification in the outbox, then deliver it (runs begun before `deliver`)."""
+        """Put the notification in the outbox, then deliver it (the digest; runs begun before `deliver`)."""
         if self.outbox.wanted(notification):
             await self.outbox.add(notification)
         return await self._deliver(notification)

@@ -1,8 +1,9 @@
 """The notification outbox: each notification once, each channel's delivery leased while sent.
 
-A notification row enters with the record of the event that sends it (or, for runs begun before
-that, with its first notify attempt). Delivering it is safe to repeat from anywhere (a retry, the
-next run after continue-as-new, `passerelle notifications retry`):
+A collaboration's notification row enters with the record of the event that sends it; the
+digest's, and those of collaboration runs begun before that, enter with their first notify
+attempt. Delivering it is safe to repeat from anywhere (a retry, the next run after
+continue-as-new, `passerelle notifications retry`):
 - a channel is *leased* before it is sent (`sending`, `lease_until`); a lease still running means
   another attempt may be sending it, so it is left alone, never sent twice at the same time;
 - each channel's send has an overall deadline (`CHANNEL_DEADLINE`) well inside the attempt's
@@ -10,8 +11,8 @@ next run after continue-as-new, `passerelle notifications retry`):
 - a permanent error marks the channel `failed` at once; a transient one releases it to
   `pending` with `last_error`, or marks it `failed` when the caller says it was the last chance.
 A crash between a send and its mark can still send once more when the lease has run out
-(at-least-once at the very edge); SMTP's Message-ID, derived from the key, makes that duplicate
-recognisable.
+(at-least-once at the very edge); SMTP's Message-ID, derived from the key, and the webhook's
+`Idempotency-Key` make that duplicate recognisable.
 """
 
 import asyncio

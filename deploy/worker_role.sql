@@ -1,4 +1,4 @@
--- A least-privilege PostgreSQL role for Passerelle workers (README, "Database roles").
+-- A least-privilege PostgreSQL role for Passerelle workers (docs/deployment.md, "Database roles").
 --
 -- 1. As a role that may create roles, create it (safe to run again):
 --     psql "$ADMIN_DATABASE_URL" -f deploy/worker_role.sql

@@ -1,1 +1,1 @@
-"""Passerelle's edge: configuration, the Temporal client, logging, the embedded dev stack, the CLI."""
+"""Passerelle's edge, by package: cli, devstack, audit, reads, intake, platform."""

@@ -55,7 +55,7 @@ class ResumeRequest(BaseModel):
 
 
 class SnoozeRequest(BaseModel):
-    """`snooze_reminders`: no reminder before this many days from now."""
+    """`snooze_reminders`: no reminder before this many days from now, unless news restarts the clock."""
 
     model_config = STRICT
 

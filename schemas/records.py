@@ -103,7 +103,12 @@ class Recipient(BaseModel):
 
 
 class Notification(BaseModel):
-    """Input of the notify activity. `key` is unique: a channel sends each key at most once."""
+    """Input of the notify activity. `key` is unique: a channel sends each key once.
+
+    A crash between a send and its `sent` mark may repeat it once after the lease runs out
+    (`activities.outbox`); SMTP's Message-ID and the webhook's Idempotency-Key, both from the key,
+    make that duplicate recognisable.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

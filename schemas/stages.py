@@ -32,7 +32,8 @@ class SlaState(StrEnum):
     CLOSED = "closed"
 
 
-# docs/architecture.md §3: days without any update before a stage counts as stalled.
+# docs/architecture.md §3: days without news (a stage change, a milestone, a resume) before a
+# stage counts as stalled.
 DEFAULT_STALL_DAYS: dict[Stage, float] = {
     Stage.INTRODUCTION: 14,
     Stage.QUALIFICATION: 21,

@@ -40,10 +40,16 @@ class CollaborationStatus(BaseModel):
 
     @property
     def stage_changes(self) -> list[HistoryEntry]:
-        """Return the stage changes so far, oldest first."""
+        """Return the stage changes among `history`, oldest first.
+
+        Only the kept latest entries (at most `RECENT_ENTRIES`), and none in an update answer.
+        """
         return [e for e in self.history if e.kind is EventKind.STAGE_CHANGED]
 
     @property
     def milestones(self) -> list[HistoryEntry]:
-        """Return the milestones recorded so far, oldest first."""
+        """Return the milestones among `history`, oldest first.
+
+        Only the kept latest entries (at most `RECENT_ENTRIES`), and none in an update answer.
+        """
         return [e for e in self.history if e.kind is EventKind.MILESTONE]

@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
         SnoozeRequest,
         StageChange,
     )
-    from workflows import patches, rules
+    from workflows import patches, rules, views
     from workflows import search_attributes as sa
     from workflows.activity_names import RECORD_EVENTS
     from workflows.alarm import Alarm
@@ -44,7 +44,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.notifications import notification_for
     from workflows.requests import decode_start, parse_request
     from workflows.state import CollaborationState
-    from workflows.views import current_details
 
 # A state method that applies one update: `CollaborationState.advance`, `.pause`...
 Operation = Callable[[CollaborationState, Any, datetime], HistoryEntry]
@@ -119,7 +118,7 @@ class CollaborationWorkflow:
                 self._publish()  # the SLA moved on; a reminder now due fires next time round
         self._alarm.disarm()
         await self._deliveries.drain(state, handover=False)  # each delivery ends within its window
-        return state.status(workflow.now())
+        return views.status(state, workflow.now())
 
     # -- updates: each is decoded and checked by its rule (`workflows.rules`) in the validator,
     # before it enters history, and applied by the state, which runs the same rule again --
@@ -181,7 +180,7 @@ class CollaborationWorkflow:
     @workflow.query
     def status(self) -> CollaborationStatus:
         """Return the collaboration as it stands now."""
-        return self._known().status(workflow.now())
+        return views.status(self._known(), workflow.now())
 
     # -- internals --
 
@@ -215,7 +214,7 @@ class CollaborationWorkflow:
         self._publish()
         await self._record(entries)
         # No history in the answer: Temporal stores every answer, and the record is in PostgreSQL.
-        return state.status(workflow.now(), with_history=False)
+        return views.status(state, workflow.now(), with_history=False)
 
     async def _record(self, entries: list[HistoryEntry]) -> None:
         state = self._known()
@@ -226,7 +225,7 @@ class CollaborationWorkflow:
         record = EventRecord(
             run_id=workflow.info().run_id,
             entries=entries,
-            projection=state.projection(workflow.now()),
+            projection=views.projection(state, workflow.now()),
             notifications=notifications if bounded else [],
         )
         await workflow.execute_activity(
@@ -293,4 +292,4 @@ class CollaborationWorkflow:
         self._published.update((u.key.name, u.value) for u in updates)
         if updates:
             workflow.upsert_search_attributes(updates)
-        workflow.set_current_details(current_details(state, workflow.now()))
+        workflow.set_current_details(views.current_details(state, workflow.now()))

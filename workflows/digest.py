@@ -1,9 +1,9 @@
 """`DigestWorkflow`: the daily list of stalled collaborations, sent once to the operators.
 
-Started by the `passerelle-daily-digest` Schedule. The notification key is the workflow id, which
-the Schedule makes unique per scheduled time, so a retried or replayed digest is sent once. Its
-context opens with a KPI header (open collaborations by stage, stalled ratio): patch
-`digest-kpi-header` of `workflows.patches`.
+Started by the `passerelle-daily-digest` Schedule. The notification key is `digest/<workflow id>`,
+and the Schedule makes the workflow id unique per scheduled time, so a retried or replayed digest
+is sent once. Its context opens with a KPI header (open collaborations by stage, stalled ratio):
+patch `digest-kpi-header` of `workflows.patches`.
 """
 
 from datetime import timedelta

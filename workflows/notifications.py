@@ -2,7 +2,8 @@
 
 The idempotency key is derived from the collaboration and the event's sequence number, which are
 fixed by workflow history: a retried activity or a replay yields the same key, and the outbox
-sends each key at most once.
+sends each key once per channel (a crash between a send and its mark may repeat it once after the
+lease; SMTP's Message-ID and the webhook's Idempotency-Key make that duplicate recognisable).
 """
 
 from schemas import EventKind, HistoryEntry, Notification, NotificationEvent, Recipient
@@ -12,7 +13,8 @@ _EVENTS: dict[EventKind, NotificationEvent] = {
     EventKind.STARTED: NotificationEvent.STARTED,
     EventKind.STAGE_CHANGED: NotificationEvent.STAGE_CHANGED,
     # Sent for every milestone; which kinds actually go out is the worker's configuration
-    # (PASSERELLE_NOTIFY_MILESTONES), decided in the notify activity, never in workflow code.
+    # (PASSERELLE_NOTIFY_MILESTONES), decided by the outbox (`Outbox.wanted`) at delivery, never
+    # in workflow code.
     EventKind.MILESTONE: NotificationEvent.MILESTONE,
     EventKind.REMINDER: NotificationEvent.REMINDER,
     EventKind.ESCALATION: NotificationEvent.ESCALATION,

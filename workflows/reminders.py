@@ -3,7 +3,7 @@
 After each unanswered reminder the next one waits one threshold, until the escalation; from the
 escalation on, each gap doubles. The `MAX_REMINDERS_PER_STAGE`-th unanswered reminder is the last:
 the programme owner is told once (`reminders_stopped`) and nothing more is sent until there is
-news (any update except a snooze restarts the count). With the default thresholds, a
+news (a stage change, a milestone or a resume restarts the count). With the default thresholds, a
 collaboration forgotten for two years gets 4 to 6 reminders in its stage (docs/operators.md, "Reminders").
 """
 
@@ -23,3 +23,6 @@ def reminder_days(threshold: float, escalate_after: int, horizon: float) -> list
         at += threshold * gap_factor(unanswered, escalate_after)
         unanswered += 1
     return days
+
+
+DUE_SOON_FRACTION = 0.2  # the last 20 % of a stage's threshold counts as "due soon"

@@ -33,8 +33,9 @@ def decode_start(request: Any, strict: bool) -> CollaborationRequest:
     """Validate the start input; fail the workflow at once, naming each bad field.
 
     The input arrives as plain JSON (`Any`): decoding it into the model before `run` would
-    fail the workflow *task*, which Temporal retries forever (sdk-python #608). Failing the
-    workflow instead ends it within seconds with a message an operator can act on. Not
+    fail the workflow *task*, which Temporal retries forever: the SDK does not turn an input
+    that cannot be decoded into a workflow failure. Failing the workflow instead ends it within
+    seconds with a message an operator can act on. Not
     `strict`: a run begun before the stall threshold floor, replayed as it ran.
     """
     try:

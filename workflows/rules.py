@@ -1,9 +1,10 @@
-"""The rule of each update, written once: a pure check the workflow and the CLI both run.
+"""The rule of each update, written once: a pure check the workflow runs, and `passerelle bulk` too.
 
 The workflow's validator runs an update's check before the update enters history; the state runs
-it again as it applies the change, since another update may have won the race in between; `passerelle
-bulk` runs it on the search attributes of each match, so `--dry-run` shows what the workflow would
-refuse. A check reads only three facts (stage, outcome, paused), which the workflow's state, the
+it again as it applies the change, since another update may have won the race in between. The
+single-update CLI commands leave the check to the validator; `passerelle bulk` alone runs it on
+the client side, on the search attributes of each match, so `--dry-run` shows what the workflow
+would refuse. A check reads only three facts (stage, outcome, paused), which the workflow's state, the
 status query's answer and a visibility row all carry.
 
 Each refusal is a `Refused` with a stable `type`; the workflow raises it as a non-retryable

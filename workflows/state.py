@@ -6,12 +6,15 @@ caller passes `now` (the workflow's time), so the same rules run in unit tests, 
 on replay. The state is carried across continue-as-new; it stays small whatever the
 collaboration's age, because it keeps only the latest entries (`workflows.recent`).
 
-Stall clock (docs/operators.md, "Reminders"): every update except a snooze is a sign of life. It restarts the
-clock, clears `stalled` and the count of unanswered reminders. Reminders then fire on the schedule
-of `workflows.reminders` (one threshold apart, doubling from the escalation, stopping at a cap);
-the `escalate_after_reminders`-th unanswered one also escalates to the programme owner, once per
-stage. Paused collaborations are not chased; a snooze pushes the next reminder to at least
-`now + days`.
+Stall clock (docs/operators.md, "Reminders"): a stage change (`advance`), a milestone
+(`record_milestone`) and a `resume` are news. Each restarts the clock (`_restart_clock`): it clears
+`stalled`, the count of unanswered reminders and any snooze, and sets the next reminder one
+threshold ahead (none while paused). Reminders then fire on the schedule of `workflows.reminders`
+(one threshold apart, doubling from the escalation, stopping at a cap); the
+`escalate_after_reminders`-th unanswered one also escalates to the programme owner, once per
+stage. A `pause` stops the chase (no reminders while paused) until a `resume`; a `close` ends it.
+A snooze pushes the next reminder, when one is scheduled, to at least `now + days`; a later update
+that restarts the clock clears the snooze.
 """
 
 from datetime import datetime, timedelta
@@ -22,22 +25,20 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 from schemas import (
     Closure,
     CollaborationRequest,
-    CollaborationStatus,
     EventKind,
     HistoryEntry,
     MilestoneRequest,
     Outcome,
     PauseRequest,
-    Projection,
     ResumeRequest,
     SnoozeRequest,
     Stage,
     StageChange,
 )
 from schemas.imports import effective_at
-from workflows import rules, views
+from workflows import rules
 from workflows.recent import keep_recent
-from workflows.reminders import MAX_REMINDERS_PER_STAGE, gap_factor
+from workflows.reminders import DUE_SOON_FRACTION, MAX_REMINDERS_PER_STAGE, gap_factor
 
 
 def _carried_request(value: Any) -> Any:
@@ -80,7 +81,8 @@ class CollaborationState(BaseModel):
     def begin(
         cls, request: CollaborationRequest, workflow_id: str, collaboration_id: str, now: datetime
     ) -> "CollaborationState":
-        """Return the state of a collaboration that starts now, in `introduction`."""
+        """Return the state of a collaboration that starts now: in `introduction`, or, when it is
+        imported, at its imported stage (and outcome, when it was already over)."""
         state = cls(
             request=request,
             workflow_id=workflow_id,
@@ -253,15 +255,7 @@ class CollaborationState(BaseModel):
         """Return when the SLA turns `due_soon`, or None when the clock is not running."""
         if self.outcome is not None or self.paused or self.stalled:
             return None
-        return self.clock_start + self.threshold * (1 - views.DUE_SOON_FRACTION)
-
-    def status(self, now: datetime, with_history: bool = True) -> CollaborationStatus:
-        """Return the operator's view of the collaboration at `now` (`workflows.views.status`)."""
-        return views.status(self, now, with_history)
-
-    def projection(self, now: datetime) -> Projection:
-        """Return the `collaborations` row as it stands after the latest entry."""
-        return views.projection(self, now)
+        return self.clock_start + self.threshold * (1 - DUE_SOON_FRACTION)
 
     @staticmethod
     def days_since(start: datetime, now: datetime) -> float:

@@ -6,18 +6,15 @@ they share are taken from the state in one place, `_identity`. Pure: `now` is th
 """
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from schemas import CollaborationStatus, Projection, SlaState
 from schemas.moments import minute
-
-if TYPE_CHECKING:
-    from workflows.state import CollaborationState
-
-DUE_SOON_FRACTION = 0.2  # the last 20 % of a stage's threshold counts as "due soon"
+from workflows.reminders import DUE_SOON_FRACTION
+from workflows.state import CollaborationState
 
 
-def _identity(state: "CollaborationState") -> dict[str, Any]:
+def _identity(state: CollaborationState) -> dict[str, Any]:
     """The fields the status and the row share: who, what, where it stands."""
     request = state.request
     return {
@@ -35,7 +32,7 @@ def _identity(state: "CollaborationState") -> dict[str, Any]:
     }
 
 
-def sla(state: "CollaborationState", now: datetime) -> SlaState:
+def sla(state: CollaborationState, now: datetime) -> SlaState:
     """Return where the collaboration stands against its stall threshold at `now`."""
     if state.outcome is not None:
         return SlaState.CLOSED
@@ -52,7 +49,7 @@ def sla(state: "CollaborationState", now: datetime) -> SlaState:
     return SlaState.ON_TRACK
 
 
-def status(state: "CollaborationState", now: datetime, with_history: bool = True) -> CollaborationStatus:
+def status(state: CollaborationState, now: datetime, with_history: bool = True) -> CollaborationStatus:
     """Return the operator's view of the collaboration at `now`.
 
     `with_history=False` leaves out the latest entries: update answers are stored in history, and
@@ -75,14 +72,14 @@ def status(state: "CollaborationState", now: datetime, with_history: bool = True
     )
 
 
-def projection(state: "CollaborationState", now: datetime) -> Projection:
+def projection(state: CollaborationState, now: datetime) -> Projection:
     """Return the `collaborations` row as it stands after the latest entry."""
     return Projection(
         **_identity(state), sector=state.request.sector, started_at=state.started_at, updated_at=now
     )
 
 
-def current_details(state: "CollaborationState", now: datetime) -> str:
+def current_details(state: CollaborationState, now: datetime) -> str:
     """Return the Web UI's short markdown summary: parties, stage, SLA, next deadline, last event."""
     request = state.request
     stage = state.outcome.value if state.outcome else state.stage.value

@@ -14,7 +14,7 @@ class PermanentDeliveryError(Exception):
 
 
 class Channel(Protocol):
-    """Sends one notification; `key` is its idempotency key."""
+    """Sends one notification; `notification.key` is its idempotency key."""
 
     name: str
 

@@ -49,7 +49,9 @@ class SmtpSettings:
     username: str | None
     password: str | None = field(repr=False, default=None)
     sender: str = "Passerelle <passerelle@localhost>"
-    timeout: float = 20.0  # within the notify activity's 30 s start-to-close timeout
+    # Per SMTP step (connect, each command); the whole send is cut at `CHANNEL_DEADLINE` (9 s,
+    # workflows/delivery_policy.py) by the outbox, which caps this.
+    timeout: float = 20.0
 
 
 class SmtpChannel:

@@ -7,9 +7,8 @@ is set, `X-Passerelle-Signature: sha256=<hex>` carries the HMAC-SHA256 of the ex
 a receiver of its own can check who sent it; `Idempotency-Key` lets it drop a duplicate.
 
 Errors: an HTTP 4xx answer (bad URL, revoked hook, refused payload) or a redirect is permanent and
-recorded,
-except 408 and 429 which ask to try later; 5xx, timeouts and refused connections are raised so
-that Temporal retries with backoff.
+recorded, except 408 and 429 which ask to try later; 5xx, timeouts and refused connections are
+raised so that Temporal retries with backoff.
 """
 
 import hashlib
@@ -43,6 +42,8 @@ class WebhookSettings:
 
     url: str
     secret: str | None = field(repr=False, default=None)
+    # Per HTTP step (connect, write, read); the whole send is cut at `CHANNEL_DEADLINE` (9 s,
+    # workflows/delivery_policy.py) by the outbox, which caps this.
     timeout: float = 10.0
 
 

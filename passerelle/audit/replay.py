@@ -9,11 +9,12 @@ runtime is inherited through `fork`), each replaying a batch of histories; the v
 history is the Replayer's own, so the result is the same as replaying them one by one.
 
 `sandboxed=False` (`audit replay --unsandboxed`) skips the sandbox and runs activations inline,
-about 3× faster per core (the sandbox costs time on every activation, not only on imports). The
-audit stays sound: the verdict is still Core's comparison of every command the code emits
-against the recorded events. The sandbox guards the *code* (no clock, no I/O, no shared
-globals), not a history: the same code runs sandboxed in every worker and test, where a forbidden
-call fails at once; `tests/unit/test_workflow_purity.py` bans I/O imports in `workflows/`; and
+which is faster per core (the sandbox costs time on every activation, not only on imports;
+figures in docs/benchmarks.md). The audit stays sound: the verdict is still Core's comparison of
+every command the code emits against the recorded events. The sandbox guards the *code* (no
+clock, no I/O, no shared globals), not a history: the same code runs fully sandboxed
+(`strict=True`) in the suite's worker fixtures and workflow tests, where a forbidden call fails
+at once; `tests/unit/test_workflow_purity.py` bans I/O imports in `workflows/`; and
 the workflow modules keep no mutable module state, so histories replayed one after another
 cannot leak into each other.
 """
@@ -90,8 +91,9 @@ async def _replay_batch_async(
 
     runner = workflow_runner() if sandboxed else UnsandboxedWorkflowRunner()
     # Unsandboxed, activations also run inline on the event loop (the SDK's debug mode): no hand-off
-    # to a thread per activation, ~25% faster; the price is the 2-second deadlock detector, which
-    # guards workers against a workflow that never yields, and the sandboxed path keeps.
+    # to a thread per activation, so faster still (docs/benchmarks.md); the price is the 2-second
+    # deadlock detector, which guards workers against a workflow that never yields, and the
+    # sandboxed path keeps.
     replayer = Replayer(
         workflows=workflows,
         workflow_runner=runner,

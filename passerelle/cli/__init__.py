@@ -1,8 +1,8 @@
 """The `passerelle` command: the embedded stack, the worker, migrations, operator commands.
 
 Entry point `main()` exits through `os._exit` after flushing: a short-lived process holding an
-SDK client can abort in `PyGILState_Release` at interpreter shutdown (sdk-python #300), which
-would turn a clean exit code into a crash.
+SDK client can abort in `PyGILState_Release` at interpreter shutdown (the SDK's native threads
+may still call into Python while it finalises), which would turn a clean exit code into a crash.
 """
 
 import os

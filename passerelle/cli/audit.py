@@ -148,7 +148,10 @@ def replay(
     ] = None,
     jobs: Annotated[int | None, typer.Option(help="Processes (default: every core)")] = None,
     unsandboxed: Annotated[
-        bool, typer.Option("--unsandboxed", help="Skip the workflow sandbox: ~2.5x faster, same verdict")
+        bool,
+        typer.Option(
+            "--unsandboxed", help="Skip the workflow sandbox: faster, same verdict (docs/benchmarks.md)"
+        ),
     ] = False,
     workflow: Annotated[
         list[str] | None, typer.Option(help="module:Class to replay against (default: the worker's)")

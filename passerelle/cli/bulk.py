@@ -1,8 +1,9 @@
 """`passerelle bulk pause|resume|close --query '<visibility query>'`: one change, many collaborations.
 
 The Web UI has no batch updates. The query is narrowed to running collaborations; each match is
-checked locally with the workflow's own rule (on its search attributes) and listed with `--dry-run`; otherwise
-the update goes to each in turn, behind a progress bar, and refusals are reported, not fatal.
+checked locally with the workflow's own rule (on its search attributes) and listed with `--dry-run`;
+otherwise the update goes to each, up to `CONCURRENCY` (8) at a time, behind a progress bar, and
+refusals are reported, not fatal.
 """
 
 import asyncio

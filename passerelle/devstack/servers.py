@@ -1,4 +1,4 @@
-"""The embedded stack behind `passerelle dev`: Temporal dev server + Web UI, PostgreSQL, worker.
+"""The embedded servers behind `passerelle dev`: the Temporal dev server with its Web UI, PostgreSQL.
 
 Everything lives in one state folder (default `.passerelle/`): the Temporal SQLite file and the
 PostgreSQL data directory, so a restart resumes the same collaborations. The Temporal CLI and

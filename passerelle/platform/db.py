@@ -63,11 +63,14 @@ def migration_files() -> list[tuple[str, str]]:
     return [(name.removesuffix(".sql"), folder.joinpath(name).read_text()) for name in names]
 
 
-# The workers' least-privilege grants (docs/deployment.md, "Database roles"): read everything (tables and the
-# KPI views, including any a later migration adds), add rows, update only the projection and the
-# delivery claims: milestones and notifications are append-only; no DELETE, TRUNCATE or DDL.
-# Applied by the owner with `passerelle migrate --grant-worker ROLE` after the migrations;
-# anything wider the role had (for instance from older default privileges) is revoked first.
+# The workers' least-privilege grants (docs/deployment.md, "Database roles"): read everything (the
+# tables and KPI views), add rows, update only the projection and the delivery claims: milestones
+# and notifications are append-only; no DELETE, TRUNCATE or DDL. Applied by the owner with
+# `passerelle migrate --grant-worker ROLE` (or PASSERELLE_DB_WORKER_ROLE set, as in the compose
+# `migrate` job) after the migrations; anything wider the role had (for instance from older
+# default privileges) is revoked first. `ON ALL TABLES` covers only the tables and views that
+# exist when it runs, and a plain `passerelle migrate` (or a worker's own at start-up) grants
+# nothing: after a migration adds one, run `migrate --grant-worker` again.
 # `%1$I` is the role, quoted by `format()`.
 WORKER_GRANTS = """
 ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM %1$I;

@@ -34,7 +34,10 @@ APPLIED = "passerelle-applied"  # the action's memo key holding the configuratio
 
 
 def digest_config(env: Mapping[str, str], task_queue: str) -> dict[str, Any]:
-    """Return the digest's configuration from `PASSERELLE_DIGEST_*` variables, as plain JSON."""
+    """Return the digest's configuration, as plain JSON.
+
+    Recipients come from `PASSERELLE_OPERATOR_EMAILS`, the rest from `PASSERELLE_DIGEST_*`.
+    """
     recipients = [e.strip() for e in env.get("PASSERELLE_OPERATOR_EMAILS", DEFAULT_OPERATORS).split(",")]
     request = DigestRequest(
         recipients=recipients,

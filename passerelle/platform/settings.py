@@ -179,10 +179,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_pool_max=_int(env, "PASSERELLE_DB_POOL_MAX") or 10,
         max_concurrent_activities=_int(env, "PASSERELLE_MAX_CONCURRENT_ACTIVITIES"),
         max_concurrent_workflow_tasks=_int(env, "PASSERELLE_MAX_CONCURRENT_WORKFLOW_TASKS"),
-        # Sticky cache: each cached collaboration costs ~160 KB of worker memory (its sandbox
-        # instance), so 10,000 would need ~1.6 GB. Idle collaborations wake days apart, and an
-        # evicted one is rebuilt by replaying its (continue-as-new bounded) history: 1,000 keeps
-        # a worker under ~300 MB whatever the number of open collaborations (bench/scale.py).
+        # Sticky cache: each cached collaboration costs worker memory (its sandbox instance), so
+        # caching every open one would grow the worker with their number. Idle collaborations
+        # wake days apart, and an evicted one is rebuilt by replaying its (continue-as-new
+        # bounded) history: 1,000 keeps a worker's memory flat whatever the number of open
+        # collaborations (bench/scale.py; figures in docs/benchmarks.md).
         max_cached_workflows=_int(env, "PASSERELLE_MAX_CACHED_WORKFLOWS") or 1_000,
         metrics_address=_metrics_address(env),
         shutdown_grace_seconds=_int(env, "PASSERELLE_SHUTDOWN_GRACE_SECONDS") or 30,

@@ -1,10 +1,10 @@
 """The Passerelle worker: every workflow and activity, their dependencies and the sandbox.
 
 Builds the Temporal client (`client_for`, with the settings' codec), the asyncpg pool, the
-activity classes with their dependencies, and runs the worker for task queue `collaborations`
-until asked to stop. On SIGINT or SIGTERM it stops polling and lets running activities finish
-(graceful shutdown, up to `PASSERELLE_SHUTDOWN_GRACE_SECONDS`); with `PASSERELLE_METRICS_PORT`
-set, the SDK runtime serves Prometheus metrics.
+activity classes with their dependencies, and runs the worker for the settings' task queue
+(`collaborations` by default) until asked to stop. On SIGINT or SIGTERM it stops polling and lets
+running activities finish (graceful shutdown, up to `PASSERELLE_SHUTDOWN_GRACE_SECONDS`); with
+`PASSERELLE_METRICS_PORT` set, the SDK runtime serves Prometheus metrics.
 """
 
 import asyncio
@@ -43,9 +43,10 @@ WORKFLOWS = [CollaborationWorkflow, DigestWorkflow]
 
 # The collaboration workflow's own modules (the workflow, its decoder, timer and deliveries).
 # Passed through in production: otherwise every open collaboration re-imports them into a sandbox
-# of its own, ~70 KB of worker memory per collaboration and CPU on every start or cache miss
-# (`bench/scale.py` and `bench/lifecycle.py` measure it). Sandboxed (`strict=True`) in the whole
-# test suite, where the sandbox's restrictions then guard this code as they guard any workflow module.
+# of its own, which costs worker memory per collaboration and CPU on every start or cache miss
+# (`bench/scale.py` and `bench/lifecycle.py` measure it; figures in docs/benchmarks.md). Sandboxed
+# (`strict=True`) by the suite's worker fixtures (tests/conftest.py) and the workflow tests, where
+# the sandbox's restrictions then guard this code as they guard any workflow module.
 WORKFLOW_MODULES = (
     "workflows.collaboration",
     "workflows.requests",
@@ -60,7 +61,9 @@ def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
     Deterministic, side-effect-free modules are passed through instead of being re-imported for
     every workflow run: the contract (pydantic models, e-mail validation), the pure rules and,
     unless `strict`, the workflow module itself. They keep no module state, so runs sharing them
-    cannot see each other; the restrictions on built-ins (`open`, …) apply to every module.
+    cannot see each other. The sandbox's restrictions guard the code it imports itself: in
+    production that is the digest and anything a workflow imports outside this list; under
+    `strict` (the tests) the workflow modules too.
     """
     own = () if strict else WORKFLOW_MODULES
     return SandboxedWorkflowRunner(

@@ -26,6 +26,7 @@ from schemas import (
 )
 from tests.factories import EXAMPLE
 from tests.fuzz.strategies import mutated
+from workflows import views
 from workflows.notifications import notification_for
 from workflows.state import CollaborationState
 
@@ -118,7 +119,7 @@ def test_start_input_is_accepted_and_valid_or_rejected_naming_the_field() -> Non
         assert_accepted_is_valid(request)
         state = CollaborationState.begin(request, "collab-x", "run-1", NOW)
         entry = state.start_entry(NOW)
-        record = EventRecord(run_id="run-1", entries=[entry], projection=state.projection(NOW))
+        record = EventRecord(run_id="run-1", entries=[entry], projection=views.projection(state, NOW))
         assert_storable(record.model_dump(mode="json"))
         notification = notification_for(state, entry)
         assert notification is not None
@@ -151,6 +152,6 @@ def test_update_request_is_accepted_and_valid_or_rejected_naming_the_field(updat
         except ValueError:
             return  # a move the transition table forbids: the update's validator refuses it
         assert_storable(entry.model_dump(mode="json"))
-        assert_storable(state.projection(NOW).model_dump(mode="json"))
+        assert_storable(views.projection(state, NOW).model_dump(mode="json"))
 
     assert run_property(prop) >= CASES

@@ -23,6 +23,7 @@ import asyncpg
 from activities.milestones import MilestoneActivities
 from schemas import Closure, EventRecord, HistoryEntry, Outcome, Stage, StageChange
 from tests.factories import request
+from workflows import views
 from workflows.state import CollaborationState
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -46,7 +47,7 @@ class Recorder:
         self.wid = f"collab-kpi-{uuid.uuid4()}"
 
     async def record(self, entries: list[HistoryEntry], now: datetime) -> None:
-        record = EventRecord(run_id="run-1", entries=entries, projection=self.state.projection(now))
+        record = EventRecord(run_id="run-1", entries=entries, projection=views.projection(self.state, now))
         await self.activities.record_events(record)
 
     async def start(self, now: datetime) -> "Recorder":

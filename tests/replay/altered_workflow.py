@@ -11,6 +11,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from schemas import CollaborationStatus, EventRecord, HistoryEntry
+    from workflows import views
     from workflows.activity_names import RECORD_EVENTS
     from workflows.collaboration import CollaborationWorkflow
     from workflows.delivery_policy import RECORD_RETRY
@@ -29,7 +30,7 @@ class SilentCollaborationWorkflow(CollaborationWorkflow):
     async def _record(self, entries: list[HistoryEntry]) -> None:
         state = self._known()
         record = EventRecord(
-            run_id=workflow.info().run_id, entries=entries, projection=state.projection(workflow.now())
+            run_id=workflow.info().run_id, entries=entries, projection=views.projection(state, workflow.now())
         )
         from datetime import timedelta
 

@@ -22,6 +22,7 @@ from schemas import (
     StageChange,
 )
 from tests.factories import request
+from workflows import views
 from workflows.rules import UPDATES, Facts
 from workflows.state import CollaborationState
 from workflows.transitions import Refused
@@ -80,7 +81,7 @@ def as_state(stage: Stage, outcome: Outcome | None, paused: bool) -> Collaborati
 
 
 def as_status(stage: Stage, outcome: Outcome | None, paused: bool) -> CollaborationStatus:
-    return as_state(stage, outcome, paused).status(NOW)
+    return views.status(as_state(stage, outcome, paused), NOW)
 
 
 def as_row(stage: Stage, outcome: Outcome | None, paused: bool) -> Facts:
