@@ -16,7 +16,9 @@ from pydantic_core import PydanticCustomError
 
 STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls but tab and line breaks, DEL, and the C1 controls (U+0080-U+009F: a terminal reads
+# U+009B as the start of an escape sequence).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _text(value: str) -> str:
@@ -39,6 +41,15 @@ def _line(value: str) -> str:
 
 Text = AfterValidator(_text)
 Line = AfterValidator(_line)
+
+
+def _line_unless_legacy(value: str, info: ValidationInfo) -> str:
+    # Collaborations started before this rule (validated with context `legacy`) keep their text.
+    return value if (info.context or {}).get("legacy") else _line(value)
+
+
+# A single line for a field that was once unchecked: new input is checked, running ones replay.
+LegacyLine = AfterValidator(_line_unless_legacy)
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200), Line]
 Actor = Annotated[str, StringConstraints(min_length=1, max_length=200), Line]

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from schemas.fields import STRICT
+from schemas.fields import STRICT, LegacyLine
 from schemas.stages import Outcome, Stage
 
 _ORDER = list(Stage)
@@ -38,7 +38,7 @@ class ImportedHistory(BaseModel):
     stage_dates: dict[Stage, date]
     outcome: Outcome | None = None
     closed_on: Annotated[date | None, Field(validate_default=True)] = None
-    source: Annotated[str, Field(max_length=300)] = ""
+    source: Annotated[str, Field(max_length=300), LegacyLine] = ""
 
     @field_validator("stage_dates")
     @classmethod

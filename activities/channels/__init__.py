@@ -13,6 +13,14 @@ class PermanentDeliveryError(Exception):
     """A delivery that will never succeed as it is; recorded, not retried."""
 
 
+class TransientDeliveryError(Exception):
+    """A delivery to try again later (server error, timeout, refused connection).
+
+    Its message is written for the record: logs, the `deliveries` row and Temporal's history all
+    show it, so a channel builds it without any secret (a webhook URL's path is one).
+    """
+
+
 class Channel(Protocol):
     """Sends one notification; `notification.key` is its idempotency key."""
 

@@ -18,12 +18,37 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from activities.channels import PermanentDeliveryError
+from activities.channels import PermanentDeliveryError, TransientDeliveryError
 from activities.rendering import Renderer
 from schemas import Notification
 
 SIGNATURE_HEADER = "X-Passerelle-Signature"
 RETRY_LATER = (408, 429)
+
+
+def shown_url(url: str) -> str:
+    """Return the URL as logs may show it: scheme, host and port only.
+
+    A Slack or Teams incoming webhook URL is its own credential (the path holds the token), so
+    the path, query and any user info never leave the channel.
+    """
+    parsed = httpx.URL(url)
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}/…"
+
+
+def without_url(text: str, url: str) -> str:
+    """Return `text` (a server's answer) with the URL's secret parts cut out.
+
+    A server may echo the path it was called at in its error page; the whole URL, its path and
+    query, and each longer piece of the path become `…`.
+    """
+    parsed = httpx.URL(url)
+    secrets = [url, parsed.raw_path.decode(), parsed.path, parsed.query.decode()]
+    secrets += [piece for piece in parsed.path.split("/") if len(piece) >= 8]
+    for secret in sorted({s for s in secrets if s and s != "/"}, key=len, reverse=True):
+        text = text.replace(secret, "…")
+    return text
 
 
 def chat_escape(text: str) -> str:
@@ -70,10 +95,15 @@ class WebhookChannel:
             headers[SIGNATURE_HEADER] = signature(self._settings.secret, body)
         # One short-lived client per delivery: notifications are rare, and nothing outlives the
         # activity (no pool to close at shutdown, no connection shared across event loops).
-        async with httpx.AsyncClient(timeout=self._settings.timeout, follow_redirects=False) as client:
-            response = await client.post(self._settings.url, content=body, headers=headers)
-        answer = f"HTTP {response.status_code} {response.text[:200]}".strip()
+        where = shown_url(self._settings.url)
+        try:
+            async with httpx.AsyncClient(timeout=self._settings.timeout, follow_redirects=False) as client:
+                response = await client.post(self._settings.url, content=body, headers=headers)
+        except httpx.HTTPError as err:  # timeouts, refused connections: httpx may quote the URL
+            raise TransientDeliveryError(f"{type(err).__name__} posting to {where}") from None
+        answer = f"HTTP {response.status_code} {without_url(response.text, self._settings.url)[:200]}".strip()
         if 300 <= response.status_code < 500 and response.status_code not in RETRY_LATER:
-            raise PermanentDeliveryError(answer)
-        response.raise_for_status()  # 5xx, 408, 429: Temporal retries with backoff
+            raise PermanentDeliveryError(f"{answer} from {where}")
+        if response.status_code >= 400:  # 5xx, 408, 429: Temporal retries with backoff
+            raise TransientDeliveryError(f"{answer} from {where}")
         return answer

@@ -13,7 +13,6 @@ from typing import Annotated
 
 import asyncpg
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from temporalio.service import RPCError
@@ -22,17 +21,18 @@ from passerelle.audit.entries import RecordedEntry, recorded_entries, run_marks
 from passerelle.audit.histories import ExportError, Run, fetch_chain, first_run_id, read_exports, write_export
 from passerelle.audit.keys import check_keys
 from passerelle.audit.replay import ReplayOutcome, replay_runs
-from passerelle.audit.timeline import human, stage_times, story, to_csv, to_markdown
+from passerelle.audit.timeline import stage_times, story, to_csv, to_markdown
 from passerelle.audit.verify import Difference, compare, database_rows
 from passerelle.cli.common import BAD_INPUT, FAILURE, CliError, StateDir, database_url
+from passerelle.cli.output import plain_console, show_timeline
 from passerelle.platform.client import client_for, converter_for
 from passerelle.platform.codec import UnknownKeyError
 from passerelle.platform.db import redact_url
 from passerelle.platform.settings import Settings, load_settings
 
 app = typer.Typer(help="Export, replay, read and verify collaborations' histories.", no_args_is_help=True)
-err = Console(stderr=True)
-out = Console()
+err = plain_console(stderr=True)
+out = plain_console()
 
 
 def _readable(runs: list[Run], settings: Settings) -> list[Run]:
@@ -214,14 +214,7 @@ def timeline(
     elif fmt == "csv":
         typer.echo(to_csv(lines, times), nl=False)
     else:
-        table = Table("when (UTC)", "run", "seq", "event", "stage", "by", "detail", title=title)
-        for line in lines:
-            table.add_row(*line.cells())
-        out.print(table)
-        spent = Table("stage", "visits", "time", "of which paused", title="Time in each stage")
-        for t in times:
-            spent.add_row(t.stage.value, str(t.visits), human(t.total), human(t.paused))
-        out.print(spent)
+        show_timeline(lines, times, title, out)
 
 
 @app.command()

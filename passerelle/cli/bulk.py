@@ -12,14 +12,14 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from passerelle.cli.common import CliError, build, print_json, run
-from passerelle.cli.visibility import Row, fetch, restrict
+from passerelle.cli.common import BAD_INPUT, CliError, build, print_json, run
+from passerelle.cli.output import plain_console
+from passerelle.cli.visibility import Row, UnsafeQuery, fetch, restrict
 from passerelle.platform.settings import Settings
 from schemas import Closure, PauseRequest, ResumeRequest
 from workflows.collaboration import CollaborationWorkflow
@@ -27,7 +27,7 @@ from workflows.rules import UPDATES
 from workflows.transitions import Refused
 
 app = typer.Typer(help="Pause, resume or close every collaboration a visibility query matches.")
-stderr = Console(stderr=True)
+stderr = plain_console(stderr=True)
 CONCURRENCY = 8  # updates in flight at once: fast, without flooding a small cluster
 
 Query = Annotated[str, typer.Option(help="Visibility query, e.g. 'Stage = \"pilot\" AND Stalled = true'")]
@@ -83,9 +83,14 @@ async def _apply(client: Client, update: Any, request: BaseModel, planned: list[
 
 
 def _bulk(operation: str, update: Any, request: BaseModel, query: str, dry_run: bool, as_json: bool) -> None:
+    try:
+        scoped = restrict(query)
+    except UnsafeQuery as err:
+        raise CliError(str(err), BAD_INPUT) from None
+
     async def go(settings: Settings, client: Client) -> list[Match]:
         outcomes = []
-        for row in await fetch(client, restrict(query)):
+        for row in await fetch(client, scoped):
             reason = _skip_reason(operation, request, row)
             action = "skipped" if reason else "would_change"
             outcomes.append(Match(row.workflow_id, row.stage, action, reason or ""))
@@ -100,7 +105,7 @@ def _bulk(operation: str, update: Any, request: BaseModel, query: str, dry_run: 
         table = Table("workflow id", "stage", operation, "reason", title=f"bulk {operation}")
         for o in outcomes:
             table.add_row(o.workflow_id, o.stage or "?", o.action.replace("_", " "), o.reason)
-        Console().print(table)
+        plain_console().print(table)
         actions = ("would_change", "changed", "skipped", "refused")
         counts = {a: sum(o.action == a for o in outcomes) for a in actions}
         typer.echo(", ".join(f"{n} {a.replace('_', ' ')}" for a, n in counts.items() if n) or "no match")

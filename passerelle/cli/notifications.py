@@ -15,13 +15,13 @@ from typing import Annotated, Any
 
 import asyncpg
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
 from activities.outbox import Outbox
 from passerelle.cli.common import NO_DATABASE, CliError, StateDir, running_database_url
+from passerelle.cli.output import plain_console
 from passerelle.platform.db import create_pool
 from passerelle.platform.settings import Settings, load_settings
 from schemas.moments import minute
@@ -120,7 +120,7 @@ def list_deliveries(
         channel = r["channel"] or "—"  # unattempted: no channel tried it yet
         cells = [r["key"], channel, r["status"], str(r["attempts"]), r["error"][:80], when]
         table.add_row(*(Text(c) for c in cells))  # Text: an error is shown as written, never as markup
-    console = Console()
+    console = plain_console()
     console.print(table)
     console.print(f"{len(rows)} deliver{'y' if len(rows) == 1 else 'ies'}")
 
@@ -152,7 +152,7 @@ async def _resend(url: str, settings: Settings, rows: list[dict[str, Any]]) -> l
         by_key: dict[str, list[str]] = {}
         for r in rows:  # an unattempted notification goes to every configured channel
             by_key.setdefault(r["key"], []).extend([r["channel"]] if r["channel"] else list(channels))
-        with Progress(console=Console(stderr=True), transient=False) as progress:
+        with Progress(console=plain_console(stderr=True), transient=False) as progress:
             task = progress.add_task("resending", total=sum(len(names) for names in by_key.values()))
             for k, names in by_key.items():
                 async with pool.acquire() as conn:

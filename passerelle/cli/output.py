@@ -1,13 +1,31 @@
-"""Readable terminal output: the status panel and the collaborations table (Rich)."""
+"""Readable terminal output: the status panel and the collaborations table (Rich).
+
+Names, notes, kinds, reasons and ids are whatever partners and operators typed. Every console
+here reads text as text: no markup (`[/bold]` would crash a panel, `[link=…]` would print a
+clickable link), no `:emoji:` codes, no highlighting. Styles are applied to `Text` objects by this
+code, never parsed out of a value. Control characters cannot reach a console at all: the schemas
+refuse them in every text field.
+"""
+
+from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
+from passerelle.audit.timeline import Line, StageTime, human
 from schemas import CollaborationStatus
 from schemas.moments import minute as _when
 
-console = Console()
+
+def plain_console(*, stderr: bool = False, **options: Any) -> Console:
+    """Return a console that prints every string verbatim (see the module docstring)."""
+    return Console(stderr=stderr, markup=False, emoji=False, highlight=False, **options)
+
+
+console = plain_console()
 
 
 def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
@@ -16,8 +34,8 @@ def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
     A history longer than the terminal goes through the pager when the output is a terminal.
     """
     since = status.closed_at or status.stage_since
+    title = Text.assemble((f"{status.corporate} × {status.startup}", "bold"), f": {status.topic}")
     lines = [
-        f"[bold]{status.corporate} × {status.startup}[/bold]: {status.topic}",
         f"Programme   {status.programme}",
         f"Stage       {status.outcome or status.stage} (since {_when(since)})",
         f"SLA         {status.sla}   next reminder {_when(status.next_reminder_at)}",
@@ -25,7 +43,8 @@ def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
         f"Paused      {'yes' if status.paused else 'no'}   stalled {'yes' if status.stalled else 'no'}",
     ]
     lines.append(f"Entries     {status.entries} recorded")
-    console.print(Panel("\n".join(lines), title=status.workflow_id, expand=False))
+    body = Text("\n").join([title, *(Text(line) for line in lines)])
+    console.print(Panel(body, title=Text(status.workflow_id), expand=False))
     if not with_history:
         return
     table = Table("#", "when (UTC)", "event", "stage", "by", "note")
@@ -59,3 +78,15 @@ def show_list(rows: list[dict[str, object]]) -> None:
         )
     console.print(table)
     console.print(f"{len(rows)} collaboration(s)")
+
+
+def show_timeline(lines: Sequence[Line], times: Sequence[StageTime], title: str, out: Console) -> None:
+    """Print an audit timeline and the time spent in each stage as two tables."""
+    table = Table("when (UTC)", "run", "seq", "event", "stage", "by", "detail", title=Text(title))
+    for line in lines:
+        table.add_row(*line.cells())
+    out.print(table)
+    spent = Table("stage", "visits", "time", "of which paused", title="Time in each stage")
+    for t in times:
+        spent.add_row(t.stage.value, str(t.visits), human(t.total), human(t.paused))
+    out.print(spent)

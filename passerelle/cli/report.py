@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from passerelle.cli.common import BAD_INPUT, CliError, StateDir, build, database_url
+from passerelle.cli.output import plain_console
 from passerelle.platform.db import create_pool
 from passerelle.reads.kpis import read_report as read_kpis
 from schemas import KpiFilters, KpiReport
@@ -145,7 +146,7 @@ def report(
     elif output == "md":
         typer.echo(as_markdown(result), nl=False)
     else:
-        show_tables(result, Console())
+        show_tables(result, plain_console())
     if chart is not None:
         from passerelle.cli.charts import draw
 

