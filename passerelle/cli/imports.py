@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from passerelle.cli.common import BAD_INPUT, CliError, StateDir, database_url, run
 from passerelle.devstack.demo import demo_csv, demo_rows
+from passerelle.intake.files import FileRefused, read_text
 from passerelle.intake.rows import ImportResult, ImportRow, parse_csv, start_imports, wait_recorded
 from passerelle.platform.db import create_pool
 from passerelle.platform.settings import Settings
@@ -59,9 +60,9 @@ def _start(rows: list[ImportRow], concurrency: int, state_dir: Path | None) -> I
 def import_file(file: Path, concurrency: int, state_dir: Path | None, dry_run: bool = False) -> None:
     """Check every row of `file`, start the valid ones, report errors and counts."""
     try:
-        text = file.read_text(encoding="utf-8-sig")  # spreadsheets often save a BOM
-    except OSError as err:
-        raise CliError(f"cannot read {file}: {err}", BAD_INPUT) from None
+        text = read_text(file)
+    except FileRefused as err:
+        raise CliError(str(err), BAD_INPUT) from None
     rows, errors = parse_csv(text, file.name, datetime.now(UTC).date())
     for error in errors:
         typer.secho(str(error), err=True, fg="yellow")

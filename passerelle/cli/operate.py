@@ -26,6 +26,7 @@ from passerelle.cli.common import (
     running_database_url,
 )
 from passerelle.cli.output import show_status
+from passerelle.intake.files import FileRefused, read_text
 from passerelle.intake.ids import default_workflow_id
 from passerelle.platform.db import create_pool
 from passerelle.platform.settings import Settings, load_settings
@@ -76,9 +77,15 @@ def start(
     data: dict[str, Any] = {}
     if file is not None:
         try:
-            data = json.loads(file.read_text())
-        except (OSError, ValueError) as err:
-            raise CliError(f"cannot read {file}: {err}", BAD_INPUT) from None
+            loaded = json.loads(read_text(file, max_bytes=1024 * 1024))
+        except FileRefused as err:
+            raise CliError(str(err), BAD_INPUT) from None
+        except ValueError as err:
+            raise CliError(f"{file} is not JSON: {err}", BAD_INPUT) from None
+        if not isinstance(loaded, dict):
+            kind = type(loaded).__name__.replace("dict", "object").replace("list", "array")
+            raise CliError(f"{file}: the start input must be one JSON object, not a JSON {kind}", BAD_INPUT)
+        data = loaded
     for key, party, value in [
         ("name", "corporate", corporate),
         ("contact_email", "corporate", corporate_email),

@@ -55,7 +55,8 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}, column {self.column}: {self.message}"
+        where = f"line {self.line}, column {self.column}" if self.column else f"line {self.line}"
+        return f"{where}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -114,14 +115,24 @@ def _in_future(request: CollaborationRequest, today: date, line: int) -> list[Ro
 def parse_csv(text: str, source: str, today: date) -> tuple[list[ImportRow], list[RowError]]:
     """Return the valid rows and every error of a CSV file (header on line 1)."""
     reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as err:
+        return [], [RowError(1, "", f"unreadable CSV header ({err})")]
     errors = [RowError(1, c, "required column is missing") for c in REQUIRED if c not in header]
     errors += [RowError(1, c, "unknown column") for c in header if c not in COLUMNS]
     if errors:
         return [], errors
     rows: list[ImportRow] = []
     seen: dict[str, int] = {}
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:  # a field over the csv module's limit, a stray NUL...
+            errors.append(RowError(reader.line_num + 1, "", f"unreadable CSV ({err})"))
+            break  # the reader cannot go on past it
         line = reader.line_num
         try:
             request = CollaborationRequest.model_validate(_request_data(row, f"{source}:{line}"))
