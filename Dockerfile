@@ -10,9 +10,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, pinned by requirements.lock, so code changes reuse this layer.
+# Dependencies first, pinned and hashed by requirements.lock, so code changes reuse this layer and
+# a file that changed on the index fails the build.
 COPY requirements.lock ./
-RUN pip install -r requirements.lock
+RUN pip install --require-hashes -r requirements.lock
 
 COPY pyproject.toml README.md worker.py ./
 COPY passerelle ./passerelle

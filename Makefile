@@ -22,13 +22,15 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# Re-pin the image's runtime dependencies (requirements.lock) from a clean install of the project.
+# Re-pin the image's runtime dependencies (requirements.lock), with the sha256 of every file.
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet .
-	{ echo "# Pinned runtime dependencies of the Passerelle image (the Dockerfile installs from this file)."; \
-	  echo "# Regenerate after changing pyproject.toml dependencies: make lock"; \
-	  .lock-venv/bin/pip freeze --exclude passerelle; } > requirements.lock
+	.lock-venv/bin/pip install --quiet pip-tools
+	.lock-venv/bin/pip-compile --quiet --generate-hashes --strip-extras --no-header \
+	  --no-emit-index-url --no-emit-find-links -o .lock-venv/requirements.txt pyproject.toml
+	{ echo "# Pinned runtime dependencies of the Passerelle image, with the hash of every file (the Dockerfile"; \
+	  echo "# installs them with --require-hashes). Regenerate after changing pyproject.toml dependencies: make lock"; \
+	  cat .lock-venv/requirements.txt; } > requirements.lock
 	rm -rf .lock-venv
 
 $(VENV)/.installed: pyproject.toml

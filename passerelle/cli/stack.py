@@ -17,7 +17,7 @@ from passerelle.devstack.smtpsink import ReceivedMail, SinkHandler, describe, st
 from passerelle.platform.client import codec_for
 from passerelle.platform.codec import new_key
 from passerelle.platform.codec_server import start_codec_server
-from passerelle.platform.db import migrate, redact_url
+from passerelle.platform.db import MIN_PASSWORD_LENGTH, migrate, redact_url, weak_passwords
 from passerelle.platform.health import run_checks
 from passerelle.platform.logs import configure_logging
 from passerelle.platform.schedules import DIGEST_SCHEDULE_ID, apply_schedules
@@ -178,9 +178,18 @@ def migrate_command(
         ),
     ] = None,
 ) -> None:
-    """Apply the database migrations not yet applied (as the owner role)."""
+    """Apply the database migrations not yet applied (as the owner role).
+
+    Refuses to run while a deployment password is an example one or shorter than 16 characters.
+    """
     configure_logging()
     with database_url(state_dir) as url:
+        weak = weak_passwords(url, os.environ)
+        if weak:
+            raise SystemExit(
+                f"weak password in {', '.join(weak)}: set each to a random one of at least "
+                f"{MIN_PASSWORD_LENGTH} characters, not the example (docs/deployment.md, docker-compose)"
+            )
         applied = asyncio.run(migrate(url, worker_role=grant_worker))
     typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none needed'}")
     if grant_worker:

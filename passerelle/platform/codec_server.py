@@ -3,8 +3,9 @@
 The UI POSTs `{"payloads": [{"metadata": {...}, "data": "<base64>"}]}` (protobuf JSON of
 `Payloads`) to `<endpoint>/decode`, and to `/encode` from its Start Workflow and Send Update forms;
 the server answers in the same shape. The browser calls it directly, so it sends CORS headers for
-the UI's origin only. It decrypts anything it is sent: bind it to loopback (the default) or put it
-behind the same authentication as the UI.
+the UI's origin only. It decrypts anything it is sent, so every request passes
+`passerelle.platform.codec_auth` first: an allowed `Host`, a bearer token when one is configured,
+and a rate per address; bodies are capped at `MAX_BODY`. Without a token it binds loopback only.
 """
 
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,8 +16,33 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
+from passerelle.platform.codec_auth import CodecAuth, RateLimit, Refused, Verifier, allowed_hosts, check_bind
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ALLOWED_HEADERS = "Content-Type, X-Namespace, Authorization"
+MAX_BODY = 4 * 1024 * 1024  # larger than any Passerelle payload (64 KB), far below a memory problem
+
+
+def _guard(auth: CodecAuth, hosts: frozenset[str]) -> Any:
+    verifier, limit = Verifier(auth), RateLimit(auth.rate_per_minute)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            if request.headers.get("Host", "").lower() not in hosts:
+                raise Refused(421, "this host name is not served here")
+            if request.method != "OPTIONS":  # a CORS preflight carries no credentials
+                if not limit.allow(request.remote or "?"):
+                    raise Refused(429, "too many requests: try again in a minute")
+                await verifier.check(request.headers.get("Authorization"))
+        except Refused as refused:
+            response = web.json_response({"error": refused.reason}, status=refused.status)
+            if refused.status == 401:
+                response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        return await handler(request)
+
+    return middleware
 
 
 def _cors(origins: Sequence[str]) -> Any:
@@ -56,21 +82,40 @@ def _endpoint(transform: Callable[[Sequence[Payload]], Awaitable[list[Payload]]]
     return handle
 
 
-def build_app(codec: PayloadCodec, origins: Sequence[str]) -> web.Application:
-    """Return the aiohttp app with `/encode`, `/decode` and CORS for `origins`."""
-    app = web.Application(middlewares=[_cors(list(origins))], client_max_size=4 * 1024 * 1024)
+async def _preflight(request: web.Request) -> web.StreamResponse:
+    return web.Response()  # the CORS middleware answers preflights; this route only declares them
+
+
+def build_app(
+    codec: PayloadCodec, origins: Sequence[str], auth: CodecAuth, hosts: frozenset[str]
+) -> web.Application:
+    """Return the aiohttp app with `/encode`, `/decode`, CORS for `origins` and `auth`'s guard."""
+    app = web.Application(middlewares=[_cors(list(origins)), _guard(auth, hosts)], client_max_size=MAX_BODY)
     app.router.add_post("/encode", _endpoint(codec.encode))
     app.router.add_post("/decode", _endpoint(codec.decode))
     for path in ("/encode", "/decode"):
-        app.router.add_route("OPTIONS", path, _endpoint(codec.decode))  # answered by the middleware
+        app.router.add_route("OPTIONS", path, _preflight)
     return app
 
 
 async def start_codec_server(
-    codec: PayloadCodec, origins: Sequence[str], host: str = "127.0.0.1", port: int = 8081
+    codec: PayloadCodec,
+    origins: Sequence[str],
+    host: str = "127.0.0.1",
+    port: int = 8081,
+    auth: CodecAuth | None = None,
+    *,
+    allow_unauthenticated: bool = False,
 ) -> web.AppRunner:
-    """Start serving in the running event loop; return the runner (`await runner.cleanup()`)."""
-    runner = web.AppRunner(build_app(codec, origins), access_log=None)
+    """Start serving in the running event loop; return the runner (`await runner.cleanup()`).
+
+    Raises CodecAuthError when `host` is beyond loopback and no token is required, unless
+    `allow_unauthenticated` (a container whose port is published on the host's loopback only).
+    """
+    auth = auth or CodecAuth()
+    check_bind(host, auth, allow_unauthenticated)
+    hosts = allowed_hosts(auth, host, port)
+    runner = web.AppRunner(build_app(codec, origins, auth, hosts), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

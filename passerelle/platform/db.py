@@ -5,6 +5,7 @@ transaction, under a session advisory lock, so two workers starting at once neve
 """
 
 import json
+from collections.abc import Mapping
 from importlib import resources
 from urllib.parse import urlsplit, urlunsplit
 
@@ -32,6 +33,32 @@ def redact_url(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+# The deployment's passwords `passerelle migrate` checks (compose hands them to its one-off).
+PASSWORD_VARIABLES = (
+    "POSTGRES_PASSWORD",
+    "TEMPORAL_DB_PASSWORD",
+    "PASSERELLE_DB_OWNER_PASSWORD",
+    "PASSERELLE_DB_WORKER_PASSWORD",
+)
+MIN_PASSWORD_LENGTH = 16
+EXAMPLE_PREFIX = "change-me"  # how every placeholder password of .env.example begins
+
+
+def weak_passwords(url: str, env: Mapping[str, str]) -> list[str]:
+    """Return where a weak password is set (variable names only, never a value).
+
+    Weak: one of .env.example's `change-me-*` placeholders, or shorter than 16 characters. A URL
+    without a password (a local socket with trust authentication) has none to check.
+    """
+    found = {"PASSERELLE_DATABASE_URL": urlsplit(url).password or ""}
+    found |= {name: env.get(name, "") for name in PASSWORD_VARIABLES}
+    return [
+        name
+        for name, password in found.items()
+        if password and (password.startswith(EXAMPLE_PREFIX) or len(password) < MIN_PASSWORD_LENGTH)
+    ]
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -1,11 +1,16 @@
 """docker-compose.yml, read by a real Compose implementation: valid, ordered, pinned, scalable."""
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
+import yaml
 
 from passerelle.cli import app
+from passerelle.platform.codec_auth import codec_auth_from
 from tests.deploy.conftest import ENV_EXAMPLE, ROOT, compose_config
 
 PASSERELLE_SERVICES = {"migrate", "setup", "worker"}
@@ -107,3 +112,64 @@ def test_mounted_files_and_scripts_exist(compose: dict[str, Any]) -> None:
         for arg in command:
             if arg.startswith("/deploy/"):
                 assert (ROOT / "deploy/temporal" / arg.removeprefix("/deploy/")).is_file(), f"{name}: {arg}"
+
+
+def published(compose: dict[str, Any]) -> dict[str, list[str]]:
+    """Return each service's published ports as `host_ip:published:target/proto` strings."""
+    return {name: [str(p) for p in s.get("ports", [])] for name, s in compose["services"].items()}
+
+
+def test_nothing_is_published_beyond_loopback_by_default(compose: dict[str, Any]) -> None:
+    """With the example settings, every host port (the Web UI and the codec server included) is on
+    127.0.0.1: nothing unauthenticated is reachable from the network."""
+    ports = [p for service in published(compose).values() for p in service]
+    assert ports and all(p.startswith("127.0.0.1:") for p in ports), ports
+    assert published(compose)["temporal-ui"] == ["127.0.0.1:8080:8080/tcp"]
+    ui = compose["services"]["temporal-ui"]["environment"]
+    assert (ui["TEMPORAL_AUTH_ENABLED"], ui["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"]) == ("false", "false")
+
+
+def test_the_web_ui_image_is_the_one_the_dev_stack_runs(compose: dict[str, Any]) -> None:
+    """`make up` and compose show the same UI: the tag is the version the bundled CLI serves."""
+    temporal = Path(sys.executable).parent / "temporal"
+    done = subprocess.run([str(temporal), "--version"], capture_output=True, text=True, check=True)
+    version = re.search(r"UI (\d+\.\d+\.\d+)", done.stdout)
+    assert version, done.stdout
+    assert compose["services"]["temporal-ui"]["image"] == f"temporalio/ui:{version[1]}"
+
+
+def test_the_oidc_setup_turns_the_login_and_token_checks_on(tmp_path: Path) -> None:
+    """The documented OIDC settings: the UI logs users in and forwards their access token; the
+    codec server checks it against the provider's keys; only then do both face the network."""
+    env = tmp_path / "oidc.env"
+    env.write_text(
+        ENV_EXAMPLE.read_text()
+        + "\n".join(
+            [
+                "TEMPORAL_AUTH_ENABLED=true",
+                "TEMPORAL_AUTH_PROVIDER_URL=https://login.programme.example/realms/ops",
+                "TEMPORAL_AUTH_ISSUER_URL=https://login.programme.example/realms/ops",
+                "TEMPORAL_AUTH_CLIENT_ID=temporal-ui",
+                "TEMPORAL_AUTH_CLIENT_SECRET=from-the-provider",
+                "TEMPORAL_AUTH_CALLBACK_URL=https://temporal.programme.example/auth/sso/callback",
+                "PASSERELLE_CODEC_JWKS_URL=https://login.programme.example/realms/ops/protocol/openid-connect/certs",
+                "PASSERELLE_CODEC_ISSUER=https://login.programme.example/realms/ops",
+                "PASSERELLE_CODEC_AUDIENCE=temporal-ui",
+                "PASSERELLE_UI_BIND=0.0.0.0",
+                "PASSERELLE_CODEC_BIND=0.0.0.0",
+                "PASSERELLE_CODEC_URL=https://codec.programme.example",
+                "PASSERELLE_CODEC_ALLOWED_HOSTS=codec.programme.example",
+            ]
+        )
+        + "\n"
+    )
+    done = compose_config(env)
+    assert done.returncode == 0, done.stderr
+    model = yaml.safe_load(done.stdout)
+    ui = model["services"]["temporal-ui"]["environment"]
+    assert ui["TEMPORAL_AUTH_ENABLED"] == "true" and ui["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"] == "true"
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == "https://codec.programme.example"
+    codec = model["services"]["codec-server"]["environment"]
+    auth = codec_auth_from(codec)
+    assert auth.configured and auth.audience == "temporal-ui"
+    assert auth.allowed_hosts == ("codec.programme.example",)

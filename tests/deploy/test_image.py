@@ -43,18 +43,32 @@ def test_image_runs_as_a_non_root_user_with_a_real_command() -> None:
     assert 'CMD ["passerelle", "worker", "--healthcheck"]' in DOCKERFILE
 
 
-def test_lock_pins_every_runtime_dependency() -> None:
-    """requirements.lock pins (==) each dependency of pyproject.toml: the image is reproducible."""
-    pinned = {}
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, _, version = line.partition("==")
-            assert version, f"unpinned: {line}"
-            pinned[_normalise(name)] = version
+def lock_entries() -> dict[str, tuple[str, list[str]]]:
+    """Return each pinned distribution of requirements.lock: its version and its hashes."""
+    text = (ROOT / "requirements.lock").read_text().replace("\\\n", " ")
+    entries = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        spec, *options = line.split()
+        name, _, version = spec.partition("==")
+        assert version, f"unpinned: {line}"
+        entries[_normalise(name)] = (version, [o.removeprefix("--hash=") for o in options])
+    return entries
+
+
+def test_lock_pins_every_runtime_dependency_with_hashes() -> None:
+    """requirements.lock pins (==) each dependency of pyproject.toml, every one with the sha256 of
+    its files, and the image installs it with --require-hashes: a changed file on the index fails
+    the build instead of entering the image."""
+    entries = lock_entries()
     for requirement in PYPROJECT["project"]["dependencies"]:
         name = _normalise(re.split(r"[\[<>=!~ ;]", requirement, maxsplit=1)[0])
-        assert name in pinned, f"{name} is not in requirements.lock: run `make lock`"
-    assert "RUN pip install -r requirements.lock" in DOCKERFILE
+        assert name in entries, f"{name} is not in requirements.lock: run `make lock`"
+    for name, (_, hashes) in entries.items():
+        assert hashes and all(re.fullmatch(r"sha256:[0-9a-f]{64}", h) for h in hashes), name
+    assert "RUN pip install --require-hashes -r requirements.lock" in DOCKERFILE
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "deploy").rglob("*.sh")))
