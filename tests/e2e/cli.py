@@ -93,3 +93,16 @@ async def assert_found(client: Client, workflow_id: str, query: str) -> None:
         assert workflow_id in await ids_matching(client, f'WorkflowId = "{workflow_id}" AND {query}')
 
     await eventually(check)
+
+
+async def passerelle_each(
+    environ: dict[str, str], commands: list[list[str]], at_once: int = 2
+) -> list[Result]:
+    """Run several `passerelle` commands, `at_once` at a time (each start is CPU-bound), in order."""
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(args: list[str]) -> Result:
+        async with gate:
+            return await passerelle(environ, *args)
+
+    return list(await asyncio.gather(*(one(args) for args in commands)))

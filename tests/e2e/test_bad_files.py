@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli import assert_one_line_error, passerelle
+from tests.e2e.cli import assert_one_line_error, passerelle, passerelle_each
 
 pytestmark = pytest.mark.e2e
 
@@ -41,42 +41,36 @@ def files(tmp: Path) -> dict[str, tuple[Path, str]]:
     return made
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["array.json", "string.json", "broken.json", "empty.json", "blank.json", "latin1.json", "binary.json",
-     "big.json", "folder.json"],
-)  # fmt: skip
-async def test_start_refuses_a_bad_file_in_one_line(tmp_path: Path, name: str) -> None:
-    path, says = files(tmp_path)[name]
-    result = await passerelle({}, "start", "--file", str(path))
-    assert_one_line_error(result, 2, says)
-    assert str(path) in result.err
+START_FILES = ["array.json", "string.json", "broken.json", "empty.json", "blank.json", "latin1.json",
+               "binary.json", "big.json", "folder.json"]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("content", "says"),
-    [
-        (b"", "is empty"),
-        (
-            f"{CSV_HEADER}\n{ROW.format(corporate='Société Générale', topic='T')}\n".encode("cp1252"),
-            "Windows-1252",
-        ),
-        (
-            f"{CSV_HEADER}\n{ROW.format(corporate='A', topic='x' * 200_000)}\n".encode(),
-            "line 2: unreadable CSV",
-        ),
-        (b'"' + b"x" * 200_000 + b'"\n', "line 1: unreadable CSV header"),
-    ],
-    ids=["empty", "cp1252", "huge-field", "huge-header"],
-)
-async def test_import_refuses_a_bad_spreadsheet_naming_the_row(
-    tmp_path: Path, content: bytes, says: str
-) -> None:
-    path = tmp_path / "pipeline.csv"
-    path.write_bytes(content)
-    result = await passerelle({}, "import", str(path), "--dry-run")
-    assert result.code == 2 and "Traceback" not in result.err, result
-    assert says in result.err, result.err
+async def test_start_refuses_each_bad_file_in_one_line(tmp_path: Path) -> None:
+    made = files(tmp_path)
+    results = await passerelle_each({}, [["start", "--file", str(made[name][0])] for name in START_FILES])
+    for name, result in zip(START_FILES, results, strict=True):
+        path, says = made[name]
+        assert_one_line_error(result, 2, says)
+        assert str(path) in result.err, (name, result.err)
+
+
+SPREADSHEETS = {
+    "empty": (b"", "is empty"),
+    "cp1252": (f"{CSV_HEADER}\n{ROW.format(corporate='Société Générale', topic='T')}\n".encode("cp1252"), "Windows-1252"),
+    "huge-field": (f"{CSV_HEADER}\n{ROW.format(corporate='A', topic='x' * 200_000)}\n".encode(), "line 2: unreadable CSV"),
+    "huge-header": (b'"' + b"x" * 200_000 + b'"\n', "line 1: unreadable CSV header"),
+}  # fmt: skip
+
+
+async def test_import_refuses_each_bad_spreadsheet_naming_the_row(tmp_path: Path) -> None:
+    for name, (content, _) in SPREADSHEETS.items():
+        (tmp_path / f"{name}.csv").write_bytes(content)
+    results = await passerelle_each(
+        {}, [["import", str(tmp_path / f"{n}.csv"), "--dry-run"] for n in SPREADSHEETS]
+    )
+    for (name, (_, says)), result in zip(SPREADSHEETS.items(), results, strict=True):
+        assert result.code == 2 and "Traceback" not in result.err, (name, result)
+        assert says in result.err, (name, result.err)
 
 
 async def test_import_refuses_a_folder(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import WorkerFactory
-from tests.e2e.cli import assert_one_line_error, cli_env, passerelle
+from tests.e2e.cli import assert_one_line_error, cli_env, passerelle, passerelle_each
 from tests.factories import request_data
 
 pytestmark = pytest.mark.e2e
@@ -64,8 +64,9 @@ def env(dev_env: WorkflowEnvironment, task_queue: str) -> dict[str, str]:
 async def test_bad_input_is_refused_locally_with_exit_2(env: dict[str, str]) -> None:
     """Each bad flag gives exit code 2 and one line naming the field, before contacting Temporal."""
     offline = {**env, "TEMPORAL_ADDRESS": "127.0.0.1:9"}  # nothing listens: proves no call is made
-    for args, words in LOCAL_BAD_INPUTS:
-        assert_one_line_error(await passerelle(offline, *args), 2, words)
+    results = await passerelle_each(offline, [args for args, _ in LOCAL_BAD_INPUTS])
+    for (_, words), result in zip(LOCAL_BAD_INPUTS, results, strict=True):
+        assert_one_line_error(result, 2, words)
 
 
 async def test_usage_errors_exit_2_without_traceback(env: dict[str, str]) -> None:

@@ -82,7 +82,12 @@ async def test_bulk_refuses_escapes_and_never_reaches_outside_its_scope(
             refused = await passerelle(env, "bulk", "pause", "--query", query, "--by", "ops", "--reason", "x")
             assert_one_line_error(refused, 2, "--query")
         scoped = f'Programme = "{programme}"'
-        for query in [*CONTAINED, scoped, f"{scoped} OR Programme = {other!r}"]:
+        # Each look-alike, narrowed to this test's programme (other tests' collaborations run too).
+        for query in [
+            *(f"{scoped} AND ({q})" for q in CONTAINED),
+            scoped,
+            f"{scoped} OR Programme = {other!r}",
+        ]:
             dry = await passerelle(
                 env, "bulk", "pause", "--query", query, "--by", "ops", "--reason", "x", "--dry-run", "--json"
             )
