@@ -20,9 +20,6 @@ SELECT n.event, d.channel, d.status, d.attempts, d.result
 FROM notifications n JOIN deliveries d USING (idempotency_key)
 WHERE n.workflow_id = $1 ORDER BY split_part(n.idempotency_key, '/', 2)::int
 """
-ATTEMPTS = """
-SELECT max(attempts) FROM deliveries JOIN notifications USING (idempotency_key) WHERE workflow_id = $1
-"""
 PARTIES = ["innovation@natixis.example", "partners@nabla.example"]
 
 
