@@ -76,6 +76,7 @@ async def test_bulk_refuses_escapes_and_never_reaches_outside_its_scope(
             assert await ids_matching(
                 client, f'Programme = "{programme}" AND ExecutionStatus = "Running"'
             ) == {inside}
+            assert await ids_matching(client, f'Programme = "{other}"') == {outside}
 
         await eventually(settled)
         for query in ESCAPES[:3]:
