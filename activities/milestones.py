@@ -31,7 +31,7 @@ WHERE collaborations.last_seq < EXCLUDED.last_seq
 """
 
 MILESTONE_COLUMNS = """collaboration_id, seq, workflow_id, run_id, kind, stage, to_stage, outcome,
-    milestone, actor, note, evidence_url, reminder_number, occurred_at, effective_at"""
+    milestone, actor, note, evidence_url, reminder_number, occurred_at, effective_at, details"""
 
 # The outbox rows of the change's notifications, as arrays (usually none or one): they enter with
 # the milestone rows, so a notification exists exactly when its event does. The JSON columns come
@@ -53,11 +53,12 @@ RECORD = f"""
 WITH projection AS ({UPSERT_PROJECTION.strip()}), {OUTBOX}
 INSERT INTO milestones ({MILESTONE_COLUMNS})
 SELECT $1, e.seq, $2, $16, e.kind, e.stage, e.to_stage, e.outcome, e.milestone, e.actor, e.note,
-    e.evidence_url, e.reminder_number, e.occurred_at, e.effective_at
+    e.evidence_url, e.reminder_number, e.occurred_at, e.effective_at, e.details::jsonb
 FROM unnest($17::integer[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
-    $23::text[], $24::text[], $25::text[], $26::integer[], $27::timestamptz[], $28::timestamptz[])
+    $23::text[], $24::text[], $25::text[], $26::integer[], $27::timestamptz[], $28::timestamptz[],
+    $34::text[])
     AS e(seq, kind, stage, to_stage, outcome, milestone, actor, note, evidence_url, reminder_number,
-    occurred_at, effective_at)
+    occurred_at, effective_at, details)
 ON CONFLICT (collaboration_id, seq) DO NOTHING
 """
 # The same for the usual change of one entry, with plain parameters in the same places: arrays
@@ -65,7 +66,7 @@ ON CONFLICT (collaboration_id, seq) DO NOTHING
 RECORD_ONE = f"""
 WITH projection AS ({UPSERT_PROJECTION.strip()}), {OUTBOX}
 INSERT INTO milestones ({MILESTONE_COLUMNS})
-VALUES ($1, $17, $2, $16, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
+VALUES ($1, $17, $2, $16, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $34::text::jsonb)
 ON CONFLICT (collaboration_id, seq) DO NOTHING
 """
 
@@ -117,6 +118,7 @@ class MilestoneActivities:
             [e.at for e in entries],
             [e.effective_at for e in entries],
         ]
+        details = [None if e.details is None else json.dumps(e.details) for e in entries]
         one = len(entries) == 1
         rows: list[Any] = [c[0] for c in columns] if one else columns
         notes = record.notifications
@@ -134,6 +136,7 @@ class MilestoneActivities:
                 record.run_id,
                 *rows,
                 *outbox,
+                details[0] if one else details,
             )
         added = int(status.rsplit(" ", 1)[-1])
         log.info(

@@ -57,6 +57,7 @@ class KpiReport(BaseModel):
     conversion_introduction_pilot: float | None
     conversion_pilot_deployed: float | None
     stages: list[StageKpi]
+    playbooks: list["PlaybookKpi"] = []  # one per programme that runs collaborations under a playbook
 
 
 class KpiSummary(BaseModel):
@@ -74,3 +75,33 @@ class KpiSummary(BaseModel):
         stages = ", ".join(f"{s.value} {self.open_by_stage.get(s, 0)}" for s in Stage)
         ratio = "—" if self.stalled_ratio is None else f"{self.stalled_ratio * 100:.1f} %"
         return f"{self.open} open ({stages}); {self.stalled} stalled ({ratio})"
+
+
+class GateKpi(BaseModel):
+    """One gate of a programme's playbook: how many collaborations met it, of those that faced it."""
+
+    model_config = FROZEN
+
+    gate: str  # the stage it leads into, or `deployed`
+    faced: int  # under a playbook with this gate, they reached the stage before it
+    passed: int
+    pass_rate: float | None
+
+
+class PlaybookKpi(BaseModel):
+    """A programme's playbook figures: scores per criterion, gate pass rates, approval waits."""
+
+    model_config = FROZEN
+
+    programme: str
+    collaborations: int  # run under one of its versions
+    scorecards: int  # the latest of each evaluator, per collaboration
+    criteria: dict[str, float]  # mean score (1–5) per criterion over those scorecards
+    gates: list[GateKpi]
+    approvals_answered: int
+    approvals_approved: int
+    approval_wait_median_days: float | None
+    approval_wait_p90_days: float | None
+
+
+KpiReport.model_rebuild()

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr
 
@@ -22,6 +23,13 @@ class EventKind(StrEnum):
     SNOOZED = "snoozed"
     CLOSED = "closed"
     IMPORTED = "imported"  # a past stage entry from a spreadsheet, dated by `effective_at`
+    # Playbooks (docs/playbooks.md); `details` holds what each one decided.
+    PLAYBOOK_ADOPTED = "playbook_adopted"
+    APPROVAL_REQUESTED = "approval_requested"
+    APPROVAL_REMINDER = "approval_reminder"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SCORED = "scored"
 
 
 class HistoryEntry(BaseModel):
@@ -41,6 +49,9 @@ class HistoryEntry(BaseModel):
     evidence_url: str | None = None
     reminder_number: int | None = None
     effective_at: datetime | None = None  # when it really happened, for imported events
+    # Structured facts of playbook events: the gate a move passed and its evidence, the approval's
+    # target and wait, an evaluator's scores, the version adopted (JSONB `milestones.details`).
+    details: dict[str, Any] | None = None
 
 
 class Projection(BaseModel):
@@ -90,6 +101,8 @@ class NotificationEvent(StrEnum):
     REMINDERS_STOPPED = "reminders_stopped"
     CLOSED = "closed"
     DIGEST = "digest"
+    APPROVAL_REQUESTED = "approval_requested"  # to the approvers; again for each approval reminder
+    APPROVAL_ANSWERED = "approval_answered"  # to the owner: approved or rejected
 
 
 class Recipient(BaseModel):

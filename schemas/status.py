@@ -8,6 +8,17 @@ from schemas.records import EventKind, HistoryEntry
 from schemas.stages import Outcome, SlaState, Stage
 
 
+class ChecklistItem(BaseModel):
+    """One requirement of a gate ahead (docs/playbooks.md): done or not, and who has to act."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    gate: str  # the stage it leads into, or `deployed`
+    item: str  # `milestone "NDA signed" (with evidence URL)`, `passing scorecard (...)`, `approval (...)`
+    done: bool
+    who: str
+
+
 class CollaborationStatus(BaseModel):
     """A collaboration as an operator sees it at one moment."""
 
@@ -37,6 +48,8 @@ class CollaborationStatus(BaseModel):
     # Update answers leave it empty. The full record is in PostgreSQL (`passerelle status`).
     history: list[HistoryEntry]
     entries: int = 0  # how many entries the collaboration has recorded in all (its last seq)
+    playbook: str | None = None  # `Coalition Next v3`: the playbook version it runs under
+    checklist: list[ChecklistItem] = []  # the gates ahead of its stage; empty without a playbook
 
     @property
     def stage_changes(self) -> list[HistoryEntry]:

@@ -35,9 +35,18 @@ with workflow.unsafe.imports_passed_through():
         SnoozeRequest,
         StageChange,
     )
-    from workflows import patches, rules, views
+    from schemas.playbooks import (
+        Approval,
+        ApprovalRequest,
+        PlaybookAdoption,
+        PlaybookLoad,
+        PlaybookLookup,
+        Rejection,
+        Scorecard,
+    )
+    from workflows import patches, playbook_ops, rules, views
     from workflows import search_attributes as sa
-    from workflows.activity_names import RECORD_EVENTS
+    from workflows.activity_names import LOAD_PLAYBOOK, RECORD_EVENTS
     from workflows.alarm import Alarm
     from workflows.deliveries import Deliveries
     from workflows.delivery_policy import RECORD_RETRY, RECORD_TIMEOUT
@@ -65,6 +74,8 @@ class CollaborationWorkflow:
         self._state: CollaborationState | None = carried
         self._alarm = Alarm()  # the armed stall timer
         self._published: dict[str, object] = {}  # search attributes upserted in this run
+        # A new collaboration reads its playbook first; updates wait for it (`_apply`).
+        self._loading = False
         if carried is not None:
             carried.runs += 1
             # Only the status query, update answers and the next continue-as-new input read the
@@ -83,6 +94,7 @@ class CollaborationWorkflow:
         )
         self._started = self._state.start_entry(workflow.now())  # seq 1, whatever comes next
         self._imported = self._state.import_entries(workflow.now())  # empty unless imported
+        self._loading = self._reads_playbook()
 
     @workflow.run
     async def run(self, request: Any, carried: CollaborationState | None = None) -> CollaborationStatus:
@@ -96,8 +108,14 @@ class CollaborationWorkflow:
             for key in state.pending_deliveries:  # handed over by the previous run
                 self._deliveries.start(state, key)
             state.pending_deliveries = []
+        adopted = []
+        if self._loading:
+            load = await self._load_playbook(PlaybookLookup(programme=state.request.programme))
+            adopted = playbook_ops.start_under(state, load, workflow.now())
+            self._loading = False
+            self._publish()
         if self._started is not None:
-            await self._record([self._started, *self._imported])
+            await self._record([self._started, *self._imported, *adopted])
 
         while state.outcome is None:
             if self._continue_as_new_due():
@@ -110,10 +128,16 @@ class CollaborationWorkflow:
             if reminder is not None and reminder <= now:
                 await self._change(lambda now: state.remind(now, backoff=self._bounded()))
                 continue
+            approval = state.approval_reminder_at  # None without a playbook
+            if approval is not None and approval <= now:
+                await self._change(lambda now: playbook_ops.remind_approvers(state, now))
+                continue
             # Wake at the "due soon" boundary too, so the SLA the UI shows is current.
             wake, why = reminder, "stall reminder"
             if due_soon is not None and due_soon > now and (reminder is None or due_soon < reminder):
                 wake, why = due_soon, "due soon"
+            if approval is not None and (wake is None or approval < wake):
+                wake, why = approval, "approval reminder"
             if await self._wait(seen, wake, why):
                 self._publish()  # the SLA moved on; a reminder now due fires next time round
         self._alarm.disarm()
@@ -177,6 +201,65 @@ class CollaborationWorkflow:
     def _check_snooze(self, snooze: SnoozeRequest | Any) -> None:
         self._check("snooze_reminders", snooze)
 
+    # -- playbook updates (docs/playbooks.md): same pattern, rules in `workflows.gates` --
+
+    @workflow.update
+    async def request_approval(self, request: ApprovalRequest | Any) -> CollaborationStatus:
+        """Ask a second person to approve a move or an outcome the playbook gates."""
+        return await self._apply("request_approval", request, playbook_ops.request_approval)
+
+    @request_approval.validator
+    def _check_request_approval(self, request: ApprovalRequest | Any) -> None:
+        self._check("request_approval", request)
+
+    @workflow.update
+    async def approve(self, approval: Approval | Any) -> CollaborationStatus:
+        """Approve the pending approval (not its requester; one of the playbook's approvers)."""
+        return await self._apply("approve", approval, playbook_ops.approve)
+
+    @approve.validator
+    def _check_approve(self, approval: Approval | Any) -> None:
+        self._check("approve", approval)
+
+    @workflow.update
+    async def reject(self, rejection: Rejection | Any) -> CollaborationStatus:
+        """Reject the pending approval, with a reason."""
+        return await self._apply("reject", rejection, playbook_ops.reject)
+
+    @reject.validator
+    def _check_reject(self, rejection: Rejection | Any) -> None:
+        self._check("reject", rejection)
+
+    @workflow.update
+    async def score(self, card: Scorecard | Any) -> CollaborationStatus:
+        """Record one evaluator's scorecard (replacing their previous one)."""
+        return await self._apply("score", card, playbook_ops.score)
+
+    @score.validator
+    def _check_score(self, card: Scorecard | Any) -> None:
+        self._check("score", card)
+
+    @workflow.update
+    async def adopt_playbook(self, adoption: PlaybookAdoption | Any) -> CollaborationStatus:
+        """Run under a newer version of the programme's playbook; refused if it would break it."""
+        valid = parse_request(PlaybookAdoption, adoption, "adopt_playbook")
+        await workflow.wait_condition(lambda: not self._loading)
+        state = self._known()
+        # The version is read from PostgreSQL here, since a validator may do no I/O: the rules
+        # that need its content (`gates.check_compatible`) run once it is known.
+        load = await self._load_playbook(
+            PlaybookLookup(
+                programme=state.request.programme,
+                version=valid.version,
+                collaboration_id=state.collaboration_id,
+            )
+        )
+        return await self._change(lambda now: [playbook_ops.adopt(state, valid, load, now)])
+
+    @adopt_playbook.validator
+    def _check_adopt(self, adoption: PlaybookAdoption | Any) -> None:
+        self._check("adopt_playbook", adoption)
+
     @workflow.query
     def status(self) -> CollaborationStatus:
         """Return the collaboration as it stands now."""
@@ -200,10 +283,26 @@ class CollaborationWorkflow:
     async def _apply(self, update: str, request: Any, operation: Operation) -> CollaborationStatus:
         model, _ = rules.UPDATES[update]
         valid = parse_request(model, request, update)
+        if self._loading:  # its gates apply to this update too: the state checks it again below
+            await workflow.wait_condition(lambda: not self._loading)
         return await self._change(lambda now: [operation(self._known(), valid, now)])
+
+    async def _load_playbook(self, lookup: PlaybookLookup) -> PlaybookLoad:
+        load: PlaybookLoad = await workflow.execute_activity(
+            LOAD_PLAYBOOK,
+            lookup,
+            result_type=PlaybookLoad,
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+            summary=f"playbook of {lookup.programme}",
+        )
+        return load
 
     def _bounded(self) -> bool:
         return patches.BOUNDED_LIFE.applies()
+
+    def _reads_playbook(self) -> bool:
+        return patches.PLAYBOOKS.applies()
 
     async def _change(self, apply: Callable[[Any], list[HistoryEntry]]) -> CollaborationStatus:
         """Apply a change now, record what it produced, and return the new status."""

@@ -7,6 +7,7 @@ lease; SMTP's Message-ID and the webhook's Idempotency-Key make that duplicate r
 """
 
 from schemas import EventKind, HistoryEntry, Notification, NotificationEvent, Recipient
+from workflows import views
 from workflows.state import CollaborationState
 
 _EVENTS: dict[EventKind, NotificationEvent] = {
@@ -20,6 +21,10 @@ _EVENTS: dict[EventKind, NotificationEvent] = {
     EventKind.ESCALATION: NotificationEvent.ESCALATION,
     EventKind.REMINDERS_STOPPED: NotificationEvent.REMINDERS_STOPPED,
     EventKind.CLOSED: NotificationEvent.CLOSED,
+    EventKind.APPROVAL_REQUESTED: NotificationEvent.APPROVAL_REQUESTED,
+    EventKind.APPROVAL_REMINDER: NotificationEvent.APPROVAL_REQUESTED,
+    EventKind.APPROVED: NotificationEvent.APPROVAL_ANSWERED,
+    EventKind.REJECTED: NotificationEvent.APPROVAL_ANSWERED,
 }
 
 
@@ -37,10 +42,15 @@ def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notifica
         Recipient(name=request.startup.name, email=request.startup.contact_email, role="startup"),
     ]
     owner = Recipient(name=request.programme, email=request.owner_email, role="owner")
+    details = entry.details or {}
+    # An approval goes to its approvers; the owner stands in when the playbook names nobody.
+    approvers = [Recipient(name=a, email=a, role="approver") for a in details.get("approvers", [])] or [owner]
     recipients = {
         NotificationEvent.ESCALATION: [owner],
         NotificationEvent.REMINDERS_STOPPED: [owner],
         NotificationEvent.CLOSED: [*parties, owner],
+        NotificationEvent.APPROVAL_REQUESTED: approvers,
+        NotificationEvent.APPROVAL_ANSWERED: [owner],
     }.get(event, parties)
     context = {
         "workflow_id": state.workflow_id,
@@ -59,6 +69,12 @@ def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notifica
         "milestone": entry.milestone or "",
         "evidence_url": entry.evidence_url or "",
         "next_reminder_at": state.next_reminder_at.isoformat() if state.next_reminder_at else "",
+        # Playbook runs: the gates ahead (stage e-mails show them) and an approval's facts.
+        "checklist": "\n".join(views.checklist_lines(views.checklist(state))),
+        "playbook": state.gates.label if state.gates else "",
+        "approval_for": str(details.get("for", "")),
+        "requested_by": str(details.get("requested_by", "")),
+        "answer": entry.kind.value if event is NotificationEvent.APPROVAL_ANSWERED else "",
     }
     return Notification(
         key=f"{state.collaboration_id}/{entry.seq}/{event.value}",

@@ -97,4 +97,15 @@ BOUNDED_LIFE = Patch(
     "until then its run takes the old branch (the audit replay above finds any that remain)",
 )
 
-REGISTRY = (MEMO, MILESTONE_NOTIFICATIONS, LEAN_COMMANDS, DIGEST_KPI_HEADER, BOUNDED_LIFE)
+PLAYBOOKS = Patch(
+    id="playbooks",
+    changed="a new collaboration reads its programme's current playbook (the load_playbook "
+    "activity) before it records its start, and runs under that version's gates",
+    proof="tests/replay/golden/ (histories without the marker replay without the activity); "
+    "tests/replay/test_playbooks_patch.py",
+    step="patched",
+    next_step="deprecate once no open collaboration began before the release that added it (the audit replay "
+    "above finds any that remain)",
+)
+
+REGISTRY = (MEMO, MILESTONE_NOTIFICATIONS, LEAN_COMMANDS, DIGEST_KPI_HEADER, BOUNDED_LIFE, PLAYBOOKS)

@@ -4,15 +4,16 @@ The workflow's validator runs an update's check before the update enters history
 it again as it applies the change, since another update may have won the race in between. The
 single-update CLI commands leave the check to the validator; `passerelle bulk` alone runs it on
 the client side, on the search attributes of each match, so `--dry-run` shows what the workflow
-would refuse. A check reads only three facts (stage, outcome, paused), which the workflow's state, the
-status query's answer and a visibility row all carry.
+would refuse. A check reads three facts (stage, outcome, paused), which the workflow's state, the
+status query's answer and a visibility row all carry; the playbook checks (`workflows.gates`) read
+the state's playbook progress too, which only the workflow has.
 
 Each refusal is a `Refused` with a stable `type`; the workflow raises it as a non-retryable
 `ApplicationError` of that type (docs/architecture.md §1, Refusals), so a client reads it as
 final. Pure: no I/O, no clock.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -29,6 +30,9 @@ from schemas import (
     Stage,
     StageChange,
 )
+from schemas.playbooks import Approval, ApprovalRequest, PlaybookAdoption, Rejection, Scorecard
+from workflows import gates
+from workflows.gates import Progress
 from workflows.transitions import Refused, check_move
 
 
@@ -63,8 +67,21 @@ def check_open(facts: Facts) -> None:
         raise Closed(f"the collaboration is closed ({facts.outcome.value})")
 
 
+def _progress(facts: Facts) -> Progress | None:
+    # Only the workflow's state carries playbook progress: a visibility row or a status answer
+    # does not, so `passerelle bulk` leaves gates to the workflow's validator.
+    progress: Progress | None = getattr(facts, "gates", None)
+    return progress
+
+
+def _contacts(facts: Facts) -> Mapping[str, str]:
+    contacts: Mapping[str, str] = getattr(facts, "contacts", {})
+    return contacts
+
+
 def check_advance(facts: Facts, change: StageChange) -> None:
     check_move(facts.stage, facts.outcome, change.to)
+    gates.check_gate(_progress(facts), facts.stage, change.to, _contacts(facts))
 
 
 def check_milestone(facts: Facts, milestone: MilestoneRequest) -> None:
@@ -73,6 +90,7 @@ def check_milestone(facts: Facts, milestone: MilestoneRequest) -> None:
 
 def check_close(facts: Facts, closure: Closure) -> None:
     check_move(facts.stage, facts.outcome, closure.outcome)
+    gates.check_gate(_progress(facts), facts.stage, closure.outcome, _contacts(facts))
 
 
 def check_pause(facts: Facts, pause: PauseRequest) -> None:
@@ -91,6 +109,32 @@ def check_snooze(facts: Facts, snooze: SnoozeRequest) -> None:
     check_open(facts)
 
 
+def check_request_approval(facts: Facts, request: ApprovalRequest) -> None:
+    target = Outcome(request.for_) if request.for_ == Outcome.DEPLOYED.value else Stage(request.for_)
+    check_move(facts.stage, facts.outcome, target)  # only for a move it may make from here
+    gates.check_request(_progress(facts), facts.stage, request.for_)
+
+
+def check_approve(facts: Facts, approval: Approval) -> None:
+    check_open(facts)
+    gates.check_answer(_progress(facts), approval.by, _contacts(facts))
+
+
+def check_reject(facts: Facts, rejection: Rejection) -> None:
+    check_open(facts)
+    gates.check_answer(_progress(facts), rejection.by, _contacts(facts))
+
+
+def check_score(facts: Facts, card: Scorecard) -> None:
+    check_open(facts)
+    gates.check_score(_progress(facts), facts.stage, card)
+
+
+def check_adopt(facts: Facts, adoption: PlaybookAdoption) -> None:
+    check_open(facts)
+    gates.check_adoption(_progress(facts), adoption.version)
+
+
 Check = Callable[[Facts, Any], None]
 
 # Each update by name: the model its argument decodes into, and its check.
@@ -101,7 +145,21 @@ UPDATES: dict[str, tuple[type[BaseModel], Check]] = {
     "pause": (PauseRequest, check_pause),
     "resume": (ResumeRequest, check_resume),
     "snooze_reminders": (SnoozeRequest, check_snooze),
+    "request_approval": (ApprovalRequest, check_request_approval),
+    "approve": (Approval, check_approve),
+    "reject": (Rejection, check_reject),
+    "score": (Scorecard, check_score),
+    "adopt_playbook": (PlaybookAdoption, check_adopt),
 }
+
+
+def _types(kind: type[Refused]) -> set[str]:
+    return {kind.type}.union(*(_types(sub) for sub in kind.__subclasses__()))
+
+
+# Every refusal type: their messages never hold personal data, so a client may show them in clear
+# (`passerelle.platform.client.RefusalsInClear`).
+REFUSALS = frozenset(_types(Refused))
 
 
 @contextmanager

@@ -36,7 +36,8 @@ from schemas import (
     StageChange,
 )
 from schemas.imports import effective_at
-from workflows import rules
+from workflows import gates, rules
+from workflows.gates import Progress
 from workflows.recent import keep_recent
 from workflows.reminders import DUE_SOON_FRACTION, MAX_REMINDERS_PER_STAGE, gap_factor
 
@@ -76,6 +77,7 @@ class CollaborationState(BaseModel):
     history: list[HistoryEntry] = []  # the latest entries only, notes shortened (`workflows.recent`)
     # Keys of deliveries still under way when the previous run continued-as-new: this run sends them.
     pending_deliveries: list[str] = []
+    gates: Progress | None = None  # the playbook version it runs under and its progress (`workflows.gates`)
 
     @classmethod
     def begin(
@@ -133,8 +135,14 @@ class CollaborationState(BaseModel):
     def advance(self, change: StageChange, now: datetime) -> HistoryEntry:
         """Move to another stage, or raise IllegalMove listing the allowed ones."""
         rules.check_advance(self, change)
+        passed = gates.pass_gate(self.gates, self.stage, change.to)
         entry = self._append(
-            EventKind.STAGE_CHANGED, now, actor=change.by, note=change.note, to_stage=change.to
+            EventKind.STAGE_CHANGED,
+            now,
+            actor=change.by,
+            note=change.note,
+            to_stage=change.to,
+            details=passed,
         )
         self.stage, self.stage_since = change.to, now
         self._restart_clock(now)
@@ -144,6 +152,7 @@ class CollaborationState(BaseModel):
         """Record a milestone in the current stage."""
         rules.check_milestone(self, milestone)
         url = str(milestone.evidence_url) if milestone.evidence_url else None
+        gates.note_milestone(self.gates, milestone.kind, url)
         entry = self._append(
             EventKind.MILESTONE,
             now,
@@ -158,10 +167,18 @@ class CollaborationState(BaseModel):
     def close(self, closure: Closure, now: datetime) -> HistoryEntry:
         """End the collaboration with an outcome, or raise IllegalMove."""
         rules.check_close(self, closure)
+        passed = gates.pass_gate(self.gates, self.stage, closure.outcome)
         entry = self._append(
-            EventKind.CLOSED, now, actor=closure.by, note=closure.reason, outcome=closure.outcome
+            EventKind.CLOSED,
+            now,
+            actor=closure.by,
+            note=closure.reason,
+            outcome=closure.outcome,
+            details=passed,
         )
         self.outcome, self.closed_at = closure.outcome, now
+        if self.gates is not None:
+            self.gates.pending = None  # nothing left to approve
         self.stalled, self.next_reminder_at = False, None
         return entry
 
@@ -247,8 +264,31 @@ class CollaborationState(BaseModel):
 
     @property
     def threshold(self) -> timedelta:
-        """Return the current stage's stall threshold."""
+        """Return the current stage's stall threshold: the collaboration's own, else its
+        playbook's, else the default."""
+        own = self.request.stall_after_days
+        if self.stage not in own and self.gates is not None:
+            playbook_days = self.gates.playbook.playbook.stall_after_days.get(self.stage)
+            if playbook_days is not None:
+                return timedelta(days=playbook_days)
         return timedelta(days=self.request.stall_days(self.stage))
+
+    @property
+    def contacts(self) -> dict[str, str]:
+        """Return the addresses playbook roles name: corporate, startup, owner."""
+        r = self.request
+        return {
+            "corporate": r.corporate.contact_email,
+            "startup": r.startup.contact_email,
+            "owner": r.owner_email,
+        }
+
+    @property
+    def approval_reminder_at(self) -> datetime | None:
+        """Return when the pending approval reminds its approvers, or None."""
+        if self.gates is None or self.gates.pending is None or self.outcome is not None or self.paused:
+            return None
+        return self.gates.pending.next_reminder_at
 
     @property
     def due_soon_at(self) -> datetime | None:
@@ -270,6 +310,14 @@ class CollaborationState(BaseModel):
         self.unanswered_reminders = 0
         self.snoozed_until = None
         self.next_reminder_at = None if self.paused or self.outcome else now + self.threshold
+
+    def append(self, kind: EventKind, now: datetime, *, actor: str, **fields: object) -> HistoryEntry:
+        """Number and keep a new entry (`workflows.playbook_ops` records through it too)."""
+        return self._append(kind, now, actor=actor, **fields)
+
+    def restart_clock(self, now: datetime) -> None:
+        """Restart the stall clock: there is news."""
+        self._restart_clock(now)
 
     def _append(self, kind: EventKind, now: datetime, *, actor: str, **fields: object) -> HistoryEntry:
         self.seq += 1

@@ -10,8 +10,20 @@ from typing import Any
 
 from schemas import CollaborationStatus, Projection, SlaState
 from schemas.moments import minute
+from schemas.status import ChecklistItem
+from workflows import gates
 from workflows.reminders import DUE_SOON_FRACTION
 from workflows.state import CollaborationState
+
+
+def checklist(state: CollaborationState) -> list[ChecklistItem]:
+    """Return the checklist of the gates ahead: done, missing, and who has to act."""
+    return gates.checklist(state.gates, state.stage, state.outcome, state.contacts)
+
+
+def checklist_lines(items: list[ChecklistItem]) -> list[str]:
+    """Return the checklist as lines of text, one per item: `[x] ...` done, `[ ] ...` missing."""
+    return [f"[{'x' if i.done else ' '}] {i.gate}: {i.item} ({i.who})" for i in items]
 
 
 def _identity(state: CollaborationState) -> dict[str, Any]:
@@ -69,6 +81,8 @@ def status(state: CollaborationState, now: datetime, with_history: bool = True) 
         runs=state.runs,
         history=list(state.history) if with_history else [],
         entries=state.seq,
+        playbook=state.gates.label if state.gates else None,
+        checklist=checklist(state),
     )
 
 
@@ -90,15 +104,20 @@ def current_details(state: CollaborationState, now: datetime) -> str:
         if last
         else "—"
     )
-    return "\n".join(
-        [
-            f"**{request.corporate.name} × {request.startup.name}**: {request.topic}",
-            "",
-            f"- **Stage**: {stage} (since {minute(state.closed_at or state.stage_since)})",
-            f"- **SLA**: {sla(state, now).value}",
-            f"- **Next reminder**: {minute(state.next_reminder_at)}",
-            f"- **Reminders sent**: {state.reminders_sent}, escalations: {state.escalations}",
-            f"- **Last event**: {last_line}",
-            f"- **Programme**: {request.programme} ({request.sector})",
-        ]
-    )
+    lines = [
+        f"**{request.corporate.name} × {request.startup.name}**: {request.topic}",
+        "",
+        f"- **Stage**: {stage} (since {minute(state.closed_at or state.stage_since)})",
+        f"- **SLA**: {sla(state, now).value}",
+        f"- **Next reminder**: {minute(state.next_reminder_at)}",
+        f"- **Reminders sent**: {state.reminders_sent}, escalations: {state.escalations}",
+        f"- **Last event**: {last_line}",
+        f"- **Programme**: {request.programme} ({request.sector})",
+    ]
+    if state.gates is not None:
+        lines.append(f"- **Playbook**: {state.gates.label}")
+        items = checklist(state)
+        if items:
+            lines += ["", "**Gate checklist**", ""]
+            lines += [f"- {'✅' if i.done else '⬜'} {i.gate}: {i.item} ({i.who})" for i in items]
+    return "\n".join(lines)

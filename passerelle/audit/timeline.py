@@ -12,6 +12,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from passerelle.audit.entries import RecordedEntry, RunMark
 from schemas import EventKind, Stage
@@ -61,7 +62,42 @@ def _detail(recorded: RecordedEntry) -> tuple[str, str]:
     elif e.reminder_number is not None:
         event = f"{e.kind.value} #{e.reminder_number}"
     detail = e.note + (f" ({e.evidence_url})" if e.evidence_url else "")
+    facts = playbook_facts(e.kind, e.details)
+    if facts:
+        detail = f"{detail}; {facts}" if detail else facts
     return event, detail
+
+
+def playbook_facts(kind: EventKind, details: dict[str, Any] | None) -> str:
+    """Return what a playbook event decided, in words: the gate passed and its evidence, the
+    approval's target and wait, an evaluator's scores, the version adopted."""
+    if not details:
+        return ""
+    if "gate" in details:
+        evidence = ", ".join(
+            f"{kind_}" + (f" <{url}>" if url else "") for kind_, url in details.get("milestones", {}).items()
+        )
+        parts = [f"gate {details['gate']} passed ({details.get('playbook', '')})"]
+        if evidence:
+            parts.append(f"milestones: {evidence}")
+        if "scorecard" in details:
+            card = details["scorecard"]
+            parts.append(f"scorecard {card['weighted_mean']:g} from {card['evaluators']} evaluator(s)")
+        if details.get("approved_by"):
+            parts.append(f"approved by {details['approved_by']}")
+        return "; ".join(parts)
+    if kind is EventKind.SCORED:
+        scores = ", ".join(f"{k} {v}" for k, v in details.get("scores", {}).items())
+        again = ", replaces their previous scorecard" if details.get("replaces_previous") else ""
+        return f"scores {scores}{again}; weighted mean now {details.get('weighted_mean', 0):g}"
+    if kind is EventKind.PLAYBOOK_ADOPTED:
+        sha = str(details.get("sha256"))[:12]
+        return f"playbook {details.get('programme')} v{details.get('version')} (sha256 {sha})"
+    if "for" in details:
+        waited = details.get("waited_seconds")
+        after = f" after {human(timedelta(seconds=waited))}" if waited is not None else ""
+        return f"for {details['for']}{after}"
+    return ""
 
 
 def story(entries: Sequence[RecordedEntry], marks: Sequence[RunMark]) -> list[Line]:

@@ -8,6 +8,7 @@ order, and any gap or repeat in the history's own numbering. An entry whose reco
 not completed yet (a live collaboration, a database outage being waited out) may lack its row.
 """
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,11 +20,11 @@ from passerelle.audit.entries import RecordedEntry
 
 SELECT_ROWS = """
 SELECT seq, workflow_id, run_id, kind, stage, to_stage, outcome, milestone, actor, note,
-    evidence_url, reminder_number, occurred_at
+    evidence_url, reminder_number, occurred_at, details
 FROM milestones WHERE collaboration_id = $1 ORDER BY seq, recorded_at
 """
 CONTENT = ("kind", "stage", "to_stage", "outcome", "milestone", "actor", "note", "evidence_url",
-           "reminder_number", "occurred_at")  # fmt: skip
+           "reminder_number", "occurred_at", "details")  # fmt: skip
 FIELDS = ("workflow_id", "run_id", *CONTENT)
 
 
@@ -56,11 +57,13 @@ def expected_row(recorded: RecordedEntry) -> dict[str, Any]:
         "evidence_url": e.evidence_url,
         "reminder_number": e.reminder_number,
         "occurred_at": e.at,
+        "details": e.details,
     }
 
 
 def _content(row: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(row[f] for f in CONTENT)
+    # `details` is a JSON object: compared by its canonical text, so that the tuple is hashable.
+    return tuple(json.dumps(row[f], sort_keys=True) if f == "details" else row[f] for f in CONTENT)
 
 
 def _describe(row: dict[str, Any]) -> str:
@@ -119,5 +122,10 @@ def compare(history: Sequence[RecordedEntry], rows: Sequence[dict[str, Any]]) ->
 async def database_rows(
     conn: asyncpg.Connection | asyncpg.Pool, collaboration_id: str
 ) -> list[dict[str, Any]]:
-    """Return the collaboration's milestone rows, by seq."""
-    return [dict(r) for r in await conn.fetch(SELECT_ROWS, collaboration_id)]
+    """Return the collaboration's milestone rows, by seq (`details` as a JSON object, whatever the
+    connection's codecs)."""
+    rows = [dict(r) for r in await conn.fetch(SELECT_ROWS, collaboration_id)]
+    for row in rows:
+        if isinstance(row["details"], str):
+            row["details"] = json.loads(row["details"])
+    return rows

@@ -19,6 +19,8 @@ from passerelle.cli import (
     listing,
     notifications,
     operate,
+    playbook_updates,
+    playbooks,
     report,
     schema,
     stack,
@@ -37,6 +39,8 @@ app = typer.Typer(
 stack.register(app)
 deploy.register(app)
 operate.register(app)
+playbook_updates.register(app)
+playbooks.register(app)
 app.add_typer(audit.app, name="audit")
 codec.register(app)
 listing.register(app)

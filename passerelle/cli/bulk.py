@@ -1,4 +1,4 @@
-"""`passerelle bulk pause|resume|close --query '<visibility query>'`: one change, many collaborations.
+"""`passerelle bulk pause|resume|close|adopt-playbook --query '<query>'`: one change, many collaborations.
 
 The Web UI has no batch updates. The query is narrowed to running collaborations; each match is
 checked locally with the workflow's own rule (on its search attributes) and listed with `--dry-run`;
@@ -22,11 +22,14 @@ from passerelle.cli.output import plain_console
 from passerelle.cli.visibility import Row, UnsafeQuery, fetch, restrict
 from passerelle.platform.settings import Settings
 from schemas import Closure, PauseRequest, ResumeRequest
+from schemas.playbooks import PlaybookAdoption
 from workflows.collaboration import CollaborationWorkflow
 from workflows.rules import UPDATES
 from workflows.transitions import Refused
 
-app = typer.Typer(help="Pause, resume or close every collaboration a visibility query matches.")
+app = typer.Typer(
+    help="Pause, resume, close or adopt a playbook for every collaboration a visibility query matches."
+)
 stderr = plain_console(stderr=True)
 CONCURRENCY = 8  # updates in flight at once: fast, without flooding a small cluster
 
@@ -146,6 +149,20 @@ def close(
     """Close every matching collaboration with an outcome."""
     request = build(Closure, {"outcome": outcome, "by": by, "reason": reason}, "close")
     _bulk("close", CollaborationWorkflow.close, request, query, dry_run, as_json)
+
+
+@app.command("adopt-playbook")
+def adopt_playbook(
+    query: Query,
+    version: Annotated[int, typer.Option("--version", help="The programme's playbook version to run under")],
+    by: By,
+    dry_run: DryRun = False,
+    as_json: Json = False,
+) -> None:
+    """Move every matching collaboration to a playbook version; each one's validator and handler
+    refuse a version that would break it (reported, not fatal)."""
+    request = build(PlaybookAdoption, {"version": version, "by": by}, "adopt_playbook")
+    _bulk("adopt_playbook", CollaborationWorkflow.adopt_playbook, request, query, dry_run, as_json)
 
 
 def register(parent: typer.Typer) -> None:

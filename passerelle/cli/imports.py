@@ -4,6 +4,7 @@ Rows with errors are printed by line and column on stderr; the valid rows still 
 imports nothing twice (see `passerelle.intake.rows`). Exit code 2 when any row had an error.
 """
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +13,9 @@ import typer
 from rich.progress import Progress
 from temporalio.client import Client
 
+from activities import playbooks as store
 from passerelle.cli.common import BAD_INPUT, CliError, StateDir, database_url, run
-from passerelle.devstack.demo import demo_csv, demo_rows
+from passerelle.devstack.demo import demo_csv, demo_playbooks, demo_rows
 from passerelle.intake.files import FileRefused, read_text
 from passerelle.intake.rows import ImportResult, ImportRow, parse_csv, start_imports, wait_recorded
 from passerelle.platform.db import create_pool
@@ -113,7 +115,26 @@ def demo(
     file.write_text(demo_csv(rows))
     typer.echo(f"wrote {len(rows)} collaborations to {file}")
     if not write_only:
+        for line in apply_demo_playbooks(state_dir):
+            typer.echo(line)
         import_file(file, concurrency, state_dir)
+
+
+def apply_demo_playbooks(state_dir: Path | None) -> list[str]:
+    """Apply the demo programmes' playbooks (idempotent), so imported collaborations run under them."""
+
+    async def go(url: str) -> list[str]:
+        pool = await create_pool(url, max_size=1)
+        try:
+            done = [
+                await store.apply(pool, f.playbook, f.source, "passerelle demo") for f in demo_playbooks()
+            ]
+        finally:
+            await pool.close()
+        return [f"playbook {d.version.label} {'applied' if d.created else 'unchanged'}" for d in done]
+
+    with database_url(state_dir) as url:
+        return asyncio.run(go(url))
 
 
 def register(app: typer.Typer) -> None:

@@ -144,7 +144,7 @@ async def _wait_status(handle: WorkflowHandle[Any, Any]) -> CollaborationStatus:
     return await handle.query(CollaborationWorkflow.status)
 
 
-def _update(workflow_id: str, update: Any, request: Any, as_json: bool) -> None:
+def send_update(workflow_id: str, update: Any, request: Any, as_json: bool) -> None:
     """Send one update. The workflow's validator runs the update's rule (`workflows.rules`) and
     refuses it, as final, before it enters history: `run` shows that refusal as one line."""
 
@@ -166,7 +166,7 @@ def advance(
 ) -> None:
     """Move a collaboration to another stage."""
     change = build(StageChange, {"to": to, "by": by, "note": note}, "advance")
-    _update(
+    send_update(
         workflow_id,
         CollaborationWorkflow.advance,
         change,
@@ -184,7 +184,7 @@ def milestone(
 ) -> None:
     """Record a milestone (NDA signed, pilot kick-off...)."""
     data = {"kind": kind, "by": by, "note": note, "evidence_url": evidence_url}
-    _update(
+    send_update(
         workflow_id,
         CollaborationWorkflow.record_milestone,
         build(MilestoneRequest, data, "milestone"),
@@ -201,7 +201,7 @@ def close(
 ) -> None:
     """Close a collaboration as deployed, declined or abandoned."""
     closure = build(Closure, {"outcome": outcome, "by": by, "reason": reason}, "close")
-    _update(
+    send_update(
         workflow_id,
         CollaborationWorkflow.close,
         closure,
@@ -211,7 +211,7 @@ def close(
 
 def pause(workflow_id: str, by: By, reason: Annotated[str, typer.Option()], as_json: Json = False) -> None:
     """Pause the reminders of a collaboration."""
-    _update(
+    send_update(
         workflow_id,
         CollaborationWorkflow.pause,
         build(PauseRequest, {"by": by, "reason": reason}, "pause"),
@@ -221,12 +221,14 @@ def pause(workflow_id: str, by: By, reason: Annotated[str, typer.Option()], as_j
 
 def resume(workflow_id: str, by: By, as_json: Json = False) -> None:
     """Resume a paused collaboration; its stall clock restarts now."""
-    _update(workflow_id, CollaborationWorkflow.resume, build(ResumeRequest, {"by": by}, "resume"), as_json)
+    send_update(
+        workflow_id, CollaborationWorkflow.resume, build(ResumeRequest, {"by": by}, "resume"), as_json
+    )
 
 
 def snooze(workflow_id: str, by: By, days: Annotated[str, typer.Option()], as_json: Json = False) -> None:
     """Push the next reminder of a collaboration to at least DAYS from now (fractions allowed)."""
-    _update(
+    send_update(
         workflow_id,
         CollaborationWorkflow.snooze_reminders,
         build(SnoozeRequest, {"by": by, "days": days}, "snooze"),

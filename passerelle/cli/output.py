@@ -43,6 +43,11 @@ def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
         f"Paused      {'yes' if status.paused else 'no'}   stalled {'yes' if status.stalled else 'no'}",
     ]
     lines.append(f"Entries     {status.entries} recorded")
+    if status.playbook:
+        lines.append(f"Playbook    {status.playbook}")
+        for item in status.checklist:
+            mark = "done   " if item.done else "MISSING"
+            lines.append(f"  {mark} {item.gate}: {item.item}  [{item.who}]")
     body = Text("\n").join([title, *(Text(line) for line in lines)])
     console.print(Panel(body, title=Text(status.workflow_id), expand=False))
     if not with_history:

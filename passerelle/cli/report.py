@@ -81,12 +81,33 @@ def as_csv(report: KpiReport) -> str:
     return out.getvalue()
 
 
+def playbook_lines(report: KpiReport) -> list[str]:
+    """Return each programme's playbook figures, one line per figure (none without playbooks)."""
+    lines = []
+    for p in report.playbooks:
+        lines.append(f"Playbook of {p.programme}: {p.collaborations} collaboration(s) under it")
+        if p.criteria:
+            scores = ", ".join(f"{name} {mean:.2f}" for name, mean in p.criteria.items())
+            lines.append(f"  Scores ({p.scorecards} scorecard(s), mean per criterion): {scores}")
+        for g in p.gates:
+            lines.append(f"  Gate {g.gate}: {g.passed} of {g.faced} passed ({_pct(g.pass_rate)})")
+        if p.approvals_answered:
+            median, p90 = _days(p.approval_wait_median_days), _days(p.approval_wait_p90_days)
+            lines.append(
+                f"  Approvals: {p.approvals_approved} of {p.approvals_answered} approved; "
+                f"waited median {median} days, p90 {p90} days"
+            )
+    return lines
+
+
 def as_markdown(report: KpiReport) -> str:
-    """Return the headline figures and the per-stage table as Markdown."""
+    """Return the headline figures, the per-stage table and the playbook figures as Markdown."""
     lines = ["# Programme KPIs", "", *(f"- {line}" for line in summary_lines(report)), ""]
     lines += ["| " + " | ".join(STAGE_COLUMNS) + " |", "|" + "---|" * len(STAGE_COLUMNS)]
     for row in stage_rows(report):
         lines.append("| " + " | ".join("—" if v is None else str(v) for v in row.values()) + " |")
+    if report.playbooks:
+        lines += ["", "## Playbooks", "", *(f"- {line.strip()}" for line in playbook_lines(report))]
     return "\n".join(lines) + "\n"
 
 
@@ -107,6 +128,8 @@ def show_tables(report: KpiReport, console: Console) -> None:
         )
         durations.add_row(s.stage.value, str(s.completed_stays), _days(s.median_days), _days(s.p90_days))
     console.print(funnel, durations)
+    for line in playbook_lines(report):
+        console.print(line)
 
 
 async def read_report(url: str, filters: KpiFilters) -> KpiReport:

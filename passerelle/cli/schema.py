@@ -22,6 +22,11 @@ UPDATES = {
     "pause": "pause",
     "resume": "resume",
     "snooze_reminders": "snooze",
+    "request_approval": "request-approval",
+    "approve": "approve",
+    "reject": "reject",
+    "score": "score",
+    "adopt_playbook": "adopt-playbook",
 }
 
 
@@ -41,7 +46,8 @@ def schemas() -> dict[str, Any]:
     return {
         "workflow_type": "CollaborationWorkflow",
         "start": CollaborationRequest.model_json_schema(),
-        "updates": {name: update_model(name).model_json_schema() for name in UPDATES},
+        # by_alias: `request_approval` takes `for`, which Python spells `for_`
+        "updates": {name: update_model(name).model_json_schema(by_alias=True) for name in UPDATES},
         "queries": {"status": CollaborationStatus.model_json_schema(mode="serialization")},
     }
 

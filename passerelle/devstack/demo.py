@@ -9,8 +9,10 @@ import csv
 import io
 import random
 from datetime import date, timedelta
+from pathlib import Path
 
 from passerelle.intake.ids import slug
+from passerelle.intake.playbooks import PlaybookFile, read
 from passerelle.intake.rows import COLUMNS, STAGE_DATE_COLUMNS
 from schemas import Outcome, Stage
 
@@ -48,6 +50,14 @@ STAY_DAYS = {
     Stage.DEPLOYMENT: (30, 120),
 }
 ENDS_IN = {Stage.INTRODUCTION: 0.25, Stage.QUALIFICATION: 0.3, Stage.PILOT: 0.3, Stage.EVALUATION: 0.2}
+
+
+PLAYBOOKS = Path(__file__).parent / "playbooks"  # the demo programmes' playbooks (docs/playbooks.md)
+
+
+def demo_playbooks() -> list[PlaybookFile]:
+    """Return the playbooks of French Tech Corporate Community and Coalition Next."""
+    return [read(path) for path in sorted(PLAYBOOKS.glob("*.toml"))]
 
 
 def _capital(text: str) -> str:

@@ -14,12 +14,15 @@ Payloads written in clear (before encryption was switched on) still read through
 import dataclasses
 from typing import Any
 
+from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadConverter
+from temporalio.exceptions import ApplicationError
 
 from passerelle.platform.codec import EncryptionCodec
 from passerelle.platform.settings import Settings
+from workflows.rules import REFUSALS
 
 
 class TemporalUnreachable(Exception):
@@ -31,11 +34,39 @@ def codec_for(settings: Settings) -> EncryptionCodec | None:
     return EncryptionCodec(settings.encryption_keys) if settings.encryption_keys else None
 
 
+class RefusalsInClear(DefaultFailureConverter):
+    """Encrypts every failure message and stack trace, except the workflow's refusals.
+
+    An error may quote the data it choked on, so failures are encoded. A refusal of the workflow's
+    rules (`workflows.rules.REFUSALS`: an illegal move, an unmet gate, four eyes...) is the answer
+    an operator needs to read wherever they sent the update, the Web UI's Send an Update dialog
+    included, which shows an encoded failure only as "Encoded failure". Its message is written
+    from the rules' own words, stage names, milestone kinds and playbook labels, never from
+    personal data (tests/unit/test_gates.py checks every refusal the property test meets), so it
+    stays in clear, without its stack trace. `InvalidRequest` is not a refusal: it echoes what the
+    request held, and stays encoded.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(encode_common_attributes=True)
+        self._clear = DefaultFailureConverter()
+
+    def to_failure(
+        self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure
+    ) -> None:
+        """Encode `exception` into `failure`, its message in clear only for a refusal."""
+        if isinstance(exception, ApplicationError) and exception.type in REFUSALS:
+            self._clear.to_failure(exception, payload_converter, failure)
+            failure.stack_trace = ""
+            return
+        super().to_failure(exception, payload_converter, failure)
+
+
 def converter_for(settings: Settings) -> DataConverter:
     """Return the pydantic data converter, encrypting with the settings' keys when there are any.
 
     With a codec, failure messages and stack traces are encrypted too (moved into the failure's
-    encoded attributes): an error may quote the data it choked on.
+    encoded attributes), but for the workflow's refusals (`RefusalsInClear`).
     """
     codec = codec_for(settings)
     if codec is None:
@@ -43,7 +74,7 @@ def converter_for(settings: Settings) -> DataConverter:
     return dataclasses.replace(
         pydantic_data_converter,
         payload_codec=codec,
-        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+        failure_converter_class=RefusalsInClear,
     )
 
 

@@ -26,6 +26,7 @@ from activities.digest import DigestActivities
 from activities.kpis import KpiActivities
 from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
+from activities.playbooks import PlaybookActivities
 from activities.rendering import Renderer
 from passerelle.platform.client import client_for, codec_for
 from passerelle.platform.db import create_pool, migrate, redact_url
@@ -82,6 +83,8 @@ def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
             "workflows.delivery_policy",
             "workflows.notifications",
             "workflows.views",
+            "workflows.gates",
+            "workflows.playbook_ops",
             # Constants only (names of activities and search attribute keys): passing them through
             # spares every new workflow instance a re-import of its own (memory and CPU per instance).
             "workflows.activity_names",
@@ -129,6 +132,7 @@ def build_worker(
     notifications = NotificationActivities(pool, channels, settings.notify_milestones)
     digest = DigestActivities(pool)
     kpis = KpiActivities(pool)
+    playbooks = PlaybookActivities(pool)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -140,6 +144,7 @@ def build_worker(
             notifications.notify,
             digest.list_stalled,
             kpis.kpi_summary,
+            playbooks.load_playbook,
         ],
         interceptors=[LogContextInterceptor()],
         max_concurrent_activities=settings.max_concurrent_activities,

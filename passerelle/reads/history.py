@@ -12,7 +12,7 @@ from schemas import HistoryEntry
 
 PAGE = 500
 _COLUMNS = """seq, kind, occurred_at AS at, stage, actor, to_stage, outcome, milestone, note,
-    evidence_url, reminder_number, effective_at"""
+    evidence_url, reminder_number, effective_at, details"""
 AFTER = f"""SELECT {_COLUMNS} FROM milestones WHERE collaboration_id = $1 AND seq > $2
 ORDER BY seq LIMIT $3"""
 LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM milestones WHERE collaboration_id = $1"

@@ -4,19 +4,12 @@ The views live in `migrations/0002_kpis.sql`; this module only filters and shape
 and without Temporal: a report needs the database alone.
 """
 
-from datetime import timedelta
-from typing import Any
-
 import asyncpg
 
 from activities.kpis import ratio
+from passerelle.reads.filters import WHERE, filter_args
+from passerelle.reads.playbook_kpis import read_playbook_kpis
 from schemas import KpiFilters, KpiReport, Stage, StageKpi
-from schemas.imports import effective_at
-
-# $1 programme, $2 sector, $3 corporate, $4 cohort from (inclusive), $5 cohort to (exclusive).
-_WHERE = """($1::text IS NULL OR programme = $1) AND ($2::text IS NULL OR sector = $2)
-  AND ($3::text IS NULL OR corporate = $3)
-  AND ($4::timestamptz IS NULL OR {cohort} >= $4) AND ($5::timestamptz IS NULL OR {cohort} < $5)"""
 
 SELECT_TOTALS = f"""
 SELECT count(*) AS collaborations,
@@ -25,7 +18,7 @@ SELECT count(*) AS collaborations,
        count(*) FILTER (WHERE outcome = 'deployed') AS deployed,
        count(*) FILTER (WHERE outcome = 'declined') AS declined,
        count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned
-FROM kpi_collaborations WHERE {_WHERE.format(cohort="entered_at")}
+FROM kpi_collaborations WHERE {WHERE.format(cohort="entered_at")}
 """
 SELECT_STAGES = f"""
 SELECT s.stage,
@@ -40,7 +33,7 @@ LEFT JOIN (
         CASE WHEN reached_pilot THEN 'pilot' END,
         CASE WHEN reached_evaluation THEN 'evaluation' END,
         CASE WHEN reached_deployment THEN 'deployment' END], NULL) AS stages
-    FROM kpi_collaborations WHERE {_WHERE.format(cohort="entered_at")}
+    FROM kpi_collaborations WHERE {WHERE.format(cohort="entered_at")}
 ) k ON true
 GROUP BY s.stage
 """
@@ -49,20 +42,14 @@ SELECT stage, count(*) AS stays,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median_days,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90_days,
        array_agg(days::float8 ORDER BY days) AS days
-FROM kpi_time_in_stage WHERE {_WHERE.format(cohort="cohort_at")}
+FROM kpi_time_in_stage WHERE {WHERE.format(cohort="cohort_at")}
 GROUP BY stage
 """
 
 
-def _args(f: KpiFilters) -> list[Any]:
-    since = effective_at(f.since) if f.since else None
-    until = effective_at(f.until) + timedelta(days=1) if f.until else None  # `--to` is inclusive
-    return [f.programme, f.sector, f.corporate, since, until]
-
-
 async def read_report(pool: asyncpg.Pool, filters: KpiFilters) -> KpiReport:
     """Return the funnel and stage durations of the collaborations `filters` selects."""
-    args = _args(filters)
+    args = filter_args(filters)
     async with pool.acquire() as conn:
         totals = await conn.fetchrow(SELECT_TOTALS, *args)
         stages = {r["stage"]: r for r in await conn.fetch(SELECT_STAGES, *args, [s.value for s in Stage])}
@@ -90,4 +77,5 @@ async def read_report(pool: asyncpg.Pool, filters: KpiFilters) -> KpiReport:
         conversion_introduction_pilot=ratio(reached[Stage.PILOT], reached[Stage.INTRODUCTION]),
         conversion_pilot_deployed=ratio(totals["deployed"], reached[Stage.PILOT]),
         stages=rows,
+        playbooks=await read_playbook_kpis(pool, filters),
     )

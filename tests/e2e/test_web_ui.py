@@ -6,6 +6,10 @@ query from the Queries tab and send an `advance` update from the Send an Update 
 
 The stack is encrypted (its default), so every step goes through the codec server: the form and
 the update dialog encode through `/encode`, and Temporal's own record of both holds ciphertext.
+
+Then Coalition Next's playbook, every update sent from the Send an Update dialog: the gate refuses
+the move to pilot and the dialog says why, the checklist in the current details fills in, the
+approver cannot be the requester, and the collaboration ends deployed.
 """
 
 import base64
@@ -15,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
@@ -188,3 +193,89 @@ def test_operator_starts_finds_opens_queries_and_advances_from_the_web_ui(
         page.get_by_role("tab", name="User Metadata").click()
         expect(current_details(page).get_by_text(re.compile(r"qualification \(since"))).to_be_visible()
     assert encodings(stack, workflow_id)["update"] == "binary/encrypted"
+
+
+PLAYBOOK = Path(__file__).parents[2] / "passerelle" / "devstack" / "playbooks" / "coalition-next.toml"
+WORKFLOW_ID = "collab-sanofi-owkin"
+SPONSOR = "innovation@sanofi.example"
+APPROVER = "claire.martin@coalition-next.example"
+
+
+def send_update(page: Page, name: str, payload: dict[str, Any]) -> None:
+    """Open Send an Update, choose `name`, paste `payload` and submit (the dialog stays on refusal)."""
+    page.get_by_role("button", name="More Actions").click()
+    page.get_by_role("menuitem", name="Send an Update").click()
+    dialog = page.get_by_role("dialog", name="Send an Update")
+    dialog.get_by_test_id("update-select-button").click()
+    page.get_by_role("option", name=name, exact=True).click()
+    dialog.locator(".cm-content").click()
+    page.keyboard.press("Control+A")  # the dialog keeps the last update's Data: replace it
+    page.keyboard.insert_text(json.dumps(payload))
+    dialog.locator("#update-id").click()  # leave the editor: it re-formats, then Submit stays put
+    page.wait_for_timeout(300)
+    dialog.get_by_role("button", name="Submit").click()
+
+
+def accepted(page: Page) -> None:
+    expect(page.get_by_role("dialog", name="Send an Update")).to_be_hidden()
+
+
+def refused(page: Page, text: str) -> None:
+    """The dialog stays open and shows the workflow's refusal; close it."""
+    dialog = page.get_by_role("dialog", name="Send an Update")
+    expect(dialog.get_by_text(re.compile(re.escape(text)))).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+
+
+def test_the_coalition_next_playbook_from_the_web_ui(stack: DevStack, page: Page) -> None:
+    cli(stack, "playbook", "apply", str(PLAYBOOK), "--by", "dpo@coalition-next.example")
+    cli(
+        stack, "start", "--id", WORKFLOW_ID, "--corporate", "Sanofi", "--corporate-email", SPONSOR,
+        "--startup", "Owkin", "--startup-email", "partners@owkin.example", "--programme", "Coalition Next",
+        "--topic", "Federated trial matching", "--sector", "health", "--owner-email", "o@programme.example",
+    )  # fmt: skip
+    ops = "ui@programme.example"
+    with screenshot_on_failure(page, "playbook-gate"):
+        page.goto(f"{stack.ui}/namespaces/default/workflows/{WORKFLOW_ID}")
+        send_update(page, "advance", {"to": "qualification", "by": ops})
+        accepted(page)
+        send_update(page, "advance", {"to": "pilot", "by": ops})
+        refused(page, 'cannot move to pilot: missing milestone "NDA signed"')
+        page.reload()
+        page.get_by_role("tab", name="User Metadata").click()
+        details = current_details(page)
+        expect(details.get_by_text("Playbook: Coalition Next v1")).to_be_visible()
+        expect(details.get_by_text(re.compile(r"⬜ pilot: milestone .NDA signed."))).to_be_visible()
+
+    url = "https://docs.example/criteria.pdf"
+    card = {"clinical value": 4, "integration effort": 4, "data protection": 3}
+    with screenshot_on_failure(page, "playbook-milestones"):
+        for name, payload in [
+            ("record_milestone", {"kind": "NDA signed", "by": ops}),
+            ("record_milestone", {"kind": "pilot success criteria", "by": ops, "evidence_url": url}),
+            ("advance", {"to": "pilot", "by": ops}),
+            ("record_milestone", {"kind": "pilot report", "by": ops}),
+            ("advance", {"to": "evaluation", "by": ops}),
+            ("score", {"by": "eva@coalition-next.example", "scores": card}),
+            ("score", {"by": "bob@coalition-next.example", "scores": card}),
+            ("request_approval", {"for": "deployment", "by": ops, "note": "two scorecards in"}),
+        ]:
+            send_update(page, name, payload)
+            accepted(page)
+
+    with screenshot_on_failure(page, "playbook-four-eyes"):
+        send_update(page, "approve", {"by": ops})
+        refused(page, "may not answer it: a second person must (four eyes)")
+        for name, payload in [
+            ("approve", {"by": APPROVER, "note": "convincing"}),
+            ("advance", {"to": "deployment", "by": ops}),
+            ("request_approval", {"for": "deployed", "by": ops}),
+            ("approve", {"by": SPONSOR}),
+            ("close", {"outcome": "deployed", "by": ops, "reason": "in production"}),
+        ]:
+            send_update(page, name, payload)
+            accepted(page)
+        page.reload()
+        page.get_by_role("tab", name="User Metadata").click()
+        expect(current_details(page).get_by_text(re.compile(r"deployed \(since"))).to_be_visible()

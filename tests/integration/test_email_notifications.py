@@ -8,6 +8,7 @@ from temporalio.worker import Worker
 from activities.channels.smtp import message_id
 from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
+from activities.playbooks import PlaybookActivities
 from passerelle.devstack.smtpsink import SinkHandler
 from passerelle.platform.worker import WORKFLOWS, workflow_runner
 from schemas import Closure, Outcome
@@ -106,7 +107,11 @@ async def test_retry_after_send_sends_no_second_email(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(strict=True),
-        activities=[MilestoneActivities(pool).record_events, notifications.deliver],
+        activities=[
+            MilestoneActivities(pool).record_events,
+            notifications.deliver,
+            PlaybookActivities(pool).load_playbook,
+        ],
     ):
         await lifecycle(dev_env, workflow_id, task_queue, language="en")
     p = "[French Tech Corporate Community] Natixis × Nabla"

@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 from activities.channels.log import LogChannel
 from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
+from activities.playbooks import PlaybookActivities
 from passerelle.platform.worker import WORKFLOWS, workflow_runner
 from schemas import (
     Closure,
@@ -142,7 +143,11 @@ async def test_retry_after_commit_writes_nothing_twice(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(strict=True),
-        activities=[records.record_events, *notifications.activities()],
+        activities=[
+            records.record_events,
+            *notifications.activities(),
+            PlaybookActivities(pool).load_playbook,
+        ],
     ):
         status = await lifecycle(dev_env.client, workflow_id, task_queue)
     rows = await pool.fetch(ROWS, workflow_id)

@@ -111,6 +111,7 @@ async def test_a_new_run_records_the_deprecated_markers_and_the_memo(
         patches.LEAN_COMMANDS.id: True,
         patches.MILESTONE_NOTIFICATIONS.id: True,
         patches.BOUNDED_LIFE.id: False,
+        patches.PLAYBOOKS.id: False,
     }
     memo = await (await client.get_workflow_handle(workflow_id).describe()).memo()
     assert memo == {"collaboration_id": runs[0].run_id}

@@ -147,3 +147,24 @@ def test_dev_encrypt_makes_a_key_for_the_state_folder_it_is_given(tmp_path: Path
     assert not settings.encryption_off
     assert (other / "encryption.keys").exists()
     assert settings.encryption_keys != load_settings({"PASSERELLE_STATE_DIR": str(default)}).encryption_keys
+
+
+async def test_refusals_travel_in_clear_and_every_other_failure_is_encrypted() -> None:
+    """The Web UI shows an encoded failure as "Encoded failure": a refusal must stay readable."""
+    from temporalio.api.failure.v1 import Failure
+    from temporalio.exceptions import ApplicationError
+
+    from passerelle.platform.client import converter_for
+
+    converter = converter_for(load_settings({"PASSERELLE_ENCRYPTION_KEYS": f"k1:{new_key()}"}))
+    refusal = 'cannot move to pilot: missing milestone "NDA signed"; playbook Coalition Next v3'
+    for kind, message, shown in [
+        ("GateUnmet", refusal, refusal),
+        ("SameApprover", "whoever requested this approval may not answer it", None),
+        ("InvalidRequest", "invalid advance: by: a@b.example ...", "Encoded failure"),
+        ("RuntimeError", "asyncpg: a@b.example", "Encoded failure"),
+    ]:
+        failure = Failure()
+        await converter.encode_failure(ApplicationError(message, type=kind), failure)
+        assert failure.message == (shown or message), kind
+        assert (failure.stack_trace == "") and (b"a@b.example" not in failure.SerializeToString())

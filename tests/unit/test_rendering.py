@@ -38,6 +38,11 @@ def notification(event: NotificationEvent, language: str = "fr", **context: str)
         "next_reminder_at": "2026-12-26T18:00:00+00:00",
         "milestone": "NDA signed",
         "evidence_url": "",
+        "checklist": '[ ] deployment: milestone "pilot report" (the partners; an operator records it)',
+        "playbook": "Coalition Next v3",
+        "approval_for": "deployment",
+        "requested_by": "anne@programme.example",
+        "answer": "approved",
     }
     return Notification(
         key=f"run-1/3/{event.value}",

@@ -1,7 +1,8 @@
 """Each update's rule, written once in `workflows.rules`, judges the same in every place it runs.
 
 The workflow's state (validator and handler), the status query's answer and a visibility row all
-carry the three facts a rule reads; each refusal has a stable type.
+carry the three facts a rule reads; each refusal has a stable type. The playbook updates' rules
+read the state's playbook progress too: tests/unit/test_gates.py.
 """
 
 from datetime import UTC, datetime
@@ -117,7 +118,19 @@ def verdict(facts: Facts, update: str) -> str | None:
 def test_every_source_of_facts_gets_the_same_verdict(
     source: Any, facts: tuple[Stage, Outcome | None, bool], expected: dict[str, str | None]
 ) -> None:
-    assert {update: verdict(source(*facts), update) for update in UPDATES} == expected
+    assert {update: verdict(source(*facts), update) for update in REQUESTS} == expected
+
+
+def test_only_playbook_updates_read_more_than_the_three_facts() -> None:
+    """The other updates' rules also read the playbook progress only the state has
+    (tests/unit/test_gates.py judges them)."""
+    assert set(UPDATES) - set(REQUESTS) == {
+        "request_approval",
+        "approve",
+        "reject",
+        "score",
+        "adopt_playbook",
+    }
 
 
 def test_the_state_refuses_what_its_rule_refuses() -> None:

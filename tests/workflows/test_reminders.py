@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 from activities.channels.log import LogChannel
 from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
+from activities.playbooks import PlaybookActivities
 from passerelle.platform.worker import WORKFLOWS, workflow_runner
 from schemas import (
     CollaborationStatus,
@@ -232,6 +233,7 @@ async def test_worker_restart_mid_wait_sends_nothing_twice(
         activities=[
             MilestoneActivities(pool).record_events,
             *NotificationActivities(pool, [LogChannel()]).activities(),
+            PlaybookActivities(pool).load_playbook,
         ],
         max_cached_workflows=0,
     )

@@ -1,0 +1,432 @@
+"""The gate rules of playbooks, written once: what a move needs, what is missing, who must act.
+
+Refusal messages name rules, stages, milestone kinds and the playbook, never a person: clients
+show them in clear (`workflows.rules.REFUSALS`).
+
+One pure module, like the transition table: the workflow's validators and handlers, its status
+and the CLI all read a collaboration's playbook progress through these functions
+(docs/playbooks.md). `Progress` is a summary, never a growing list: the milestones the playbook
+names, one scorecard per evaluator (at most `MAX_EVALUATORS`), one approval per gate, one pending
+approval. Pure: no I/O, no clock (`now` is passed in).
+
+A gate guards a *forward* move: into the next stage, or closing as `deployed`. Back moves,
+`declined` and `abandoned` are never gated, and a gate once passed is not passed again (a
+collaboration back in pilot re-enters evaluation without re-proving its pilot report).
+"""
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas.playbooks import (
+    GATE_TARGETS,
+    MAX_EVALUATORS,
+    ROLES,
+    Gate,
+    GateTarget,
+    PlaybookVersion,
+    Scorecard,
+)
+from schemas.stages import Outcome, Stage
+from schemas.status import ChecklistItem
+from workflows.transitions import Refused
+
+_STAGES = list(Stage)
+
+
+class NoPlaybook(Refused):
+    type = "NoPlaybook"
+
+
+class GateUnmet(Refused):
+    """A forward move whose gate still misses something; the message lists exactly what."""
+
+    type = "GateUnmet"
+
+
+class NoApprovalNeeded(Refused):
+    type = "NoApprovalNeeded"
+
+
+class ApprovalPending(Refused):
+    type = "ApprovalPending"
+
+
+class NoApprovalPending(Refused):
+    type = "NoApprovalPending"
+
+
+class SameApprover(Refused):
+    """Four eyes: whoever asked for an approval may not give it."""
+
+    type = "SameApprover"
+
+
+class NotAnApprover(Refused):
+    type = "NotAnApprover"
+
+
+class NotScoring(Refused):
+    type = "NotScoring"
+
+
+class BadScorecard(Refused):
+    type = "BadScorecard"
+
+
+class PlaybookConflict(Refused):
+    """An adoption that would break the collaboration (a stale version, changed criteria...)."""
+
+    type = "PlaybookConflict"
+
+
+class PendingApproval(BaseModel):
+    """The one approval a collaboration is waiting for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: GateTarget
+    requested_by: str
+    requested_at: datetime
+    note: str = ""
+    reminders: int = 0
+    next_reminder_at: datetime | None = None
+
+
+class Progress(BaseModel):
+    """Where a collaboration stands against its playbook version; carried across continue-as-new."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    playbook: PlaybookVersion
+    milestones: dict[str, str | None] = {}  # a kind the playbook names (casefolded) → evidence URL
+    scores: dict[str, dict[str, int]] = {}  # evaluator (casefolded) → criterion → score
+    approved: dict[str, str] = {}  # gate → who approved it
+    pending: PendingApproval | None = None
+    passed: list[str] = []  # gates passed, in order (each at most once)
+
+    @property
+    def label(self) -> str:
+        return self.playbook.label
+
+
+# -- reading a playbook --
+
+
+def source_stage(target: str) -> Stage:
+    """Return the stage a gated move leaves: the stage before `target`, or deployment."""
+    if target == Outcome.DEPLOYED.value:
+        return Stage.DEPLOYMENT
+    return _STAGES[_STAGES.index(Stage(target)) - 1]
+
+
+def next_targets(stage: Stage) -> list[str]:
+    """Return the forward moves out of `stage` a gate may guard."""
+    index = _STAGES.index(stage)
+    ahead = [_STAGES[index + 1].value] if index + 1 < len(_STAGES) else [Outcome.DEPLOYED.value]
+    return [t for t in GATE_TARGETS if t in ahead]
+
+
+def is_forward(stage: Stage, target: Stage | Outcome) -> bool:
+    """Return True for a move a gate may guard: one step forward, or closing as deployed."""
+    if isinstance(target, Outcome):
+        return target is Outcome.DEPLOYED
+    return _STAGES.index(target) > _STAGES.index(stage)
+
+
+def gate_of(progress: Progress | None, stage: Stage, target: Stage | Outcome) -> Gate | None:
+    """Return the gate this move must pass now, or None (no playbook, not gated, already passed)."""
+    if progress is None or not is_forward(stage, target) or target.value in progress.passed:
+        return None
+    return progress.playbook.playbook.gates.get(target.value)
+
+
+def resolve(approvers: list[str], contacts: Mapping[str, str]) -> list[str]:
+    """Return the approvers' e-mail addresses, lower-cased: roles become the collaboration's contacts."""
+    return [(contacts[a] if a in ROLES else a).lower() for a in approvers]
+
+
+def approvers_of(progress: Progress, target: str, contacts: Mapping[str, str]) -> list[str]:
+    return resolve(progress.playbook.playbook.approvers_for(target), contacts)
+
+
+def weighted_mean(progress: Progress) -> float | None:
+    """Return the scorecard's weighted mean over every evaluator, or None before the first."""
+    rule = progress.playbook.playbook.scorecard
+    if rule is None or not progress.scores:
+        return None
+    total = sum(c.weight for c in rule.criteria)
+    per_criterion = criterion_means(progress)
+    return sum(c.weight * per_criterion[c.name] for c in rule.criteria) / total
+
+
+def criterion_means(progress: Progress) -> dict[str, float]:
+    """Return each criterion's mean score over the evaluators."""
+    rule = progress.playbook.playbook.scorecard
+    cards = list(progress.scores.values())
+    if rule is None or not cards:
+        return {}
+    return {c.name: sum(card[c.name] for card in cards) / len(cards) for c in rule.criteria}
+
+
+def _milestone_text(kind: str, evidence: bool) -> str:
+    return f'milestone "{kind}"' + (" (with evidence URL)" if evidence else "")
+
+
+def _needs(progress: Progress, target: str, gate: Gate, contacts: Mapping[str, str]) -> list[ChecklistItem]:
+    """Return the gate's checklist: every requirement, done or not, and who has to act."""
+    items = []
+    for rule in gate.milestones:
+        recorded = progress.milestones.get(rule.kind.casefold(), ())
+        done = recorded != () and (not rule.evidence or bool(recorded))
+        items.append(
+            ChecklistItem(
+                gate=target,
+                item=_milestone_text(rule.kind, rule.evidence),
+                done=done,
+                who="the partners; an operator records it",
+            )
+        )
+    scorecard = progress.playbook.playbook.scorecard
+    if gate.scorecard and scorecard is not None:
+        scored, mean = len(progress.scores), weighted_mean(progress)
+        done = scored >= scorecard.min_evaluators and mean is not None and mean >= scorecard.pass_mean
+        shown = "no score yet" if mean is None else f"weighted mean {mean:.2f}"
+        items.append(
+            ChecklistItem(
+                gate=target,
+                item=f"passing scorecard ({scored} of {scorecard.min_evaluators} evaluators, {shown}, "
+                f"needs {scorecard.pass_mean:g})",
+                done=done,
+                who="evaluators",
+            )
+        )
+    if gate.approval:
+        approvers = approvers_of(progress, target, contacts)
+        pending = progress.pending if progress.pending and progress.pending.target == target else None
+        if target in progress.approved:
+            item = "approval (approved)"  # no names: the item is also a refusal's words, in clear
+        elif pending is not None:
+            item = "approval (requested, pending)"
+        else:
+            item = "approval (request_approval, then a second person approves)"
+        items.append(
+            ChecklistItem(
+                gate=target,
+                item=item,
+                done=target in progress.approved,
+                who=", ".join(approvers) or "anyone but the requester",
+            )
+        )
+    return items
+
+
+def checklist(
+    progress: Progress | None, stage: Stage, outcome: Outcome | None, contacts: Mapping[str, str]
+) -> list[ChecklistItem]:
+    """Return the checklist of the gates ahead of the current stage (none once closed)."""
+    if progress is None or outcome is not None:
+        return []
+    items = []
+    for target in next_targets(stage):
+        gate = progress.playbook.playbook.gates.get(target)
+        if gate is not None and target not in progress.passed:
+            items.extend(_needs(progress, target, gate, contacts))
+    return items
+
+
+# -- checks: each raises a `Refused` whose message says exactly what is wrong --
+
+
+def check_gate(
+    progress: Progress | None, stage: Stage, target: Stage | Outcome, contacts: Mapping[str, str]
+) -> None:
+    """Refuse a forward move whose gate is unmet, listing every missing item."""
+    gate = gate_of(progress, stage, target)
+    if gate is None or progress is None:
+        return
+    missing = [i.item for i in _needs(progress, target.value, gate, contacts) if not i.done]
+    if missing:
+        verb = "close as" if isinstance(target, Outcome) else "move to"
+        raise GateUnmet(
+            f"cannot {verb} {target.value}: missing {', '.join(missing)}; playbook {progress.label}"
+        )
+
+
+def _playbook(progress: Progress | None) -> Progress:
+    if progress is None:
+        raise NoPlaybook("the collaboration runs under no playbook")
+    return progress
+
+
+def check_request(progress: Progress | None, stage: Stage, target: GateTarget) -> None:
+    """Refuse an approval request for a move that needs none, or while one is pending."""
+    progress = _playbook(progress)
+    gate = progress.playbook.playbook.gates.get(target)
+    if gate is None or not gate.approval:
+        raise NoApprovalNeeded(f"playbook {progress.label} asks no approval for {target}")
+    if target in progress.approved:
+        raise NoApprovalNeeded(f"{target} is already approved")
+    if progress.pending is not None:
+        p = progress.pending
+        raise ApprovalPending(f"an approval for {p.target} is pending: approve or reject it first")
+
+
+def _same(a: str, b: str) -> bool:
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def check_answer(progress: Progress | None, by: str, contacts: Mapping[str, str]) -> PendingApproval:
+    """Refuse an answer when nothing is pending, from the requester, or from a non-approver."""
+    progress = _playbook(progress)
+    pending = progress.pending
+    if pending is None:
+        raise NoApprovalPending("no approval is pending")
+    if _same(by, pending.requested_by):
+        raise SameApprover(
+            "whoever requested this approval may not answer it: a second person must (four eyes)"
+        )
+    approvers = approvers_of(progress, pending.target, contacts)
+    if approvers and by.strip().lower() not in approvers:
+        raise NotAnApprover(
+            f"only the approvers playbook {progress.label} names for {pending.target} may answer "
+            "(`passerelle status` lists them)"
+        )
+    return pending
+
+
+def check_score(progress: Progress | None, stage: Stage, card: Scorecard) -> None:
+    """Refuse a scorecard outside the stage it serves, with missing or unknown criteria, or one
+    evaluator too many."""
+    progress = _playbook(progress)
+    playbook = progress.playbook.playbook
+    rule = playbook.scorecard
+    scored = [t for t, g in playbook.gates.items() if g.scorecard]
+    if rule is None:
+        raise NotScoring(f"playbook {progress.label} has no scorecard")
+    stages = {source_stage(t) for t in scored}
+    if stage not in stages:
+        where = ", ".join(sorted(s.value for s in stages))
+        raise NotScoring(f"scorecards are recorded in {where}; the collaboration is in {stage.value}")
+    expected = {c.name.casefold(): c.name for c in rule.criteria}
+    given = {k.casefold() for k in card.scores}
+    unknown = sorted(k for k in card.scores if k.casefold() not in expected)
+    missing = [name for key, name in expected.items() if key not in given]
+    if unknown or missing or len(given) != len(card.scores):
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+            [f"unknown {', '.join(unknown)}"] if unknown else []
+        )
+        raise BadScorecard(
+            f"scores: {'; '.join(parts) or 'a criterion is given twice'} "
+            f"(criteria: {', '.join(expected.values())})"
+        )
+    if by_key(card.by) not in progress.scores and len(progress.scores) >= MAX_EVALUATORS:
+        raise BadScorecard(f"at most {MAX_EVALUATORS} evaluators may score one collaboration")
+
+
+def check_adoption(progress: Progress | None, version: int) -> None:
+    """Refuse a version that is not newer than the one the collaboration runs under."""
+    if progress is not None and version <= progress.playbook.version:
+        raise PlaybookConflict(
+            f"the collaboration already runs under {progress.label}; adopt a newer version"
+        )
+
+
+def check_compatible(progress: Progress | None, new: PlaybookVersion) -> None:
+    """Refuse a version that would break the collaboration: recorded scorecards it cannot read,
+    or a pending approval it no longer asks for."""
+    if progress is None:
+        return
+    check_adoption(progress, new.version)
+    old_rule, new_rule = progress.playbook.playbook.scorecard, new.playbook.scorecard
+    if progress.scores:
+        old_names = sorted(c.name.casefold() for c in old_rule.criteria) if old_rule else []
+        new_names = sorted(c.name.casefold() for c in new_rule.criteria) if new_rule else []
+        if old_names != new_names:
+            raise PlaybookConflict(
+                f"{new.label} changes the scorecard criteria, and {len(progress.scores)} scorecard(s) "
+                f"are recorded under v{progress.playbook.version}"
+            )
+    pending = progress.pending
+    if pending is not None:
+        gate = new.playbook.gates.get(pending.target)
+        if gate is None or not gate.approval:
+            raise PlaybookConflict(
+                f"an approval for {pending.target} is pending and {new.label} asks none: answer it first"
+            )
+
+
+# -- changes: the state calls these once the check passed --
+
+
+def by_key(who: str) -> str:
+    return who.strip().casefold()
+
+
+def begin(version: PlaybookVersion, stage: Stage, milestones: Mapping[str, str | None]) -> Progress:
+    """Return the progress of a collaboration that adopts `version` in `stage`: every gate up to
+    its stage counts as passed (it is past them), and the milestones it already recorded count."""
+    named = {m.kind.casefold() for g in version.playbook.gates.values() for m in g.milestones}
+    behind = [
+        t
+        for t in GATE_TARGETS
+        if t != Outcome.DEPLOYED.value and _STAGES.index(Stage(t)) <= _STAGES.index(stage)
+    ]
+    return Progress(
+        playbook=version,
+        milestones={k.casefold(): v for k, v in milestones.items() if k.casefold() in named},
+        passed=behind,
+    )
+
+
+def adopt(
+    progress: Progress | None, new: PlaybookVersion, stage: Stage, milestones: Mapping[str, str | None]
+) -> Progress:
+    """Return the progress under a newer version: what was done stays done."""
+    fresh = begin(new, stage, milestones)
+    if progress is None:
+        return fresh
+    named = set(fresh.milestones) | {
+        m.kind.casefold() for g in new.playbook.gates.values() for m in g.milestones
+    }
+    kept = {k: v for k, v in progress.milestones.items() if k in named}
+    return fresh.model_copy(
+        update={
+            "milestones": {**kept, **fresh.milestones},
+            "scores": progress.scores,
+            "approved": progress.approved,
+            "pending": progress.pending,
+            "passed": list(dict.fromkeys([*progress.passed, *fresh.passed])),
+        }
+    )
+
+
+def note_milestone(progress: Progress | None, kind: str, evidence_url: str | None) -> None:
+    """Remember a milestone the playbook names; a recording with evidence is never forgotten."""
+    if progress is None:
+        return
+    key = kind.casefold()
+    named = {m.kind.casefold() for g in progress.playbook.playbook.gates.values() for m in g.milestones}
+    if key in named:
+        progress.milestones[key] = evidence_url or progress.milestones.get(key)
+
+
+def pass_gate(progress: Progress | None, stage: Stage, target: Stage | Outcome) -> dict[str, Any] | None:
+    """Mark the move's gate passed; return what satisfied it, for the audit (None: no gate)."""
+    gate = gate_of(progress, stage, target)
+    if gate is None or progress is None:
+        return None
+    progress.passed.append(target.value)
+    evidence: dict[str, Any] = {
+        "gate": target.value,
+        "playbook": progress.label,
+        "milestones": {m.kind: progress.milestones.get(m.kind.casefold()) for m in gate.milestones},
+    }
+    if gate.scorecard:
+        mean = weighted_mean(progress)
+        evidence["scorecard"] = {"evaluators": len(progress.scores), "weighted_mean": round(mean or 0, 4)}
+    if gate.approval:
+        evidence["approved_by"] = progress.approved.get(target.value)
+    return evidence
