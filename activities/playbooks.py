@@ -76,7 +76,7 @@ async def apply(pool: asyncpg.Pool, playbook: Playbook, source: str, by: str) ->
     sha = digest(playbook)
     body = playbook.model_dump(mode="json")  # the pool's codec writes it as a JSON object
     async with pool.acquire() as conn:
-        for _ in range(5):  # a concurrent apply took the number: take the next one
+        for _ in range(20):  # a concurrent apply took the number: take the next one
             current = await conn.fetchrow(CURRENT, playbook.programme)
             if current is not None and current["sha256"] == sha:
                 return Applied(_version(current), created=False)

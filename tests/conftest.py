@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -75,6 +76,26 @@ async def pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(postgres_url, max_size=20)
     yield pool
     await pool.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def own_database(postgres_url: str) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
+    """A migrated database of this test's own on the session's server: its URL and a pool.
+
+    For a test that changes what every collaboration reads (`passerelle demo` applies the demo
+    programmes' playbooks, and the factories' collaborations belong to one of them).
+    """
+    name = f"own_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = urlunsplit(urlsplit(postgres_url)._replace(path=f"/{name}"))
+    await migrate(url)
+    own = await create_pool(url, max_size=10)
+    yield url, own
+    await own.close()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

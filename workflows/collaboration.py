@@ -35,15 +35,7 @@ with workflow.unsafe.imports_passed_through():
         SnoozeRequest,
         StageChange,
     )
-    from schemas.playbooks import (
-        Approval,
-        ApprovalRequest,
-        PlaybookAdoption,
-        PlaybookLoad,
-        PlaybookLookup,
-        Rejection,
-        Scorecard,
-    )
+    from schemas.playbooks import PlaybookLoad, PlaybookLookup
     from workflows import patches, playbook_ops, rules, views
     from workflows import search_attributes as sa
     from workflows.activity_names import LOAD_PLAYBOOK, RECORD_EVENTS
@@ -51,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.deliveries import Deliveries
     from workflows.delivery_policy import RECORD_RETRY, RECORD_TIMEOUT
     from workflows.notifications import notification_for
+    from workflows.playbook_updates import PlaybookUpdates
     from workflows.requests import decode_start, parse_request
     from workflows.state import CollaborationState
 
@@ -59,7 +52,7 @@ Operation = Callable[[CollaborationState, Any, datetime], HistoryEntry]
 
 
 @workflow.defn
-class CollaborationWorkflow:
+class CollaborationWorkflow(PlaybookUpdates):
     """A collaboration's durable life: stages, milestones, reminders and its outcome."""
 
     @workflow.init
@@ -200,65 +193,6 @@ class CollaborationWorkflow:
     @snooze_reminders.validator
     def _check_snooze(self, snooze: SnoozeRequest | Any) -> None:
         self._check("snooze_reminders", snooze)
-
-    # -- playbook updates (docs/playbooks.md): same pattern, rules in `workflows.gates` --
-
-    @workflow.update
-    async def request_approval(self, request: ApprovalRequest | Any) -> CollaborationStatus:
-        """Ask a second person to approve a move or an outcome the playbook gates."""
-        return await self._apply("request_approval", request, playbook_ops.request_approval)
-
-    @request_approval.validator
-    def _check_request_approval(self, request: ApprovalRequest | Any) -> None:
-        self._check("request_approval", request)
-
-    @workflow.update
-    async def approve(self, approval: Approval | Any) -> CollaborationStatus:
-        """Approve the pending approval (not its requester; one of the playbook's approvers)."""
-        return await self._apply("approve", approval, playbook_ops.approve)
-
-    @approve.validator
-    def _check_approve(self, approval: Approval | Any) -> None:
-        self._check("approve", approval)
-
-    @workflow.update
-    async def reject(self, rejection: Rejection | Any) -> CollaborationStatus:
-        """Reject the pending approval, with a reason."""
-        return await self._apply("reject", rejection, playbook_ops.reject)
-
-    @reject.validator
-    def _check_reject(self, rejection: Rejection | Any) -> None:
-        self._check("reject", rejection)
-
-    @workflow.update
-    async def score(self, card: Scorecard | Any) -> CollaborationStatus:
-        """Record one evaluator's scorecard (replacing their previous one)."""
-        return await self._apply("score", card, playbook_ops.score)
-
-    @score.validator
-    def _check_score(self, card: Scorecard | Any) -> None:
-        self._check("score", card)
-
-    @workflow.update
-    async def adopt_playbook(self, adoption: PlaybookAdoption | Any) -> CollaborationStatus:
-        """Run under a newer version of the programme's playbook; refused if it would break it."""
-        valid = parse_request(PlaybookAdoption, adoption, "adopt_playbook")
-        await workflow.wait_condition(lambda: not self._loading)
-        state = self._known()
-        # The version is read from PostgreSQL here, since a validator may do no I/O: the rules
-        # that need its content (`gates.check_compatible`) run once it is known.
-        load = await self._load_playbook(
-            PlaybookLookup(
-                programme=state.request.programme,
-                version=valid.version,
-                collaboration_id=state.collaboration_id,
-            )
-        )
-        return await self._change(lambda now: [playbook_ops.adopt(state, valid, load, now)])
-
-    @adopt_playbook.validator
-    def _check_adopt(self, adoption: PlaybookAdoption | Any) -> None:
-        self._check("adopt_playbook", adoption)
 
     @workflow.query
     def status(self) -> CollaborationStatus:

@@ -15,10 +15,7 @@ collaboration back in pilot re-enters evaluation without re-proving its pilot re
 """
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 from schemas.playbooks import (
     GATE_TARGETS,
@@ -31,85 +28,22 @@ from schemas.playbooks import (
 )
 from schemas.stages import Outcome, Stage
 from schemas.status import ChecklistItem
-from workflows.transitions import Refused
+from workflows.progress import (
+    ApprovalPending,
+    BadScorecard,
+    GateUnmet,
+    NoApprovalNeeded,
+    NoApprovalPending,
+    NoPlaybook,
+    NotAnApprover,
+    NotScoring,
+    PendingApproval,
+    PlaybookConflict,
+    Progress,
+    SameApprover,
+)
 
 _STAGES = list(Stage)
-
-
-class NoPlaybook(Refused):
-    type = "NoPlaybook"
-
-
-class GateUnmet(Refused):
-    """A forward move whose gate still misses something; the message lists exactly what."""
-
-    type = "GateUnmet"
-
-
-class NoApprovalNeeded(Refused):
-    type = "NoApprovalNeeded"
-
-
-class ApprovalPending(Refused):
-    type = "ApprovalPending"
-
-
-class NoApprovalPending(Refused):
-    type = "NoApprovalPending"
-
-
-class SameApprover(Refused):
-    """Four eyes: whoever asked for an approval may not give it."""
-
-    type = "SameApprover"
-
-
-class NotAnApprover(Refused):
-    type = "NotAnApprover"
-
-
-class NotScoring(Refused):
-    type = "NotScoring"
-
-
-class BadScorecard(Refused):
-    type = "BadScorecard"
-
-
-class PlaybookConflict(Refused):
-    """An adoption that would break the collaboration (a stale version, changed criteria...)."""
-
-    type = "PlaybookConflict"
-
-
-class PendingApproval(BaseModel):
-    """The one approval a collaboration is waiting for."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    target: GateTarget
-    requested_by: str
-    requested_at: datetime
-    note: str = ""
-    reminders: int = 0
-    next_reminder_at: datetime | None = None
-
-
-class Progress(BaseModel):
-    """Where a collaboration stands against its playbook version; carried across continue-as-new."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    playbook: PlaybookVersion
-    milestones: dict[str, str | None] = {}  # a kind the playbook names (casefolded) → evidence URL
-    scores: dict[str, dict[str, int]] = {}  # evaluator (casefolded) → criterion → score
-    approved: dict[str, str] = {}  # gate → who approved it
-    pending: PendingApproval | None = None
-    passed: list[str] = []  # gates passed, in order (each at most once)
-
-    @property
-    def label(self) -> str:
-        return self.playbook.label
 
 
 # -- reading a playbook --

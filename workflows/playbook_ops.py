@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from schemas import EventKind, HistoryEntry
 from schemas.playbooks import Approval, ApprovalRequest, PlaybookAdoption, PlaybookLoad, Rejection, Scorecard
 from workflows import gates, rules
-from workflows.gates import PendingApproval, PlaybookConflict
+from workflows.progress import PendingApproval, PlaybookConflict
 from workflows.reminders import MAX_REMINDERS_PER_STAGE, gap_factor
 from workflows.state import CollaborationState
 

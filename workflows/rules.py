@@ -32,7 +32,7 @@ from schemas import (
 )
 from schemas.playbooks import Approval, ApprovalRequest, PlaybookAdoption, Rejection, Scorecard
 from workflows import gates
-from workflows.gates import Progress
+from workflows.progress import Progress
 from workflows.transitions import Refused, check_move
 
 

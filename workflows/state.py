@@ -37,7 +37,7 @@ from schemas import (
 )
 from schemas.imports import effective_at
 from workflows import gates, rules
-from workflows.gates import Progress
+from workflows.progress import Progress
 from workflows.recent import keep_recent
 from workflows.reminders import DUE_SOON_FRACTION, MAX_REMINDERS_PER_STAGE, gap_factor
 

@@ -53,6 +53,7 @@ WORKFLOW_MODULES = (
     "workflows.requests",
     "workflows.alarm",
     "workflows.deliveries",
+    "workflows.playbook_updates",
 )
 
 
@@ -84,6 +85,7 @@ def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
             "workflows.notifications",
             "workflows.views",
             "workflows.gates",
+            "workflows.progress",
             "workflows.playbook_ops",
             # Constants only (names of activities and search attribute keys): passing them through
             # spares every new workflow instance a re-import of its own (memory and CPU per instance).

@@ -8,11 +8,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import WorkerFactory
 from tests.e2e.cli import assert_one_line_error, cli_env, passerelle, passerelle_each
 from tests.factories import request_data
+from workflows.collaboration import CollaborationWorkflow
 
 pytestmark = pytest.mark.e2e
 
@@ -131,15 +133,11 @@ async def test_schema_prints_start_updates_and_status(env: dict[str, str]) -> No
     """schema prints JSON Schemas for the start input, every update and the status query."""
     everything = (await passerelle(env, "schema")).json()
     assert everything["start"]["title"] == "CollaborationRequest"
-    assert set(everything["updates"]) == {
-        "advance",
-        "record_milestone",
-        "close",
-        "pause",
-        "resume",
-        "snooze_reminders",
-    }
+    defined = set(workflow._Definition.must_from_class(CollaborationWorkflow).updates)
+    assert set(everything["updates"]) == defined, "every update of the workflow has its schema"
+    assert len(defined) == 11
     assert "to" in everything["updates"]["advance"]["properties"]
+    assert everything["updates"]["request_approval"]["required"] == ["for", "by"]
     assert (await passerelle(env, "schema", "snooze")).json()["title"] == "SnoozeRequest"
     assert "stage" in (await passerelle(env, "schema", "status")).json()["properties"]
 

@@ -29,20 +29,23 @@ async def passerelle(env: dict[str, str], *args: str) -> subprocess.CompletedPro
 async def test_demo_imports_once_and_a_bad_file_names_its_rows(
     dev_env: WorkflowEnvironment,
     run_worker: WorkerFactory,
-    pool: asyncpg.Pool,
-    postgres_url: str,
+    own_database: tuple[str, asyncpg.Pool],
     task_queue: str,
     tmp_path: Path,
 ) -> None:
-    """A small demo starts 12 workflows, a second import of its file skips all 12; bad rows exit 2."""
+    """A small demo starts 12 workflows, a second import of its file skips all 12; bad rows exit 2.
+
+    On a database of its own: the demo applies its programmes' playbooks, which would gate every
+    other test's collaborations."""
+    url, pool = own_database
     env = {
         "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "PASSERELLE_DATABASE_URL": postgres_url,
+        "PASSERELLE_DATABASE_URL": url,
         "PASSERELLE_TASK_QUEUE": task_queue,
     }
     demo_file = tmp_path / "demo.csv"
     seed = str(abs(hash(task_queue)) % 100_000)  # a fresh set of pairs for this test
-    async with run_worker(dev_env.client):
+    async with run_worker(dev_env.client, pool=pool):
         demo = await passerelle(
             env, "demo", "--file", str(demo_file), "--collaborations", "12", "--corporates", "4",
             "--startups", "6", "--seed", seed,
@@ -54,6 +57,13 @@ async def test_demo_imports_once_and_a_bad_file_names_its_rows(
         bad = await passerelle(env, "import", str(broken))
     assert demo.returncode == 0, demo.stderr
     assert "wrote 12 collaborations" in demo.stdout and "12 started, 0 skipped" in demo.stdout
+    assert "playbook Coalition Next v1 applied" in demo.stdout
+    assert "playbook French Tech Corporate Community v1 applied" in demo.stdout
+    adopted = await pool.fetchval("SELECT count(*) FROM milestones WHERE kind = 'playbook_adopted'")
+    imported_ftcc_or_cn = await pool.fetchval(
+        "SELECT count(*) FROM collaborations WHERE programme IN ('Coalition Next', 'French Tech Corporate Community')"
+    )
+    assert adopted == imported_ftcc_or_cn > 0, "imported collaborations run under their programme's playbook"
     assert again.returncode == 0 and "0 started, 12 skipped (already imported)" in again.stdout
     assert bad.returncode == 2
     assert "line 2, column corporate_email: value is not a valid email address" in bad.stderr

@@ -430,3 +430,31 @@ def test_no_sequence_of_operations_gets_past_an_unmet_gate(
 def test_the_property_got_through_every_kind_of_gate() -> None:
     """Guards the property above against strategies that never reach a gate (it runs first)."""
     assert len(gated_moves) >= 40 and {"qualification", "pilot"} <= set(gated_moves)
+
+
+def test_the_stage_e_mail_and_the_approvers_e_mail_carry_the_gate_and_its_checklist() -> None:
+    from activities.rendering import Renderer
+    from workflows.notifications import notification_for
+
+    state = state_under(coalition(), Stage.QUALIFICATION)
+    state.record_milestone(MilestoneRequest(kind="NDA signed", by="ops"), NOW)
+    url = "https://docs.example/c"
+    state.record_milestone(MilestoneRequest(kind="pilot success criteria", by="ops", evidence_url=url), NOW)
+    moved = notification_for(state, state.advance(StageChange(to=Stage.PILOT, by="ops"), NOW))
+    assert moved is not None
+    message = Renderer("http://ui.example", "default").render(moved)
+    assert 'Conditions du prochain passage :\n[ ] evaluation: milestone "pilot report"' in message.text
+    assert "<li>[ ] evaluation: milestone &#34;pilot report&#34;" in message.html
+    state.record_milestone(MilestoneRequest(kind="pilot report", by="ops"), NOW)
+    state.advance(StageChange(to=Stage.EVALUATION, by="ops"), NOW)
+    ask = playbook_ops.request_approval(
+        state, ApprovalRequest.model_validate({"for": "deployment", "by": "anne"}), NOW
+    )
+    asked = notification_for(state, ask)
+    assert asked is not None
+    assert [r.email for r in asked.recipients] == [
+        "claire.martin@coalition-next.example",
+        "operator@programme.example",
+    ]
+    text = Renderer("http://ui.example", "default").render(asked).text
+    assert "anne demande votre validation pour passer à « déploiement » (playbook Coalition Next v3)" in text

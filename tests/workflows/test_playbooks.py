@@ -6,8 +6,9 @@ the history and agrees with the rows. Each test applies the playbook under a pro
 own: playbooks belong to programmes, and the session's database is shared.
 """
 
+import asyncio
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from passerelle.audit.histories import fetch_chain
 from passerelle.audit.timeline import story
 from passerelle.audit.verify import compare, database_rows
 from passerelle.intake.playbooks import read
+from passerelle.intake.rows import COLUMNS, parse_csv, start_imports
 from passerelle.platform.client import converter_for
 from passerelle.platform.settings import Settings
 from schemas import Closure, MilestoneRequest, Outcome, Stage, StageChange
@@ -205,4 +207,34 @@ async def test_a_programme_without_a_playbook_moves_as_before(
         kind, _ = await refused(handle, wf.request_approval, asking("deployed"))
         assert kind == "NoPlaybook"
         await handle.execute_update(wf.close, Closure(outcome=Outcome.DEPLOYED, by="ops", reason="live"))
+        await handle.result()
+
+
+async def test_an_imported_collaboration_runs_under_its_programmes_playbook(
+    time_env: WorkflowEnvironment, run_worker: WorkerFactory, pool: asyncpg.Pool, task_queue: str
+) -> None:
+    """Imported in pilot: the gates behind it count as passed, the next one holds."""
+    playbook = await apply_example(pool)
+    row = f"Sanofi,i@sanofi.example,Owkin,p@owkin.example,,{playbook.programme},Trials,health,o@p.example,fr"
+    text = ",".join(COLUMNS) + f"\n{row},pilot,2025-01-06,2025-02-03,2025-03-03,,,,\n"
+    rows, errors = parse_csv(text, "programme.csv", date(2025, 6, 1))
+    assert errors == []
+    async with run_worker(time_env.client):
+        await start_imports(time_env.client, rows, task_queue, pool=pool)
+        handle = time_env.client.get_workflow_handle(rows[0].workflow_id)
+        for _ in range(50):  # the status answers at once; the playbook is read just after the start
+            status = await handle.query(CollaborationWorkflow.status)
+            if status.playbook is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert (status.stage, status.playbook) == (Stage.PILOT, f"{playbook.programme} v1")
+        assert [i.item for i in status.checklist] == ['milestone "pilot report"']
+        kind, _ = await refused(
+            handle, CollaborationWorkflow.advance, StageChange(to=Stage.EVALUATION, by="ops")
+        )
+        assert kind == "GateUnmet"
+        back = await handle.execute_update(
+            CollaborationWorkflow.close, Closure(outcome=Outcome.DECLINED, by="ops", reason="x")
+        )
+        assert back.outcome is Outcome.DECLINED
         await handle.result()
