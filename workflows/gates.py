@@ -249,8 +249,9 @@ def check_score(progress: Progress | None, stage: Stage, card: Scorecard) -> Non
     unknown = sorted(k for k in card.scores if k.casefold() not in expected)
     missing = [name for key, name in expected.items() if key not in given]
     if unknown or missing or len(given) != len(card.scores):
+        # Unknown names are counted, not quoted: a refusal travels in clear, and they are input.
         parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
-            [f"unknown {', '.join(unknown)}"] if unknown else []
+            [f"{len(unknown)} unknown criterion name(s)"] if unknown else []
         )
         raise BadScorecard(
             f"scores: {'; '.join(parts) or 'a criterion is given twice'} "

@@ -9,7 +9,7 @@ import asyncio
 import importlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import asyncpg
 import typer
@@ -20,7 +20,6 @@ from temporalio.service import RPCError
 from passerelle.audit.entries import RecordedEntry, recorded_entries, run_marks
 from passerelle.audit.histories import ExportError, Run, fetch_chain, first_run_id, read_exports, write_export
 from passerelle.audit.keys import check_keys
-from passerelle.audit.replay import ReplayOutcome, replay_runs
 from passerelle.audit.timeline import stage_times, story, to_csv, to_markdown
 from passerelle.audit.verify import Difference, compare, database_rows
 from passerelle.cli.common import BAD_INPUT, FAILURE, CliError, StateDir, database_url
@@ -29,6 +28,9 @@ from passerelle.platform.client import client_for, converter_for
 from passerelle.platform.codec import UnknownKeyError
 from passerelle.platform.db import redact_url
 from passerelle.platform.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # the replay machinery (the SDK's worker, the sandbox) loads with `audit replay`
+    from passerelle.audit.replay import ReplayOutcome
 
 app = typer.Typer(help="Export, replay, read and verify collaborations' histories.", no_args_is_help=True)
 err = plain_console(stderr=True)
@@ -123,7 +125,7 @@ async def _query_runs(settings: Settings, query: str) -> list[Run]:
         raise CliError(f"--query: {error.message}") from None
 
 
-def _summary(outcomes: list[ReplayOutcome]) -> int:
+def _summary(outcomes: list["ReplayOutcome"]) -> int:
     failed = [o for o in outcomes if not o.passed]
     nondet = [o for o in failed if o.nondeterministic]
     if failed:
@@ -162,6 +164,8 @@ def replay(
         raise CliError("give export folders, files or workflow ids, or --query", BAD_INPUT)
     classes = _load_workflows(workflow)
     settings = load_settings()
+
+    from passerelle.audit.replay import ReplayOutcome, replay_runs
 
     async def go() -> list[ReplayOutcome]:
         runs: list[Run] = []

@@ -7,8 +7,6 @@ from typing import Annotated
 import typer
 
 from passerelle.platform.client import codec_for
-from passerelle.platform.codec_auth import CodecAuthError, check_bind, codec_auth_from
-from passerelle.platform.codec_server import start_codec_server
 from passerelle.platform.logs import configure_logging
 from passerelle.platform.settings import load_settings
 
@@ -34,6 +32,10 @@ def codec_server(
     Requests need a bearer token when PASSERELLE_CODEC_TOKEN or PASSERELLE_CODEC_JWKS_URL is set,
     and an allowed Host (PASSERELLE_CODEC_ALLOWED_HOSTS); see docs/configuration.md, Encryption.
     """
+    # Imported here: aiohttp and the JWT library cost every other command a quarter of a second.
+    from passerelle.platform.codec_auth import CodecAuthError, check_bind, codec_auth_from
+    from passerelle.platform.codec_server import start_codec_server
+
     configure_logging()
     codec = codec_for(load_settings())
     if codec is None:

@@ -16,7 +16,6 @@ from passerelle.devstack.servers import TemporalDevServer
 from passerelle.devstack.smtpsink import ReceivedMail, SinkHandler, describe, start_sink
 from passerelle.platform.client import codec_for
 from passerelle.platform.codec import new_key
-from passerelle.platform.codec_server import start_codec_server
 from passerelle.platform.db import MIN_PASSWORD_LENGTH, migrate, redact_url, weak_passwords
 from passerelle.platform.health import run_checks
 from passerelle.platform.logs import configure_logging
@@ -92,6 +91,8 @@ def dev(
             if codec is not None:
                 origins = [f"http://localhost:{ui_port}", f"http://127.0.0.1:{ui_port}"]
                 try:
+                    from passerelle.platform.codec_server import start_codec_server  # aiohttp: only here
+
                     runner = await start_codec_server(codec, origins, "127.0.0.1", codec_port)
                 except OSError as err:
                     raise SystemExit(

@@ -1,7 +1,9 @@
 """structlog set-up: one line per unit of work, console on a terminal, JSON otherwise.
 
-Activities get workflow id, run id, activity name and attempt bound by `LogContextInterceptor`,
-so every line an activity writes can be joined to the workflow history.
+Activities get workflow id, run id, activity name and attempt bound by the worker's
+`passerelle.platform.log_context.LogContextInterceptor`, so every line an activity writes can be
+joined to the workflow history. This module stays free of the SDK's worker: every command
+configures logging.
 """
 
 import logging
@@ -9,12 +11,6 @@ import sys
 from typing import Any
 
 import structlog
-from temporalio import activity
-from temporalio.worker import (
-    ActivityInboundInterceptor,
-    ExecuteActivityInput,
-    Interceptor,
-)
 
 
 def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
@@ -39,33 +35,3 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
     # The webhook channel logs what it did itself, with the URL cut to its host.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
-
-
-class _BindActivityContext(ActivityInboundInterceptor):
-    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
-        info = activity.info()
-        with structlog.contextvars.bound_contextvars(
-            workflow_id=info.workflow_id,
-            run_id=info.workflow_run_id,
-            activity=info.activity_type,
-            attempt=info.attempt,
-        ):
-            try:
-                return await super().execute_activity(input)
-            except Exception as err:
-                # One clear line per failed attempt (the SDK adds its own traceback): during an
-                # outage the log shows the attempts climbing while Temporal backs off.
-                structlog.get_logger().warning(
-                    "activity attempt failed; Temporal will retry it unless the error is permanent",
-                    error_type=type(err).__name__,
-                    error=str(err)[:300],
-                )
-                raise
-
-
-class LogContextInterceptor(Interceptor):
-    """Bind the workflow and activity identity to every structlog line an activity writes."""
-
-    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
-        """Wrap each activity execution."""
-        return _BindActivityContext(next)

@@ -30,7 +30,7 @@ from activities.playbooks import PlaybookActivities
 from activities.rendering import Renderer
 from passerelle.platform.client import client_for, codec_for
 from passerelle.platform.db import create_pool, migrate, redact_url
-from passerelle.platform.logs import LogContextInterceptor
+from passerelle.platform.log_context import LogContextInterceptor
 from passerelle.platform.runtime import build_runtime
 from passerelle.platform.settings import Settings
 from workflows import search_attributes

@@ -80,24 +80,31 @@ async def test_the_coalition_next_playbook_from_the_command_line(
         print(status.out)  # the closing note shows it
 
         url = "https://docs.example/criteria.pdf"
-        steps = [
-            ["milestone", workflow_id, "--kind", "NDA signed", "--by", by],
-            ["milestone", workflow_id, "--kind", "pilot success criteria", "--evidence-url", url, "--by", by],
-            ["advance", workflow_id, "--to", "pilot", "--by", by],
-            ["milestone", workflow_id, "--kind", "pilot report", "--by", by],
-            ["advance", workflow_id, "--to", "evaluation", "--by", by],
-            ["score", workflow_id, "--by", "eva", "--score", "clinical value=4", "--score", "integration effort=3",
-             "--score", "data protection=4"],
-            ["score", workflow_id, "--by", "bob", "--score", "clinical value=5", "--score", "integration effort=4",
-             "--score", "data protection=4"],
-            ["request-approval", workflow_id, "--for", "deployment", "--by", "anne", "--note", "scores are in"],
+        criteria = ["--kind", "pilot success criteria", "--evidence-url", url]
+        card = ["--score", "integration effort=3", "--score", "data protection=4"]
+        # Commands in one group do not depend on each other: they run two at a time.
+        groups = [
+            [["milestone", workflow_id, "--kind", "NDA signed", "--by", by],
+             ["milestone", workflow_id, *criteria, "--by", by]],
+            [["advance", workflow_id, "--to", "pilot", "--by", by]],
+            [["milestone", workflow_id, "--kind", "pilot report", "--by", by]],
+            [["advance", workflow_id, "--to", "evaluation", "--by", by]],
+            [["score", workflow_id, "--by", "eva", "--score", "clinical value=4", *card],
+             ["score", workflow_id, "--by", "bob", "--score", "clinical value=5", "--score", "integration effort=4",
+              "--score", "data protection=4"]],
+            [["request-approval", workflow_id, "--for", "deployment", "--by", "anne", "--note", "scores are in"]],
         ]  # fmt: skip
-        for args in steps:
-            done = await passerelle(env, *args)
-            assert done.code == 0, (args, done)
-        same = await passerelle(env, "approve", workflow_id, "--by", "Anne")
+        for group in groups:
+            for args, done in zip(group, await passerelle_each(env, group), strict=True):
+                assert done.code == 0, (args, done)
+        same, bad_score = await passerelle_each(
+            env,
+            [
+                ["approve", workflow_id, "--by", "Anne"],
+                ["score", workflow_id, "--by", "x", "--score", "clinical value=7"],
+            ],
+        )
         assert_one_line_error(same, 2, "whoever requested this approval may not answer it", "four eyes")
-        bad_score = await passerelle(env, "score", workflow_id, "--by", "x", "--score", "clinical value=7")
         assert_one_line_error(bad_score, 2, "scores.clinical value", "less than or equal to 5")
 
         # a newer version, adopted in bulk: its extra pilot milestone is behind the collaboration

@@ -98,6 +98,9 @@ def test_four_eyes_scorecards_and_the_sponsors_approval() -> None:
         lambda: playbook_ops.score(state, Scorecard(by="b@x.example", scores={"clinical value": 4}), NOW)
     )
     assert bad.type == "BadScorecard" and "missing integration effort, data protection" in str(bad)
+    odd = {**card, "jane.doe@x.example": 3}
+    echo = refusal(lambda: playbook_ops.score(state, Scorecard(by="b@x.example", scores=odd), NOW))
+    assert "1 unknown criterion name(s)" in str(echo) and "jane" not in str(echo)
     playbook_ops.score(state, Scorecard(by="bob@x.example", scores={k: 5 for k in card}), NOW)
     # weighted mean: clinical (2+5)/2*3, integration (3+5)/2*2, data (4+5)/2*2 over 7 = 3.93
     request_ = ApprovalRequest.model_validate({"for": "deployment", "by": "anne@x.example"})
