@@ -2,7 +2,7 @@
 
 Gates refuse and then accept moves, four eyes hold, scorecards replace each other, an approval left
 pending reminds its approvers, a newer version is adopted, and the audit reads it all back from
-the history and agrees with the rows. Each test applies the playbook under a programme name of its
+the history, agrees with the rows and replays it. Each test applies the playbook under a programme name of its
 own: playbooks belong to programmes, and the session's database is shared.
 """
 
@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities import playbooks as store
 from passerelle.audit.entries import recorded_entries
 from passerelle.audit.histories import fetch_chain
+from passerelle.audit.replay import replay_runs
 from passerelle.audit.timeline import story
 from passerelle.audit.verify import compare, database_rows
 from passerelle.intake.playbooks import read
@@ -135,6 +136,8 @@ async def test_the_coalition_next_playbook_from_introduction_to_deployed(
     moved = [r["details"] for r in rows if r["kind"] in ("stage_changed", "closed") and r["details"]]
     assert [d["gate"] for d in moved] == ["pilot", "evaluation", "deployment", "deployed"]
     assert moved[0]["milestones"] == {"NDA signed": None, "pilot success criteria": url}
+    outcomes = await replay_runs(runs, settings, jobs=1)  # the worker's sandbox, as `audit replay`
+    assert all(o.passed for o in outcomes), [o.error for o in outcomes]
     lines = [line.detail for line in story(entries, [])]
     assert any(
         f"gate pilot passed ({name}); milestones: NDA signed, pilot success criteria <{url}>" in d
