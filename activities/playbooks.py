@@ -16,6 +16,7 @@ from temporalio import activity
 
 from schemas.playbooks import Playbook, PlaybookLoad, PlaybookLookup, PlaybookVersion
 from workflows.activity_names import LOAD_PLAYBOOK
+from workflows.gates import named_milestones
 
 COLUMNS = "version, body, sha256, applied_by, applied_at"
 
@@ -124,7 +125,7 @@ class PlaybookActivities:
         found = await get(self._pool, lookup.programme, lookup.version)
         if found is None or lookup.collaboration_id is None:
             return PlaybookLoad(found=found)
-        named = {m.kind.casefold() for g in found.playbook.gates.values() for m in g.milestones}
+        named = named_milestones(found)
         done: dict[str, str | None] = {}
         for row in await self._pool.fetch(RECORDED, lookup.collaboration_id):
             key = row["milestone"].casefold()

@@ -300,10 +300,15 @@ def by_key(who: str) -> str:
     return who.strip().casefold()
 
 
+def named_milestones(version: PlaybookVersion) -> set[str]:
+    """Return the milestone kinds a version's gates name, casefolded (how gates match them)."""
+    return {m.kind.casefold() for g in version.playbook.gates.values() for m in g.milestones}
+
+
 def begin(version: PlaybookVersion, stage: Stage, milestones: Mapping[str, str | None]) -> Progress:
     """Return the progress of a collaboration that adopts `version` in `stage`: every gate up to
     its stage counts as passed (it is past them), and the milestones it already recorded count."""
-    named = {m.kind.casefold() for g in version.playbook.gates.values() for m in g.milestones}
+    named = named_milestones(version)
     behind = [
         t
         for t in GATE_TARGETS
@@ -323,9 +328,7 @@ def adopt(
     fresh = begin(new, stage, milestones)
     if progress is None:
         return fresh
-    named = set(fresh.milestones) | {
-        m.kind.casefold() for g in new.playbook.gates.values() for m in g.milestones
-    }
+    named = named_milestones(new)
     kept = {k: v for k, v in progress.milestones.items() if k in named}
     return fresh.model_copy(
         update={
@@ -343,8 +346,7 @@ def note_milestone(progress: Progress | None, kind: str, evidence_url: str | Non
     if progress is None:
         return
     key = kind.casefold()
-    named = {m.kind.casefold() for g in progress.playbook.playbook.gates.values() for m in g.milestones}
-    if key in named:
+    if key in named_milestones(progress.playbook):
         progress.milestones[key] = evidence_url or progress.milestones.get(key)
 
 

@@ -12,7 +12,7 @@ from schemas import EventKind, HistoryEntry
 from schemas.playbooks import Approval, ApprovalRequest, PlaybookAdoption, PlaybookLoad, Rejection, Scorecard
 from workflows import gates, rules
 from workflows.progress import PendingApproval, PlaybookConflict
-from workflows.reminders import MAX_REMINDERS_PER_STAGE, gap_factor
+from workflows.reminders import next_reminder
 from workflows.state import CollaborationState
 
 
@@ -109,11 +109,9 @@ def remind_approvers(state: CollaborationState, now: datetime) -> list[HistoryEn
     assert progress is not None and progress.pending is not None
     pending = progress.pending
     pending.reminders += 1
-    if pending.reminders >= MAX_REMINDERS_PER_STAGE:
-        pending.next_reminder_at = None
-    else:
-        gap = gap_factor(pending.reminders, state.request.escalate_after_reminders)
-        pending.next_reminder_at = now + _approval_threshold(state) * gap
+    pending.next_reminder_at = next_reminder(
+        now, _approval_threshold(state), pending.reminders, state.request.escalate_after_reminders
+    )
     days = round((now - pending.requested_at).total_seconds() / 86400, 2)
     return [
         state.append(

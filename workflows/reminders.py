@@ -7,7 +7,21 @@ news (a stage change, a milestone or a resume restarts the count). With the defa
 collaboration forgotten for two years gets 4 to 6 reminders in its stage (docs/operators.md, "Reminders").
 """
 
+from datetime import datetime, timedelta
+
 MAX_REMINDERS_PER_STAGE = 8
+
+
+def next_reminder(
+    now: datetime, threshold: timedelta, unanswered: int, escalate_after: int
+) -> datetime | None:
+    """Return when the reminder after the `unanswered`-th one fires, or None once the cap is reached.
+
+    The one schedule of stall reminders and of approval reminders (`workflows.playbook_ops`).
+    """
+    if unanswered >= MAX_REMINDERS_PER_STAGE:
+        return None
+    return now + threshold * gap_factor(unanswered, escalate_after)
 
 
 def gap_factor(unanswered: int, escalate_after: int) -> int:

@@ -7,7 +7,7 @@ on replay. The state is carried across continue-as-new; it stays small whatever 
 collaboration's age, because it keeps only the latest entries (`workflows.recent`).
 
 Stall clock (docs/operators.md, "Reminders"): a stage change (`advance`), a milestone
-(`record_milestone`) and a `resume` are news. Each restarts the clock (`_restart_clock`): it clears
+(`record_milestone`) and a `resume` are news. Each restarts the clock (`restart_clock`): it clears
 `stalled`, the count of unanswered reminders and any snooze, and sets the next reminder one
 threshold ahead (none while paused). Reminders then fire on the schedule of `workflows.reminders`
 (one threshold apart, doubling from the escalation, stopping at a cap); the
@@ -39,7 +39,7 @@ from schemas.imports import effective_at
 from workflows import gates, rules
 from workflows.progress import Progress
 from workflows.recent import keep_recent
-from workflows.reminders import DUE_SOON_FRACTION, MAX_REMINDERS_PER_STAGE, gap_factor
+from workflows.reminders import DUE_SOON_FRACTION, MAX_REMINDERS_PER_STAGE, next_reminder
 
 
 def _carried_request(value: Any) -> Any:
@@ -99,7 +99,7 @@ class CollaborationState(BaseModel):
             state.stage_since = imported.entry_dates()[-1][1]
             if imported.outcome is not None and imported.closed_on is not None:
                 state.outcome, state.closed_at = imported.outcome, effective_at(imported.closed_on)
-        state._restart_clock(now)  # the stall clock starts now, not at the spreadsheet's dates
+        state.restart_clock(now)  # the stall clock starts now, not at the spreadsheet's dates
         return state
 
     # -- operations: each runs its rule (`workflows.rules`), changes the state and returns the
@@ -107,7 +107,7 @@ class CollaborationState(BaseModel):
 
     def start_entry(self, now: datetime) -> HistoryEntry:
         """Return the `started` entry recorded when the collaboration begins."""
-        return self._append(EventKind.STARTED, now, actor="system", note=self.request.topic)
+        return self.append(EventKind.STARTED, now, actor="system", note=self.request.topic)
 
     def import_entries(self, now: datetime) -> list[HistoryEntry]:
         """Return the `imported` entries (one per past stage) and an imported closure, if any."""
@@ -116,12 +116,12 @@ class CollaborationState(BaseModel):
             return []
         source = imported.source or "import"
         entries = [
-            self._append(EventKind.IMPORTED, now, actor="import", note=source, stage=stage, effective_at=at)
+            self.append(EventKind.IMPORTED, now, actor="import", note=source, stage=stage, effective_at=at)
             for stage, at in imported.entry_dates()
         ]
         if self.outcome is not None:
             entries.append(
-                self._append(
+                self.append(
                     EventKind.CLOSED,
                     now,
                     actor="import",
@@ -136,7 +136,7 @@ class CollaborationState(BaseModel):
         """Move to another stage, or raise IllegalMove listing the allowed ones."""
         rules.check_advance(self, change)
         passed = gates.pass_gate(self.gates, self.stage, change.to)
-        entry = self._append(
+        entry = self.append(
             EventKind.STAGE_CHANGED,
             now,
             actor=change.by,
@@ -145,7 +145,7 @@ class CollaborationState(BaseModel):
             details=passed,
         )
         self.stage, self.stage_since = change.to, now
-        self._restart_clock(now)
+        self.restart_clock(now)
         return entry
 
     def record_milestone(self, milestone: MilestoneRequest, now: datetime) -> HistoryEntry:
@@ -153,7 +153,7 @@ class CollaborationState(BaseModel):
         rules.check_milestone(self, milestone)
         url = str(milestone.evidence_url) if milestone.evidence_url else None
         gates.note_milestone(self.gates, milestone.kind, url)
-        entry = self._append(
+        entry = self.append(
             EventKind.MILESTONE,
             now,
             actor=milestone.by,
@@ -161,14 +161,14 @@ class CollaborationState(BaseModel):
             milestone=milestone.kind,
             evidence_url=url,
         )
-        self._restart_clock(now)
+        self.restart_clock(now)
         return entry
 
     def close(self, closure: Closure, now: datetime) -> HistoryEntry:
         """End the collaboration with an outcome, or raise IllegalMove."""
         rules.check_close(self, closure)
         passed = gates.pass_gate(self.gates, self.stage, closure.outcome)
-        entry = self._append(
+        entry = self.append(
             EventKind.CLOSED,
             now,
             actor=closure.by,
@@ -185,23 +185,23 @@ class CollaborationState(BaseModel):
     def pause(self, pause: PauseRequest, now: datetime) -> HistoryEntry:
         """Stop chasing the collaboration until it is resumed."""
         rules.check_pause(self, pause)
-        entry = self._append(EventKind.PAUSED, now, actor=pause.by, note=pause.reason)
+        entry = self.append(EventKind.PAUSED, now, actor=pause.by, note=pause.reason)
         self.paused, self.stalled, self.next_reminder_at = True, False, None
         return entry
 
     def resume(self, resume: ResumeRequest, now: datetime) -> HistoryEntry:
         """Chase the collaboration again; its stall clock restarts now."""
         rules.check_resume(self, resume)
-        entry = self._append(EventKind.RESUMED, now, actor=resume.by)
+        entry = self.append(EventKind.RESUMED, now, actor=resume.by)
         self.paused = False
-        self._restart_clock(now)
+        self.restart_clock(now)
         return entry
 
     def snooze(self, snooze: SnoozeRequest, now: datetime) -> HistoryEntry:
         """Push the next reminder to at least `now + days` (no reminder is due while paused)."""
         rules.check_snooze(self, snooze)
         until = now + timedelta(days=snooze.days)
-        entry = self._append(EventKind.SNOOZED, now, actor=snooze.by, note=f"until {until.isoformat()}")
+        entry = self.append(EventKind.SNOOZED, now, actor=snooze.by, note=f"until {until.isoformat()}")
         self.snoozed_until = until
         if self.next_reminder_at is not None:
             self.next_reminder_at = max(self.next_reminder_at, until)
@@ -220,12 +220,10 @@ class CollaborationState(BaseModel):
         unanswered, escalate_after = self.unanswered_reminders, self.request.escalate_after_reminders
         if not backoff:
             self.next_reminder_at = now + self.threshold
-        elif unanswered >= MAX_REMINDERS_PER_STAGE:
-            self.next_reminder_at = None
         else:
-            self.next_reminder_at = now + self.threshold * gap_factor(unanswered, escalate_after)
+            self.next_reminder_at = next_reminder(now, self.threshold, unanswered, escalate_after)
         entries = [
-            self._append(
+            self.append(
                 EventKind.REMINDER,
                 now,
                 actor="system",
@@ -240,7 +238,7 @@ class CollaborationState(BaseModel):
             self.escalated_stages.append(self.stage)
             self.escalations += 1
             entries.append(
-                self._append(
+                self.append(
                     EventKind.ESCALATION,
                     now,
                     actor="system",
@@ -250,7 +248,7 @@ class CollaborationState(BaseModel):
             )
         if backoff and unanswered >= MAX_REMINDERS_PER_STAGE:
             entries.append(
-                self._append(
+                self.append(
                     EventKind.REMINDERS_STOPPED,
                     now,
                     actor="system",
@@ -302,9 +300,10 @@ class CollaborationState(BaseModel):
         """Return whole-ish days between two instants, rounded for messages."""
         return round((now - start).total_seconds() / 86400, 2)
 
-    # -- internals --
+    # -- shared by the operations (here and in `workflows.playbook_ops`) --
 
-    def _restart_clock(self, now: datetime) -> None:
+    def restart_clock(self, now: datetime) -> None:
+        """Restart the stall clock: there is news (`workflows.playbook_ops` calls it too)."""
         self.clock_start = now
         self.stalled = False
         self.unanswered_reminders = 0
@@ -313,13 +312,6 @@ class CollaborationState(BaseModel):
 
     def append(self, kind: EventKind, now: datetime, *, actor: str, **fields: object) -> HistoryEntry:
         """Number and keep a new entry (`workflows.playbook_ops` records through it too)."""
-        return self._append(kind, now, actor=actor, **fields)
-
-    def restart_clock(self, now: datetime) -> None:
-        """Restart the stall clock: there is news."""
-        self._restart_clock(now)
-
-    def _append(self, kind: EventKind, now: datetime, *, actor: str, **fields: object) -> HistoryEntry:
         self.seq += 1
         entry = HistoryEntry.model_validate(
             {"seq": self.seq, "kind": kind, "at": now, "stage": self.stage, "actor": actor} | fields
