@@ -13,11 +13,17 @@ from urllib.parse import quote
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
 from activities.channels import PermanentDeliveryError
-from schemas import Notification
+from activities.links import LinkSigner
+from schemas import Notification, NotificationEvent
 from schemas.moments import minute
 
 LANGUAGES = ("fr", "en")
 SUBJECT_MAX = 200
+# The e-mails a party can answer in one click (docs/partners.md): each party gets its own links.
+ANSWERABLE = frozenset(
+    {NotificationEvent.STARTED, NotificationEvent.STAGE_CHANGED, NotificationEvent.REMINDER}
+)
+PARTY_ROLES = ("startup", "corporate")
 
 
 @dataclass(frozen=True)
@@ -46,9 +52,10 @@ def _when(value: str) -> str:
 class Renderer:
     """Renders notifications with the packaged Jinja2 templates."""
 
-    def __init__(self, ui_url: str, namespace: str) -> None:
+    def __init__(self, ui_url: str, namespace: str, links: LinkSigner | None = None) -> None:
         self._ui_url = ui_url.rstrip("/")
         self._namespace = namespace
+        self._links = links  # None: no portal, the e-mails carry no partner links
         self._env = Environment(
             loader=PackageLoader("activities", "templates"),
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
@@ -66,15 +73,32 @@ class Renderer:
             f"/workflows/{quote(workflow_id, safe='')}"
         )
 
-    def render(self, notification: Notification) -> Message:
-        """Render the subject, text and HTML of a notification in its language."""
+    def answerable(self, notification: Notification) -> bool:
+        """Return whether the notification carries partner links: then each party gets its own
+        message (`SmtpChannel`), since a link speaks for the party it is sent to."""
+        return (
+            self._links is not None
+            and notification.event in ANSWERABLE
+            and bool(notification.context.get("seq"))
+            and any(r.role in PARTY_ROLES for r in notification.recipients)
+        )
+
+    def render(self, notification: Notification, party: str | None = None) -> Message:
+        """Render the subject, text and HTML of a notification in its language; with `party`,
+        with that party's one-click answer links."""
         language = notification.language if notification.language in LANGUAGES else "en"
         link = self.link(notification.workflow_id)
+        answer_links: dict[str, str] = {}
+        if party is not None and self._links is not None and self.answerable(notification):
+            context = notification.context
+            seq, sent_at = int(context["seq"]), datetime.fromisoformat(context["at"])
+            answer_links = self._links.links(notification.collaboration_id, party, seq, sent_at)
         values = {
             **notification.context,
             "event": notification.event.value,
             "recipients": [r.name for r in notification.recipients],
             "link": link,
+            "answer_links": answer_links,
         }
 
         def part(name: str) -> str:

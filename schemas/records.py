@@ -30,6 +30,8 @@ class EventKind(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     SCORED = "scored"
+    # A partner's one-click answer (docs/partners.md); `details` holds the action, party and link.
+    PARTNER_UPDATE = "partner_update"
 
 
 class HistoryEntry(BaseModel):
@@ -103,6 +105,7 @@ class NotificationEvent(StrEnum):
     DIGEST = "digest"
     APPROVAL_REQUESTED = "approval_requested"  # to the approvers; again for each approval reminder
     APPROVAL_ANSWERED = "approval_answered"  # to the owner: approved or rejected
+    PARTNER_ANSWER = "partner_answer"  # to the owner: a partner needs help, pauses or has stopped
 
 
 class Recipient(BaseModel):

@@ -19,6 +19,34 @@ class ChecklistItem(BaseModel):
     who: str
 
 
+class PartnerAnswerSeen(BaseModel):
+    """A party's latest one-click answer (docs/partners.md), as the status shows it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    party: str  # startup or corporate
+    action: str  # on_it, need_help, pause, stopped
+    at: datetime
+    seq: int  # the `partner_update` entry
+    link: str  # the link's id: a second answer from the same link is refused
+    note: str = ""  # shortened to `NOTE_SHOWN` characters; the full note is in PostgreSQL
+    until: datetime | None = None  # a pause's end
+
+
+class Withdrawal(BaseModel):
+    """A partner's "we have stopped": the operator confirms it with `close`, never the workflow."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    party: str
+    at: datetime
+    seq: int
+    reason: str  # shortened like an answer's note
+
+
+NOTE_SHOWN = 280
+
+
 class CollaborationStatus(BaseModel):
     """A collaboration as an operator sees it at one moment."""
 
@@ -50,6 +78,8 @@ class CollaborationStatus(BaseModel):
     entries: int = 0  # how many entries the collaboration has recorded in all (its last seq)
     playbook: str | None = None  # `Coalition Next v3`: the playbook version it runs under
     checklist: list[ChecklistItem] = []  # the gates ahead of its stage; empty without a playbook
+    partner_answers: list[PartnerAnswerSeen] = []  # each party's latest answer, at most one each
+    withdrawal: Withdrawal | None = None  # a partner's proposal to stop, until the operator decides
 
     @property
     def stage_changes(self) -> list[HistoryEntry]:

@@ -35,8 +35,9 @@ with workflow.unsafe.imports_passed_through():
         SnoozeRequest,
         StageChange,
     )
+    from schemas.partners import PartnerAnswer
     from schemas.playbooks import PlaybookLoad, PlaybookLookup
-    from workflows import patches, playbook_ops, rules, views
+    from workflows import partner_ops, patches, playbook_ops, rules, views
     from workflows import search_attributes as sa
     from workflows.activity_names import LOAD_PLAYBOOK, RECORD_EVENTS
     from workflows.alarm import Alarm
@@ -193,6 +194,15 @@ class CollaborationWorkflow(PlaybookUpdates):
     @snooze_reminders.validator
     def _check_snooze(self, snooze: SnoozeRequest | Any) -> None:
         self._check("snooze_reminders", snooze)
+
+    @workflow.update
+    async def partner_answer(self, answer: PartnerAnswer | Any) -> CollaborationStatus:
+        """Record a partner's one-click answer from the portal (docs/partners.md)."""
+        return await self._apply("partner_answer", answer, partner_ops.answer)
+
+    @partner_answer.validator
+    def _check_partner_answer(self, answer: PartnerAnswer | Any) -> None:
+        self._check("partner_answer", answer)
 
     @workflow.query
     def status(self) -> CollaborationStatus:

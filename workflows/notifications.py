@@ -25,13 +25,20 @@ _EVENTS: dict[EventKind, NotificationEvent] = {
     EventKind.APPROVAL_REMINDER: NotificationEvent.APPROVAL_REQUESTED,
     EventKind.APPROVED: NotificationEvent.APPROVAL_ANSWERED,
     EventKind.REJECTED: NotificationEvent.APPROVAL_ANSWERED,
+    EventKind.PARTNER_UPDATE: NotificationEvent.PARTNER_ANSWER,
 }
+# A partner's "we're on it" is the news the reminders asked for: it tells nobody. The other answers
+# need the owner (help, a pause, a withdrawal to confirm).
+_QUIET_ANSWERS = frozenset({"on_it"})
 
 
 def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notification | None:
     """Return the notification an entry sends, or None for events that notify nobody."""
     event = _EVENTS.get(entry.kind)
     if event is None or entry.effective_at is not None:  # imported history: long past, tell nobody
+        return None
+    details = entry.details or {}
+    if event is NotificationEvent.PARTNER_ANSWER and details.get("action") in _QUIET_ANSWERS:
         return None
     imported = state.request.imported
     if imported is not None and imported.outcome is not None:  # imported already over: nothing to say
@@ -42,7 +49,6 @@ def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notifica
         Recipient(name=request.startup.name, email=request.startup.contact_email, role="startup"),
     ]
     owner = Recipient(name=request.programme, email=request.owner_email, role="owner")
-    details = entry.details or {}
     # An approval goes to its approvers; the owner stands in when the playbook names nobody.
     approvers = [Recipient(name=a, email=a, role="approver") for a in details.get("approvers", [])] or [owner]
     recipients = {
@@ -51,6 +57,7 @@ def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notifica
         NotificationEvent.CLOSED: [*parties, owner],
         NotificationEvent.APPROVAL_REQUESTED: approvers,
         NotificationEvent.APPROVAL_ANSWERED: [owner],
+        NotificationEvent.PARTNER_ANSWER: [owner],
     }.get(event, parties)
     context = {
         "workflow_id": state.workflow_id,
@@ -75,6 +82,12 @@ def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notifica
         "approval_for": str(details.get("for", "")),
         "requested_by": str(details.get("requested_by", "")),
         "answer": entry.kind.value if event is NotificationEvent.APPROVAL_ANSWERED else "",
+        # The e-mail's event: the partner links it carries name it (`activities.links`).
+        "seq": str(entry.seq),
+        # A partner's answer: who, what, until when (`workflows.partner_ops`).
+        "party": str(details.get("party", "")),
+        "partner_action": str(details.get("action", "")),
+        "until": str(details.get("until", "")),
     }
     return Notification(
         key=f"{state.collaboration_id}/{entry.seq}/{event.value}",

@@ -30,6 +30,7 @@ from schemas import (
     Stage,
     StageChange,
 )
+from schemas.partners import PartnerAction, PartnerAnswer
 from schemas.playbooks import Approval, ApprovalRequest, PlaybookAdoption, Rejection, Scorecard
 from workflows import gates
 from workflows.progress import Progress
@@ -48,6 +49,12 @@ class AlreadyPaused(Refused):
 
 class NotPaused(Refused):
     type = "NotPaused"
+
+
+class LinkUsed(Refused):
+    """A partner's link that already answered (the portal refuses it first; this is the backstop)."""
+
+    type = "LinkUsed"
 
 
 class Facts(Protocol):
@@ -135,6 +142,15 @@ def check_adopt(facts: Facts, adoption: PlaybookAdoption) -> None:
     gates.check_adoption(_progress(facts), adoption.version)
 
 
+def check_partner_answer(facts: Facts, answer: PartnerAnswer) -> None:
+    check_open(facts)
+    if answer.action is PartnerAction.PAUSE and facts.paused:
+        raise AlreadyPaused("the programme has already paused the collaboration")
+    answers = getattr(facts, "partner_answers", [])  # only the workflow's state has them
+    if any(seen.link == answer.link for seen in answers):
+        raise LinkUsed("this link has already answered")
+
+
 Check = Callable[[Facts, Any], None]
 
 # Each update by name: the model its argument decodes into, and its check.
@@ -150,6 +166,7 @@ UPDATES: dict[str, tuple[type[BaseModel], Check]] = {
     "reject": (Rejection, check_reject),
     "score": (Scorecard, check_score),
     "adopt_playbook": (PlaybookAdoption, check_adopt),
+    "partner_answer": (PartnerAnswer, check_partner_answer),
 }
 
 

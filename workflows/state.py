@@ -36,6 +36,7 @@ from schemas import (
     StageChange,
 )
 from schemas.imports import effective_at
+from schemas.status import PartnerAnswerSeen, Withdrawal
 from workflows import gates, rules
 from workflows.progress import Progress
 from workflows.recent import keep_recent
@@ -78,6 +79,9 @@ class CollaborationState(BaseModel):
     # Keys of deliveries still under way when the previous run continued-as-new: this run sends them.
     pending_deliveries: list[str] = []
     gates: Progress | None = None  # the playbook version it runs under and its progress (`workflows.gates`)
+    # Each party's latest one-click answer and a pending withdrawal proposal (`workflows.partner_ops`).
+    partner_answers: list[PartnerAnswerSeen] = []
+    withdrawal: Withdrawal | None = None
 
     @classmethod
     def begin(
@@ -179,6 +183,7 @@ class CollaborationState(BaseModel):
         self.outcome, self.closed_at = closure.outcome, now
         if self.gates is not None:
             self.gates.pending = None  # nothing left to approve
+        self.withdrawal = None  # decided
         self.stalled, self.next_reminder_at = False, None
         return entry
 
@@ -303,11 +308,12 @@ class CollaborationState(BaseModel):
     # -- shared by the operations (here and in `workflows.playbook_ops`) --
 
     def restart_clock(self, now: datetime) -> None:
-        """Restart the stall clock: there is news (`workflows.playbook_ops` calls it too)."""
+        """Restart the stall clock: there is news (`workflows.playbook_ops`, `.partner_ops` too)."""
         self.clock_start = now
         self.stalled = False
         self.unanswered_reminders = 0
         self.snoozed_until = None
+        self.withdrawal = None  # news: whoever proposed to stop is back, or the operator moved on
         self.next_reminder_at = None if self.paused or self.outcome else now + self.threshold
 
     def append(self, kind: EventKind, now: datetime, *, actor: str, **fields: object) -> HistoryEntry:

@@ -26,6 +26,23 @@ def checklist_lines(items: list[ChecklistItem]) -> list[str]:
     return [f"[{'x' if i.done else ' '}] {i.gate}: {i.item} ({i.who})" for i in items]
 
 
+def partner_lines(state: CollaborationState) -> list[str]:
+    """Return the markdown lines of the partners' latest answers and a withdrawal proposal."""
+    names = {"startup": state.request.startup.name, "corporate": state.request.corporate.name}
+    lines = []
+    for seen in state.partner_answers:
+        until = f" until {minute(seen.until)}" if seen.until else ""
+        note = f": {seen.note}" if seen.note else ""
+        lines.append(f"- **{names[seen.party]} answered**: {seen.action}{until} on {minute(seen.at)}{note}")
+    if state.withdrawal is not None:
+        w = state.withdrawal
+        lines.append(
+            f"- **Withdrawal proposed** by {names[w.party]} on {minute(w.at)}: {w.reason} "
+            "(confirm with `close` as declined or abandoned)"
+        )
+    return lines
+
+
 def _identity(state: CollaborationState) -> dict[str, Any]:
     """The fields the status and the row share: who, what, where it stands."""
     request = state.request
@@ -83,6 +100,8 @@ def status(state: CollaborationState, now: datetime, with_history: bool = True) 
         entries=state.seq,
         playbook=state.gates.label if state.gates else None,
         checklist=checklist(state),
+        partner_answers=list(state.partner_answers),
+        withdrawal=state.withdrawal,
     )
 
 
@@ -114,6 +133,7 @@ def current_details(state: CollaborationState, now: datetime) -> str:
         f"- **Last event**: {last_line}",
         f"- **Programme**: {request.programme} ({request.sector})",
     ]
+    lines += partner_lines(state)
     if state.gates is not None:
         lines.append(f"- **Playbook**: {state.gates.label}")
         items = checklist(state)

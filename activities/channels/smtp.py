@@ -1,7 +1,10 @@
 """The smtp channel: one multipart e-mail (plain text + HTML) per notification, over SMTP.
 
 One message per event, every recipient in `To:` — an introduction is meant to put both parties in
-touch, and a reply-all reaches everyone. Its `Message-ID` is derived from the idempotency key, so
+touch, and a reply-all reaches everyone — except when the message carries partner links
+(docs/partners.md): a link answers for the party it is sent to, so each party gets a message of
+its own, with its own links. A retry after one of them went out sends it again, with the same
+`Message-ID`. Its `Message-ID` is derived from the idempotency key, so
 the rare duplicate (a crash between the send and its `sent` mark) carries the same id and mail
 clients and servers recognise it. Headers are built with `email.policy.SMTP`, which refuses CR/LF
 in any header; names are folded onto one line before they get there.
@@ -23,8 +26,8 @@ from email.utils import format_datetime, parseaddr
 import aiosmtplib
 
 from activities.channels import PermanentDeliveryError
-from activities.rendering import Renderer, one_line
-from schemas import Notification
+from activities.rendering import PARTY_ROLES, Renderer, one_line
+from schemas import Notification, Recipient
 
 # RFC 5322's hard line limit: CPython's folder at 78 columns can put a space on both sides of a
 # fold before an encoded word, which readers then show as a double space ("Natixis  × Nabla").
@@ -68,17 +71,25 @@ class SmtpChannel:
         self._sender = Address(display_name=one_line(display), addr_spec=address)
         self._domain = address.rsplit("@", 1)[1]
 
-    def build(self, notification: Notification) -> EmailMessage:
-        """Return the e-mail of a notification, headers and both bodies."""
-        rendered = self._renderer.render(notification)
+    def messages(self, notification: Notification) -> list[tuple[list[Recipient], EmailMessage]]:
+        """Return the e-mails of a notification and who each goes to: one for all, or, when it
+        carries partner links, one per party with that party's own links."""
+        if not self._renderer.answerable(notification):
+            return [(notification.recipients, self.build(notification))]
+        return [([r], self.build(notification, r)) for r in notification.recipients]
+
+    def build(self, notification: Notification, only: Recipient | None = None) -> EmailMessage:
+        """Return the e-mail of a notification, headers and both bodies (to `only`, when given)."""
+        party = only.role if only is not None and only.role in PARTY_ROLES else None
+        rendered = self._renderer.render(notification, party=party)
+        recipients = notification.recipients if only is None else [only]
         message = EmailMessage(policy=POLICY)
         message["From"] = self._sender
-        message["To"] = [
-            Address(display_name=one_line(r.name), addr_spec=r.email) for r in notification.recipients
-        ]
+        message["To"] = [Address(display_name=one_line(r.name), addr_spec=r.email) for r in recipients]
         message["Subject"] = rendered.subject
         message["Date"] = format_datetime(datetime.now(UTC))
-        message["Message-ID"] = message_id(notification.key, self._domain)
+        key = notification.key if only is None else f"{notification.key}/{only.role}"
+        message["Message-ID"] = message_id(key, self._domain)
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
         message["X-Passerelle-Key"] = one_line(notification.key)
         message.set_content(rendered.text)
@@ -87,14 +98,17 @@ class SmtpChannel:
         return message
 
     async def send(self, notification: Notification) -> str:
-        """Send the e-mail; return the server's answer (and any recipient it refused)."""
-        message = self.build(notification)
+        """Send the e-mail(s); return the server's answers (and any recipient refused)."""
+        receipts = [await self._send(to, message) for to, message in self.messages(notification)]
+        return "; ".join(receipts)
+
+    async def _send(self, to: list[Recipient], message: EmailMessage) -> str:
         s = self._settings
         try:
             refused, answer = await aiosmtplib.send(
                 message.as_bytes(policy=POLICY),  # flattened here: aiosmtplib would refold at 78
                 sender=self._sender.addr_spec,
-                recipients=[r.email for r in notification.recipients],
+                recipients=[r.email for r in to],
                 hostname=s.host,
                 port=s.port,
                 username=s.username,

@@ -21,6 +21,7 @@ from passerelle.cli import (
     operate,
     playbook_updates,
     playbooks,
+    portal,
     report,
     schema,
     stack,
@@ -43,6 +44,7 @@ playbook_updates.register(app)
 playbooks.register(app)
 app.add_typer(audit.app, name="audit")
 codec.register(app)
+portal.register(app)
 listing.register(app)
 watch.register(app)
 schema.register(app)

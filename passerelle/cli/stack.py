@@ -16,11 +16,17 @@ from passerelle.devstack.servers import TemporalDevServer
 from passerelle.devstack.smtpsink import ReceivedMail, SinkHandler, describe, start_sink
 from passerelle.platform.client import codec_for
 from passerelle.platform.codec import new_key
-from passerelle.platform.db import MIN_PASSWORD_LENGTH, migrate, redact_url, weak_passwords
+from passerelle.platform.db import MIN_PASSWORD_LENGTH, create_pool, migrate, redact_url, weak_passwords
 from passerelle.platform.health import run_checks
 from passerelle.platform.logs import configure_logging
 from passerelle.platform.schedules import DIGEST_SCHEDULE_ID, apply_schedules
-from passerelle.platform.settings import DEV_KEY_FILE, Settings, load_settings
+from passerelle.platform.settings import (
+    DEV_KEY_FILE,
+    DEV_PORTAL_KEY_FILE,
+    Settings,
+    load_settings,
+    portal_keys,
+)
 
 
 def dev_encryption(folder: Path, encrypt: bool, env: Mapping[str, str] = os.environ) -> Settings:
@@ -62,13 +68,14 @@ def dev(
         ),
     ] = True,
     codec_port: Annotated[int, typer.Option(help="Codec server port (with encryption)")] = 8081,
+    portal_port: Annotated[int, typer.Option(help="Partner portal port (docs/partners.md)")] = 8090,
 ) -> None:
     """Run the whole stack in the foreground: Temporal + Web UI, PostgreSQL, migrations, worker."""
     from passerelle.platform.worker import run_worker
 
     configure_logging()
     folder = state_dir or load_settings().state_dir
-    settings = dev_encryption(folder, encrypt)
+    settings = dev_portal(dev_encryption(folder, encrypt), folder, portal_port)
     if smtp_sink:
         settings = with_smtp_sink(settings, smtp_sink_port)
     codec = codec_for(settings)
@@ -82,7 +89,8 @@ def dev(
             sink = runner = None
             if smtp_sink:
                 try:
-                    sink = await start_sink(SinkHandler(on_mail=show_mail), port=smtp_sink_port)
+                    handler = SinkHandler(on_mail=show_mail, folder=folder / "mail")
+                    sink = await start_sink(handler, port=smtp_sink_port)
                 except OSError as err:
                     raise SystemExit(
                         f"cannot run the SMTP sink on 127.0.0.1:{smtp_sink_port} ({err.strerror}); "
@@ -101,6 +109,17 @@ def dev(
                     ) from None
             client = await server.connect(settings)
             digest = await apply_schedules(client, os.environ, settings.task_queue)
+            await migrate(url)  # the portal's tables, before the worker would apply them
+            portal_pool = await create_pool(url, max_size=2)
+            try:
+                from passerelle.portal.server import start_portal  # aiohttp: only here
+
+                portal = await start_portal(settings, client, portal_pool, "127.0.0.1", portal_port)
+            except OSError as err:
+                raise SystemExit(
+                    f"cannot run the partner portal on 127.0.0.1:{portal_port} ({err.strerror}); "
+                    "choose another port with --portal-port"
+                ) from None
 
             def banner() -> None:
                 typer.secho("Passerelle dev stack is running", fg="green", bold=True)
@@ -114,8 +133,12 @@ def dev(
                 )
                 typer.echo(f"  State folder:     {folder.resolve()}")
                 typer.echo(f"  Notifications:    {', '.join(settings.channels)}")
+                typer.echo(f"  Partner portal:   {settings.portal_url} (the e-mails' one-click answers)")
                 if sink is not None:
-                    typer.echo(f"  SMTP sink:        127.0.0.1:{smtp_sink_port} (mails are printed here)")
+                    typer.echo(
+                        f"  SMTP sink:        127.0.0.1:{smtp_sink_port} (mails are printed here and kept in "
+                        f"{folder / 'mail'})"
+                    )
                 typer.echo(f"  Daily digest:     schedule {DIGEST_SCHEDULE_ID} {digest}")
                 typer.echo("  Ctrl-C stops everything.")
 
@@ -126,6 +149,8 @@ def dev(
                     replace(settings, database_url=url, temporal=temporal, ui_url=ui_url), on_ready=banner
                 )
             finally:
+                await portal.cleanup()
+                await portal_pool.close()
                 if sink is not None:
                     sink.close()
                 if runner is not None:
@@ -133,6 +158,19 @@ def dev(
 
         asyncio.run(main())
     typer.echo("Passerelle dev stack stopped.")
+
+
+def dev_portal(settings: Settings, folder: Path, port: int) -> Settings:
+    """Return the dev stack's settings with the partner portal on `port`: its link-signing key
+    is PASSERELLE_PORTAL_KEYS, else the state folder's key file, created on first start."""
+    key_file = folder / DEV_PORTAL_KEY_FILE
+    if not settings.portal_keys and not key_file.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        key_file.touch(mode=0o600)
+        key_file.write_text(f"dev:{new_key()}\n")
+    keys = settings.portal_keys or portal_keys({"PASSERELLE_PORTAL_KEYS": key_file.read_text()}, folder)
+    url = os.environ.get("PASSERELLE_PORTAL_URL") or f"http://localhost:{port}"
+    return replace(settings, portal_keys=keys, portal_url=url.rstrip("/"))
 
 
 def with_smtp_sink(settings: Settings, port: int) -> Settings:

@@ -1,7 +1,8 @@
 """A local SMTP sink (aiosmtpd): accepts every e-mail on loopback and keeps it, delivers nothing.
 
-`passerelle dev --smtp-sink` runs one beside the stack and prints each mail it receives, so a
-demo shows the real messages the smtp channel sends; the tests use the same sink to read exactly
+`passerelle dev --smtp-sink` runs one beside the stack, prints each mail it receives and keeps it
+as a `.eml` file in the state folder's `mail/` (any mail client opens it), so a demo shows the
+real messages the smtp channel sends, partner links included; the tests use the same sink to read exactly
 what went over the wire. Addresses in `refuse` get `550` at RCPT, as an unknown mailbox would.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -38,6 +40,7 @@ class SinkHandler:
     on_mail: Callable[[ReceivedMail], None] | None = None
     refuse: set[str] = field(default_factory=set)
     received: list[ReceivedMail] = field(default_factory=list)
+    folder: Path | None = None  # where each mail is also written, `0001.eml`, `0002.eml`...
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -54,6 +57,9 @@ class SinkHandler:
         message = message_from_bytes(content, policy=default)
         mail = ReceivedMail(str(envelope.mail_from), list(envelope.rcpt_tos), message)
         self.received.append(mail)
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / f"{len(self.received):04d}.eml").write_bytes(content)
         if self.on_mail is not None:
             self.on_mail(mail)
         return "250 2.0.0 accepted by the Passerelle sink"

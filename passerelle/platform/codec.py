@@ -45,10 +45,10 @@ def new_key() -> str:
     return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
 
 
-def parse_keys(raw: str) -> tuple[tuple[str, bytes], ...]:
+def parse_keys(raw: str, variable: str = "PASSERELLE_ENCRYPTION_KEYS") -> tuple[tuple[str, bytes], ...]:
     """Parse `kid:base64key,...` into `(kid, key)` pairs, the current key first.
 
-    Errors name the key id, never the key material.
+    Errors name `variable` and the key id, never the key material.
     """
     keys: list[tuple[str, bytes]] = []
     for item in (part.strip() for part in raw.split(",")):
@@ -57,17 +57,15 @@ def parse_keys(raw: str) -> tuple[tuple[str, bytes], ...]:
         kid, sep, encoded = item.partition(":")
         kid = kid.strip()
         if not sep or not kid:
-            raise EncryptionConfigError("PASSERELLE_ENCRYPTION_KEYS: each entry must be `key-id:base64-key`")
+            raise EncryptionConfigError(f"{variable}: each entry must be `key-id:base64-key`")
         try:
             key = base64.b64decode(encoded.strip(), validate=True)
         except (binascii.Error, ValueError):
-            raise EncryptionConfigError(f"PASSERELLE_ENCRYPTION_KEYS: key {kid!r} is not base64") from None
+            raise EncryptionConfigError(f"{variable}: key {kid!r} is not base64") from None
         if len(key) != 32:
-            raise EncryptionConfigError(
-                f"PASSERELLE_ENCRYPTION_KEYS: key {kid!r} must be 32 bytes (AES-256), not {len(key)}"
-            )
+            raise EncryptionConfigError(f"{variable}: key {kid!r} must be 32 bytes (AES-256), not {len(key)}")
         if kid in {k for k, _ in keys}:
-            raise EncryptionConfigError(f"PASSERELLE_ENCRYPTION_KEYS: key id {kid!r} appears twice")
+            raise EncryptionConfigError(f"{variable}: key id {kid!r} appears twice")
         keys.append((kid, key))
     return tuple(keys)
 

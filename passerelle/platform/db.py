@@ -106,6 +106,7 @@ GRANT USAGE ON SCHEMA public TO %1$I;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO %1$I;
 GRANT INSERT ON collaborations, milestones, notifications, deliveries TO %1$I;
 GRANT UPDATE ON collaborations, deliveries TO %1$I;
+GRANT INSERT, UPDATE ON portal_links TO %1$I;
 """
 
 

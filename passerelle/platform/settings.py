@@ -7,6 +7,7 @@ file), so the same variables work for the `temporal` CLI and for Passerelle. Eve
 """
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from temporalio.envconfig import ClientConfigProfile
 
 from activities.channels.smtp import SmtpSettings
 from activities.channels.webhook import WebhookSettings
+from activities.links import DEFAULT_LINK_DAYS
 from passerelle.platform.codec import EncryptionConfigError, parse_keys
 
 TASK_QUEUE = "collaborations"
@@ -47,6 +49,11 @@ class Settings:
     # `(key id, key)` pairs, current first; never shown by repr (settings may end up in a log).
     encryption_keys: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
     encryption_off: bool = False  # PASSERELLE_ENCRYPTION=off: the worker may run without keys
+    # The partner portal (docs/partners.md): its public URL, its link-signing keys (current first,
+    # never shown by repr) and how long a link lives. No keys: the e-mails carry no partner links.
+    portal_url: str = "http://localhost:8090"
+    portal_keys: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
+    link_days: float = DEFAULT_LINK_DAYS
 
     @property
     def namespace(self) -> str:
@@ -162,6 +169,37 @@ def encryption_keys(env: Mapping[str, str], state_dir: Path) -> tuple[tuple[str,
         raise SystemExit(str(err)) from None
 
 
+DEV_PORTAL_KEY_FILE = "portal.keys"  # written by `passerelle dev` in the state folder
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def portal_keys(env: Mapping[str, str], state_dir: Path) -> tuple[tuple[str, bytes], ...]:
+    """Return PASSERELLE_PORTAL_KEYS, or the dev stack's portal key file when the variable is unset."""
+    raw = env.get("PASSERELLE_PORTAL_KEYS", "")
+    key_file = state_dir / DEV_PORTAL_KEY_FILE
+    if not raw.strip() and key_file.is_file():
+        raw = key_file.read_text()
+    try:
+        keys = parse_keys(raw, "PASSERELLE_PORTAL_KEYS")
+    except EncryptionConfigError as err:
+        raise SystemExit(str(err)) from None
+    bad = [kid for kid, _ in keys if not _KEY_ID.match(kid)]
+    if bad:  # the key id travels in every link, between dots
+        raise SystemExit(f"PASSERELLE_PORTAL_KEYS: key id {bad[0]!r} must be letters, digits, - or _")
+    return keys
+
+
+def _link_days(env: Mapping[str, str]) -> float:
+    raw = env.get("PASSERELLE_PORTAL_LINK_DAYS") or ""
+    try:
+        days = float(raw) if raw else DEFAULT_LINK_DAYS
+    except ValueError:
+        raise SystemExit(f"PASSERELLE_PORTAL_LINK_DAYS must be a number of days, not {raw!r}") from None
+    if not 0 < days <= 365:
+        raise SystemExit(f"PASSERELLE_PORTAL_LINK_DAYS must be more than 0 and at most 365, not {raw}")
+    return days
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from `env` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -193,4 +231,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         notify_milestones=milestone_kinds(env.get("PASSERELLE_NOTIFY_MILESTONES", "none")),
         encryption_keys=encryption_keys(env, state_dir),
         encryption_off=switch == "off",
+        portal_url=(env.get("PASSERELLE_PORTAL_URL") or Settings.portal_url).rstrip("/"),
+        portal_keys=portal_keys(env, state_dir),
+        link_days=_link_days(env),
     )

@@ -24,6 +24,7 @@ from activities.channels.smtp import SmtpChannel
 from activities.channels.webhook import WebhookChannel
 from activities.digest import DigestActivities
 from activities.kpis import KpiActivities
+from activities.links import LinkSigner
 from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
 from activities.playbooks import PlaybookActivities
@@ -96,13 +97,20 @@ def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
     )
 
 
+def link_signer(settings: Settings) -> LinkSigner | None:
+    """Return the partner links' signer, or None when no portal key is set (no links in e-mails)."""
+    if not settings.portal_keys:
+        return None
+    return LinkSigner(settings.portal_keys, settings.portal_url, settings.link_days)
+
+
 def build_channels(settings: Settings) -> list[Channel]:
     """Return the notification channels named in the settings (`PASSERELLE_CHANNELS`)."""
     known = ("log", "smtp", "webhook")
     unknown = [name for name in settings.channels if name not in known]
     if unknown:
         raise SystemExit(f"PASSERELLE_CHANNELS: unknown channel(s) {unknown}; known: {sorted(known)}")
-    renderer = Renderer(settings.ui_url, settings.namespace)
+    renderer = Renderer(settings.ui_url, settings.namespace, link_signer(settings))
     channels: list[Channel] = []
     for name in dict.fromkeys(settings.channels):  # each channel once, in the order given
         if name == "log":

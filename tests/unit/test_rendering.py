@@ -43,6 +43,10 @@ def notification(event: NotificationEvent, language: str = "fr", **context: str)
         "approval_for": "deployment",
         "requested_by": "anne@programme.example",
         "answer": "approved",
+        "seq": "3",
+        "party": "startup",
+        "partner_action": "need_help",
+        "until": "",
     }
     return Notification(
         key=f"run-1/3/{event.value}",

@@ -2,7 +2,8 @@
 
 The workflow's state (validator and handler), the status query's answer and a visibility row all
 carry the three facts a rule reads; each refusal has a stable type. The playbook updates' rules
-read the state's playbook progress too: tests/unit/test_gates.py.
+read the state's playbook progress too: tests/unit/test_gates.py. A partner's answer reads the
+three facts, plus the state's latest answers to refuse a link used twice.
 """
 
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from schemas import (
     Stage,
     StageChange,
 )
+from schemas.partners import PartnerAction, PartnerAnswer
 from tests.factories import request
 from workflows import views
 from workflows.rules import UPDATES, Facts
@@ -36,6 +38,9 @@ REQUESTS: dict[str, Any] = {
     "pause": PauseRequest(by="ops", reason="summer"),
     "resume": ResumeRequest(by="ops"),
     "snooze_reminders": SnoozeRequest(by="ops", days=3),
+    "partner_answer": PartnerAnswer(
+        party="startup", action=PartnerAction.PAUSE, link="0" * 32, answered_seq=1, days=9
+    ),
 }
 # (stage, outcome, paused) -> the type each update is refused with, or None when it is allowed.
 CASES: list[tuple[tuple[Stage, Outcome | None, bool], dict[str, str | None]]] = [
@@ -48,6 +53,7 @@ CASES: list[tuple[tuple[Stage, Outcome | None, bool], dict[str, str | None]]] = 
             "pause": None,
             "resume": "NotPaused",
             "snooze_reminders": None,
+            "partner_answer": None,
         },
     ),
     (
@@ -59,6 +65,7 @@ CASES: list[tuple[tuple[Stage, Outcome | None, bool], dict[str, str | None]]] = 
             "pause": "AlreadyPaused",
             "resume": None,
             "snooze_reminders": None,
+            "partner_answer": "AlreadyPaused",
         },
     ),
     (
@@ -70,6 +77,7 @@ CASES: list[tuple[tuple[Stage, Outcome | None, bool], dict[str, str | None]]] = 
             "pause": "CollaborationClosed",
             "resume": "CollaborationClosed",
             "snooze_reminders": "CollaborationClosed",
+            "partner_answer": "CollaborationClosed",
         },
     ),
 ]

@@ -1,0 +1,1 @@
+"""The partner portal (docs/partners.md): one-click answers from the e-mails' signed links."""

@@ -1,0 +1,363 @@
+"""The partner portal's aiohttp app: a signed link opens a page, a confirmed form sends the answer.
+
+`GET /a/<token>` checks the link (signature, the e-mail it came in, expiry, its use, the
+collaboration still open) and shows the collaboration with a form; it changes nothing, so a mail
+scanner that fetches every link records nothing. `POST /a/<token>` checks the same again, then the
+form's CSRF token, claims the link (`passerelle.portal.store`), sends the `partner_answer` update
+through the one client factory (encryption included) and shows what was recorded and when. The
+workflow's validator has the last word: the portal only ever sends one party's answer to the
+collaboration its link names.
+
+Every refusal is a page in the partner's language that says which (forged, expired, used,
+closed...) and that nothing was recorded. Every response carries the security headers
+(`SECURITY_HEADERS`); the one cookie, the CSRF nonce, is set only with a form, `Secure`,
+`HttpOnly`, `SameSite=Strict`. Requests are rate-limited per address and per link.
+"""
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from importlib.resources import files
+from typing import Any
+
+import structlog
+from aiohttp import web
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from pydantic import ValidationError
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.links import BadLink, Link, LinkSigner
+from passerelle.platform.codec_auth import RateLimit
+from passerelle.portal.store import Email, LinkStore
+from passerelle.portal.texts import PARTY_LABELS, STAGES, texts
+from schemas import CollaborationStatus
+from schemas.moments import minute
+from schemas.partners import MAX_PAUSE_DAYS, PARTNER_NOTE_MAX, PartnerAction, PartnerAnswer
+
+log = structlog.get_logger()
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CSRF_COOKIE = "passerelle_csrf"
+MAX_BODY = 16 * 1024  # a note of 1,000 characters and a date, with room to spare
+PER_ADDRESS_PER_MINUTE = 30
+PER_LINK_PER_MINUTE = 10
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the token is in the URL: never hand it to another site
+    "Cache-Control": "no-store",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+STYLESHEET = files("passerelle.portal").joinpath("templates/portal.css").read_bytes()
+# How the workflow's refusals read in the portal (`workflows.rules`); any other is `other`.
+REFUSAL_PAGES = {"CollaborationClosed": "closed", "AlreadyPaused": "paused", "LinkUsed": "used"}
+
+
+class Refusal(Exception):
+    """Stop and show a refusal page."""
+
+    def __init__(self, code: str, status: int, language: str, **fields: Any) -> None:
+        super().__init__(code)
+        self.code, self.status, self.language, self.fields = code, status, language, fields
+
+
+@dataclass
+class Opened:
+    """A link that passed every check of a GET: what the page needs."""
+
+    token: str
+    link: Link
+    email: Email
+    status: CollaborationStatus
+
+
+def _note_label(t: dict[str, str], action: str) -> str:
+    return {"need_help": t["field.need_help"], "stopped": t["field.stopped"]}.get(action, t["field.note"])
+
+
+def _language(request: web.Request) -> str:
+    accepted = request.headers.get("Accept-Language", "").split(",")[0].strip().lower()
+    return "fr" if accepted.startswith("fr") else "en"
+
+
+class Portal:
+    """The portal's handlers, over the link store, the link signer and a Temporal client."""
+
+    def __init__(
+        self,
+        client: Client,
+        store: LinkStore,
+        signer: LinkSigner,
+        per_address: int = PER_ADDRESS_PER_MINUTE,
+        per_link: int = PER_LINK_PER_MINUTE,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._signer = signer
+        self._per_address = RateLimit(per_address)
+        self._per_link = RateLimit(per_link)
+        self._csrf_key = signer.derive(b"passerelle portal csrf")
+        self._env = Environment(
+            loader=PackageLoader("passerelle.portal", "templates"),
+            autoescape=select_autoescape(enabled_extensions=("html.j2",), default=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    # -- pages --
+
+    def page(self, template: str, language: str, code: int = 200, **values: Any) -> web.Response:
+        """Render a page of the portal in `language`."""
+        context = {"lang": language, "t": texts(language), "stages": STAGES[language], "programme": ""}
+        body = self._env.get_template(template).render({**context, **values})
+        return web.Response(text=body, status=code, content_type="text/html", charset="utf-8")
+
+    def refusal_page(self, refusal: Refusal, status: CollaborationStatus | None = None) -> web.Response:
+        t = texts(refusal.language)
+        fields = {"days": f"{self._signer.lifetime.days:g}", **refusal.fields}
+        return self.page(
+            "refused.html.j2",
+            refusal.language,
+            refusal.status,
+            heading=t[f"refused.{refusal.code}"],
+            why=t[f"refused.{refusal.code}.why"].format(**fields),
+            why_code=refusal.code,
+            status=status,
+            programme=status.programme if status else "",
+        )
+
+    # -- the checks a GET and a POST share --
+
+    async def open(self, request: web.Request) -> Opened:
+        """Return the link of the request once every check passed, or raise Refusal."""
+        token = request.match_info["token"]
+        language = _language(request)
+        if not self._per_address.allow(request.remote or "?"):
+            raise Refusal("rate", 429, language)
+        if not self._per_link.allow(hashlib.sha256(token.encode()).hexdigest()):
+            raise Refusal("rate", 429, language)
+        try:
+            link = self._signer.verify(token)
+        except BadLink as err:
+            log.info("portal link refused", why=str(err))
+            raise Refusal("forged", 400, language) from None
+        email = await self._store.email(link)
+        if email is None:  # signed by us, yet no such e-mail: a key is in the wrong hands
+            log.warning("portal link of no e-mail", link=link.id)
+            raise Refusal("forged", 400, language)
+        language = email.language
+        if link.expired(datetime.now(UTC)):
+            raise Refusal("expired", 410, language)
+        used = await self._store.used_at(link)
+        if used is not None:
+            raise Refusal("used", 409, language, at=minute(used))
+        status = await self._status(email, language)
+        if status.outcome is not None:
+            raise Refusal("closed", 410, language)
+        return Opened(token, link, email, status)
+
+    async def _status(self, email: Email, language: str) -> CollaborationStatus:
+        handle = self._client.get_workflow_handle(email.workflow_id)
+        try:
+            status: CollaborationStatus = await handle.query("status", result_type=CollaborationStatus)
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:  # its history is past retention
+                raise Refusal("closed", 410, language) from None
+            log.warning("portal cannot reach Temporal", error=str(err))
+            raise Refusal("unavailable", 503, language) from None
+        return status
+
+    # -- the form --
+
+    def _csrf(self, nonce: str, link: Link) -> str:
+        return hmac.new(self._csrf_key, f"{nonce}.{link.id}".encode(), hashlib.sha256).hexdigest()
+
+    def form(
+        self,
+        opened: Opened,
+        nonce: str,
+        errors: list[str] = (),  # type: ignore[assignment]
+        note: str = "",
+        until: str = "",
+        code: int = 200,
+    ) -> web.Response:
+        link, language = opened.link, opened.email.language
+        t = texts(language)
+        action = link.action.value
+        names = {"startup": opened.status.startup, "corporate": opened.status.corporate}
+        today = datetime.now(UTC).date()
+        note_label = _note_label(t, action)
+        response = self.page(
+            "form.html.j2",
+            language,
+            code,
+            action=action,
+            action_url=f"/a/{opened.token}",
+            party_line=t["for"].format(
+                party=PARTY_LABELS[language][link.party].format(name=names[link.party])
+            ),
+            status=opened.status,
+            programme=opened.status.programme,
+            explain=t[f"explain.{action}"].format(max_days=MAX_PAUSE_DAYS),
+            errors=list(errors),
+            csrf=self._csrf(nonce, link),
+            note=note,
+            note_label=note_label,
+            note_required=action in ("need_help", "stopped"),
+            note_max=PARTNER_NOTE_MAX,
+            until=until,
+            min_date=(today + timedelta(days=1)).isoformat(),
+            max_date=(today + timedelta(days=MAX_PAUSE_DAYS)).isoformat(),
+            small=t["small"].format(expires=minute(link.expires)),
+        )
+        response.set_cookie(
+            CSRF_COOKIE, nonce, secure=True, httponly=True, samesite="Strict", path="/a/", max_age=3600
+        )
+        return response
+
+    def _read_form(self, opened: Opened, form: Any) -> tuple[PartnerAnswer | None, list[str]]:
+        """Return the answer the form asks for, or the errors naming each bad field."""
+        t = texts(opened.email.language)
+        link = opened.link
+        note = str(form.get("note", "")).strip()
+        label = _note_label(t, link.action.value)
+        errors = []
+        if link.action in (PartnerAction.NEED_HELP, PartnerAction.STOPPED) and not note:
+            errors.append(t["error.note_required"].format(field=label))
+        if len(note) > PARTNER_NOTE_MAX:
+            errors.append(t["error.note_long"].format(field=label, max=PARTNER_NOTE_MAX))
+        days = None
+        if link.action is PartnerAction.PAUSE:
+            today = datetime.now(UTC).date()
+            try:
+                days = (date.fromisoformat(str(form.get("until", ""))) - today).days
+            except ValueError:
+                days = None
+            if days is None or not 1 <= days <= MAX_PAUSE_DAYS:
+                first, last = today + timedelta(days=1), today + timedelta(days=MAX_PAUSE_DAYS)
+                errors.append(t["error.until"].format(field=t["field.until"], min=first, max=last))
+        if errors:
+            return None, errors
+        try:
+            answer = PartnerAnswer(
+                party=link.party,
+                action=link.action,
+                link=link.id,
+                answered_seq=link.seq,
+                note=note,
+                days=days,
+            )
+        except ValidationError as err:  # the model's own rules (control characters...)
+            return None, [f"{'.'.join(map(str, e['loc'])) or label}: {e['msg']}" for e in err.errors()]
+        return answer, []
+
+    # -- handlers --
+
+    async def show(self, request: web.Request) -> web.StreamResponse:
+        """GET: the collaboration and the form; nothing changes."""
+        try:
+            opened = await self.open(request)
+        except Refusal as refusal:
+            return self.refusal_page(refusal)
+        return self.form(opened, request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(16))
+
+    async def answer(self, request: web.Request) -> web.StreamResponse:
+        """POST: check the form, claim the link, send the answer, show what was recorded."""
+        try:
+            opened = await self.open(request)
+        except Refusal as refusal:
+            return self.refusal_page(refusal)
+        link, email = opened.link, opened.email
+        form = await request.post()
+        nonce = request.cookies.get(CSRF_COOKIE, "")
+        if not nonce or not hmac.compare_digest(str(form.get("csrf", "")), self._csrf(nonce, link)):
+            return self.refusal_page(Refusal("csrf", 403, email.language), opened.status)
+        answer, errors = self._read_form(opened, form)
+        if answer is None:
+            return self.form(
+                opened, nonce, errors, str(form.get("note", "")), str(form.get("until", "")), code=400
+            )
+        if not await self._store.claim(link):
+            return self.refusal_page(Refusal("busy", 409, email.language), opened.status)
+        try:
+            status = await self._send(email, answer)
+        except Refusal as refusal:
+            await self._store.release(link)
+            return self.refusal_page(refusal, opened.status)
+        except BaseException:
+            await self._store.release(link)
+            raise
+        seen = next(a for a in status.partner_answers if a.link == link.id)
+        await self._store.mark_used(link, seen.seq)
+        log.info("partner answer recorded", link=link.id, action=answer.action.value, seq=seen.seq)
+        t = texts(email.language)
+        until = minute(status.snoozed_until) if status.snoozed_until else ""
+        return self.page(
+            "done.html.j2",
+            email.language,
+            status=status,
+            programme=status.programme,
+            when=t["done.when"].format(at=minute(seen.at), seq=seen.seq),
+            what=t[f"done.{answer.action.value}"].format(until=until),
+        )
+
+    async def _send(self, email: Email, answer: PartnerAnswer) -> CollaborationStatus:
+        handle = self._client.get_workflow_handle(email.workflow_id)
+        try:
+            status: CollaborationStatus = await handle.execute_update(
+                "partner_answer", answer, id=f"portal-{answer.link}", result_type=CollaborationStatus
+            )
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            kind = cause.type if isinstance(cause, ApplicationError) else None
+            code = REFUSAL_PAGES.get(kind or "", "other")
+            reason = str(cause) if kind else ""
+            log.info("partner answer refused", link=answer.link, refusal=kind)
+            raise Refusal(code, 409, email.language, reason=reason, at="") from None
+        except RPCError as err:
+            if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                raise Refusal("closed", 410, email.language) from None  # ended since the page opened
+            log.warning("portal cannot reach Temporal", error=str(err))
+            raise Refusal("unavailable", 503, email.language) from None
+        return status
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Set the security headers on every response, errors included."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as err:
+        response = web.Response(status=err.status, text=err.text or err.reason, content_type="text/plain")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    return response
+
+
+async def _stylesheet(request: web.Request) -> web.StreamResponse:
+    return web.Response(body=STYLESHEET, content_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+
+async def _health(request: web.Request) -> web.StreamResponse:
+    return web.Response(text="ok\n", content_type="text/plain")
+
+
+def build_app(portal: Portal, middlewares: list[Any] = ()) -> web.Application:  # type: ignore[assignment]
+    """Return the portal's aiohttp app (the forwarded-address middleware of a proxy first)."""
+    app = web.Application(middlewares=[*middlewares, security_headers], client_max_size=MAX_BODY)
+    app.router.add_get("/a/{token}", portal.show)
+    app.router.add_post("/a/{token}", portal.answer)
+    app.router.add_get("/portal.css", _stylesheet)
+    app.router.add_get("/healthz", _health)
+    return app
