@@ -33,6 +33,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 BANNER = "Passerelle dev stack is running"
+WAIT_MS = 30_000  # generous: two cores shared with the whole stack
 
 
 def chromium_path() -> str:
@@ -59,9 +60,15 @@ class DevStack:
 
     port: int
     ui_port: int
+    portal_port: int
     state: Path
     process: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
+
+    @property
+    def mail(self) -> Path:
+        """Return the folder where the stack's SMTP sink keeps each mail (`NNNN.eml`)."""
+        return self.state / "mail"
 
     @property
     def ui(self) -> str:
@@ -89,16 +96,18 @@ def without_keys(env: Mapping[str, str]) -> dict[str, str]:
 def passerelle_dev(wait: float = 180) -> Iterator[DevStack]:
     """Run `passerelle dev` on free ports and a temporary state folder until the block ends."""
     state = Path(tempfile.mkdtemp(prefix="passerelle-ui-state-"))
-    port, ui_port, codec_port = free_port(), free_port(), free_port()
+    port, ui_port, codec_port, portal_port, smtp_port = (free_port() for _ in range(5))
     command = [str(Path(sys.executable).parent / "passerelle"), "dev", "--port", str(port)]
+    command += ["--ui-port", str(ui_port), "--codec-port", str(codec_port), "--state-dir", str(state)]
+    command += ["--portal-port", str(portal_port), "--smtp-sink", "--smtp-sink-port", str(smtp_port)]
     process = subprocess.Popen(
-        [*command, "--ui-port", str(ui_port), "--codec-port", str(codec_port), "--state-dir", str(state)],
+        command,
         env=without_keys(os.environ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    stack = DevStack(port, ui_port, state, process)
+    stack = DevStack(port, ui_port, portal_port, state, process)
     assert process.stdout is not None
     reader = threading.Thread(target=lambda: stack.output.extend(process.stdout), daemon=True)  # type: ignore[arg-type]
     reader.start()

@@ -17,7 +17,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -25,11 +24,10 @@ from urllib.parse import unquote
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
-from tests.e2e.browser import DevStack, browser, passerelle_dev, screenshot_on_failure
+from tests.e2e.browser import WAIT_MS, DevStack, screenshot_on_failure
 
 pytestmark = pytest.mark.e2e
 README = Path(__file__).parents[2] / "README.md"
-WAIT_MS = 30_000  # generous: two cores shared with the whole stack
 expect.set_options(timeout=WAIT_MS)
 
 
@@ -38,26 +36,6 @@ def readme_request() -> str:
     found = re.search(r"```json\n(.*?)```", README.read_text(), re.S)
     assert found, "the README shows no JSON input"
     return found.group(1)
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[DevStack]:
-    """A real `passerelle dev` for this module (checked for a browser first: no browser, no stack)."""
-    from tests.e2e.browser import chromium_path
-
-    chromium_path()
-    with passerelle_dev() as running:
-        yield running
-
-
-@pytest.fixture
-def page(stack: DevStack) -> Iterator[Page]:
-    """A fresh page in headless Chromium."""
-    with browser() as launched:
-        context = launched.new_context(viewport={"width": 1400, "height": 1100})
-        context.set_default_timeout(WAIT_MS)
-        yield context.new_page()
-        context.close()
 
 
 def cli(stack: DevStack, *args: str) -> None:
