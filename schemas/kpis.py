@@ -58,6 +58,7 @@ class KpiReport(BaseModel):
     conversion_pilot_deployed: float | None
     stages: list[StageKpi]
     playbooks: list["PlaybookKpi"] = []  # one per programme that runs collaborations under a playbook
+    partners: "PartnerKpi | None" = None  # the partners' answers to the e-mails (docs/partners.md)
 
 
 class KpiSummary(BaseModel):
@@ -69,6 +70,7 @@ class KpiSummary(BaseModel):
     open: int
     stalled: int
     stalled_ratio: float | None
+    partner_answers: list[str] = []  # the last day's answers, one line each (`activities.kpis`)
 
     def line(self) -> str:
         """Return one line such as `42 open (introduction 10, pilot 7, …); 5 stalled (11.9 %)`."""
@@ -102,6 +104,28 @@ class PlaybookKpi(BaseModel):
     approvals_approved: int
     approval_wait_median_days: float | None
     approval_wait_p90_days: float | None
+
+
+class PartyKpi(BaseModel):
+    """One party type's answers: how many, and how fast after the e-mail they answered."""
+
+    model_config = FROZEN
+
+    party: str  # startup or corporate
+    answers: int
+    median_hours_to_answer: float | None
+
+
+class PartnerKpi(BaseModel):
+    """The partners' one-click answers: the reminder answer rate, per-party speed, stalls resolved."""
+
+    model_config = FROZEN
+
+    reminders_sent: int
+    reminders_answered: int  # reminders a partner's answer names
+    answer_rate: float | None
+    stalls_resolved_by_partner: int  # answers that found the collaboration stalled (and cleared it)
+    parties: list[PartyKpi]
 
 
 KpiReport.model_rebuild()

@@ -57,6 +57,7 @@ class DigestWorkflow:
             retry_policy=RECORD_RETRY,
         )
         header = {"kpis": kpis.line(), "open": str(kpis.open), "stalled_ratio": str(kpis.stalled_ratio)}
+        header["answers"] = "\n".join(kpis.partner_answers)  # only the notification's text changes
         key = f"digest/{workflow.info().workflow_id}"
         notification = Notification(
             key=key,

@@ -59,18 +59,20 @@ def _detail(recorded: RecordedEntry) -> tuple[str, str]:
         event = f"milestone: {e.milestone}"
     elif e.kind is EventKind.CLOSED and e.outcome:
         event = f"outcome: {e.outcome.value}"
+    elif e.kind is EventKind.PARTNER_UPDATE and e.details:
+        event = f"partner answer: {e.details.get('action')}"
     elif e.reminder_number is not None:
         event = f"{e.kind.value} #{e.reminder_number}"
     detail = e.note + (f" ({e.evidence_url})" if e.evidence_url else "")
-    facts = playbook_facts(e.kind, e.details)
+    facts = event_facts(e.kind, e.details)
     if facts:
         detail = f"{detail}; {facts}" if detail else facts
     return event, detail
 
 
-def playbook_facts(kind: EventKind, details: dict[str, Any] | None) -> str:
-    """Return what a playbook event decided, in words: the gate passed and its evidence, the
-    approval's target and wait, an evaluator's scores, the version adopted."""
+def event_facts(kind: EventKind, details: dict[str, Any] | None) -> str:
+    """Return what an event's `details` say, in words: the gate passed and its evidence, the
+    approval's target and wait, an evaluator's scores, the version adopted, a partner's answer."""
     if not details:
         return ""
     if "gate" in details:
@@ -90,6 +92,13 @@ def playbook_facts(kind: EventKind, details: dict[str, Any] | None) -> str:
         scores = ", ".join(f"{k} {v}" for k, v in details.get("scores", {}).items())
         again = ", replaces their previous scorecard" if details.get("replaces_previous") else ""
         return f"scores {scores}{again}; weighted mean now {details.get('weighted_mean', 0):g}"
+    if kind is EventKind.PARTNER_UPDATE:
+        until = f" until {details['until']}" if details.get("until") else ""
+        cleared = ", cleared a stall" if details.get("was_stalled") else ""
+        return (
+            f"{details.get('action')}{until} from {details.get('contact')}, answering the e-mail of "
+            f"entry {details.get('answered_seq')} (link {str(details.get('link'))[:12]}){cleared}"
+        )
     if kind is EventKind.PLAYBOOK_ADOPTED:
         sha = str(details.get("sha256"))[:12]
         return f"playbook {details.get('programme')} v{details.get('version')} (sha256 {sha})"

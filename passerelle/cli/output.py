@@ -48,6 +48,19 @@ def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
         for item in status.checklist:
             mark = "done   " if item.done else "MISSING"
             lines.append(f"  {mark} {item.gate}: {item.item}  [{item.who}]")
+    names = {"startup": status.startup, "corporate": status.corporate}
+    for seen in status.partner_answers:
+        until = f" until {_when(seen.until)}" if seen.until else ""
+        note = f": {seen.note}" if seen.note else ""
+        lines.append(
+            f"Answered    {names[seen.party]} ({seen.party}) {seen.action}{until} on {_when(seen.at)}{note}"
+        )
+    if status.withdrawal is not None:
+        w = status.withdrawal
+        lines.append(
+            f"Withdrawal  proposed by {names[w.party]} on {_when(w.at)}: {w.reason} "
+            "(confirm with `passerelle close --outcome declined|abandoned`)"
+        )
     body = Text("\n").join([title, *(Text(line) for line in lines)])
     console.print(Panel(body, title=Text(status.workflow_id), expand=False))
     if not with_history:

@@ -100,6 +100,23 @@ def playbook_lines(report: KpiReport) -> list[str]:
     return lines
 
 
+def partner_lines(report: KpiReport) -> list[str]:
+    """Return the partners' answer figures, one per line (none before the first reminder)."""
+    p = report.partners
+    if p is None or not (p.reminders_sent or p.parties):
+        return []
+    lines = [
+        f"Reminders answered: {p.reminders_answered} of {p.reminders_sent} ({_pct(p.answer_rate)})",
+        f"Stalls resolved by a partner's answer: {p.stalls_resolved_by_partner}",
+    ]
+    for party in p.parties:
+        hours = "—" if party.median_hours_to_answer is None else f"{party.median_hours_to_answer:.1f}"
+        lines.append(
+            f"Answers from the {party.party} side: {party.answers}, median {hours} h after the e-mail"
+        )
+    return lines
+
+
 def as_markdown(report: KpiReport) -> str:
     """Return the headline figures, the per-stage table and the playbook figures as Markdown."""
     lines = ["# Programme KPIs", "", *(f"- {line}" for line in summary_lines(report)), ""]
@@ -108,6 +125,8 @@ def as_markdown(report: KpiReport) -> str:
         lines.append("| " + " | ".join("—" if v is None else str(v) for v in row.values()) + " |")
     if report.playbooks:
         lines += ["", "## Playbooks", "", *(f"- {line.strip()}" for line in playbook_lines(report))]
+    if partner_lines(report):
+        lines += ["", "## Partners", "", *(f"- {line}" for line in partner_lines(report))]
     return "\n".join(lines) + "\n"
 
 
@@ -128,7 +147,7 @@ def show_tables(report: KpiReport, console: Console) -> None:
         )
         durations.add_row(s.stage.value, str(s.completed_stays), _days(s.median_days), _days(s.p90_days))
     console.print(funnel, durations)
-    for line in playbook_lines(report):
+    for line in [*playbook_lines(report), *partner_lines(report)]:
         console.print(line)
 
 

@@ -8,6 +8,7 @@ import asyncpg
 
 from activities.kpis import ratio
 from passerelle.reads.filters import WHERE, filter_args
+from passerelle.reads.partner_kpis import read_partner_kpis
 from passerelle.reads.playbook_kpis import read_playbook_kpis
 from schemas import KpiFilters, KpiReport, Stage, StageKpi
 
@@ -78,4 +79,5 @@ async def read_report(pool: asyncpg.Pool, filters: KpiFilters) -> KpiReport:
         conversion_pilot_deployed=ratio(totals["deployed"], reached[Stage.PILOT]),
         stages=rows,
         playbooks=await read_playbook_kpis(pool, filters),
+        partners=await read_partner_kpis(pool, filters),
     )

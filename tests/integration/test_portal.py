@@ -29,6 +29,7 @@ from passerelle.platform.codec import new_key, parse_keys
 from passerelle.portal.app import Portal, build_app
 from passerelle.portal.store import LinkStore
 from schemas import Closure, CollaborationStatus, Outcome, PauseRequest, ResumeRequest
+from tests.audit_cli import passerelle
 from tests.conftest import WorkerFactory
 from tests.e2e.cli import eventually
 from tests.integration.mail import sink
@@ -122,6 +123,7 @@ async def test_a_partner_answers_once_and_nothing_else_changes_anything(
     sink: tuple[SinkHandler, int],
     portal: Portal_,
     pool: asyncpg.Pool,
+    postgres_url: str,
     task_queue: str,
     workflow_id: str,
 ) -> None:
@@ -229,6 +231,12 @@ async def test_a_partner_answers_once_and_nothing_else_changes_anything(
         collaboration_id,
     )
     assert [(u["action"], u["used"]) for u in used] == [("on_it", True), ("pause", True)]
+    # The auditor's record: each answer in the timeline, and Postgres tells the same story.
+    timeline = passerelle(dev_env.client, "audit", "timeline", workflow_id)
+    assert timeline.returncode == 0, timeline
+    assert "partner answer: on_it" in timeline.stdout and "from partners@nabla.example" in timeline.stdout
+    verified = passerelle(dev_env.client, "audit", "verify", workflow_id, database_url=postgres_url)
+    assert verified.returncode == 0 and "all in Postgres once" in verified.stdout, verified
 
 
 async def test_an_english_collaboration_speaks_english(

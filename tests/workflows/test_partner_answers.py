@@ -6,6 +6,7 @@ reminders, "we have stopped" proposes a withdrawal only the operator's `close` c
 (closed, already paused, a link used twice, a pause too long) change nothing.
 """
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,9 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from schemas import Closure, CollaborationStatus, EventKind, Outcome, PauseRequest
+from activities.kpis import KpiActivities
+from passerelle.reads.partner_kpis import read_partner_kpis
+from schemas import Closure, CollaborationStatus, EventKind, KpiFilters, Outcome, PauseRequest
 from tests.conftest import WorkerFactory
 from tests.factories import EXAMPLE
 from tests.workflows.helpers import start
@@ -57,8 +60,9 @@ async def test_a_stalled_collaboration_hears_from_its_partners(
     task_queue: str,
     workflow_id: str,
 ) -> None:
+    programme = f"Partners {uuid.uuid4()}"
     async with run_worker(time_env.client):
-        handle = await start(time_env.client, workflow_id, task_queue)
+        handle = await start(time_env.client, workflow_id, task_queue, programme=programme)
         await time_env.sleep(15 * DAY)  # past the 14-day threshold: one reminder
         status = await handle.query(CollaborationWorkflow.status)
         assert status.stalled
@@ -117,6 +121,24 @@ async def test_a_stalled_collaboration_hears_from_its_partners(
         ("stopped", "Project cancelled"),
     ]
     assert all([r["role"] for r in m["recipients"]] == ["owner"] for m in mails)
+
+    # The report: the one reminder was answered, the first answer cleared its stall, and each
+    # side answered a day after the e-mail (the start-up's median over 1, 1 and 21 days).
+    kpis = await read_partner_kpis(pool, KpiFilters(programme=programme))
+    assert (kpis.reminders_sent, kpis.reminders_answered, kpis.answer_rate) == (1, 1, 1.0)
+    assert kpis.stalls_resolved_by_partner == 1
+    assert [(p.party, p.answers, round(p.median_hours_to_answer or 0)) for p in kpis.parties] == [
+        ("corporate", 1, 24),
+        ("startup", 3, 24),
+    ]
+    # The digest's lines, newest first, each naming who answered what.
+    summary = await KpiActivities(pool).kpi_summary(programme)
+    assert [line.split(" [")[0] for line in summary.partner_answers] == [
+        "Nabla (startup) on Natixis × Nabla: stopped: Project cancelled",
+        f"Nabla (startup) on Natixis × Nabla: pause until {paused.snoozed_until:%Y-%m-%d}",
+        "Natixis (corporate) on Natixis × Nabla: need_help: Budget?",
+        "Nabla (startup) on Natixis × Nabla: on_it: Contract with legal",
+    ]
 
 
 async def test_a_partner_cannot_pause_what_the_programme_paused(
