@@ -8,7 +8,7 @@ BIN = $(VENV)/bin
 .PHONY: up test lint lock bench clean
 
 up: $(VENV)/.installed
-	$(BIN)/passerelle dev
+	$(BIN)/passerelle dev --smtp-sink
 
 # The whole suite: lint (ruff, mypy strict on the source) then every test on real servers.
 test: lint

@@ -12,14 +12,24 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities import playbooks as store
 from passerelle.cli.common import BAD_INPUT, CliError, StateDir, database_url, run
-from passerelle.devstack.demo import demo_csv, demo_playbooks, demo_rows
+from passerelle.devstack.demo import (
+    DEMO_STALL_DAYS,
+    STALLING_PROGRAMME,
+    demo_csv,
+    demo_playbooks,
+    demo_rows,
+    stalling_requests,
+)
 from passerelle.intake.files import FileRefused, read_text
 from passerelle.intake.rows import ImportResult, ImportRow, parse_csv, start_imports, wait_recorded
 from passerelle.platform.db import create_pool
 from passerelle.platform.settings import Settings
+from schemas import CollaborationRequest
+from workflows.collaboration import CollaborationWorkflow
 
 Concurrency = Annotated[int, typer.Option(min=1, max=64, help="Workflows started at once")]
 
@@ -118,6 +128,32 @@ def demo(
         for line in apply_demo_playbooks(state_dir):
             typer.echo(line)
         import_file(file, concurrency, state_dir)
+        start_stalling()
+
+
+def start_stalling() -> None:
+    """Start the demo's collaborations that stall within minutes (again: already running, kept)."""
+
+    async def go(settings: Settings, client: Client) -> list[str]:
+        started = []
+        for workflow_id, data in stalling_requests():
+            request = CollaborationRequest.model_validate(data)
+            try:
+                await client.start_workflow(
+                    CollaborationWorkflow.run, request, id=workflow_id, task_queue=settings.task_queue
+                )
+            except WorkflowAlreadyStartedError:
+                continue
+            started.append(workflow_id)
+        return started
+
+    started = run(go)
+    minutes = round(DEMO_STALL_DAYS * 24 * 60)
+    typer.echo(
+        f"{len(started)} live collaboration(s) of {STALLING_PROGRAMME} stall in about {minutes} minutes "
+        f"({', '.join(w for w, _ in stalling_requests())}): their reminders carry the partners' one-click "
+        "links (with `passerelle dev --smtp-sink`, in the state folder's mail/)"
+    )
 
 
 def apply_demo_playbooks(state_dir: Path | None) -> list[str]:

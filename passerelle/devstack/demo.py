@@ -10,6 +10,7 @@ import io
 import random
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from passerelle.intake.ids import slug
 from passerelle.intake.playbooks import PlaybookFile, read
@@ -128,6 +129,40 @@ def demo_rows(
         row |= {STAGE_DATE_COLUMNS[s]: d.isoformat() for s, d in dates.items()}
         rows.append(row)
     return rows
+
+
+# A few live collaborations that stall within minutes (docs/partners.md): the newcomer sees their
+# reminders reach the SMTP sink, and answers one as the partner would, from its link.
+STALLING = [
+    ("Groupe Vauban", "Kinesense", "remote patient monitoring"),
+    ("Banque Rivoli", "Opticarbon", "carbon accounting"),
+    ("Énergies Loire", "Hydroflow", "heat recovery"),
+]
+DEMO_STALL_DAYS = 0.002  # about 3 minutes
+STALLING_PROGRAMME = "French Tech Green20"  # no playbook: nothing gates the demo's answers
+
+
+def stalling_requests() -> list[tuple[str, dict[str, Any]]]:
+    """Return `(workflow id, start input)` of the demo's collaborations that stall within minutes."""
+    requests = []
+    for n, (corporate, startup, topic) in enumerate(STALLING, start=1):
+        language = "fr" if n < len(STALLING) else "en"
+        requests.append(
+            (
+                f"demo-stalling-{n}",
+                {
+                    "corporate": {"name": corporate, "contact_email": _slug_email(corporate, "innovation")},
+                    "startup": {"name": startup, "contact_email": _slug_email(startup, "partners")},
+                    "programme": STALLING_PROGRAMME,
+                    "topic": f"{_capital(topic)} with {startup}",
+                    "sector": "health" if n == 1 else "finance" if n == 2 else "energy",
+                    "owner_email": PROGRAMMES[STALLING_PROGRAMME],
+                    "language": language,
+                    "stall_after_days": {"introduction": DEMO_STALL_DAYS},
+                },
+            )
+        )
+    return requests
 
 
 def demo_csv(rows: list[dict[str, str]]) -> str:

@@ -13,7 +13,7 @@ from passerelle.cli import app
 from passerelle.platform.codec_auth import codec_auth_from
 from tests.deploy.conftest import ENV_EXAMPLE, ROOT, compose_config
 
-PASSERELLE_SERVICES = {"migrate", "setup", "worker"}
+PASSERELLE_SERVICES = {"migrate", "setup", "worker", "portal"}
 CONDITIONS = {"service_healthy", "service_completed_successfully"}
 
 

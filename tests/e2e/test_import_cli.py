@@ -4,6 +4,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -11,6 +12,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import WorkerFactory
+from workflows.collaboration import CollaborationWorkflow
 
 pytestmark = pytest.mark.e2e
 
@@ -55,6 +57,9 @@ async def test_demo_imports_once_and_a_bad_file_names_its_rows(
         broken = tmp_path / "broken.csv"
         broken.write_text("\n".join([lines[0], lines[1].replace("@", " at ", 1), lines[2]]) + "\n")
         bad = await passerelle(env, "import", str(broken))
+        stalling = await dev_env.client.get_workflow_handle("demo-stalling-1").query(
+            CollaborationWorkflow.status
+        )
     assert demo.returncode == 0, demo.stderr
     assert "wrote 12 collaborations" in demo.stdout and "12 started, 0 skipped" in demo.stdout
     assert "playbook Coalition Next v1 applied" in demo.stdout
@@ -65,6 +70,10 @@ async def test_demo_imports_once_and_a_bad_file_names_its_rows(
     )
     assert adopted == imported_ftcc_or_cn > 0, "imported collaborations run under their programme's playbook"
     assert again.returncode == 0 and "0 started, 12 skipped (already imported)" in again.stdout
+    # And a few live ones that stall within minutes, so a newcomer sees a reminder and answers it.
+    assert "3 live collaboration(s) of French Tech Green20 stall in about 3 minutes" in demo.stdout
+    assert stalling.stall_deadline is not None
+    assert stalling.stall_deadline - datetime.now(UTC) < timedelta(minutes=4)
     assert bad.returncode == 2
     assert "line 2, column corporate_email: value is not a valid email address" in bad.stderr
     assert "0 started, 1 skipped (already imported), 1 row(s) with errors" in bad.stdout

@@ -1,5 +1,5 @@
 """Secrets are never logged: the worker process and the CLI run a lifecycle with a database
-password, a Temporal API key and encryption keys in their environment, and none of them appears
+password, a Temporal API key, encryption keys and the portal's link key in their environment, and none of them appears
 in anything they print."""
 
 import asyncio
@@ -28,9 +28,10 @@ async def test_no_password_api_key_or_encryption_key_in_any_output(
     """Worker stdout/stderr and CLI output across a lifecycle hold none of the secrets."""
     password = f"pw-{uuid.uuid4().hex}"
     api_key = f"tak-{uuid.uuid4().hex}"
-    current, old = new_key(), new_key()
+    current, old, portal = new_key(), new_key(), new_key()
     keys = f"k2:{current},k1:{old}"
     secrets = {
+        "portal link key": portal,
         "database password": password,
         "API key": api_key,
         "current key": current,
@@ -45,6 +46,7 @@ async def test_no_password_api_key_or_encryption_key_in_any_output(
         "PASSERELLE_DATABASE_URL": postgres_url.replace("postgres:@", f"postgres:{password}@"),
         "PASSERELLE_TASK_QUEUE": task_queue,
         "PASSERELLE_ENCRYPTION_KEYS": keys,
+        "PASSERELLE_PORTAL_KEYS": f"p1:{portal}",
     }
     worker = WorkerProcess(env, tmp_path / "worker.log")
     client = await client_for(load_settings(env))
