@@ -293,12 +293,15 @@ class Portal:
         except Refusal as refusal:
             await self._store.release(link)
             return self.refusal_page(refusal, opened.status)
-        except BaseException:
+        except Exception as err:  # nothing was recorded: say so, in the partner's words
             await self._store.release(link)
-            raise
-        seen = next(a for a in status.partner_answers if a.link == link.id)
-        await self._store.mark_used(link, seen.seq)
-        log.info("partner answer recorded", link=link.id, action=answer.action.value, seq=seen.seq)
+            log.warning("partner answer not sent", link=link.id, error=type(err).__name__)
+            return self.refusal_page(Refusal("unavailable", 503, email.language), opened.status)
+        # Its entry: the party's latest answer, unless the same party answered again meanwhile.
+        seen = next((a for a in status.partner_answers if a.link == link.id), None)
+        seq, at = (seen.seq, seen.at) if seen else (status.entries, datetime.now(UTC))
+        await self._store.mark_used(link, seq)
+        log.info("partner answer recorded", link=link.id, action=answer.action.value, seq=seq)
         t = texts(email.language)
         until = minute(status.snoozed_until) if status.snoozed_until else ""
         return self.page(
@@ -306,7 +309,7 @@ class Portal:
             email.language,
             status=status,
             programme=status.programme,
-            when=t["done.when"].format(at=minute(seen.at), seq=seen.seq),
+            when=t["done.when"].format(at=minute(at), seq=seq),
             what=t[f"done.{answer.action.value}"].format(until=until),
         )
 

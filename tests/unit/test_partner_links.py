@@ -1,6 +1,6 @@
 """Partner links: signed, unforgeable, per party, free of personal data; the portal's words.
 
-The property test mutates 16 real tokens 1,200 ways (bit flips, swapped fields, another key, another
+The property test alters 16 real tokens into 1,248 others (bit flips, swapped fields, another key, another
 collaboration, cut or padded tokens) and checks that every one is refused, and that an expired
 link, though genuine, says so.
 """
