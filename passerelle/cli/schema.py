@@ -27,6 +27,7 @@ UPDATES = {
     "reject": "reject",
     "score": "score",
     "adopt_playbook": "adopt-playbook",
+    "partner_answer": "partner_answer",  # no command: the partner portal sends it (docs/partners.md)
 }
 
 

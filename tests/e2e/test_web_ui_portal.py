@@ -1,7 +1,7 @@
 """A partner answers a real reminder in one click, in headless Chromium, on `passerelle dev`.
 
 The stack runs as `make up` does (encrypted, its SMTP sink on, the portal beside it). A
-collaboration with a 17-second stall threshold gets its reminder; the test takes the start-up's
+collaboration with a 9-second stall threshold gets its reminder; the test takes the start-up's
 link out of the real message in the sink, opens it on a phone-sized screen, types a note and
 confirms with the keyboard. The workflow's status shows the answer, visibility has `Stalled`
 false again, and the same link a second time says it was already used.
@@ -92,7 +92,7 @@ def test_a_partner_answers_a_real_reminder_in_one_click(stack: DevStack, page: P
         "--sector", "health",
         "--owner-email", "operator@programme.example",
         "--language", "fr",
-        "--stall", "introduction=0.0002",
+        "--stall", "introduction=0.0001",
     )  # fmt: skip
     reminder = mail_to(stack, "partners@nabla.example", "/reminder")
     links = LINK.findall(plain(reminder))
