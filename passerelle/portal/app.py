@@ -19,25 +19,25 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Any
 
 import structlog
 from aiohttp import web
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from pydantic import ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.links import BadLink, Link, LinkSigner
 from passerelle.platform.codec_auth import RateLimit
+from passerelle.portal.forms import note_label, read_answer
+from passerelle.portal.pages import Pages, Refusal
 from passerelle.portal.store import Email, LinkStore
-from passerelle.portal.texts import PARTY_LABELS, STAGES, texts
+from passerelle.portal.texts import PARTY_LABELS, texts
 from schemas import CollaborationStatus
 from schemas.moments import minute
-from schemas.partners import MAX_PAUSE_DAYS, PARTNER_NOTE_MAX, PartnerAction, PartnerAnswer
+from schemas.partners import MAX_PAUSE_DAYS, PARTNER_NOTE_MAX, PartnerAnswer
 
 log = structlog.get_logger()
 
@@ -61,14 +61,6 @@ STYLESHEET = files("passerelle.portal").joinpath("templates/portal.css").read_by
 REFUSAL_PAGES = {"CollaborationClosed": "closed", "AlreadyPaused": "paused", "LinkUsed": "used"}
 
 
-class Refusal(Exception):
-    """Stop and show a refusal page."""
-
-    def __init__(self, code: str, status: int, language: str, **fields: Any) -> None:
-        super().__init__(code)
-        self.code, self.status, self.language, self.fields = code, status, language, fields
-
-
 @dataclass
 class Opened:
     """A link that passed every check of a GET: what the page needs."""
@@ -77,10 +69,6 @@ class Opened:
     link: Link
     email: Email
     status: CollaborationStatus
-
-
-def _note_label(t: dict[str, str], action: str) -> str:
-    return {"need_help": t["field.need_help"], "stopped": t["field.stopped"]}.get(action, t["field.note"])
 
 
 def _language(request: web.Request) -> str:
@@ -105,35 +93,15 @@ class Portal:
         self._per_address = RateLimit(per_address)
         self._per_link = RateLimit(per_link)
         self._csrf_key = signer.derive(b"passerelle portal csrf")
-        self._env = Environment(
-            loader=PackageLoader("passerelle.portal", "templates"),
-            autoescape=select_autoescape(enabled_extensions=("html.j2",), default=True),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-
-    # -- pages --
+        self._pages = Pages()
 
     def page(self, template: str, language: str, code: int = 200, **values: Any) -> web.Response:
         """Render a page of the portal in `language`."""
-        context = {"lang": language, "t": texts(language), "stages": STAGES[language], "programme": ""}
-        body = self._env.get_template(template).render({**context, **values})
-        return web.Response(text=body, status=code, content_type="text/html", charset="utf-8")
+        return self._pages.page(template, language, code, **values)
 
     def refusal_page(self, refusal: Refusal, status: CollaborationStatus | None = None) -> web.Response:
-        t = texts(refusal.language)
-        fields = {"days": f"{self._signer.lifetime.days:g}", **refusal.fields}
-        return self.page(
-            "refused.html.j2",
-            refusal.language,
-            refusal.status,
-            heading=t[f"refused.{refusal.code}"],
-            why=t[f"refused.{refusal.code}.why"].format(**fields),
-            why_code=refusal.code,
-            status=status,
-            programme=status.programme if status else "",
-        )
+        """Render the page that says why nothing was recorded."""
+        return self._pages.refusal(refusal, status, self._signer.lifetime.days)
 
     # -- the checks a GET and a POST share --
 
@@ -195,7 +163,7 @@ class Portal:
         action = link.action.value
         names = {"startup": opened.status.startup, "corporate": opened.status.corporate}
         today = datetime.now(UTC).date()
-        note_label = _note_label(t, action)
+        label = note_label(t, action)
         response = self.page(
             "form.html.j2",
             language,
@@ -211,7 +179,7 @@ class Portal:
             errors=list(errors),
             csrf=self._csrf(nonce, link),
             note=note,
-            note_label=note_label,
+            note_label=label,
             note_required=action in ("need_help", "stopped"),
             note_max=PARTNER_NOTE_MAX,
             until=until,
@@ -223,42 +191,6 @@ class Portal:
             CSRF_COOKIE, nonce, secure=True, httponly=True, samesite="Strict", path="/a/", max_age=3600
         )
         return response
-
-    def _read_form(self, opened: Opened, form: Any) -> tuple[PartnerAnswer | None, list[str]]:
-        """Return the answer the form asks for, or the errors naming each bad field."""
-        t = texts(opened.email.language)
-        link = opened.link
-        note = str(form.get("note", "")).strip()
-        label = _note_label(t, link.action.value)
-        errors = []
-        if link.action in (PartnerAction.NEED_HELP, PartnerAction.STOPPED) and not note:
-            errors.append(t["error.note_required"].format(field=label))
-        if len(note) > PARTNER_NOTE_MAX:
-            errors.append(t["error.note_long"].format(field=label, max=PARTNER_NOTE_MAX))
-        days = None
-        if link.action is PartnerAction.PAUSE:
-            today = datetime.now(UTC).date()
-            try:
-                days = (date.fromisoformat(str(form.get("until", ""))) - today).days
-            except ValueError:
-                days = None
-            if days is None or not 1 <= days <= MAX_PAUSE_DAYS:
-                first, last = today + timedelta(days=1), today + timedelta(days=MAX_PAUSE_DAYS)
-                errors.append(t["error.until"].format(field=t["field.until"], min=first, max=last))
-        if errors:
-            return None, errors
-        try:
-            answer = PartnerAnswer(
-                party=link.party,
-                action=link.action,
-                link=link.id,
-                answered_seq=link.seq,
-                note=note,
-                days=days,
-            )
-        except ValidationError as err:  # the model's own rules (control characters...)
-            return None, [f"{'.'.join(map(str, e['loc'])) or label}: {e['msg']}" for e in err.errors()]
-        return answer, []
 
     # -- handlers --
 
@@ -281,7 +213,7 @@ class Portal:
         nonce = request.cookies.get(CSRF_COOKIE, "")
         if not nonce or not hmac.compare_digest(str(form.get("csrf", "")), self._csrf(nonce, link)):
             return self.refusal_page(Refusal("csrf", 403, email.language), opened.status)
-        answer, errors = self._read_form(opened, form)
+        answer, errors = read_answer(opened.link, form, opened.email.language)
         if answer is None:
             return self.form(
                 opened, nonce, errors, str(form.get("note", "")), str(form.get("until", "")), code=400

@@ -38,7 +38,7 @@ class DevStack:
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir, self.port, self.ui_port = state_dir, free_port(), free_port()
-        self.codec_port = free_port()
+        self.codec_port, self.portal_port = free_port(), free_port()
         self.process: subprocess.Popen[str] | None = None
         self.output: list[str] = []
 
@@ -60,6 +60,8 @@ class DevStack:
                 str(self.ui_port),
                 "--codec-port",
                 str(self.codec_port),
+                "--portal-port",
+                str(self.portal_port),
                 *flags,
             ],
             stdout=subprocess.PIPE,

@@ -3,8 +3,9 @@
 The stack runs as `make up` does (encrypted, its SMTP sink on, the portal beside it). A
 collaboration with a 9-second stall threshold gets its reminder; the test takes the start-up's
 link out of the real message in the sink, opens it on a phone-sized screen, types a note and
-confirms with the keyboard. The workflow's status shows the answer, visibility has `Stalled`
-false again, and the same link a second time says it was already used.
+confirms with the keyboard. The workflow's status and the Web UI's current details show the
+answer, visibility has `Stalled` false again, and the same link a second time says it was
+already used.
 
 With PASSERELLE_DOCS_SCREENSHOTS=docs/images the pages' screenshots land in the docs
 (docs/partners.md shows them); otherwise in a temporary folder.
@@ -126,6 +127,14 @@ def test_a_partner_answers_a_real_reminder_in_one_click(stack: DevStack, page: P
         assert (answer["party"], answer["action"]) == ("startup", "on_it")
         assert not status["stalled"]
         eventually_listed(stack, workflow_id, "--not-stalled")
+
+        # The operator sees it in the Web UI's current details.
+        page.set_viewport_size({"width": 1400, "height": 1100})
+        page.goto(f"{stack.ui}/namespaces/default/workflows/{workflow_id}")
+        page.get_by_role("tab", name="User Metadata").click()
+        details = page.frame_locator("iframe").last
+        expect(details.get_by_text(re.compile(r"Nabla answered: on_it on .*juristes"))).to_be_visible()
+        page.set_viewport_size({"width": 390, "height": 844})
 
         page.goto(on_it)  # the second click
         expect(page.get_by_role("heading", name="Ce lien a déjà servi")).to_be_visible()
