@@ -183,6 +183,38 @@ async def digest(env: Environment, workflow_id: str, task_queue: str) -> str:
     return workflow_id
 
 
+async def partner_answers(env: Environment, workflow_id: str, task_queue: str) -> str:
+    """A stalled collaboration hears from its partners through the portal's four answers; the
+    operator confirms the withdrawal as declined."""
+    handle = await start(env.client, workflow_id, task_queue, stall_after_days={"introduction": 1})
+    await env.sleep(timedelta(days=1.5))  # one reminder, seq 2
+    answers = [
+        {"party": "startup", "action": "on_it", "note": "Contract with legal"},
+        {"party": "corporate", "action": "need_help", "note": "Who signs on our side?"},
+        {"party": "startup", "action": "pause", "days": 3},
+    ]
+    for n, answer in enumerate(answers):
+        await handle.execute_update(
+            CollaborationWorkflow.partner_answer, {**answer, "answered_seq": 2, "link": f"{n}" * 32}
+        )
+    await env.sleep(timedelta(days=5))  # the pause, then the next reminder
+    await handle.execute_update(
+        CollaborationWorkflow.partner_answer,
+        {
+            "party": "startup",
+            "action": "stopped",
+            "note": "Funding lost",
+            "answered_seq": 2,
+            "link": "9" * 32,
+        },
+    )
+    await handle.execute_update(
+        CollaborationWorkflow.close, Closure(outcome=Outcome.DECLINED, by=OPS, reason="the start-up stopped")
+    )
+    await handle.result()
+    return workflow_id
+
+
 SCENARIOS: dict[str, Scenario] = {
     "full-lifecycle": full_lifecycle,
     "declined": declined,
@@ -190,4 +222,5 @@ SCENARIOS: dict[str, Scenario] = {
     "continue-as-new": continue_as_new,
     "talkative": talkative,
     "digest": digest,
+    "partner-answers": partner_answers,
 }

@@ -91,7 +91,8 @@ def test_step_two_goldens_carry_every_deprecated_marker() -> None:
         seen |= markers(read_export(folder))
     assert {p.id: True for p in DEPRECATED} == {p.id: seen.get(p.id) for p in DEPRECATED}
     assert seen[patches.BOUNDED_LIFE.id] is False  # still at step 1
-    assert sorted(p.name for p in STEP_ONE.iterdir()) == [p.name for p in golden_folders()]
+    # Scenarios added since (partner answers) have no step-one recording: there was none to keep.
+    assert {p.name for p in STEP_ONE.iterdir()} <= {p.name for p in golden_folders()}
 
 
 async def test_a_new_run_records_the_deprecated_markers_and_the_memo(
