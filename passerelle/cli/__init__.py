@@ -22,6 +22,7 @@ from passerelle.cli import (
     playbook_updates,
     playbooks,
     portal,
+    privacy,
     report,
     schema,
     stack,
@@ -45,6 +46,7 @@ playbooks.register(app)
 app.add_typer(audit.app, name="audit")
 codec.register(app)
 portal.register(app)
+privacy.register(app)
 listing.register(app)
 watch.register(app)
 schema.register(app)
