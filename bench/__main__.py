@@ -20,6 +20,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "milestone": {"n": 300},
     "timeskip": {"repeat": 1},
     "longlife": {"entries": 300, "samples": 20, "held": 50},
+    "privacy": {"n": 1000, "repeat": 5},
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
-from bench import lifecycle, milestone, replay_bench, scale, timeskip
+from bench import lifecycle, milestone, privacy, replay_bench, scale, timeskip
 from bench.common import Report
 from passerelle.platform.settings import Settings
 
@@ -79,3 +79,13 @@ def test_report_records_targets(tmp_path: Path) -> None:
     report.target("ratio", 0.95, 0.9, at_least=True)
     report.target("seconds", 3.0, 2.0, at_least=False)
     assert [t["met"] for t in report.targets] == [True, False]
+
+
+async def test_the_access_search_finds_the_one_seeded_contact(own_database: tuple[str, asyncpg.Pool]) -> None:
+    """The privacy benchmark's rows hold its address in exactly one collaboration."""
+    _, pool = own_database
+    async with pool.acquire() as conn:
+        await privacy.seed(conn, 40)
+    rows = await privacy.database_rows(pool, privacy.address_of(40))
+    assert [c["collaboration_id"] for c in rows["collaborations"]] == ["c20"]
+    assert len(rows["notifications"]) == 2 and rows["milestones"] == []

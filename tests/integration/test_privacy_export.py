@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.audit.access import _decoded
+from passerelle.audit.access import MILESTONES, NOTIFICATIONS, decoded_payload
 from passerelle.audit.histories import fetch_chain
 from passerelle.audit.keys import payloads
 from passerelle.platform.client import converter_for
@@ -95,7 +95,9 @@ async def test_an_access_request_finds_the_address_everywhere_and_nowhere_else(
         for run in await fetch_chain(dev_env.client, workflow_id):
             for event in run.events:
                 for payload in payloads(event):
-                    text = json.dumps(await _decoded(converter, payload), default=str, ensure_ascii=False)
+                    text = json.dumps(
+                        await decoded_payload(converter, payload), default=str, ensure_ascii=False
+                    )
                     if address in text.lower():
                         expected_payloads.add((workflow_id, run.run_id, event.event_id))
     listed_payloads = {(p["workflow_id"], p["run_id"], p["event_id"]) for p in document["temporal"]}
@@ -105,3 +107,20 @@ async def test_an_access_request_finds_the_address_everywhere_and_nowhere_else(
     assert (ids["owner"], "workflow_execution_update_accepted") in events, "the update names its actor"
     raw = (await dev_env.client.get_workflow_handle(ids["contact"]).fetch_history()).events[0]
     assert address.encode() not in raw.SerializeToString(), "Temporal itself holds only ciphertext"
+
+
+async def test_the_search_can_use_its_indexes_on_every_condition(pool: asyncpg.Pool) -> None:
+    """With sequential scans off, each query is answered from indexes alone: every condition of
+    its WHERE matches one of migration 0006's (a small table may still be read whole by choice)."""
+    address = "ana@nabla.example"
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        plans = {
+            "notifications": await conn.fetch(
+                f"EXPLAIN {NOTIFICATIONS}", [{"email": address}], [{"email": address}], f"%{address}%"
+            ),
+            "milestones": await conn.fetch(f"EXPLAIN {MILESTONES}", address, f"%{address}%"),
+        }
+    for table, rows in plans.items():
+        plan = "\n".join(r[0] for r in rows)
+        assert "Seq Scan" not in plan and "Index" in plan, (table, plan)
