@@ -3,9 +3,10 @@
 -- milestone actors and details, and, typed by people, in notes (trigram indexes answer ILIKE).
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;  -- a trusted extension: the schema owner may create it
-CREATE INDEX notifications_recipients ON notifications USING gin (recipients jsonb_path_ops);
--- The context holds the actor, notes, requesters...: all of it, as text.
-CREATE INDEX notifications_context_trgm ON notifications USING gin ((context::text) gin_trgm_ops);
+-- Recipients and the context (actor, notes, requesters...), as one text: an address is found
+-- whatever its case (an address keeps the capitals of its local part).
+CREATE INDEX notifications_text_trgm ON notifications
+    USING gin ((recipients::text || ' ' || context::text) gin_trgm_ops);
 CREATE INDEX milestones_actor_lower ON milestones (lower(actor));
 CREATE INDEX milestones_note_trgm ON milestones USING gin (note gin_trgm_ops);
 -- `details` holds partners' contacts, approvers, evaluators.

@@ -98,9 +98,20 @@ class SmtpChannel:
         return message
 
     async def send(self, notification: Notification) -> str:
-        """Send the e-mail(s); return the server's answers (and any recipient refused)."""
-        receipts = [await self._send(to, message) for to, message in self.messages(notification)]
-        return "; ".join(receipts)
+        """Send the e-mail(s); return the server's answers (and any recipient refused).
+
+        A party's message refused for good (5xx) does not keep the other party's from going out:
+        the notification fails permanently only when every message did.
+        """
+        receipts, refused = [], []
+        for to, message in self.messages(notification):
+            try:
+                receipts.append(await self._send(to, message))
+            except PermanentDeliveryError as err:
+                refused.append(f"{'+'.join(r.role for r in to)}: {err}")
+        if refused and not receipts:
+            raise PermanentDeliveryError("; ".join(refused))
+        return "; ".join([*receipts, *(f"refused {r}" for r in refused)])
 
     async def _send(self, to: list[Recipient], message: EmailMessage) -> str:
         s = self._settings

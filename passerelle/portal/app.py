@@ -11,7 +11,9 @@ collaboration its link names.
 Every refusal is a page in the partner's language that says which (forged, expired, used,
 closed...) and that nothing was recorded. Every response carries the security headers
 (`SECURITY_HEADERS`); the one cookie, the CSRF nonce, is set only with a form, `Secure`,
-`HttpOnly`, `SameSite=Strict`. Requests are rate-limited per address and per link.
+`HttpOnly`, `SameSite=Lax` (a link opened from a webmail is a cross-site navigation: with `Strict`
+the cookie would not come back, and each GET would mint a nonce that breaks the forms already
+open; `Lax` still keeps it off every cross-site POST). Requests are rate-limited per address and per link.
 """
 
 import hashlib
@@ -57,8 +59,9 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 STYLESHEET = files("passerelle.portal").joinpath("templates/portal.css").read_bytes()
+UNAVAILABLE = "Service unavailable: nothing was recorded. Try again in a few minutes.\n"
 # How the workflow's refusals read in the portal (`workflows.rules`); any other is `other`.
-REFUSAL_PAGES = {"CollaborationClosed": "closed", "AlreadyPaused": "paused", "LinkUsed": "used"}
+REFUSAL_PAGES = {"CollaborationClosed": "closed", "AlreadyPaused": "paused", "LinkUsed": "answered"}
 
 
 @dataclass
@@ -188,7 +191,7 @@ class Portal:
             small=t["small"].format(expires=minute(link.expires)),
         )
         response.set_cookie(
-            CSRF_COOKIE, nonce, secure=True, httponly=True, samesite="Strict", path="/a/", max_age=3600
+            CSRF_COOKIE, nonce, secure=True, httponly=True, samesite="Lax", path="/a/", max_age=3600
         )
         return response
 
@@ -211,7 +214,8 @@ class Portal:
         link, email = opened.link, opened.email
         form = await request.post()
         nonce = request.cookies.get(CSRF_COOKIE, "")
-        if not nonce or not hmac.compare_digest(str(form.get("csrf", "")), self._csrf(nonce, link)):
+        given = str(form.get("csrf", "")).encode()
+        if not nonce or not hmac.compare_digest(given, self._csrf(nonce, link).encode()):
             return self.refusal_page(Refusal("csrf", 403, email.language), opened.status)
         answer, errors = read_answer(opened.link, form, opened.email.language)
         if answer is None:
@@ -223,7 +227,10 @@ class Portal:
         try:
             status = await self._send(email, answer)
         except Refusal as refusal:
-            await self._store.release(link)
+            if refusal.code == "answered":  # the workflow holds it already: spend it here too
+                await self._store.mark_used(link, None)
+            else:
+                await self._store.release(link)
             return self.refusal_page(refusal, opened.status)
         except Exception as err:  # nothing was recorded: say so, in the partner's words
             await self._store.release(link)
@@ -232,7 +239,10 @@ class Portal:
         # Its entry: the party's latest answer, unless the same party answered again meanwhile.
         seen = next((a for a in status.partner_answers if a.link == link.id), None)
         seq, at = (seen.seq, seen.at) if seen else (status.entries, datetime.now(UTC))
-        await self._store.mark_used(link, seq)
+        try:
+            await self._store.mark_used(link, seq)
+        except Exception as err:  # recorded all the same: the workflow's backstop refuses it again
+            log.warning("partner link not marked used", link=link.id, error=type(err).__name__)
         log.info("partner answer recorded", link=link.id, action=answer.action.value, seq=seq)
         t = texts(email.language)
         until = minute(status.snoozed_until) if status.snoozed_until else ""
@@ -273,6 +283,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         response = await handler(request)
     except web.HTTPException as err:
         response = web.Response(status=err.status, text=err.text or err.reason, content_type="text/plain")
+    except Exception as err:  # PostgreSQL or Temporal failing under a check: no traceback, nothing recorded
+        log.warning("portal request failed", error=type(err).__name__)
+        response = web.Response(status=503, text=UNAVAILABLE, content_type="text/plain")
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if request.secure:
@@ -290,7 +303,7 @@ async def _health(request: web.Request) -> web.StreamResponse:
 
 def build_app(portal: Portal, middlewares: list[Any] = ()) -> web.Application:  # type: ignore[assignment]
     """Return the portal's aiohttp app (the forwarded-address middleware of a proxy first)."""
-    app = web.Application(middlewares=[*middlewares, security_headers], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[security_headers, *middlewares], client_max_size=MAX_BODY)
     app.router.add_get("/a/{token}", portal.show)
     app.router.add_post("/a/{token}", portal.answer)
     app.router.add_get("/portal.css", _stylesheet)

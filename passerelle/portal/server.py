@@ -46,7 +46,8 @@ async def start_portal(
 ) -> web.AppRunner:
     """Serve the portal on `host:port`; return the runner (`await runner.cleanup()`)."""
     portal = Portal(client, LinkStore(pool), signer_for(settings))
-    middlewares = [XForwardedStrict([proxies]).middleware] if proxies else []
+    # The container's own health check comes from no proxy: it must not need a forwarded address.
+    middlewares = [XForwardedStrict([proxies], white_paths={"/healthz"}).middleware] if proxies else []
     runner = web.AppRunner(build_app(portal, middlewares), access_log=None)  # URLs hold tokens
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -75,7 +75,7 @@ class LinkStore:
         async with self._pool.acquire() as conn:
             await conn.execute(RELEASE, link.id)
 
-    async def mark_used(self, link: Link, recorded_seq: int) -> None:
+    async def mark_used(self, link: Link, recorded_seq: int | None) -> None:
         """Spend the link: the workflow recorded its answer as entry `recorded_seq`."""
         async with self._pool.acquire() as conn:
             await conn.execute(MARK_USED, link.id, recorded_seq)

@@ -15,12 +15,14 @@ from html import unescape
 from typing import Any
 
 import asyncpg
+import pytest
 import pytest_asyncio
 from aiohttp import ClientResponse, DummyCookieJar
 from aiohttp.test_utils import TestClient, TestServer
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.channels import PermanentDeliveryError
 from activities.channels.smtp import SmtpChannel, SmtpSettings
 from activities.links import LinkSigner
 from activities.rendering import Renderer
@@ -28,11 +30,12 @@ from passerelle.devstack.smtpsink import ReceivedMail, SinkHandler
 from passerelle.platform.codec import new_key, parse_keys
 from passerelle.portal.app import Portal, build_app
 from passerelle.portal.store import LinkStore
-from schemas import Closure, CollaborationStatus, Outcome, PauseRequest, ResumeRequest
+from schemas import Closure, CollaborationStatus, NotificationEvent, Outcome, PauseRequest, ResumeRequest
 from tests.audit_cli import passerelle
 from tests.conftest import WorkerFactory
 from tests.e2e.cli import eventually
 from tests.integration.mail import sink
+from tests.unit.test_partner_links import answerable
 from tests.workflows.helpers import start
 from workflows.collaboration import CollaborationWorkflow
 
@@ -143,7 +146,7 @@ async def test_a_partner_answers_once_and_nothing_else_changes_anything(
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
         assert response.headers["Referrer-Policy"] == "no-referrer"
         cookie = response.headers["Set-Cookie"]
-        assert all(flag in cookie for flag in ("Secure", "HttpOnly", "SameSite=Strict"))
+        assert all(flag in cookie for flag in ("Secure", "HttpOnly", "SameSite=Lax"))
         assert (await status(dev_env.client, workflow_id)).partner_answers == []
 
         # A form posted without its CSRF token, or with another's, records nothing.
@@ -274,3 +277,16 @@ async def test_one_address_gets_a_bounded_number_of_tries(
     async with TestClient(TestServer(app), cookie_jar=DummyCookieJar()) as http:
         codes = [(await http.get(f"/a/p1.portal.guess{n}")).status for n in range(7)]
     assert codes == [400] * 5 + [429] * 2
+
+
+async def test_one_party_refused_for_good_does_not_stop_the_other(sink: tuple[SinkHandler, int]) -> None:
+    """Per-party messages: a mailbox that does not exist (550) leaves the other party's reminder
+    going out; only when both are refused does the delivery fail for good."""
+    handler, port = sink
+    handler.refuse = {"partners@nabla.example"}
+    receipt = await channel(port).send(answerable(NotificationEvent.REMINDER))
+    assert [m.rcpt_tos for m in handler.received] == [["innovation@natixis.example"]]
+    assert "refused startup: " in receipt
+    handler.refuse.add("innovation@natixis.example")
+    with pytest.raises(PermanentDeliveryError, match=r"corporate: .*startup: "):
+        await channel(port).send(answerable(NotificationEvent.REMINDER))

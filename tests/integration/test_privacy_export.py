@@ -46,7 +46,8 @@ async def test_an_access_request_finds_the_address_everywhere_and_nowhere_else(
                 dev_env.client,
                 ids["contact"],
                 task_queue,
-                startup={**EXAMPLE["startup"], "contact_email": address},
+                # Stored with its capitals (an address keeps its local part's): found all the same.
+                startup={**EXAMPLE["startup"], "contact_email": address.capitalize()},
             ),
             "owner": await start(dev_env.client, ids["owner"], task_queue, owner_email=address),
             "note": await start(dev_env.client, ids["note"], task_queue),
@@ -116,9 +117,7 @@ async def test_the_search_can_use_its_indexes_on_every_condition(pool: asyncpg.P
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL enable_seqscan = off")
         plans = {
-            "notifications": await conn.fetch(
-                f"EXPLAIN {NOTIFICATIONS}", [{"email": address}], [{"email": address}], f"%{address}%"
-            ),
+            "notifications": await conn.fetch(f"EXPLAIN {NOTIFICATIONS}", f"%{address}%"),
             "milestones": await conn.fetch(f"EXPLAIN {MILESTONES}", address, f"%{address}%"),
         }
     for table, rows in plans.items():
