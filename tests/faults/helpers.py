@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from schemas import Closure, MilestoneRequest, Outcome, Stage, StageChange
@@ -38,14 +38,17 @@ async def update(handle: WorkflowHandle[Any, Any], name: Any, request: Any, step
     """Send an update as a patient client does while workers crash.
 
     After a worker dies mid-task, the server refuses updates until a new worker completes the
-    retried workflow task (`Workflow Task in failed state`, FAILED_PRECONDITION): the update was
-    not admitted, so it is sent again, under the same update id so it can never apply twice.
+    retried workflow task (`Workflow Task in failed state`, FAILED_PRECONDITION), or the call's
+    deadline passes while no worker runs it (`WorkflowUpdateRPCTimeoutOrCancelledError`): it is
+    sent again, under the same update id, so it can never apply twice.
     """
     async with asyncio.timeout(120):
         while True:
             try:
                 await handle.execute_update(name, request, id=f"{handle.id}-{step}")
                 return
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                await asyncio.sleep(0.5)
             except RPCError as err:
                 if err.status != RPCStatusCode.FAILED_PRECONDITION:
                     raise

@@ -55,7 +55,11 @@ async def test_live_collaboration_becomes_stalled_and_is_found(
         )
         query = f'WorkflowId = "{workflow_id}" AND Stalled = true AND Stage = "introduction"'
         found = await eventually(lambda: client.count_workflows(query), lambda c: c.count == 1)
-        row = await pool.fetchrow("SELECT stalled FROM collaborations WHERE workflow_id = $1", workflow_id)
+        # The projection follows once the reminder's record activity has run (after the query saw it).
+        row = await eventually(
+            lambda: pool.fetchrow("SELECT stalled FROM collaborations WHERE workflow_id = $1", workflow_id),
+            lambda r: r is not None and r["stalled"],
+        )
         await close(client, workflow_id)
     final = await handle.result()
     assert status.stalled and status.reminders_sent >= 1
