@@ -75,7 +75,7 @@ async def test_plain_payloads_pass_through() -> None:
         (f"k1:{base64.b64encode(b'short').decode()}", "key 'k1' must be 32 bytes"),
         (f"k1:{new_key()},k1:{new_key()}", "key id 'k1' appears twice"),
     ],
-    ids=["no key", "not base64", "too short", "twice"],  # fixed: every xdist worker collects the same
+    ids=["no key", "not base64", "too short", "twice"],  # fixed ids: the same in every run
 )
 def test_bad_key_lists_are_refused_without_echoing_keys(raw: str, message: str) -> None:
     """Configuration errors name the key id and the rule, never the key material."""
