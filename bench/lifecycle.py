@@ -6,8 +6,10 @@ notified (9 `record_events` and 9 `notify` activities, on the real worker: async
 LogChannel, delivery outbox). The baseline `BareLifecycle` takes the same 8 updates and runs the
 same 9 + 9 no-op activities. Both run on the same dev server and the same process, batch after
 batch, A, B, C, A, B, C…, `concurrency` lifecycles in flight at a time, where C is Passerelle as
-deployed: every payload encrypted (its own client and worker), so the price of encryption is
-the ratio of C to A.
+deployed without the database in its codec: every payload encrypted with the one master key (its
+own client and worker), so the price of encryption is the ratio of C to A; and D as deployed with
+it: each collaboration under its own data key (`passerelle.platform.envelope`), so the price of
+per-collaboration keys is the ratio of D to C.
 """
 
 import asyncio
@@ -104,18 +106,31 @@ async def run(n: int = 200, concurrency: int = 200, rounds: int = 2) -> Report:
             sealed_client = await client_for(sealed_settings, target_host=client_address(env.client))
             sealed = build_worker(sealed_client, pool, sealed_settings, [LogChannel()])
             sealed_queue = sealed_settings.task_queue
-            async with passerelle, bare, sealed:
+            # D: as deployed with the database, each collaboration under its own data key.
+            keyed_settings = bench_settings(
+                encrypted=True,
+                PASSERELLE_TASK_QUEUE=f"collaborations-keyed-{tag}",
+                PASSERELLE_DATABASE_URL=url,
+            )
+            keyed_client = await client_for(keyed_settings, target_host=client_address(env.client))
+            keyed = build_worker(keyed_client, pool, keyed_settings, [LogChannel()])
+            keyed_queue = keyed_settings.task_queue
+            async with passerelle, bare, sealed, keyed:
                 await batch(passerelle_lifecycle, env.client, queue, min(n, 5), 5)  # warm-up
                 await batch(bare_lifecycle, env.client, bare_queue, min(n, 5), 5)
                 await batch(passerelle_lifecycle, sealed_client, sealed_queue, min(n, 5), 5)
-                ours, theirs, encrypted = [], [], []
+                await batch(passerelle_lifecycle, keyed_client, keyed_queue, min(n, 5), 5)
+                ours, theirs, encrypted, per_key = [], [], [], []
                 for _ in range(rounds):
                     ours.append(await batch(passerelle_lifecycle, env.client, queue, n, concurrency))
                     theirs.append(await batch(bare_lifecycle, env.client, bare_queue, n, concurrency))
                     encrypted.append(
                         await batch(passerelle_lifecycle, sealed_client, sealed_queue, n, concurrency)
                     )
-    p, b, e = (sum(xs) / len(xs) for xs in (ours, theirs, encrypted))
+                    per_key.append(
+                        await batch(passerelle_lifecycle, keyed_client, keyed_queue, n, concurrency)
+                    )
+    p, b, e, k = (sum(xs) / len(xs) for xs in (ours, theirs, encrypted, per_key))
     report.values.update(
         {
             "passerelle_lifecycles_per_s": round(p, 2),
@@ -126,8 +141,12 @@ async def run(n: int = 200, concurrency: int = 200, rounds: int = 2) -> Report:
             "per_round_encrypted": [round(x, 2) for x in encrypted],
             "ratio_passerelle_over_bare": round(p / b, 3),
             "ratio_encrypted_over_clear": round(e / p, 3),
+            "data_keys_lifecycles_per_s": round(k, 2),
+            "per_round_data_keys": [round(x, 2) for x in per_key],
+            "ratio_data_keys_over_single_key": round(k / e, 3),
         }
     )
     report.target("lifecycle ratio (passerelle/bare)", p / b, 0.9, at_least=True)
     report.target("encryption price (encrypted/clear)", e / p, 0.95, at_least=True)
+    report.target("data keys price (per-collaboration keys/one key)", k / e, 0.9, at_least=True)
     return report

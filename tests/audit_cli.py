@@ -8,6 +8,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from passerelle.devstack.servers import find_binary
+from tests import session
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,8 +28,8 @@ def passerelle(
         "COLUMNS": "250",
         **extra,
     }
-    if database_url:
-        env["PASSERELLE_DATABASE_URL"] = database_url
+    if "PASSERELLE_DATABASE_URL" not in extra and (database_url or session.database_url):
+        env["PASSERELLE_DATABASE_URL"] = database_url or session.database_url or ""  # the data keys
     return subprocess.run(
         [find_binary("passerelle"), *args], capture_output=True, text=True, env=env, timeout=180, check=False
     )

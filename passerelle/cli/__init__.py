@@ -30,6 +30,8 @@ from passerelle.cli import (
 )
 from passerelle.cli.common import CliError
 from passerelle.platform.client import TemporalUnreachable
+from passerelle.platform.codec import DataKeysNeeded
+from passerelle.platform.keystore import DataKeyDestroyed, KeyStoreUnavailable, UnknownDataKey
 
 app = typer.Typer(
     name="passerelle",
@@ -64,7 +66,14 @@ def main() -> None:
     except CliError as err:
         typer.secho(f"error: {err}", err=True, fg="red")
         code = err.code
-    except TemporalUnreachable as err:
+    except (
+        TemporalUnreachable,
+        KeyStoreUnavailable,
+        UnknownDataKey,
+        DataKeyDestroyed,
+        DataKeysNeeded,
+    ) as err:
+        # What the key store said (docs/privacy.md) is one line, like an unreachable server.
         typer.secho(f"error: {err}", err=True, fg="red")
         code = 1
     except typer.Abort:

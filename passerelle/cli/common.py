@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -9,11 +10,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from passerelle.devstack.servers import embedded_postgres, running_postgres_url
-from passerelle.platform.client import client_for
+from passerelle.platform.client import client_for, store_for
 from passerelle.platform.settings import Settings, load_settings
 from schemas import describe_validation_error
 
@@ -44,10 +45,12 @@ def run(make: Callable[[Settings, Client], Awaitable[T]]) -> T:
     """Connect with the environment's settings and run `make(settings, client)`."""
 
     async def main() -> T:
-        settings = load_settings()
+        settings = with_key_store(load_settings())
         client = await client_for(settings)
         try:
             return await make(settings, client)
+        except WorkflowQueryFailedError as err:
+            raise CliError(f"the workflow could not answer: {err.message}") from None
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             message = getattr(cause, "message", None) or str(cause or err)
@@ -60,6 +63,38 @@ def run(make: Callable[[Settings, Client], Awaitable[T]]) -> T:
             raise CliError(f"Temporal refused the request: {err.message}") from None
 
     return asyncio.run(main())
+
+
+def with_key_store(settings: Settings) -> Settings:
+    """Return the settings with the running `passerelle dev`'s database when none is set.
+
+    Payloads are sealed with each collaboration's data key, which lives in PostgreSQL: a command
+    of the dev stack reads the keys where its worker keeps them.
+    """
+    if settings.database_url or not settings.encryption_keys:
+        return settings
+    url = running_postgres_url(settings.state_dir)
+    return settings if url is None else dataclasses.replace(settings, database_url=url)
+
+
+async def erasure_note(settings: Settings, client: Client, workflow_id: str) -> str | None:
+    """Return why a collaboration cannot be read when its latest run names a destroyed data key."""
+    from passerelle.audit.histories import Run
+    from passerelle.audit.keys import erasure_of
+
+    store = store_for(settings)
+    if store is None:
+        return None
+    handle = client.get_workflow_handle(workflow_id)
+    run = Run(workflow_id, "", await handle.fetch_history())
+    gone = await erasure_of(run, store)
+    if gone is None:
+        return None
+    return (
+        f"{workflow_id} was erased: its data key was destroyed at {gone.at.isoformat(timespec='seconds')} "
+        f"by {gone.by or 'unknown'}{f' ({gone.reason})' if gone.reason else ''}; its history can no longer "
+        "be decrypted (docs/privacy.md)"
+    )
 
 
 def print_json(value: Any) -> None:

@@ -6,9 +6,11 @@ payload is encrypted or decrypted exactly when the settings call for it, whereve
 written. `tests/unit/test_one_client_factory.py` fails if a module connects or builds a converter
 any other way.
 
-The converter is the pydantic one, plus the AES-GCM payload codec (`passerelle.platform.codec`) when
-encryption keys are configured, so nothing readable leaves the process for Temporal's history.
-Payloads written in clear (before encryption was switched on) still read through it.
+The converter is the pydantic one, plus the AES-GCM payload codec when encryption keys are
+configured, so nothing readable leaves the process for Temporal's history: each collaboration's
+own data key when the database is configured too (`passerelle.platform.envelope`, the production
+default), the master key alone otherwise (`passerelle.platform.codec`). Payloads written in clear
+(before encryption was switched on) or under a master key still read through either.
 """
 
 import dataclasses
@@ -21,6 +23,8 @@ from temporalio.converter import DataConverter, DefaultFailureConverter, Payload
 from temporalio.exceptions import ApplicationError
 
 from passerelle.platform.codec import EncryptionCodec
+from passerelle.platform.envelope import EnvelopeCodec
+from passerelle.platform.keystore import KeyStore
 from passerelle.platform.settings import Settings
 from workflows.rules import REFUSALS
 
@@ -29,9 +33,30 @@ class TemporalUnreachable(Exception):
     """Temporal did not answer the connection (the `passerelle` command shows it as one line)."""
 
 
-def codec_for(settings: Settings) -> EncryptionCodec | None:
-    """Return the encryption codec of the settings' keys, or None when none are configured."""
-    return EncryptionCodec(settings.encryption_keys) if settings.encryption_keys else None
+# One key store per database and master keys in a process: its cache is what a re-key clears.
+_stores: dict[tuple[str, tuple[tuple[str, bytes], ...], float], KeyStore] = {}
+
+
+def store_for(settings: Settings) -> KeyStore | None:
+    """Return the process's data-key store of the settings, or None without keys or database."""
+    if not settings.encryption_keys or settings.database_url is None:
+        return None
+    ident = (settings.database_url, tuple(settings.encryption_keys), settings.key_cache_seconds)
+    if ident not in _stores:
+        _stores[ident] = KeyStore(
+            settings.database_url, settings.encryption_keys, ttl=settings.key_cache_seconds
+        )
+    return _stores[ident]
+
+
+def codec_for(settings: Settings) -> EncryptionCodec | EnvelopeCodec | None:
+    """Return the settings' codec: per-collaboration data keys when a database is configured
+    (`passerelle.platform.envelope`), the master keys alone otherwise, None without keys."""
+    if not settings.encryption_keys:
+        return None
+    master = EncryptionCodec(settings.encryption_keys)
+    store = store_for(settings)
+    return master if store is None else EnvelopeCodec(master, store)
 
 
 class RefusalsInClear(DefaultFailureConverter):

@@ -40,6 +40,18 @@ class UnknownKeyError(ValueError):
         )
 
 
+class DataKeysNeeded(UnknownKeyError):
+    """A payload sealed with a collaboration's data key, read by a process without the key store."""
+
+    def __init__(self, key_id: str) -> None:
+        self.key_id = key_id
+        ValueError.__init__(
+            self,
+            f"payload sealed with the collaboration data key {key_id.removeprefix('dk:')}: "
+            "set PASSERELLE_DATABASE_URL so that this process reads the data keys (docs/privacy.md)",
+        )
+
+
 def new_key() -> str:
     """Return a fresh random 256-bit key, base64-encoded, ready for PASSERELLE_ENCRYPTION_KEYS."""
     return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
@@ -111,6 +123,8 @@ class EncryptionCodec(PayloadCodec):
                 continue
             kid = p.metadata.get(KEY_ID, b"").decode()
             cipher = self._ciphers.get(kid)
+            if cipher is None and kid.startswith("dk:"):
+                raise DataKeysNeeded(kid)
             if cipher is None:
                 raise UnknownKeyError(kid, list(self._ciphers))
             plain = cipher.decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], kid.encode())

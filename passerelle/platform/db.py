@@ -91,8 +91,10 @@ def migration_files() -> list[tuple[str, str]]:
 
 
 # The workers' least-privilege grants (docs/deployment.md, "Database roles"): read everything (the
-# tables and KPI views), add rows, update only the projection and the delivery claims: milestones
-# and notifications are append-only; no DELETE, TRUNCATE or DDL. Applied by the owner with
+# tables and KPI views), add rows, update only the projection, the delivery claims and the data
+# keys: milestones and notifications are append-only (the retention sweep pseudonymises a closed
+# collaboration's rows through `retention_pseudonymise`, which checks it is closed); no DELETE,
+# TRUNCATE or DDL. Applied by the owner with
 # `passerelle migrate --grant-worker ROLE` (or PASSERELLE_DB_WORKER_ROLE set, as in the compose
 # `migrate` job) after the migrations; anything wider the role had (for instance from older
 # default privileges) is revoked first. `ON ALL TABLES` covers only the tables and views that
@@ -107,6 +109,8 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO %1$I;
 GRANT INSERT ON collaborations, milestones, notifications, deliveries TO %1$I;
 GRANT UPDATE ON collaborations, deliveries TO %1$I;
 GRANT INSERT, UPDATE ON portal_links TO %1$I;
+GRANT INSERT, UPDATE ON data_keys TO %1$I;
+GRANT EXECUTE ON FUNCTION retention_pseudonymise(text, jsonb, integer) TO %1$I;
 """
 
 

@@ -19,6 +19,8 @@ from activities.channels.smtp import SmtpSettings
 from activities.channels.webhook import WebhookSettings
 from activities.links import DEFAULT_LINK_DAYS
 from passerelle.platform.codec import EncryptionConfigError, parse_keys
+from passerelle.platform.keystore import DEFAULT_TTL_SECONDS
+from schemas.privacy import DEFAULT_RETENTION_DAYS
 
 TASK_QUEUE = "collaborations"
 SMTP_SECURITY = ("starttls", "tls", "none")
@@ -54,6 +56,11 @@ class Settings:
     portal_url: str = "http://localhost:8090"
     portal_keys: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
     link_days: float = DEFAULT_LINK_DAYS
+    # How long a process keeps unwrapped data keys and each chain's current key id: a destroyed
+    # key stops opening payloads everywhere within this time (docs/privacy.md).
+    key_cache_seconds: float = DEFAULT_TTL_SECONDS
+    # Closed collaborations keep their personal data this long (a playbook may say otherwise).
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
     @property
     def namespace(self) -> str:
@@ -234,4 +241,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         portal_url=(env.get("PASSERELLE_PORTAL_URL") or Settings.portal_url).rstrip("/"),
         portal_keys=portal_keys(env, state_dir),
         link_days=_link_days(env),
+        key_cache_seconds=_seconds(env, "PASSERELLE_KEY_CACHE_SECONDS", DEFAULT_TTL_SECONDS),
+        retention_days=_int(env, "PASSERELLE_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS,
     )

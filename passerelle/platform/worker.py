@@ -11,6 +11,7 @@ import asyncio
 import signal
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import structlog
@@ -22,6 +23,7 @@ from activities.channels import Channel
 from activities.channels.log import LogChannel
 from activities.channels.smtp import SmtpChannel
 from activities.channels.webhook import WebhookChannel
+from activities.data_keys import DataKeyActivities
 from activities.digest import DigestActivities
 from activities.kpis import KpiActivities
 from activities.links import LinkSigner
@@ -31,16 +33,18 @@ from activities.playbooks import PlaybookActivities
 from activities.rendering import Renderer
 from passerelle.platform.client import client_for, codec_for
 from passerelle.platform.db import create_pool, migrate, redact_url
+from passerelle.platform.envelope import EnvelopeCodec
 from passerelle.platform.log_context import LogContextInterceptor
 from passerelle.platform.runtime import build_runtime
 from passerelle.platform.settings import Settings
 from workflows import search_attributes
 from workflows.collaboration import CollaborationWorkflow
 from workflows.digest import DigestWorkflow
+from workflows.retention import PrivacyRetentionWorkflow
 
 log = structlog.get_logger()
 
-WORKFLOWS = [CollaborationWorkflow, DigestWorkflow]
+WORKFLOWS = [CollaborationWorkflow, DigestWorkflow, PrivacyRetentionWorkflow]
 
 
 # The collaboration workflow's own modules (the workflow, its decoder, timer and deliveries).
@@ -55,6 +59,7 @@ WORKFLOW_MODULES = (
     "workflows.alarm",
     "workflows.deliveries",
     "workflows.playbook_updates",
+    "workflows.contact_updates",
 )
 
 
@@ -137,25 +142,32 @@ def build_worker(
     """Return a worker with every workflow and activity of Passerelle registered.
 
     `strict_sandbox` (the tests) also sandboxes the workflow module itself: see `workflow_runner`.
+    The re-key and retention activities work through the key store the client's codec seals
+    with; a client without data keys (no encryption, or master keys only) has no such activities.
     """
     milestones = MilestoneActivities(pool)
     notifications = NotificationActivities(pool, channels, settings.notify_milestones)
     digest = DigestActivities(pool)
     kpis = KpiActivities(pool)
     playbooks = PlaybookActivities(pool)
+    activities: list[Callable[..., Any]] = [
+        milestones.record_events,
+        notifications.deliver,
+        notifications.notify,
+        digest.list_stalled,
+        kpis.kpi_summary,
+        playbooks.load_playbook,
+    ]
+    codec = client.data_converter.payload_codec
+    if isinstance(codec, EnvelopeCodec):
+        keys = DataKeyActivities(pool, codec.store)
+        activities += [keys.activate_data_key, keys.destroy_data_keys, keys.retention_sweep]
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(strict=strict_sandbox),
-        activities=[
-            milestones.record_events,
-            notifications.deliver,
-            notifications.notify,
-            digest.list_stalled,
-            kpis.kpi_summary,
-            playbooks.load_playbook,
-        ],
+        activities=activities,
         interceptors=[LogContextInterceptor()],
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,

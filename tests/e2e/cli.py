@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from tests import session
+
 PASSERELLE = str(Path(sys.executable).parent / "passerelle")
 CRASH_MARKERS = ("Traceback", "PyGILState", "Fatal Python error", "Segmentation fault")
 T = TypeVar("T")
@@ -43,6 +45,8 @@ def cli_env(env: WorkflowEnvironment, task_queue: str, **extra: str) -> dict[str
         "TEMPORAL_NAMESPACE": env.client.namespace,
         "PASSERELLE_TASK_QUEUE": task_queue,
         "COLUMNS": "200",
+        # The collaborations' data keys: the session's database unless the test names another.
+        **({"PASSERELLE_DATABASE_URL": session.database_url} if session.database_url else {}),
         **extra,
     }
 

@@ -18,6 +18,7 @@ import psutil
 import pytest
 from temporalio.client import Client
 
+from passerelle.cli.common import with_key_store
 from passerelle.platform.client import client_for
 from passerelle.platform.settings import load_settings
 from schemas import Stage, StageChange
@@ -78,7 +79,7 @@ class DevStack:
 
     async def client(self) -> Client:
         """Connect as a `passerelle` command run in the project folder: the state folder's key, if any."""
-        settings = load_settings({"PASSERELLE_STATE_DIR": str(self.state_dir)})
+        settings = with_key_store(load_settings({"PASSERELLE_STATE_DIR": str(self.state_dir)}))
         return await client_for(settings, target_host=f"127.0.0.1:{self.port}")
 
     def stop(self, sig: int = signal.SIGTERM) -> int:

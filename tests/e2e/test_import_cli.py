@@ -11,7 +11,8 @@ import asyncpg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import WorkerFactory
+from passerelle.platform.settings import Settings
+from tests.conftest import WorkerFactory, keys_in
 from workflows.collaboration import CollaborationWorkflow
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +33,7 @@ async def test_demo_imports_once_and_a_bad_file_names_its_rows(
     dev_env: WorkflowEnvironment,
     run_worker: WorkerFactory,
     own_database: tuple[str, asyncpg.Pool],
+    settings: Settings,
     task_queue: str,
     tmp_path: Path,
 ) -> None:
@@ -47,7 +49,7 @@ async def test_demo_imports_once_and_a_bad_file_names_its_rows(
     }
     demo_file = tmp_path / "demo.csv"
     seed = str(abs(hash(task_queue)) % 100_000)  # a fresh set of pairs for this test
-    async with run_worker(dev_env.client, pool=pool):
+    async with run_worker(keys_in(dev_env.client, settings, url), pool=pool):
         demo = await passerelle(
             env, "demo", "--file", str(demo_file), "--collaborations", "12", "--corporates", "4",
             "--startups", "6", "--seed", seed,
@@ -57,8 +59,10 @@ async def test_demo_imports_once_and_a_bad_file_names_its_rows(
         broken = tmp_path / "broken.csv"
         broken.write_text("\n".join([lines[0], lines[1].replace("@", " at ", 1), lines[2]]) + "\n")
         bad = await passerelle(env, "import", str(broken))
-        stalling = await dev_env.client.get_workflow_handle("demo-stalling-1").query(
-            CollaborationWorkflow.status
+        stalling = (
+            await keys_in(dev_env.client, settings, url)
+            .get_workflow_handle("demo-stalling-1")
+            .query(CollaborationWorkflow.status)
         )
     assert demo.returncode == 0, demo.stderr
     assert "wrote 12 collaborations" in demo.stdout and "12 started, 0 skipped" in demo.stdout

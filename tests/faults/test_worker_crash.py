@@ -35,7 +35,7 @@ async def test_sigkilled_worker_loses_and_doubles_nothing(
     """12 SIGKILLs at seeded random points; all 50 complete; rows and deliveries exact."""
     keys = f"crash:{new_key()}"
     client = await client_for(
-        load_settings({"PASSERELLE_ENCRYPTION_KEYS": keys}),
+        load_settings({"PASSERELLE_ENCRYPTION_KEYS": keys, "PASSERELLE_DATABASE_URL": postgres_url}),
         target_host=dev_env.client.service_client.config.target_host,
     )
     worker = WorkerProcess(

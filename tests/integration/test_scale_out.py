@@ -14,7 +14,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from passerelle.platform.db import migrate
+from passerelle.platform.settings import Settings
 from schemas import Closure, CollaborationStatus, MilestoneRequest, Outcome, Stage, StageChange
+from tests.conftest import keys_in
 from tests.integration.processes import WorkerProcess, wait_for_pollers, worker_env
 from tests.integration.roles import create_roles
 from tests.workflows.helpers import start
@@ -56,12 +58,12 @@ async def worker_identities(client: Client, workflow_id: str) -> set[str]:
 
 @pytest.mark.timeout(300)
 async def test_collaborations_survive_a_killed_worker(
-    dev_env: WorkflowEnvironment, postgres_url: str, task_queue: str, tmp_path: Path
+    dev_env: WorkflowEnvironment, postgres_url: str, settings: Settings, task_queue: str, tmp_path: Path
 ) -> None:
     """50 collaborations on 2 worker processes; one SIGKILLed mid-run; all complete, rows exact."""
-    client = dev_env.client
     roles = create_roles(postgres_url)
     await migrate(roles.owner, worker_role=roles.worker_role)
+    client = keys_in(dev_env.client, settings, roles.owner)  # the data keys the workers read
     env = worker_env(client, roles.worker, task_queue)
     doomed, survivor = (WorkerProcess(env, tmp_path / f"worker-{n}.log") for n in ("a", "b"))
     pool = await asyncpg.create_pool(roles.superuser, min_size=1, max_size=2)

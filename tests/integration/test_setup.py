@@ -43,11 +43,11 @@ async def fresh_namespace(client: Client) -> str:
 
 
 async def test_setup_registers_missing_search_attributes_once(
-    dev_env: WorkflowEnvironment, task_queue: str
+    dev_env: WorkflowEnvironment, postgres_url: str, task_queue: str
 ) -> None:
     """On a new namespace the first run registers all eight attributes; the second finds them present."""
     namespace = await fresh_namespace(dev_env.client)
-    env = worker_env(dev_env.client, "postgresql://unused", task_queue, TEMPORAL_NAMESPACE=namespace)
+    env = worker_env(dev_env.client, postgres_url, task_queue, TEMPORAL_NAMESPACE=namespace)
     first = await asyncio.to_thread(setup, env)
     second = await asyncio.to_thread(setup, env)
     assert first.returncode == 0, first.stderr
@@ -72,11 +72,11 @@ async def test_setup_reports_an_unreachable_server_in_one_line(task_queue: str) 
 
 
 async def test_setup_encrypts_the_digest_and_keeps_an_operators_pause(
-    dev_env: WorkflowEnvironment, clear_client: Client, task_queue: str
+    dev_env: WorkflowEnvironment, clear_client: Client, postgres_url: str, task_queue: str
 ) -> None:
     """The action's recipients are ciphertext; a paused digest stays paused, note kept, over two setups."""
     namespace = await fresh_namespace(dev_env.client)
-    env = worker_env(dev_env.client, "postgresql://unused", task_queue, TEMPORAL_NAMESPACE=namespace)
+    env = worker_env(dev_env.client, postgres_url, task_queue, TEMPORAL_NAMESPACE=namespace)
     env["PASSERELLE_OPERATOR_EMAILS"] = "ops-lead@programme.example"
     assert (await asyncio.to_thread(setup, env)).returncode == 0
     raw = Client(clear_client.service_client, namespace=namespace, data_converter=clear_client.data_converter)

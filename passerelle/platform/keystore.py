@@ -1,0 +1,259 @@
+"""Per-collaboration data keys: envelope encryption in PostgreSQL, so a collaboration can be shredded.
+
+Every workflow id chain has its own random AES-256 data key (`data_keys`, migration 0007). The
+key is stored wrapped (sealed) under the current master key of `PASSERELLE_ENCRYPTION_KEYS`, so
+the database alone opens nothing, and a master key rotation changes nothing here: a data key
+names the master key that wrapped it, and every configured master key still unwraps.
+
+Destroying a data key sets its wrapped bytes to NULL: every payload it sealed is unreadable from
+then on, wherever it is stored. A process keeps unwrapped keys in memory for at most
+`PASSERELLE_KEY_CACHE_SECONDS` (30 s by default, `ttl`), and the chain's current key id for as
+long, so a destroyed key stops opening payloads everywhere within that time, and a re-keyed
+chain seals with its new key everywhere within it (docs/privacy.md).
+
+The store never guesses: a database it cannot reach raises `KeyStoreUnavailable`, which the SDK
+turns into a failed (and retried) workflow task or a refused client call. It never falls back to
+sealing with the master key, let alone to clear text.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+from cachetools import TTLCache
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from passerelle.platform.codec import NONCE_BYTES, EncryptionConfigError, UnknownKeyError
+
+DEFAULT_TTL_SECONDS = 30.0
+MAX_CACHED_KEYS = 10_000  # 32 bytes each: a worker's whole open portfolio, far from a memory problem
+
+
+class KeyStoreUnavailable(RuntimeError):
+    """The data keys cannot be read or written now (database down, not migrated): retry later."""
+
+
+class UnknownDataKey(LookupError):
+    """A payload names a data key the store does not hold."""
+
+    def __init__(self, key_id: str) -> None:
+        self.key_id = key_id
+        super().__init__(f"payload sealed with data key {key_id!r}, which the key store does not hold")
+
+
+class DataKeyDestroyed(LookupError):
+    """A payload's data key was destroyed: the payload is erased (crypto-shredded) for good."""
+
+    def __init__(
+        self, key_id: str, workflow_id: str, at: datetime, by: str | None, reason: str | None
+    ) -> None:
+        self.key_id, self.workflow_id, self.at, self.by, self.reason = key_id, workflow_id, at, by, reason
+        super().__init__(
+            f"erased: payload of {workflow_id} sealed with data key {key_id}, "
+            f"destroyed at {at.isoformat(timespec='seconds')} by {by or 'unknown'}"
+        )
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """An unwrapped data key and the chain it belongs to."""
+
+    key_id: str
+    workflow_id: str
+    cipher: AESGCM
+
+    def __repr__(self) -> str:  # never the key material
+        return f"DataKey({self.key_id!r}, {self.workflow_id!r})"
+
+
+CURRENT = """
+SELECT key_id FROM data_keys
+WHERE workflow_id = $1 AND activated_at IS NOT NULL AND retired_at IS NULL AND destroyed_at IS NULL
+"""
+CREATE_FIRST = """
+INSERT INTO data_keys (key_id, workflow_id, generation, master_key_id, wrapped, activated_at)
+SELECT $1, $2, coalesce(max(generation), 0) + 1, $3, $4, now() FROM data_keys WHERE workflow_id = $2
+ON CONFLICT DO NOTHING
+"""
+PREPARE = """
+INSERT INTO data_keys (key_id, workflow_id, generation, master_key_id, wrapped)
+SELECT $1, $2, coalesce(max(generation), 0) + 1, $3, $4 FROM data_keys WHERE workflow_id = $2
+"""
+ONE = "SELECT * FROM data_keys WHERE key_id = $1"
+RETIRE = """
+UPDATE data_keys SET retired_at = now()
+WHERE workflow_id = $1 AND key_id <> $2 AND retired_at IS NULL AND destroyed_at IS NULL
+"""
+ACTIVATE = """
+UPDATE data_keys SET activated_at = coalesce(activated_at, now())
+WHERE key_id = $1 AND workflow_id = $2 AND destroyed_at IS NULL
+"""
+DESTROY = """
+UPDATE data_keys SET wrapped = NULL, destroyed_at = now(), destroyed_by = $2, destroy_reason = $3
+WHERE workflow_id = $1 AND destroyed_at IS NULL AND NOT key_id = ANY($4::text[])
+RETURNING key_id
+"""
+
+
+def _aad(key_id: str, workflow_id: str) -> bytes:
+    # A wrapped key cannot be moved to another chain or relabelled.
+    return f"{key_id}\x00{workflow_id}".encode()
+
+
+class KeyStore:
+    """Create, unwrap, re-key and destroy data keys; cache unwrapped ones for `ttl` seconds."""
+
+    def __init__(
+        self,
+        database_url: str,
+        master_keys: Sequence[tuple[str, bytes]],
+        *,
+        ttl: float = DEFAULT_TTL_SECONDS,
+        max_keys: int = MAX_CACHED_KEYS,
+    ) -> None:
+        if not master_keys:
+            raise EncryptionConfigError("data keys need a master key (PASSERELLE_ENCRYPTION_KEYS)")
+        self._url = database_url
+        self._masters = {kid: AESGCM(key) for kid, key in master_keys}
+        self._current_master = master_keys[0][0]
+        # Pseudonyms (`schemas.privacy.pseudonym_of`) are keyed by a secret of the current master key.
+        self.pseudonym_secret = hmac.new(master_keys[0][1], b"passerelle pseudonyms", hashlib.sha256).digest()
+        self.ttl = ttl
+        self._keys: TTLCache[str, DataKey] = TTLCache(max_keys, ttl, timer=time.monotonic)
+        self._current: TTLCache[str, str] = TTLCache(max_keys, ttl, timer=time.monotonic)
+        self._pool: asyncpg.Pool | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._opening = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"KeyStore(master_key_ids={list(self._masters)}, ttl={self.ttl})"
+
+    async def _conn_pool(self) -> asyncpg.Pool:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a process may run several event loops one after the other
+            self._pool, self._loop, self._opening = None, loop, asyncio.Lock()
+        async with self._opening:
+            if self._pool is None:
+                try:
+                    self._pool = await asyncpg.create_pool(self._url, min_size=0, max_size=4, timeout=5)
+                except (TimeoutError, OSError, asyncpg.PostgresError) as err:
+                    raise KeyStoreUnavailable(
+                        f"data keys: cannot reach PostgreSQL ({type(err).__name__})"
+                    ) from None
+            return self._pool
+
+    async def _run(self, query: str, *args: object) -> list[asyncpg.Record]:
+        pool = await self._conn_pool()
+        try:
+            return list(await pool.fetch(query, *args, timeout=10))
+        except asyncpg.UndefinedTableError:
+            raise KeyStoreUnavailable(
+                "data keys: the database is not migrated (run `passerelle migrate`)"
+            ) from None
+        except (TimeoutError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as err:
+            raise KeyStoreUnavailable(
+                f"data keys: PostgreSQL did not answer ({type(err).__name__})"
+            ) from None
+
+    async def close(self) -> None:
+        """Close the store's connections (the cache stays until it expires)."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    def _wrap(self, key_id: str, workflow_id: str, key: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._masters[self._current_master].encrypt(nonce, key, _aad(key_id, workflow_id))
+
+    def _unwrap(self, row: asyncpg.Record) -> DataKey:
+        master = self._masters.get(row["master_key_id"])
+        if master is None:
+            raise UnknownKeyError(row["master_key_id"], list(self._masters))
+        wrapped = bytes(row["wrapped"])
+        key = master.decrypt(
+            wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _aad(row["key_id"], row["workflow_id"])
+        )
+        return DataKey(row["key_id"], row["workflow_id"], AESGCM(key))
+
+    async def current(self, workflow_id: str) -> DataKey:
+        """Return the key the chain seals with now, creating the chain's first key if it has none."""
+        key_id = self._current.get(workflow_id)
+        if key_id is not None:
+            return await self.key(key_id)
+        asked = time.monotonic()  # a mapping read before a re-key must expire `ttl` after it
+        rows = await self._run(CURRENT, workflow_id)
+        if not rows:
+            new_id = secrets.token_hex(12)
+            key = AESGCM.generate_key(bit_length=256)
+            wrapped = self._wrap(new_id, workflow_id, key)
+            await self._run(CREATE_FIRST, new_id, workflow_id, self._current_master, wrapped)
+            rows = await self._run(CURRENT, workflow_id)  # ours, or the one a racing process made
+            if not rows:
+                raise KeyStoreUnavailable(f"data keys: no current key for {workflow_id} after creating one")
+        key_id = rows[0]["key_id"]
+        if time.monotonic() - asked < self.ttl:
+            self._current[workflow_id] = key_id
+        return await self.key(key_id)
+
+    async def key(self, key_id: str) -> DataKey:
+        """Return the unwrapped key `key_id`; raise DataKeyDestroyed or UnknownDataKey otherwise."""
+        cached = self._keys.get(key_id)
+        if cached is not None:
+            return cached
+        rows = await self._run(ONE, key_id)
+        if not rows:
+            raise UnknownDataKey(key_id)
+        row = rows[0]
+        if row["wrapped"] is None:
+            raise DataKeyDestroyed(
+                key_id, row["workflow_id"], row["destroyed_at"], row["destroyed_by"], row["destroy_reason"]
+            )
+        key = self._unwrap(row)
+        self._keys[key_id] = key
+        return key
+
+    async def prepare(self, workflow_id: str) -> str:
+        """Create the chain's next key, not yet sealing anything; return its id (see `activate`)."""
+        new_id = secrets.token_hex(12)
+        wrapped = self._wrap(new_id, workflow_id, AESGCM.generate_key(bit_length=256))
+        await self._run(PREPARE, new_id, workflow_id, self._current_master, wrapped)
+        return new_id
+
+    async def activate(self, workflow_id: str, key_id: str) -> None:
+        """Make `key_id` the chain's current key; older keys are retired (they still open)."""
+        pool = await self._conn_pool()
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute(RETIRE, workflow_id, key_id)
+                status = await conn.execute(ACTIVATE, key_id, workflow_id)
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as err:
+            raise KeyStoreUnavailable(
+                f"data keys: PostgreSQL did not answer ({type(err).__name__})"
+            ) from None
+        if status != "UPDATE 1":
+            raise UnknownDataKey(key_id)
+        self._current.pop(workflow_id, None)
+
+    async def destroy(self, workflow_id: str, by: str, reason: str, keep: Sequence[str] = ()) -> list[str]:
+        """Destroy every key of the chain but `keep`; return the ids destroyed (idempotent)."""
+        rows = await self._run(DESTROY, workflow_id, by, reason, list(keep))
+        destroyed = [r["key_id"] for r in rows]
+        for key_id in destroyed:
+            self._keys.pop(key_id, None)
+        self._current.pop(workflow_id, None)
+        return destroyed
+
+    async def chain(self, workflow_id: str) -> list[asyncpg.Record]:
+        """Return the chain's keys, oldest first (no key material)."""
+        return await self._run(
+            "SELECT key_id, generation, created_at, activated_at, retired_at, destroyed_at, destroyed_by,"
+            " destroy_reason FROM data_keys WHERE workflow_id = $1 ORDER BY generation",
+            workflow_id,
+        )
