@@ -25,6 +25,7 @@ import structlog
 
 from activities.channels import Channel, PermanentDeliveryError
 from schemas import Notification, NotificationEvent, Recipient
+from schemas.privacy import is_pseudonym
 from workflows.delivery_policy import CHANNEL_DEADLINE, LEASE
 
 log = structlog.get_logger()
@@ -68,7 +69,8 @@ def _notification(row: asyncpg.Record) -> Notification:
         workflow_id=row["workflow_id"],
         event=NotificationEvent(row["event"]),
         language=row["language"],
-        recipients=[Recipient.model_validate(r) for r in row["recipients"]],
+        # An address erased since the row was written is a pseudonym: nobody to send to there.
+        recipients=[r for r in map(Recipient.model_validate, row["recipients"]) if not is_pseudonym(r.email)],
         context=row["context"],
     )
 
@@ -93,6 +95,8 @@ class Outbox:
         Milestones notify only for the kinds in PASSERELLE_NOTIFY_MILESTONES: the workflow asks
         for every one, the worker's configuration decides (and can change without a new release).
         """
+        if not n.recipients:  # every recipient's address was erased since it was written
+            return False
         if n.event is not NotificationEvent.MILESTONE:
             return True
         kind = n.context.get("milestone", "").strip().lower()

@@ -42,7 +42,10 @@ WHERE collaboration_id = $1 AND kind = 'milestone' GROUP BY milestone
 
 def digest(playbook: Playbook) -> str:
     """Return the sha256 of a playbook's meaning (its canonical JSON), not of its file's layout."""
-    canonical = json.dumps(playbook.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    body = playbook.model_dump(mode="json")
+    if body.get("retention_days") is None:  # a field added later: unset, the digest stays as it was
+        body.pop("retention_days", None)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -13,7 +13,7 @@ import time
 import asyncpg
 
 from bench.common import Report, database, postgres, summary
-from passerelle.audit.access import database_rows
+from passerelle.privacy.access import database_rows
 
 SEED = """
 INSERT INTO collaborations (collaboration_id, workflow_id, corporate, startup, programme, sector, topic,

@@ -2,10 +2,11 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, EmailStr, Field, HttpUrl
+from pydantic import BaseModel, Field, HttpUrl
 
 from schemas.fields import STRICT, Label, Name, Slug, StallDays, Tag
 from schemas.imports import ImportedHistory
+from schemas.privacy import Contact
 from schemas.stages import DEFAULT_STALL_DAYS, Stage
 
 
@@ -15,7 +16,7 @@ class Party(BaseModel):
     model_config = STRICT
 
     name: Name
-    contact_email: EmailStr
+    contact_email: Contact  # an address; its pseudonym once erased (docs/privacy.md)
     label: Label | None = None
 
 
@@ -29,7 +30,7 @@ class CollaborationRequest(BaseModel):
     programme: Name
     topic: Name
     sector: Slug
-    owner_email: EmailStr
+    owner_email: Contact
     language: Literal["fr", "en"] = "fr"
     stall_after_days: dict[Stage, StallDays] = Field(default_factory=dict)
     escalate_after_reminders: Annotated[int, Field(ge=1, le=20)] = 2

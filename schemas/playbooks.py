@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from schemas.fields import STRICT, Actor, Kind, Name, Note, Reason, StallDays
+from schemas.privacy import is_pseudonym
 from schemas.stages import Stage
 
 GateTarget = Literal["qualification", "pilot", "evaluation", "deployment", "deployed"]
@@ -28,7 +29,7 @@ MAX_EVALUATORS = 30  # scorecards kept per collaboration: the state stays bounde
 
 
 def _approver(value: str) -> str:
-    if value in ROLES:
+    if value in ROLES or is_pseudonym(value):  # a pseudonym: an approver whose address was erased
         return value
     try:
         return validate_email(value, check_deliverability=False).normalized
@@ -131,6 +132,9 @@ class Playbook(BaseModel):
     approvers: Annotated[list[Approver], Field(max_length=20)] = []  # for gates naming none
     approval_reminder_days: StallDays = 3  # an approval pending this long reminds its approvers
     stall_after_days: dict[Stage, StallDays] = {}  # a collaboration's own thresholds still win
+    # How long the programme's closed collaborations keep personal data (PASSERELLE_RETENTION_DAYS
+    # otherwise; docs/privacy.md).
+    retention_days: Annotated[int, Field(ge=1, le=36500)] | None = None
     gates: dict[GateKey, Gate] = {}
     scorecard: ScorecardRule | None = None
 

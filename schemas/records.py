@@ -4,8 +4,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr
+from pydantic import BaseModel, ConfigDict
 
+from schemas.privacy import Contact
 from schemas.stages import Outcome, Stage
 
 
@@ -32,6 +33,8 @@ class EventKind(StrEnum):
     SCORED = "scored"
     # A partner's one-click answer (docs/partners.md); `details` holds the action, party and link.
     PARTNER_UPDATE = "partner_update"
+    # An erased address (docs/privacy.md); `details` holds its pseudonym, never the address.
+    CONTACT_ERASED = "contact_erased"
 
 
 class HistoryEntry(BaseModel):
@@ -114,7 +117,7 @@ class Recipient(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    email: EmailStr
+    email: Contact  # a pseudonym only in rows written before an erasure; never sent to
     role: str  # corporate, startup, owner, operators
 
 

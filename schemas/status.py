@@ -80,6 +80,9 @@ class CollaborationStatus(BaseModel):
     checklist: list[ChecklistItem] = []  # the gates ahead of its stage; empty without a playbook
     partner_answers: list[PartnerAnswerSeen] = []  # each party's latest answer, at most one each
     withdrawal: Withdrawal | None = None  # a partner's proposal to stop, until the operator decides
+    # Parties whose address was erased with no replacement: no e-mail goes to them (docs/privacy.md).
+    erased_parties: list[str] = []
+    erasure_under_way: bool = False  # an erasure is moving the collaboration to a new data key
 
     @property
     def stage_changes(self) -> list[HistoryEntry]:

@@ -35,12 +35,12 @@ with workflow.unsafe.imports_passed_through():
         SnoozeRequest,
         StageChange,
     )
-    from schemas.partners import PartnerAnswer
     from schemas.playbooks import PlaybookLoad, PlaybookLookup
-    from workflows import partner_ops, patches, playbook_ops, rules, views
+    from workflows import patches, playbook_ops, rules, views
     from workflows import search_attributes as sa
     from workflows.activity_names import LOAD_PLAYBOOK, RECORD_EVENTS
     from workflows.alarm import Alarm
+    from workflows.contact_updates import ContactUpdates
     from workflows.deliveries import Deliveries
     from workflows.delivery_policy import RECORD_RETRY, RECORD_TIMEOUT
     from workflows.notifications import notification_for
@@ -53,7 +53,7 @@ Operation = Callable[[CollaborationState, Any, datetime], HistoryEntry]
 
 
 @workflow.defn
-class CollaborationWorkflow(PlaybookUpdates):
+class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
     """A collaboration's durable life: stages, milestones, reminders and its outcome."""
 
     @workflow.init
@@ -110,9 +110,12 @@ class CollaborationWorkflow(PlaybookUpdates):
             self._publish()
         if self._started is not None:
             await self._record([self._started, *self._imported, *adopted])
+        await self._destroy_old_keys()  # this run follows an erasure: its input is under the new key
 
         while state.outcome is None:
             if self._continue_as_new_due():
+                if self._rekey_due():
+                    await self._activate_key()
                 await self._deliveries.drain(state, handover=self._bounded())
                 if state.outcome is not None:  # closed while draining: complete, no empty run
                     break
@@ -194,15 +197,6 @@ class CollaborationWorkflow(PlaybookUpdates):
     @snooze_reminders.validator
     def _check_snooze(self, snooze: SnoozeRequest | Any) -> None:
         self._check("snooze_reminders", snooze)
-
-    @workflow.update
-    async def partner_answer(self, answer: PartnerAnswer | Any) -> CollaborationStatus:
-        """Record a partner's one-click answer from the portal (docs/partners.md)."""
-        return await self._apply("partner_answer", answer, partner_ops.answer)
-
-    @partner_answer.validator
-    def _check_partner_answer(self, answer: PartnerAnswer | Any) -> None:
-        self._check("partner_answer", answer)
 
     @workflow.query
     def status(self) -> CollaborationStatus:
@@ -308,7 +302,7 @@ class CollaborationWorkflow(PlaybookUpdates):
         info = workflow.info()
         limit = self._known().request.continue_as_new_after_events
         too_long = limit is not None and info.get_current_history_length() >= limit
-        return too_long or info.is_continue_as_new_suggested()
+        return too_long or info.is_continue_as_new_suggested() or self._rekey_due()
 
     def _publish_memo(self) -> None:
         """Show the collaboration id (the key of its Postgres rows) in the Web UI's memo, every run."""

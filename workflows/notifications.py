@@ -7,6 +7,7 @@ lease; SMTP's Message-ID and the webhook's Idempotency-Key make that duplicate r
 """
 
 from schemas import EventKind, HistoryEntry, Notification, NotificationEvent, Recipient
+from schemas.privacy import is_pseudonym
 from workflows import views
 from workflows.state import CollaborationState
 
@@ -59,6 +60,10 @@ def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notifica
         NotificationEvent.APPROVAL_ANSWERED: [owner],
         NotificationEvent.PARTNER_ANSWER: [owner],
     }.get(event, parties)
+    # An address erased with no replacement is a pseudonym: nobody is written to in its place.
+    recipients = [r for r in recipients if not is_pseudonym(r.email)]
+    if not recipients:
+        return None
     context = {
         "workflow_id": state.workflow_id,
         "corporate": request.corporate.name,

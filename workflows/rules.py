@@ -32,6 +32,7 @@ from schemas import (
 )
 from schemas.partners import PartnerAction, PartnerAnswer
 from schemas.playbooks import Approval, ApprovalRequest, PlaybookAdoption, Rejection, Scorecard
+from schemas.privacy import ContactErasure
 from workflows import gates
 from workflows.progress import Progress
 from workflows.transitions import Refused, check_move
@@ -151,6 +152,18 @@ def check_partner_answer(facts: Facts, answer: PartnerAnswer) -> None:
         raise LinkUsed("this link has already answered")
 
 
+class ErasureUnderWay(Refused):
+    """An erasure asked while another is still moving the collaboration to its new data key."""
+
+    type = "ErasureUnderWay"
+
+
+def check_erase_contact(facts: Facts, erasure: ContactErasure) -> None:
+    check_open(facts)
+    if getattr(facts, "rekey", None) is not None:  # only the workflow's state knows
+        raise ErasureUnderWay("an erasure is under way: send the next one once it is done")
+
+
 Check = Callable[[Facts, Any], None]
 
 # Each update by name: the model its argument decodes into, and its check.
@@ -167,6 +180,7 @@ UPDATES: dict[str, tuple[type[BaseModel], Check]] = {
     "score": (Scorecard, check_score),
     "adopt_playbook": (PlaybookAdoption, check_adopt),
     "partner_answer": (PartnerAnswer, check_partner_answer),
+    "erase_contact": (ContactErasure, check_erase_contact),
 }
 
 

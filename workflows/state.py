@@ -36,6 +36,7 @@ from schemas import (
     StageChange,
 )
 from schemas.imports import effective_at
+from schemas.privacy import Rekey
 from schemas.status import PartnerAnswerSeen, Withdrawal
 from workflows import gates, rules
 from workflows.progress import Progress
@@ -82,6 +83,10 @@ class CollaborationState(BaseModel):
     # Each party's latest one-click answer and a pending withdrawal proposal (`workflows.partner_ops`).
     partner_answers: list[PartnerAnswerSeen] = []
     withdrawal: Withdrawal | None = None
+    # An erasure under way (`workflows.privacy_ops`): the run continues-as-new under this data key.
+    rekey: Rekey | None = None
+    # Parties whose address was erased with no replacement: nobody is written to in their place.
+    erased_parties: list[str] = []
 
     @classmethod
     def begin(

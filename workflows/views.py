@@ -102,6 +102,8 @@ def status(state: CollaborationState, now: datetime, with_history: bool = True) 
         checklist=checklist(state),
         partner_answers=list(state.partner_answers),
         withdrawal=state.withdrawal,
+        erased_parties=list(state.erased_parties),
+        erasure_under_way=state.rekey is not None,
     )
 
 

@@ -2,7 +2,9 @@
 
 An auditor given an export, or a live id, learns at once and in one line which key is missing,
 instead of a decoding failure deep inside the Replayer or the timeline. Each encrypted payload
-names its key id in its metadata (`passerelle.platform.codec`); clear payloads need no key.
+names its key id in its metadata (`passerelle.platform.codec`): a master key's id, or `dk:<id>` for
+a collaboration's data key, read from the key store (`passerelle.platform.envelope`); clear
+payloads need no key. A run whose data key was destroyed is erased (`erasure_of`).
 """
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -13,7 +15,9 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 
 from passerelle.audit.histories import Run
-from passerelle.platform.codec import ENCODING, KEY_ID, UnknownKeyError
+from passerelle.platform.codec import ENCODING, KEY_ID, DataKeysNeeded, UnknownKeyError
+from passerelle.platform.envelope import DATA_KEY_PREFIX
+from passerelle.platform.keystore import DataKeyDestroyed, KeyStore
 from passerelle.platform.settings import Settings
 
 _PAYLOAD = Payload.DESCRIPTOR.full_name
@@ -65,8 +69,25 @@ def key_ids(runs: Sequence[Run]) -> set[str]:
 
 
 def check_keys(runs: Sequence[Run], settings: Settings) -> None:
-    """Raise `UnknownKeyError` naming the first key the runs need that the settings lack."""
+    """Raise `UnknownKeyError` naming the first master key the runs need that the settings lack,
+    or `DataKeysNeeded` when they hold collaboration data keys and no database is configured."""
     known = [kid for kid, _ in settings.encryption_keys]
-    missing = sorted(key_ids(runs) - set(known))
+    needed = key_ids(runs)
+    data_keys = {kid for kid in needed if kid.startswith(DATA_KEY_PREFIX)}
+    if data_keys and settings.database_url is None:
+        raise DataKeysNeeded(sorted(data_keys)[0])
+    missing = sorted(needed - data_keys - set(known))
     if missing:
         raise UnknownKeyError(missing[0], known)
+
+
+async def erasure_of(run: Run, store: KeyStore) -> DataKeyDestroyed | None:
+    """Return how the run was erased (its first destroyed data key), or None when it reads."""
+    for kid in sorted(key_ids([run])):
+        if not kid.startswith(DATA_KEY_PREFIX):
+            continue
+        try:
+            await store.key(kid.removeprefix(DATA_KEY_PREFIX))
+        except DataKeyDestroyed as destroyed:
+            return destroyed
+    return None

@@ -55,10 +55,11 @@ class ReplayOutcome:
     nondeterministic: bool = False
     event_id: int | None = None
     event_type: str | None = None
+    erased: str | None = None  # the history's data key was destroyed: nothing left to replay
 
     @property
     def passed(self) -> bool:
-        """Return True when the current code reproduces the history exactly."""
+        """Return True when the current code reproduces the history exactly (or it was erased)."""
         return self.error is None
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from passerelle.audit.entries import RecordedEntry, RunMark
+from passerelle.audit.entries import ErasedRecord, RecordedEntry, RunMark
 from schemas import EventKind, Stage
 from schemas.moments import second
 
@@ -109,9 +109,21 @@ def event_facts(kind: EventKind, details: dict[str, Any] | None) -> str:
     return ""
 
 
-def story(entries: Sequence[RecordedEntry], marks: Sequence[RunMark]) -> list[Line]:
-    """Return the entries and the run boundaries as one list of lines, in time order."""
+def story(
+    entries: Sequence[RecordedEntry], marks: Sequence[RunMark], erased: Sequence[ErasedRecord] = ()
+) -> list[Line]:
+    """Return the entries and the run boundaries as one list of lines, in time order.
+
+    A record whose data key was destroyed shows as `erased`, with when and by whom; its stage is
+    the one Temporal's search attributes still show.
+    """
     lines = []
+    for record in erased:
+        gone = record.erasure
+        why = f": {gone.reason}" if gone.reason else ""
+        at = gone.at.isoformat(timespec="seconds")
+        detail = f"unreadable: data key destroyed {at} by {gone.by or 'unknown'}{why}"
+        lines.append(Line(record.at, record.run_index, None, "erased", record.stage or "", "", detail))
     for recorded in entries:
         event, detail = _detail(recorded)
         e = recorded.entry
@@ -124,7 +136,7 @@ def story(entries: Sequence[RecordedEntry], marks: Sequence[RunMark]) -> list[Li
             lines.append(Line(mark.ended_at, mark.run_index, None, f"workflow {mark.ending.lower()}", "", "",
                               "the run ended outside the workflow's own logic"))  # fmt: skip
     # Runs follow each other in time; within a run, entries by seq, then how the run ended.
-    return sorted(lines, key=lambda line: (line.run, line.seq is None, line.seq or 0))
+    return sorted(lines, key=lambda line: (line.run, line.seq is None, line.seq or 0, line.when))
 
 
 def stage_times(entries: Sequence[RecordedEntry], until: datetime) -> list[StageTime]:

@@ -17,14 +17,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from temporalio.service import RPCError
 
-from passerelle.audit.entries import RecordedEntry, recorded_entries, run_marks
+from passerelle.audit.entries import ErasedRecord, RecordedEntry, read_records, run_marks
 from passerelle.audit.histories import ExportError, Run, fetch_chain, first_run_id, read_exports, write_export
-from passerelle.audit.keys import check_keys
+from passerelle.audit.keys import check_keys, erasure_of
 from passerelle.audit.timeline import stage_times, story, to_csv, to_markdown
 from passerelle.audit.verify import Difference, compare, database_rows
-from passerelle.cli.common import BAD_INPUT, FAILURE, CliError, StateDir, database_url
+from passerelle.cli.common import BAD_INPUT, FAILURE, CliError, StateDir, database_url, with_key_store
 from passerelle.cli.output import plain_console, show_timeline
-from passerelle.platform.client import client_for, converter_for
+from passerelle.platform.client import client_for, converter_for, store_for
 from passerelle.platform.codec import UnknownKeyError
 from passerelle.platform.db import redact_url
 from passerelle.platform.settings import Settings, load_settings
@@ -44,6 +44,20 @@ def _readable(runs: list[Run], settings: Settings) -> list[Run]:
     except UnknownKeyError as error:
         raise CliError(f"cannot read the history: {error}") from None
     return runs
+
+
+def erasure_lines(erased: list[ErasedRecord]) -> list[str]:
+    """Return one line per erased run: when, by whom, why, and what is still checked."""
+    runs: dict[str, ErasedRecord] = {}
+    for record in erased:
+        runs.setdefault(record.run_id, record)
+    return [
+        f"erased    run {r.run_index} ({r.run_id}): data key destroyed "
+        f"{r.erasure.at.isoformat(timespec='seconds')} by {r.erasure.by or 'unknown'}"
+        f"{f' ({r.erasure.reason})' if r.erasure.reason else ''}; its rows are checked against the "
+        "history's metadata (seq, stages, outcome, times), not their content"
+        for r in runs.values()
+    ]
 
 
 def _local(source: str) -> list[Run] | None:
@@ -88,7 +102,7 @@ def export(
     run_id: Annotated[str | None, typer.Option(help="A run of the chain to export (default latest)")] = None,
 ) -> None:
     """Write the history of each run as JSON (as `temporal workflow show -o json`) plus manifest.json."""
-    settings = load_settings()
+    settings = with_key_store(load_settings())
     runs = asyncio.run(_load(settings, workflow_id, run_id, all_runs, readable=False))
     folder = out_dir or Path(f"audit-{workflow_id}")
     manifest = write_export(runs, folder, settings.namespace)
@@ -125,7 +139,32 @@ async def _query_runs(settings: Settings, query: str) -> list[Run]:
         raise CliError(f"--query: {error.message}") from None
 
 
+async def _erased_runs(runs: list[Run], settings: Settings) -> tuple[list["ReplayOutcome"], list[Run]]:
+    """Split off the runs whose data key was destroyed: they report `erased`, they cannot replay."""
+    from passerelle.audit.replay import ReplayOutcome
+
+    store = store_for(settings)
+    if store is None:
+        return [], runs
+    erased, readable = [], []
+    for run in runs:
+        gone = await erasure_of(run, store)
+        if gone is None:
+            readable.append(run)
+            continue
+        when = gone.at.isoformat(timespec="seconds")
+        erased.append(
+            ReplayOutcome(
+                run.workflow_id, run.run_id, len(run.events), erased=f"{when} by {gone.by or 'unknown'}"
+            )
+        )
+    return erased, readable
+
+
 def _summary(outcomes: list["ReplayOutcome"]) -> int:
+    for o in outcomes:
+        if o.erased:
+            out.print(f"erased    {o.workflow_id} {o.run_id}: data key destroyed {o.erased}", markup=False)
     failed = [o for o in outcomes if not o.passed]
     nondet = [o for o in failed if o.nondeterministic]
     if failed:
@@ -135,9 +174,11 @@ def _summary(outcomes: list["ReplayOutcome"]) -> int:
             verdict = "non-deterministic" if o.nondeterministic else "failed"
             table.add_row(o.workflow_id, o.run_id, verdict, event, (o.error or "")[:160])
         out.print(table)
+    erased = sum(1 for o in outcomes if o.erased)
     out.print(
-        f"replayed {len(outcomes)}, passed {len(outcomes) - len(failed)}, "
+        f"replayed {len(outcomes) - erased}, passed {len(outcomes) - erased - len(failed)}, "
         f"non-deterministic {len(nondet)}, other failures {len(failed) - len(nondet)}"
+        + (f", erased {erased}" if erased else "")
     )
     return FAILURE if failed or not outcomes else 0
 
@@ -163,7 +204,7 @@ def replay(
     if not sources and not query:
         raise CliError("give export folders, files or workflow ids, or --query", BAD_INPUT)
     classes = _load_workflows(workflow)
-    settings = load_settings()
+    settings = with_key_store(load_settings())
 
     from passerelle.audit.replay import ReplayOutcome, replay_runs
 
@@ -173,10 +214,11 @@ def replay(
             runs += await _load(settings, source)
         if query:
             runs += await _query_runs(settings, query)
+        erased, runs = await _erased_runs(runs, settings)
         columns = (TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=err, transient=False) as progress:
             task = progress.add_task("replay", total=len(runs))
-            return await replay_runs(
+            return erased + await replay_runs(
                 runs,
                 settings,
                 jobs=jobs,
@@ -199,19 +241,20 @@ def timeline(
     if fmt not in ("table", "md", "csv"):
         raise CliError(f"--format must be table, md or csv, not {fmt!r}", BAD_INPUT)
 
-    settings = load_settings()
+    settings = with_key_store(load_settings())
 
-    async def go() -> tuple[list[Run], list[RecordedEntry]]:
+    async def go() -> tuple[list[Run], list[RecordedEntry], list[ErasedRecord]]:
         runs = await _load(settings, source)
-        return runs, await recorded_entries(runs, converter_for(settings))
+        records = await read_records(runs, converter_for(settings))
+        return runs, records.entries, records.erased
 
-    runs, entries = asyncio.run(go())
+    runs, entries, erased = asyncio.run(go())
     chains = {first_run_id(run.history) for run in runs}
     if len(chains) > 1:
         raise CliError(f"{source} holds {len(chains)} collaborations; give one export folder", BAD_INPUT)
     marks = run_marks(runs)
     until = marks[-1].ended_at or datetime.now(UTC)
-    lines, times = story(entries, marks), stage_times(entries, until)
+    lines, times = story(entries, marks, erased), stage_times(entries, until)
     title = f"{runs[0].workflow_id} (collaboration {first_run_id(runs[0].history)}, {len(runs)} run(s))"
     if fmt == "md":
         typer.echo(to_markdown(lines, times, title), nl=False)
@@ -227,11 +270,14 @@ def verify(
 ) -> None:
     """Check every recorded event is in Postgres once, in order, with the same fields and times."""
 
-    settings = load_settings()
+    settings = with_key_store(load_settings())
 
     async def go() -> tuple[str, list[RecordedEntry], list[Difference]]:
         runs = await _load(settings, source)
-        entries = await recorded_entries(runs, converter_for(settings))
+        records = await read_records(runs, converter_for(settings))
+        entries = records.entries
+        for line in erasure_lines(records.erased):
+            out.print(line, markup=False, highlight=False)
         collaboration_id = first_run_id(runs[0].history)
         with database_url(state_dir) as url:
             try:
@@ -242,7 +288,7 @@ def verify(
                     await conn.close()
             except (OSError, asyncpg.PostgresError) as error:
                 raise CliError(f"cannot read the milestone rows from {redact_url(url)}: {error}") from None
-        return collaboration_id, entries, compare(entries, rows)
+        return collaboration_id, entries, compare(entries, rows, records.erased)
 
     collaboration_id, entries, diffs = asyncio.run(go())
     for diff in diffs:

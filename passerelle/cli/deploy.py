@@ -11,7 +11,7 @@ from passerelle.cli.common import CliError
 from passerelle.platform.client import client_for
 from passerelle.platform.logs import configure_logging
 from passerelle.platform.provision import ensure_search_attributes
-from passerelle.platform.schedules import DIGEST_SCHEDULE_ID, apply_schedules
+from passerelle.platform.schedules import apply_schedules
 from passerelle.platform.settings import load_settings
 
 
@@ -29,8 +29,10 @@ async def _setup() -> None:
         f"search attributes in {client.namespace}: "
         + (f"registered {', '.join(added)}" if added else "all present")
     )
-    outcome = await apply_schedules(client, os.environ, settings.task_queue)
-    typer.echo(f"schedule {DIGEST_SCHEDULE_ID} {outcome}")
+    for schedule_id, outcome in (
+        await apply_schedules(client, os.environ, settings.task_queue, settings.retention_days)
+    ).items():
+        typer.echo(f"schedule {schedule_id} {outcome}")
 
 
 def setup() -> None:

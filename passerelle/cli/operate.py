@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import asyncpg
 import typer
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from passerelle.cli.common import (
@@ -21,6 +21,7 @@ from passerelle.cli.common import (
     CliError,
     StateDir,
     build,
+    erasure_note,
     print_json,
     run,
     running_database_url,
@@ -245,9 +246,15 @@ def status(
     """Show a collaboration's stage, SLA, reminders and its history from PostgreSQL."""
 
     async def go(settings: Settings, client: Client) -> CollaborationStatus:
-        result: CollaborationStatus = await client.get_workflow_handle(workflow_id).query(
-            CollaborationWorkflow.status
-        )
+        try:
+            result: CollaborationStatus = await client.get_workflow_handle(workflow_id).query(
+                CollaborationWorkflow.status
+            )
+        except WorkflowQueryFailedError:
+            note = await erasure_note(settings, client, workflow_id)
+            if note is None:
+                raise
+            raise CliError(note) from None
         return result
 
     current = run(go)

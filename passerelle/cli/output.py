@@ -61,6 +61,13 @@ def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
             f"Withdrawal  proposed by {names[w.party]} on {_when(w.at)}: {w.reason} "
             "(confirm with `passerelle close --outcome declined|abandoned`)"
         )
+    for party in status.erased_parties:
+        lines.append(
+            f"Erased      the {party} contact (no replacement): nobody is written to in its place; "
+            "reminders paused until resumed"
+        )
+    if status.erasure_under_way:
+        lines.append("Erasure     under way: moving to a new data key")
     body = Text("\n").join([title, *(Text(line) for line in lines)])
     console.print(Panel(body, title=Text(status.workflow_id), expand=False))
     if not with_history:

@@ -1,8 +1,10 @@
-"""`passerelle privacy`: people's data rights (docs/privacy.md). `export` answers an access request."""
+"""`passerelle privacy`: people's data rights (docs/privacy.md). `export` answers an access request,
+`erase` an erasure request."""
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import EmailStr, TypeAdapter, ValidationError
@@ -10,11 +12,16 @@ from rich.progress import Progress
 from temporalio.client import Client
 
 from passerelle.cli.common import BAD_INPUT, CliError, StateDir, database_url, run
-from passerelle.platform.client import converter_for
+from passerelle.platform.client import converter_for, store_for
 from passerelle.platform.db import create_pool
 from passerelle.platform.settings import Settings
 
-app = typer.Typer(help="People's data rights: what is held about a person.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from passerelle.privacy.erasure import ErasurePlan
+
+app = typer.Typer(
+    help="People's data rights: what is held about a person, and its erasure.", no_args_is_help=True
+)
 
 
 @app.command()
@@ -24,12 +31,9 @@ def export(
     state_dir: StateDir = None,
 ) -> None:
     """Write every PostgreSQL row and decrypted Temporal payload that names EMAIL, as one JSON file."""
-    from passerelle.audit.access import access_document  # the audit code: only here
+    from passerelle.privacy.access import access_document  # the audit code: only here
 
-    try:
-        address = str(TypeAdapter(EmailStr).validate_python(email))
-    except ValidationError:
-        raise CliError(f"--email: {email!r} is not an e-mail address", BAD_INPUT) from None
+    address = _address(email, "--email")
     with database_url(state_dir) as url:
 
         async def go(settings: Settings, client: Client) -> dict[str, Any]:
@@ -55,6 +59,92 @@ def export(
         f"wrote {out}: {rows} PostgreSQL row(s) and {len(document['temporal'])} Temporal payload(s) "
         f"in {len(document['collaboration_ids'])} collaboration(s)"
     )
+
+
+def _address(email: str, option: str) -> str:
+    try:
+        return str(TypeAdapter(EmailStr).validate_python(email))
+    except ValidationError:
+        raise CliError(f"{option}: {email!r} is not an e-mail address", BAD_INPUT) from None
+
+
+@app.command()
+def erase(
+    email: Annotated[str, typer.Option(help="The person's e-mail address")],
+    by: Annotated[str, typer.Option(help="Who erases (recorded in the erasure record)")],
+    reason: Annotated[str, typer.Option(help="Why, e.g. the request's reference (recorded)")],
+    replacement: Annotated[
+        str | None, typer.Option(help="A new contact address for the running collaborations' reminders")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would change; change nothing")
+    ] = False,
+    state_dir: StateDir = None,
+) -> None:
+    """Erase EMAIL everywhere: pseudonymise its rows, re-key its running collaborations, shred closed ones."""
+    from passerelle.privacy.erasure import ErasureFailed, erase, plan  # the privacy code: only here
+
+    address = _address(email, "--email")
+    new_contact = _address(replacement, "--replacement") if replacement else None
+    if new_contact is not None and new_contact.lower() == address.lower():
+        raise CliError("--replacement: must differ from --email", BAD_INPUT)
+    for option, value in (("--by", by), ("--reason", reason)):
+        if not value.strip():
+            raise CliError(f"{option}: must not be empty", BAD_INPUT)
+    with database_url(state_dir) as url:
+
+        async def go(settings: Settings, client: Client) -> None:
+            store = store_for(dataclasses.replace(settings, database_url=url))
+            if store is None:
+                raise CliError("erasure needs the encryption keys (PASSERELLE_ENCRYPTION_KEYS)")
+            pool = await create_pool(url, max_size=4)
+            try:
+                found = await plan(pool, client, address, store.pseudonym_secret)
+                _show_plan(found, dry_run)
+                if dry_run or (not found.chains and not any(found.rows.values()) and not found.playbooks):
+                    return
+                try:
+                    report = await erase(
+                        pool,
+                        client,
+                        store,
+                        found,
+                        by=by,
+                        reason=reason,
+                        replacement=new_contact,
+                        on_step=typer.echo,
+                    )
+                except ErasureFailed as err:
+                    raise CliError(str(err)) from None
+            finally:
+                await pool.close()
+            typer.echo(
+                f"erasure {report.erasure_id} at {report.erased_at:%Y-%m-%d %H:%M:%S %Z}: "
+                f"{report.pseudonym}, {report.rows_changed} row(s) pseudonymised, "
+                f"{report.keys_destroyed} data key(s) destroyed, {len(report.rekeyed)} running "
+                f"collaboration(s) re-keyed, {len(report.shredded)} closed one(s) shredded"
+            )
+
+        run(go)
+
+
+def _show_plan(found: "ErasurePlan", dry_run: bool) -> None:
+    verb = "would" if dry_run else "will"
+    typer.echo(f"{found.address} becomes {found.pseudonym}")
+    if not found.chains and not any(found.rows.values()) and not found.playbooks:
+        typer.echo("nothing names this address: nothing to erase")
+        return
+    for table, count in found.rows.items():
+        typer.echo(f"  {table}: {count} row(s) {verb} be pseudonymised")
+    for name in found.playbooks:
+        typer.echo(f"  playbook {name} {verb} be pseudonymised")
+    for chain in found.chains:
+        action = (
+            "erase_contact, then continue under a new data key; the older keys destroyed"
+            if chain.running
+            else "closed: every data key destroyed, its history unreadable"
+        )
+        typer.echo(f"  {chain.workflow_id} ({', '.join(chain.collaboration_ids)}): {verb} get {action}")
 
 
 def register(root: typer.Typer) -> None:

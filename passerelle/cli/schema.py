@@ -28,6 +28,7 @@ UPDATES = {
     "score": "score",
     "adopt_playbook": "adopt-playbook",
     "partner_answer": "partner_answer",  # no command: the partner portal sends it (docs/partners.md)
+    "erase_contact": "privacy erase",  # sent by `passerelle privacy erase` (docs/privacy.md)
 }
 
 

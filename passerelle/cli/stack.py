@@ -19,7 +19,7 @@ from passerelle.platform.codec import new_key
 from passerelle.platform.db import MIN_PASSWORD_LENGTH, create_pool, migrate, redact_url, weak_passwords
 from passerelle.platform.health import run_checks
 from passerelle.platform.logs import configure_logging
-from passerelle.platform.schedules import DIGEST_SCHEDULE_ID, apply_schedules
+from passerelle.platform.schedules import DIGEST_SCHEDULE_ID, RETENTION_SCHEDULE_ID, apply_schedules
 from passerelle.platform.settings import (
     DEV_KEY_FILE,
     DEV_PORTAL_KEY_FILE,
@@ -78,14 +78,16 @@ def dev(
     settings = dev_portal(dev_encryption(folder, encrypt), folder, portal_port)
     if smtp_sink:
         settings = with_smtp_sink(settings, smtp_sink_port)
-    codec = codec_for(settings)
-    extra = ("--ui-codec-endpoint", f"http://127.0.0.1:{codec_port}") if codec else ()
+    extra = ("--ui-codec-endpoint", f"http://127.0.0.1:{codec_port}") if settings.encryption_keys else ()
     server = TemporalDevServer(
         folder, ip=ip, port=port, ui_port=ui_port, namespace=settings.namespace, extra_args=extra
     )
     with server, database_url(folder) as url:
+        settings = replace(settings, database_url=url)  # each collaboration's data key lives there
+        codec = codec_for(settings)
 
         async def main() -> None:
+            await migrate(url)  # the data keys' table, before the first payload is sealed
             sink = runner = None
             if smtp_sink:
                 try:
@@ -108,8 +110,9 @@ def dev(
                         "choose another port with --codec-port"
                     ) from None
             client = await server.connect(settings)
-            digest = await apply_schedules(client, os.environ, settings.task_queue)
-            await migrate(url)  # the portal's tables, before the worker would apply them
+            schedules = await apply_schedules(
+                client, os.environ, settings.task_queue, settings.retention_days
+            )
             portal_pool = await create_pool(url, max_size=2)
             try:
                 from passerelle.portal.server import start_portal  # aiohttp: only here
@@ -139,7 +142,13 @@ def dev(
                         f"  SMTP sink:        127.0.0.1:{smtp_sink_port} (mails are printed here and kept in "
                         f"{folder / 'mail'})"
                     )
-                typer.echo(f"  Daily digest:     schedule {DIGEST_SCHEDULE_ID} {digest}")
+                typer.echo(
+                    f"  Daily digest:     schedule {DIGEST_SCHEDULE_ID} {schedules[DIGEST_SCHEDULE_ID]}"
+                )
+                typer.echo(
+                    f"  Retention:        schedule {RETENTION_SCHEDULE_ID} "
+                    f"{schedules[RETENTION_SCHEDULE_ID]} ({settings.retention_days} days after closing)"
+                )
                 typer.echo("  Ctrl-C stops everything.")
 
             temporal = {"target_host": server.address, "namespace": server.namespace}
@@ -243,10 +252,11 @@ def schedules_apply() -> None:
     """Create or update the daily digest Schedule (idempotent)."""
     from passerelle.cli.common import run
 
-    async def go(settings: Settings, client: Client) -> str:
-        return await apply_schedules(client, os.environ, settings.task_queue)
+    async def go(settings: Settings, client: Client) -> dict[str, str]:
+        return await apply_schedules(client, os.environ, settings.task_queue, settings.retention_days)
 
-    typer.echo(f"schedule {DIGEST_SCHEDULE_ID} {run(go)}")
+    for schedule_id, outcome in run(go).items():
+        typer.echo(f"schedule {schedule_id} {outcome}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,6 +1,7 @@
 """The Temporal Schedules Passerelle relies on, created or updated idempotently.
 
-`passerelle schedules apply`, `passerelle setup` and `passerelle dev` make the Schedule match the
+`passerelle schedules apply`, `passerelle setup` and `passerelle dev` make the Schedules (the daily
+digest, and the privacy retention sweep of docs/privacy.md) match the
 configuration: created when missing; when present, only what the configuration changed is
 replaced, and an operator's pause and note (Web UI, Schedules) are kept. Its action goes through
 the settings' client, so the recipients' addresses are encrypted like every other payload.
@@ -26,9 +27,12 @@ from temporalio.client import (
 )
 
 from schemas import DigestRequest
+from schemas.privacy import RetentionRequest
 from workflows.digest import DigestWorkflow
+from workflows.retention import RETENTION_WORKFLOW_ID, PrivacyRetentionWorkflow
 
 DIGEST_SCHEDULE_ID = "passerelle-daily-digest"
+RETENTION_SCHEDULE_ID = "passerelle-privacy-retention"
 DEFAULT_OPERATORS = "operators@programme.example"
 APPLIED = "passerelle-applied"  # the action's memo key holding the configuration it came from
 
@@ -79,12 +83,52 @@ async def _applied(client: Client, current: Schedule) -> dict[str, Any]:
     return dict(config)
 
 
-async def apply_schedules(client: Client, env: Mapping[str, str], task_queue: str) -> str:
-    """Create the digest Schedule, or update what changed; return what was done, in words."""
-    wanted = digest_config(env, task_queue)
-    schedule = digest_schedule(wanted)
+def retention_config(env: Mapping[str, str], task_queue: str, default_days: int) -> dict[str, Any]:
+    """Return the retention sweep's configuration (`PASSERELLE_RETENTION_*`), as plain JSON."""
+    return {
+        "request": RetentionRequest(default_days=default_days).model_dump(mode="json"),
+        "cron": env.get("PASSERELLE_RETENTION_CRON", "30 3 * * *"),
+        "time_zone": env.get("PASSERELLE_DIGEST_TIMEZONE", "Europe/Paris"),
+        "task_queue": task_queue,
+    }
+
+
+def retention_schedule(config: Mapping[str, Any]) -> Schedule:
+    """Return the daily retention Schedule of a `retention_config` (docs/privacy.md)."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            PrivacyRetentionWorkflow.run,
+            RetentionRequest.model_validate(config["request"]),
+            id=RETENTION_WORKFLOW_ID,
+            task_queue=config["task_queue"],
+            memo={APPLIED: dict(config)},
+        ),
+        spec=ScheduleSpec(cron_expressions=[config["cron"]], time_zone_name=config["time_zone"]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def apply_schedules(
+    client: Client, env: Mapping[str, str], task_queue: str, retention_days: int | None = None
+) -> dict[str, str]:
+    """Create each Schedule, or update what changed; return what was done to each, in words.
+
+    The daily digest always; the retention sweep when `retention_days` is given (the settings'
+    `PASSERELLE_RETENTION_DAYS`).
+    """
+    digest = digest_config(env, task_queue)
+    done = {DIGEST_SCHEDULE_ID: await _apply(client, DIGEST_SCHEDULE_ID, digest, digest_schedule(digest))}
+    if retention_days is not None:
+        retention = retention_config(env, task_queue, retention_days)
+        done[RETENTION_SCHEDULE_ID] = await _apply(
+            client, RETENTION_SCHEDULE_ID, retention, retention_schedule(retention)
+        )
+    return done
+
+
+async def _apply(client: Client, schedule_id: str, wanted: dict[str, Any], schedule: Schedule) -> str:
     try:
-        await client.create_schedule(DIGEST_SCHEDULE_ID, schedule)
+        await client.create_schedule(schedule_id, schedule)
         return "created"
     except ScheduleAlreadyRunningError:
         pass
@@ -103,5 +147,5 @@ async def apply_schedules(client: Client, env: Mapping[str, str], task_queue: st
             )
         )
 
-    await client.get_schedule_handle(DIGEST_SCHEDULE_ID).update(merge)
+    await client.get_schedule_handle(schedule_id).update(merge)
     return f"updated ({', '.join(changed)})" if changed else "unchanged"

@@ -21,6 +21,7 @@ from temporalio.converter import DataConverter
 
 from passerelle.audit.histories import fetch_chain
 from passerelle.audit.keys import payloads
+from passerelle.platform.keystore import DataKeyDestroyed
 
 NOTIFICATIONS = """
 SELECT idempotency_key, collaboration_id, workflow_id, event, language, recipients, context, created_at
@@ -109,7 +110,10 @@ async def temporal_payloads(
         for run in await fetch_chain(client, workflow_id, collaboration_id):
             for event in run.events:
                 for payload in payloads(event):
-                    value = await decoded_payload(converter, payload)
+                    try:
+                        value = await decoded_payload(converter, payload)
+                    except DataKeyDestroyed:  # erased: nobody can read it any more, nor can we
+                        continue
                     if lower not in _json(value).lower():
                         continue
                     found.append(

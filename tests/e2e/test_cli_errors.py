@@ -135,7 +135,7 @@ async def test_schema_prints_start_updates_and_status(env: dict[str, str]) -> No
     assert everything["start"]["title"] == "CollaborationRequest"
     defined = set(workflow._Definition.must_from_class(CollaborationWorkflow).updates)
     assert set(everything["updates"]) == defined, "every update of the workflow has its schema"
-    assert len(defined) == 12
+    assert len(defined) == 13
     assert "to" in everything["updates"]["advance"]["properties"]
     assert everything["updates"]["request_approval"]["required"] == ["for", "by"]
     assert (await passerelle(env, "schema", "snooze")).json()["title"] == "SnoozeRequest"

@@ -13,11 +13,11 @@ from pathlib import Path
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.audit.access import MILESTONES, NOTIFICATIONS, decoded_payload
 from passerelle.audit.histories import fetch_chain
 from passerelle.audit.keys import payloads
 from passerelle.platform.client import converter_for
 from passerelle.platform.settings import Settings
+from passerelle.privacy.access import MILESTONES, NOTIFICATIONS, decoded_payload
 from schemas import MilestoneRequest
 from tests.audit_cli import passerelle
 from tests.conftest import WorkerFactory

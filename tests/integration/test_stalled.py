@@ -116,7 +116,7 @@ async def test_digest_schedule_is_applied_idempotently(dev_env: WorkflowEnvironm
     )
     description = await dev_env.client.get_schedule_handle(DIGEST_SCHEDULE_ID).describe()
     await dev_env.client.get_schedule_handle(DIGEST_SCHEDULE_ID).delete()
-    assert (first, second) == ("created", "updated (cron)")
+    assert (first, second) == ({DIGEST_SCHEDULE_ID: "created"}, {DIGEST_SCHEDULE_ID: "updated (cron)"})
     action = description.schedule.action
     assert action.workflow == "DigestWorkflow" and action.task_queue == task_queue
     calendar = description.schedule.spec.calendars[0]  # the server stores cron as calendars

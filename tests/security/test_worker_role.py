@@ -99,3 +99,29 @@ async def test_pending_migrations_tell_the_worker_role_to_ask_the_owner(
     fresh = worker_url.replace("/postgres?", f"/{name}?")
     with pytest.raises(SystemExit, match="run `passerelle migrate` as the owner role"):
         await migrate(fresh)
+
+
+async def test_the_worker_role_pseudonymises_closed_collaborations_only(
+    pool: asyncpg.Pool, worker_url: str
+) -> None:
+    """The retention sweep's one way to change rows refuses an open collaboration, and the role
+    cannot call the general pseudonymisation function at all."""
+    cid = f"open-{uuid.uuid4().hex[:8]}"
+    await pool.execute(
+        "INSERT INTO collaborations (collaboration_id, workflow_id, corporate, startup, programme, sector,"
+        " topic, stage, stage_since, stalled, paused, started_at, updated_at, last_seq)"
+        " VALUES ($1, $1, 'C', 'S', 'P', 'health', 't', 'pilot', now(), false, false, now(), now(), 0)",
+        cid,
+    )
+    conn = await asyncpg.connect(worker_url)
+    try:
+        with pytest.raises(asyncpg.RaiseError, match="is not closed: retention leaves it alone"):
+            await conn.execute(
+                "SELECT retention_pseudonymise($1, $2::jsonb, 0)",
+                cid,
+                '{"a@b.example": "erased:0123456789ab"}',
+            )
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("SELECT pseudonymise_rows(NULL, 'a@b.example', 'erased:0123456789ab')")
+    finally:
+        await conn.close()

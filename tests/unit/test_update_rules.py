@@ -24,6 +24,7 @@ from schemas import (
     StageChange,
 )
 from schemas.partners import PartnerAction, PartnerAnswer
+from schemas.privacy import ContactErasure
 from tests.factories import request
 from workflows import views
 from workflows.rules import UPDATES, Facts
@@ -41,6 +42,13 @@ REQUESTS: dict[str, Any] = {
     "partner_answer": PartnerAnswer(
         party="startup", action=PartnerAction.PAUSE, link="0" * 32, answered_seq=1, days=9
     ),
+    "erase_contact": ContactErasure(
+        email="partners@nabla.example",
+        pseudonym="erased:0123456789ab",
+        by="dpo",
+        reason="GDPR request",
+        next_key="0" * 24,
+    ),
 }
 # (stage, outcome, paused) -> the type each update is refused with, or None when it is allowed.
 CASES: list[tuple[tuple[Stage, Outcome | None, bool], dict[str, str | None]]] = [
@@ -54,6 +62,7 @@ CASES: list[tuple[tuple[Stage, Outcome | None, bool], dict[str, str | None]]] = 
             "resume": "NotPaused",
             "snooze_reminders": None,
             "partner_answer": None,
+            "erase_contact": None,
         },
     ),
     (
@@ -66,6 +75,7 @@ CASES: list[tuple[tuple[Stage, Outcome | None, bool], dict[str, str | None]]] = 
             "resume": None,
             "snooze_reminders": None,
             "partner_answer": "AlreadyPaused",
+            "erase_contact": None,
         },
     ),
     (
@@ -78,6 +88,7 @@ CASES: list[tuple[tuple[Stage, Outcome | None, bool], dict[str, str | None]]] = 
             "resume": "CollaborationClosed",
             "snooze_reminders": "CollaborationClosed",
             "partner_answer": "CollaborationClosed",
+            "erase_contact": "CollaborationClosed",
         },
     ),
 ]

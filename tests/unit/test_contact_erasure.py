@@ -1,0 +1,93 @@
+"""`erase_contact` on a collaboration's state: the address leaves every field, and nobody is
+written to in its place when no replacement is given (pure rules of `workflows.privacy_ops`)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from passerelle.cli import output
+from schemas import Closure, EventKind, MilestoneRequest, Outcome
+from schemas.privacy import ContactErasure, pseudonym_of
+from tests.factories import EXAMPLE, request
+from workflows import privacy_ops, rules, views
+from workflows.notifications import notification_for
+from workflows.state import CollaborationState
+from workflows.transitions import Refused
+
+NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
+ADDRESS = EXAMPLE["startup"]["contact_email"]
+PSEUDONYM = pseudonym_of(ADDRESS, b"secret")
+
+
+def talked_about() -> CollaborationState:
+    state = CollaborationState.begin(request(), "collab-w", "collab-c", NOW)
+    state.start_entry(NOW)
+    state.record_milestone(
+        MilestoneRequest(kind="call", by=ADDRESS.upper(), note=f"Ask {ADDRESS} for the deck"), NOW
+    )
+    return state
+
+
+def erasure(replacement: str | None = None) -> ContactErasure:
+    return ContactErasure(
+        email=ADDRESS,
+        pseudonym=PSEUDONYM,
+        replacement=replacement,
+        by="dpo",
+        reason="GDPR 42",
+        next_key="a" * 24,
+    )
+
+
+def test_a_replacement_takes_the_contact_field_and_the_pseudonym_every_other_place() -> None:
+    state = talked_about()
+    entry = privacy_ops.erase(state, erasure("new@nabla.example"), NOW + timedelta(days=1))
+    assert state.request.startup.contact_email == "new@nabla.example"
+    assert ADDRESS.lower() not in state.model_dump_json().lower()
+    assert PSEUDONYM in state.history[1].note and state.history[1].actor == PSEUDONYM
+    assert entry.kind is EventKind.CONTACT_ERASED and entry.details is not None
+    assert entry.details["parties"] == ["startup"] and entry.details["replaced"] is True
+    assert ADDRESS not in str(entry.details), "the record names the pseudonym, never the address"
+    assert not state.paused and state.erased_parties == []
+    assert state.rekey is not None and state.rekey.key == "a" * 24 and not state.rekey.activated
+
+
+def test_without_a_replacement_nobody_is_written_to_and_the_reminders_pause() -> None:
+    state = talked_about()
+    privacy_ops.erase(state, erasure(), NOW + timedelta(days=1))
+    assert state.request.startup.contact_email == PSEUDONYM
+    assert state.paused and state.next_reminder_at is None and state.erased_parties == ["startup"]
+    entry = state.append(EventKind.CLOSED, NOW + timedelta(days=2), actor="ops", outcome=Outcome.ABANDONED)
+    notification = notification_for(state, entry)
+    assert notification is not None
+    assert [r.role for r in notification.recipients] == ["corporate", "owner"], "never the pseudonym"
+    status = views.status(state, NOW + timedelta(days=2))
+    assert status.erased_parties == ["startup"] and status.erasure_under_way
+    assert CollaborationState.model_validate_json(state.model_dump_json()) == state, "it carries over"
+
+
+def test_the_status_panel_says_whose_contact_was_erased(capsys: pytest.CaptureFixture[str]) -> None:
+    state = talked_about()
+    privacy_ops.erase(state, erasure(), NOW)
+    output.show_status(views.status(state, NOW), with_history=False)
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "the startup contact (no replacement)" in shown and "moving to a new data key" in shown
+
+
+def test_a_second_erasure_waits_for_the_first_and_a_closed_collaboration_refuses() -> None:
+    state = talked_about()
+    privacy_ops.erase(state, erasure(), NOW)
+    with pytest.raises(Refused) as info:
+        rules.check_erase_contact(state, erasure())
+    assert info.value.type == "ErasureUnderWay"
+    closed = talked_about()
+    closed.close(Closure(outcome=Outcome.ABANDONED, by="ops", reason="over"), NOW)
+    with pytest.raises(Refused) as info:
+        rules.check_erase_contact(closed, erasure())
+    assert info.value.type == "CollaborationClosed"
+
+
+def test_a_pseudonym_is_stable_keyed_and_case_blind() -> None:
+    assert pseudonym_of("Ana@Nabla.example", b"k") == pseudonym_of("ana@nabla.example", b"k")
+    assert pseudonym_of("ana@nabla.example", b"k") != pseudonym_of("ana@nabla.example", b"other key")
+    assert pseudonym_of("ana@nabla.example", b"k") != pseudonym_of("bob@nabla.example", b"k")

@@ -1,0 +1,65 @@
+"""An address erased from a running collaboration (docs/privacy.md), as pure rules on its state.
+
+`erase_contact` replaces the address wherever the state holds it: in a contact field by the
+replacement when one is given, everywhere else (and in a contact field without replacement) by
+its pseudonym. Its party is then written to no more, and when it is one the reminders chase,
+the reminders pause until an operator resumes. The state then asks for a re-key: the workflow
+activates the new data key, continues-as-new under it, and the new run destroys the older keys
+(`workflows.collaboration`). Pure: `now` is the workflow's time.
+"""
+
+import json
+from datetime import datetime
+
+from schemas import EventKind, HistoryEntry
+from schemas.privacy import ContactErasure, Rekey, replace_address
+from workflows import rules
+from workflows.state import CollaborationState
+
+CHASED = ("startup", "corporate")
+
+
+def erase(state: CollaborationState, erasure: ContactErasure, now: datetime) -> HistoryEntry:
+    """Replace `erasure.email` throughout the state and ask for a re-key."""
+    rules.check_erase_contact(state, erasure)
+    address = erasure.email.lower()
+    parties = [party for party, email in state.contacts.items() if email.lower() == address]
+    request = state.request
+    new_contact = erasure.replacement or erasure.pseudonym
+    changes: dict[str, object] = {}
+    for party in parties:
+        if party == "owner":
+            changes["owner_email"] = new_contact
+        else:
+            side = getattr(request, party)
+            changes[party] = side.model_copy(update={"contact_email": new_contact})
+    state.request = request.model_copy(update=changes)
+    unreachable = [p for p in parties if erasure.replacement is None]
+    state.erased_parties = sorted({*state.erased_parties, *unreachable})
+    entry = state.append(
+        EventKind.CONTACT_ERASED,
+        now,
+        actor=erasure.by,
+        note=erasure.reason,
+        details={
+            "pseudonym": erasure.pseudonym,
+            "parties": parties,
+            "replaced": erasure.replacement is not None and bool(parties),
+            "data_key": erasure.next_key,
+        },
+    )
+    if any(p in CHASED for p in unreachable) and state.outcome is None:
+        state.paused, state.stalled, state.next_reminder_at = True, False, None
+    _scrub(state, erasure.email, erasure.pseudonym)
+    state.rekey = Rekey(key=erasure.next_key, by=erasure.by, reason=erasure.reason)
+    return entry
+
+
+def _scrub(state: CollaborationState, address: str, pseudonym: str) -> None:
+    """Replace every remaining occurrence of `address` in the state (notes, actors, approvers)."""
+    dumped = state.model_dump_json()
+    if address.lower() not in dumped.lower():
+        return
+    scrubbed = CollaborationState.model_validate(json.loads(replace_address(dumped, address, pseudonym)))
+    for name in CollaborationState.model_fields:
+        setattr(state, name, getattr(scrubbed, name))
