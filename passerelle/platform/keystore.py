@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from passerelle.platform.codec import NONCE_BYTES, EncryptionConfigError, UnknownKeyError
 
 DEFAULT_TTL_SECONDS = 30.0
+POOL_SIZE = 10  # the first payloads of many new collaborations at once each need a query
 MAX_CACHED_KEYS = 10_000  # 32 bytes each: a worker's whole open portfolio, far from a memory problem
 
 
@@ -74,13 +75,14 @@ class DataKey:
 
 
 CURRENT = """
-SELECT key_id FROM data_keys
+SELECT * FROM data_keys
 WHERE workflow_id = $1 AND activated_at IS NOT NULL AND retired_at IS NULL AND destroyed_at IS NULL
 """
 CREATE_FIRST = """
 INSERT INTO data_keys (key_id, workflow_id, generation, master_key_id, wrapped, activated_at)
 SELECT $1, $2, coalesce(max(generation), 0) + 1, $3, $4, now() FROM data_keys WHERE workflow_id = $2
 ON CONFLICT DO NOTHING
+RETURNING key_id
 """
 PREPARE = """
 INSERT INTO data_keys (key_id, workflow_id, generation, master_key_id, wrapped)
@@ -142,7 +144,9 @@ class KeyStore:
         async with self._opening:
             if self._pool is None:
                 try:
-                    self._pool = await asyncpg.create_pool(self._url, min_size=0, max_size=4, timeout=5)
+                    self._pool = await asyncpg.create_pool(
+                        self._url, min_size=0, max_size=POOL_SIZE, timeout=5
+                    )
                 except (TimeoutError, OSError, asyncpg.PostgresError) as err:
                     raise KeyStoreUnavailable(
                         f"data keys: cannot reach PostgreSQL ({type(err).__name__})"
@@ -183,24 +187,44 @@ class KeyStore:
         return DataKey(row["key_id"], row["workflow_id"], AESGCM(key))
 
     async def current(self, workflow_id: str) -> DataKey:
-        """Return the key the chain seals with now, creating the chain's first key if it has none."""
+        """Return the key the chain seals with now, creating the chain's first key if it has none.
+
+        One query for a chain not in the cache (its current row, unwrapped here), two for a new
+        chain: the sealing path of a busy worker must not wait on the store.
+        """
         key_id = self._current.get(workflow_id)
         if key_id is not None:
             return await self.key(key_id)
         asked = time.monotonic()  # a mapping read before a re-key must expire `ttl` after it
         rows = await self._run(CURRENT, workflow_id)
-        if not rows:
+        if rows:
+            key = self._remember(self._unwrap(rows[0]))
+        else:
             new_id = secrets.token_hex(12)
-            key = AESGCM.generate_key(bit_length=256)
-            wrapped = self._wrap(new_id, workflow_id, key)
-            await self._run(CREATE_FIRST, new_id, workflow_id, self._current_master, wrapped)
-            rows = await self._run(CURRENT, workflow_id)  # ours, or the one a racing process made
-            if not rows:
-                raise KeyStoreUnavailable(f"data keys: no current key for {workflow_id} after creating one")
-        key_id = rows[0]["key_id"]
+            material = AESGCM.generate_key(bit_length=256)
+            made = await self._run(
+                CREATE_FIRST,
+                new_id,
+                workflow_id,
+                self._current_master,
+                self._wrap(new_id, workflow_id, material),
+            )
+            if made:
+                key = self._remember(DataKey(new_id, workflow_id, AESGCM(material)))
+            else:  # a racing process made the chain's first key: use that one
+                rows = await self._run(CURRENT, workflow_id)
+                if not rows:
+                    raise KeyStoreUnavailable(
+                        f"data keys: no current key for {workflow_id} after creating one"
+                    )
+                key = self._remember(self._unwrap(rows[0]))
         if time.monotonic() - asked < self.ttl:
-            self._current[workflow_id] = key_id
-        return await self.key(key_id)
+            self._current[workflow_id] = key.key_id
+        return key
+
+    def _remember(self, key: DataKey) -> DataKey:
+        self._keys[key.key_id] = key
+        return key
 
     async def key(self, key_id: str) -> DataKey:
         """Return the unwrapped key `key_id`; raise DataKeyDestroyed or UnknownDataKey otherwise."""

@@ -22,7 +22,7 @@ from tests.faults.helpers import WorkerProcess, assert_exact_rows, expected_keys
 
 SEED = 20261126
 COLLABORATIONS = 50
-KILLS = 12
+KILLS = 8
 TIMEOUTS = {
     EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
     EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
@@ -32,7 +32,7 @@ TIMEOUTS = {
 async def test_sigkilled_worker_loses_and_doubles_nothing(
     dev_env: WorkflowEnvironment, pool: asyncpg.Pool, postgres_url: str, task_queue: str, tmp_path: Path
 ) -> None:
-    """12 SIGKILLs at seeded random points; all 50 complete; rows and deliveries exact."""
+    """8 SIGKILLs at seeded random points; all 50 complete; rows and deliveries exact."""
     keys = f"crash:{new_key()}"
     client = await client_for(
         load_settings({"PASSERELLE_ENCRYPTION_KEYS": keys, "PASSERELLE_DATABASE_URL": postgres_url}),

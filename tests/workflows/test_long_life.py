@@ -1,6 +1,6 @@
 """Two talkative years on the time-skipping server: every payload within budget, nothing lost.
 
-800 milestones with 4,000-character notes, every other text field at its maximum length too,
+500 milestones with 4,000-character notes, every other text field at its maximum length too,
 stage moves back and forth, pauses, snoozes, reminders and escalations over two years. Every
 payload of every run's history stays under the budget, every run's history under Temporal's
 warning size, every event reaches PostgreSQL exactly once, and the auditors' commands pass on the
@@ -35,8 +35,8 @@ from workflows.recent import NOTE_PREVIEW, RECENT_ENTRIES
 from workflows.state import CollaborationState
 
 DAY = timedelta(days=1)
-MILESTONES = 800
-BLOCK = 20  # milestones between two silent spells: 40 spells of 17 days, two years
+MILESTONES = 500
+BLOCK = 20  # milestones between two silent spells: 25 spells of 29 days, two years
 # Every field at its maximum, in characters of 2 to 4 bytes, quotes included (JSON escapes them).
 NOTE = ("Comité de pilotage — « budget », données, prochaines étapes 🙂 " * 70)[:4000]
 NAME = ("Société Générale — Œuvre « Ünïcode » " * 10)[:200]
@@ -92,7 +92,7 @@ async def test_two_talkative_years_stay_within_the_payload_budget(
                     await latest.execute_update(
                         CollaborationWorkflow.snooze_reminders, SnoozeRequest(by=ACTOR, days=1)
                     )
-                await time_env.sleep(17 * DAY)  # silence: reminders at 3, 6 (escalation) and 12 days
+                await time_env.sleep(29 * DAY)  # silence: reminders at 3, 6 (escalation), 12 and 24 days
                 raw = await latest.query("status", result_type=RawValue)
                 largest_answer = max(largest_answer, raw.payload.ByteSize())
         status = await latest.query(CollaborationWorkflow.status)
