@@ -69,6 +69,15 @@ async def test_the_sweep_shreds_what_is_past_retention_and_leaves_the_rest(
             " VALUES ('Short Memory Programme', 1, $1::jsonb, '', '', 'ops')",
             {"programme": "Short Memory Programme", "retention_days": 30},
         )
+        # Awaiting a result lets the shared server skip to any workflow's next timer, so the
+        # closings' ages are pinned to the server's clock now (the sweep reads `occurred_at`).
+        now = await time_env.get_current_time()
+        for name, age in (("old", 3 * 365 * DAY), ("short", 60 * DAY), ("recent", 40 * DAY)):
+            await pool.execute(
+                "UPDATE milestones SET occurred_at = $2 WHERE workflow_id = $1 AND kind = 'closed'",
+                ids[name],
+                now - age,
+            )
         assert all([await _naming(pool, a) for a in (old, recent, short)])
         result = await time_env.client.execute_workflow(
             PrivacyRetentionWorkflow.run,
