@@ -272,7 +272,7 @@ def verify(
 
     settings = with_key_store(load_settings())
 
-    async def go() -> tuple[str, list[RecordedEntry], list[Difference]]:
+    async def go() -> tuple[str, list[RecordedEntry], list[Difference], int]:
         runs = await _load(settings, source)
         records = await read_records(runs, converter_for(settings))
         entries = records.entries
@@ -288,9 +288,10 @@ def verify(
                     await conn.close()
             except (OSError, asyncpg.PostgresError) as error:
                 raise CliError(f"cannot read the milestone rows from {redact_url(url)}: {error}") from None
-        return collaboration_id, entries, compare(entries, rows, records.erased)
+        erased_rows = len({r["seq"] for r in rows if r["run_id"] in {e.run_id for e in records.erased}})
+        return collaboration_id, entries, compare(entries, rows, records.erased), erased_rows
 
-    collaboration_id, entries, diffs = asyncio.run(go())
+    collaboration_id, entries, diffs, erased_rows = asyncio.run(go())
     for diff in diffs:
         out.print(str(diff), markup=False, highlight=False)
     count, pending = len(entries), sum(not e.completed for e in entries)
@@ -298,7 +299,11 @@ def verify(
         out.print(f"collaboration {collaboration_id}: {len(diffs)} difference(s) over {count} event(s)")
         raise SystemExit(FAILURE)
     still = f" ({pending} still being recorded)" if pending else ""
+    erased = (
+        f" and {erased_rows} row(s) of erased runs, checked against their metadata" if erased_rows else ""
+    )
     out.print(
         f"collaboration {collaboration_id}: {count} event(s), all in Postgres once, same order and times"
         + still
+        + erased
     )

@@ -47,7 +47,7 @@ SELECT * FROM portal_links WHERE link_id = ANY($1::text[]) ORDER BY link_id
 """
 
 
-def _like(address: str) -> str:
+def like_pattern(address: str) -> str:
     """Return an ILIKE pattern that finds `address` inside a text, its wildcards escaped."""
     escaped = address.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -65,8 +65,8 @@ async def database_rows(pool: asyncpg.Pool, address: str) -> dict[str, list[dict
         # (5 to 6 times slower at 10,000 collaborations: bench/privacy.py); these searches are
         # selective by nature, so they go through the indexes.
         await conn.execute("SET LOCAL enable_seqscan = off")
-        notifications = [_plain(r) for r in await conn.fetch(NOTIFICATIONS, _like(address))]
-        milestones = [_plain(r) for r in await conn.fetch(MILESTONES, lower, _like(address))]
+        notifications = [_plain(r) for r in await conn.fetch(NOTIFICATIONS, like_pattern(address))]
+        milestones = [_plain(r) for r in await conn.fetch(MILESTONES, lower, like_pattern(address))]
         keys = [n["idempotency_key"] for n in notifications]
         deliveries = [_plain(r) for r in await conn.fetch(DELIVERIES, keys)]
         ids = sorted({r["collaboration_id"] for r in [*notifications, *milestones]})

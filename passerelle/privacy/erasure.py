@@ -24,7 +24,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFai
 from temporalio.service import RPCError, RPCStatusCode
 
 from passerelle.platform.keystore import KeyStore
-from passerelle.privacy.access import database_rows
+from passerelle.privacy.access import database_rows, like_pattern
 from schemas.privacy import ContactErasure, pseudonym_of
 
 PLAYBOOKS = """
@@ -94,11 +94,6 @@ class ErasureReport:
     shredded: list[str] = field(default_factory=list)  # closed ones, now unreadable
 
 
-def _like(address: str) -> str:
-    escaped = address.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _regex(address: str) -> str:
     """Return a PostgreSQL regular expression matching `address` literally."""
     return "".join(c if c.isalnum() else "\\" + c for c in address)
@@ -126,7 +121,8 @@ async def plan(pool: asyncpg.Pool, client: Client, address: str, secret: bytes) 
     for chain in chains.values():
         chain.running = await _running(client, chain.workflow_id)
     playbooks = [
-        f"{r['programme']} v{r['version']}" for r in await pool.fetch(PLAYBOOKS, address, _like(address))
+        f"{r['programme']} v{r['version']}"
+        for r in await pool.fetch(PLAYBOOKS, address, like_pattern(address))
     ]
     counts = {
         table: len(found)
@@ -220,7 +216,7 @@ async def erase(
 
     # Re-keys wait out the key caches: running them side by side waits once, not once per chain.
     destroyed = sum(await asyncio.gather(*(one(chain) for chain in plan.chains)))
-    pattern, like = _regex(plan.address), _like(plan.address)
+    pattern, like = _regex(plan.address), like_pattern(plan.address)
     async with pool.acquire() as conn, conn.transaction():
         changed = await conn.fetchval("SELECT pseudonymise_rows(NULL, $1, $2)", plan.address, plan.pseudonym)
         await conn.execute("SET LOCAL passerelle.erasure = 'on'")  # playbook versions may change, here only

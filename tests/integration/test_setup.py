@@ -84,6 +84,8 @@ async def test_setup_encrypts_the_digest_and_keeps_an_operators_pause(
     action = (await handle.describe()).schedule.action
     assert isinstance(action, ScheduleActionStartWorkflow)
     assert [p.metadata["encoding"] for p in action.args] == [b"binary/encrypted"]
+    # Sealed with the data key of the Schedule's workflow id, like any collaboration's payload.
+    assert action.args[0].metadata["encryption-key-id"].startswith(b"dk:")
     assert b"ops-lead" not in b"".join(p.SerializeToString() for p in action.args)
 
     await handle.pause(note="paused during the summer break")
