@@ -19,7 +19,6 @@ from schemas.privacy import (
     KeyDestruction,
     RetentionResult,
     RetentionSweep,
-    is_pseudonym,
     pseudonym_of,
 )
 from workflows.activity_names import ACTIVATE_DATA_KEY, DESTROY_DATA_KEYS, RETENTION_SWEEP
@@ -97,9 +96,7 @@ class DataKeyActivities:
         for row in due:
             texts = await self._pool.fetch(TEXTS, row["collaboration_id"])
             found = {a.lower() for r in texts for a in ADDRESS.findall(r[0] or "")}
-            pairs = {
-                a: pseudonym_of(a, self._keys.pseudonym_secret) for a in sorted(found) if not is_pseudonym(a)
-            }
+            pairs = {a: pseudonym_of(a, self._keys.pseudonym_secret) for a in sorted(found)}
             destroyed: list[str] = []
             if not row["id_reused"]:  # an open collaboration took the id since: its keys stay
                 destroyed = await self._keys.destroy(

@@ -34,9 +34,7 @@ DATA_KEY_PREFIX = "dk:"  # a master key id cannot hold ":" (`parse_keys`), so th
 
 def workflow_of(context: SerializationContext | None) -> str | None:
     """Return the workflow id a serialization context names, if any."""
-    if isinstance(context, WorkflowSerializationContext):
-        return context.workflow_id
-    if isinstance(context, ActivitySerializationContext):
+    if isinstance(context, WorkflowSerializationContext | ActivitySerializationContext):
         return context.workflow_id
     return None
 
@@ -88,9 +86,3 @@ class EnvelopeCodec(PayloadCodec, WithSerializationContext):
             decoded.ParseFromString(plain)
             out.append(decoded)
         return out
-
-
-def sealing_key(payload: Payload) -> str | None:
-    """Return the data key id a payload names, from its clear metadata (None: master key or clear)."""
-    label = payload.metadata.get(KEY_ID, b"").decode()
-    return label.removeprefix(DATA_KEY_PREFIX) if label.startswith(DATA_KEY_PREFIX) else None

@@ -22,7 +22,8 @@ import hmac
 import os
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,6 +105,19 @@ RETURNING key_id
 """
 
 
+@contextmanager
+def _unavailable() -> Iterator[None]:
+    """Turn a database that cannot serve the keys now into one `KeyStoreUnavailable`."""
+    try:
+        yield
+    except asyncpg.UndefinedTableError:
+        raise KeyStoreUnavailable(
+            "data keys: the database is not migrated (run `passerelle migrate`)"
+        ) from None
+    except (TimeoutError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as err:
+        raise KeyStoreUnavailable(f"data keys: PostgreSQL did not answer ({type(err).__name__})") from None
+
+
 def _aad(key_id: str, workflow_id: str) -> bytes:
     # A wrapped key cannot be moved to another chain or relabelled.
     return f"{key_id}\x00{workflow_id}".encode()
@@ -155,16 +169,8 @@ class KeyStore:
 
     async def _run(self, query: str, *args: object) -> list[asyncpg.Record]:
         pool = await self._conn_pool()
-        try:
+        with _unavailable():
             return list(await pool.fetch(query, *args, timeout=10))
-        except asyncpg.UndefinedTableError:
-            raise KeyStoreUnavailable(
-                "data keys: the database is not migrated (run `passerelle migrate`)"
-            ) from None
-        except (TimeoutError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as err:
-            raise KeyStoreUnavailable(
-                f"data keys: PostgreSQL did not answer ({type(err).__name__})"
-            ) from None
 
     async def close(self) -> None:
         """Close the store's connections (the cache stays until it expires)."""
@@ -253,14 +259,10 @@ class KeyStore:
     async def activate(self, workflow_id: str, key_id: str) -> None:
         """Make `key_id` the chain's current key; older keys are retired (they still open)."""
         pool = await self._conn_pool()
-        try:
+        with _unavailable():
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute(RETIRE, workflow_id, key_id)
                 status = await conn.execute(ACTIVATE, key_id, workflow_id)
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as err:
-            raise KeyStoreUnavailable(
-                f"data keys: PostgreSQL did not answer ({type(err).__name__})"
-            ) from None
         if status != "UPDATE 1":
             raise UnknownDataKey(key_id)
         self._current.pop(workflow_id, None)

@@ -58,16 +58,18 @@ def digest_config(env: Mapping[str, str], task_queue: str) -> dict[str, Any]:
 
 def digest_schedule(config: Mapping[str, Any]) -> Schedule:
     """Return the daily digest Schedule of a `digest_config`."""
+    request = DigestRequest.model_validate(config["request"])
+    return _daily(DigestWorkflow.run, request, "passerelle-digest", config)
+
+
+def _daily(run: Any, request: Any, workflow_id: str, config: Mapping[str, Any]) -> Schedule:
+    """Return a Schedule that starts `run(request)` on `config`'s cron, keeping `config` in its memo."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            DigestWorkflow.run,
-            DigestRequest.model_validate(config["request"]),
-            id="passerelle-digest",
-            task_queue=config["task_queue"],
-            memo={APPLIED: dict(config)},
+            run, request, id=workflow_id, task_queue=config["task_queue"], memo={APPLIED: dict(config)}
         ),
         spec=ScheduleSpec(cron_expressions=[config["cron"]], time_zone_name=config["time_zone"]),
-        # A digest that is late is still useful; two at once are not.
+        # A late digest or sweep is still useful; two at once are not.
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
 
@@ -95,17 +97,8 @@ def retention_config(env: Mapping[str, str], task_queue: str, default_days: int)
 
 def retention_schedule(config: Mapping[str, Any]) -> Schedule:
     """Return the daily retention Schedule of a `retention_config` (docs/privacy.md)."""
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            PrivacyRetentionWorkflow.run,
-            RetentionRequest.model_validate(config["request"]),
-            id=RETENTION_WORKFLOW_ID,
-            task_queue=config["task_queue"],
-            memo={APPLIED: dict(config)},
-        ),
-        spec=ScheduleSpec(cron_expressions=[config["cron"]], time_zone_name=config["time_zone"]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
+    request = RetentionRequest.model_validate(config["request"])
+    return _daily(PrivacyRetentionWorkflow.run, request, RETENTION_WORKFLOW_ID, config)
 
 
 async def apply_schedules(
