@@ -1,4 +1,4 @@
-"""`python -m bench {lifecycle,scale,replay,milestone,timeskip,longlife,all}`: run, print, save as JSON.
+"""`python -m bench {lifecycle,…,imports,all}` (see `QUICK`): run, print, save as JSON.
 
 Every benchmark prints Passerelle's figure, the bare baseline's figure measured in the same run,
 and their ratio against its target (`Report.target`). `--quick` shrinks every size for a short run on a busy
@@ -21,6 +21,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "timeskip": {"repeat": 1},
     "longlife": {"entries": 300, "samples": 20, "held": 50},
     "privacy": {"n": 1000, "repeat": 5},
+    "imports": {"n": 2000},
 }
 
 

@@ -1,16 +1,28 @@
-"""`passerelle import FILE.csv` and `passerelle demo`: bring collaborations in from a spreadsheet.
+"""`passerelle import FILE` and `passerelle demo`: bring collaborations in from a spreadsheet.
 
-Rows with errors are printed by line and column on stderr; the valid rows still import. A re-run
-imports nothing twice (see `passerelle.intake.rows`). Exit code 2 when any row had an error.
+The file is an Excel workbook or a CSV file, as a French Excel writes it or any other; it is read
+one row at a time and started in batches, so a long file imports in flat memory with a progress
+bar. Rows with errors are printed by sheet, row and column on stderr; the valid rows still import.
+A re-run imports nothing twice (see `passerelle.intake.rows`), so an interrupted import resumes by
+running it again. Exit code 2 when any row had an error.
 """
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -24,81 +36,195 @@ from passerelle.devstack.demo import (
     demo_rows,
     stalling_requests,
 )
-from passerelle.intake.files import FileRefused, read_text
-from passerelle.intake.rows import ImportResult, ImportRow, parse_csv, start_imports, wait_recorded
+from passerelle.intake.cells import DateFormat
+from passerelle.intake.columns import parse_maps
+from passerelle.intake.files import FileRefused
+from passerelle.intake.rows import (
+    ImportResult,
+    ImportRow,
+    ReadOptions,
+    RowError,
+    parse_table,
+    start_imports,
+    wait_recorded,
+)
+from passerelle.intake.sheets import open_table
 from passerelle.platform.db import create_pool
 from passerelle.platform.settings import Settings
 from schemas import CollaborationRequest
 from workflows.collaboration import CollaborationWorkflow
 
 Concurrency = Annotated[int, typer.Option(min=1, max=64, help="Workflows started at once")]
+BATCH = 500  # rows held at once: started, then let go
 
 
-def _start(rows: list[ImportRow], concurrency: int, state_dir: Path | None) -> ImportResult:
+class _Tally:
+    """What the import saw, counted as it goes."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.valid = 0
+        self.bad_rows: set[int] = set()
+        self.errors = 0
+        self.result = ImportResult()
+
+    def valid_rows(self, items: Iterator[ImportRow | RowError]) -> Iterator[ImportRow]:
+        """Print each error as it comes and pass the valid rows on."""
+        for item in items:
+            if isinstance(item, RowError):
+                self.errors += 1
+                self.bad_rows.add(item.row)
+                self.console.print(str(item), style="yellow", markup=False, highlight=False)
+            else:
+                self.valid += 1
+                yield item
+
+
+def _batches(rows: Iterator[ImportRow]) -> Iterator[list[ImportRow]]:
+    batch: list[ImportRow] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _start(
+    tally: _Tally, rows: Iterator[ImportRow], total: int | None, concurrency: int, state_dir: Path | None
+) -> None:
     with database_url(state_dir) as url:
 
-        async def go(settings: Settings, client: Client) -> ImportResult:
+        async def go(settings: Settings, client: Client) -> None:
             pool = await create_pool(url, max_size=2)
             try:
-                with Progress(transient=True) as progress:
-                    task = progress.add_task("starting", total=len(rows))
-                    result = await start_imports(
-                        client,
-                        rows,
-                        settings.task_queue,
-                        pool=pool,
-                        concurrency=concurrency,
-                        on_done=lambda row, started: progress.advance(task),
-                    )
+                with _progress(tally.console) as progress:
+                    task = progress.add_task("starting", total=total)
+                    for batch in _batches(rows):
+                        done = await start_imports(
+                            client,
+                            batch,
+                            settings.task_queue,
+                            pool=pool,
+                            concurrency=concurrency,
+                            on_done=lambda row, started: progress.advance(task),
+                        )
+                        tally.result.started += done.started
+                        tally.result.skipped += done.skipped
                     # The report reads the records: wait for the workers to write them.
-                    task = progress.add_task("recording", total=len(result.started))
+                    started = tally.result.started
+                    task = progress.add_task("recording", total=len(started))
                     recorded = await wait_recorded(
-                        pool, result.started, on_progress=lambda n: progress.update(task, completed=n)
+                        pool, started, on_progress=lambda n: progress.update(task, completed=n)
                     )
-                if recorded < len(result.started):
+                if recorded < len(started):
                     typer.secho(
-                        f"{len(result.started) - recorded} started collaboration(s) not recorded yet: "
+                        f"{len(started) - recorded} started collaboration(s) not recorded yet: "
                         "is a worker running?",
                         err=True,
                         fg="yellow",
                     )
-                return result
             finally:
                 await pool.close()
 
-        return run(go)
+        run(go)
 
 
-def import_file(file: Path, concurrency: int, state_dir: Path | None, dry_run: bool = False) -> None:
+def _progress(console: Console) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+def import_file(
+    file: Path,
+    concurrency: int,
+    state_dir: Path | None,
+    dry_run: bool = False,
+    *,
+    sheet: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    options: ReadOptions | None = None,
+) -> None:
     """Check every row of `file`, start the valid ones, report errors and counts."""
+    tally = _Tally(Console(stderr=True, soft_wrap=True))
+    today = datetime.now(UTC).date()
     try:
-        text = read_text(file)
+        with open_table(file, sheet=sheet, delimiter=delimiter, encoding=encoding) as table:
+            typer.echo(f"reading {file.name} ({table.read_as})", err=True)
+            rows = tally.valid_rows(parse_table(table, file.name, today, options))
+            total = table.size - 1 if table.size else None  # less the header: about the rows
+            if dry_run:
+                with _progress(tally.console) as progress:
+                    task = progress.add_task("checking", total=total)
+                    for _ in rows:
+                        progress.advance(task)
+            else:
+                _start(tally, rows, total, concurrency, state_dir)
     except FileRefused as err:
         raise CliError(str(err), BAD_INPUT) from None
-    rows, errors = parse_csv(text, file.name, datetime.now(UTC).date())
-    for error in errors:
-        typer.secho(str(error), err=True, fg="yellow")
-    bad_lines = len({e.line for e in errors})
+    bad = len(tally.bad_rows)
     if dry_run:
-        typer.echo(f"{len(rows)} valid row(s), {bad_lines} row(s) with errors; nothing started (dry run)")
+        typer.echo(f"{tally.valid} valid row(s), {bad} row(s) with errors; nothing started (dry run)")
     else:
-        result = _start(rows, concurrency, state_dir) if rows else ImportResult()
+        result = tally.result
         typer.echo(
             f"{len(result.started)} started, {len(result.skipped)} skipped (already imported), "
-            f"{bad_lines} row(s) with errors"
+            f"{bad} row(s) with errors"
         )
-    if errors:
-        raise CliError(f"{len(errors)} error(s) in {file}; fix them and run the import again", BAD_INPUT)
+    if tally.errors:
+        raise CliError(f"{tally.errors} error(s) in {file}; fix them and run the import again", BAD_INPUT)
 
 
 def import_command(
-    file: Annotated[Path, typer.Argument(help="CSV file with the columns of examples/import-template.csv")],
+    file: Annotated[
+        Path, typer.Argument(help="Excel workbook (.xlsx) or CSV file, as examples/modele-import.xlsx")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option(help="Check the file only: every problem, nothing started")
+    ] = False,
+    sheet: Annotated[
+        str | None, typer.Option(help="The workbook's sheet to read (default: the first)")
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV separator: ',', ';' or 'tab' (default: detected)")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="CSV encoding: utf-8 or cp1252 (default: detected)")
+    ] = None,
+    date_format: Annotated[
+        DateFormat, typer.Option(help="How the file writes dates in text; date cells need nothing")
+    ] = DateFormat.DAY_FIRST,
+    maps: Annotated[
+        list[str] | None, typer.Option("--map", help="'Header as written=field' for a column of another name")
+    ] = None,
     concurrency: Concurrency = 8,
-    dry_run: Annotated[bool, typer.Option(help="Check the file only")] = False,
     state_dir: StateDir = None,
 ) -> None:
-    """Start one collaboration per row of a CSV file, at its current stage, with its past dates."""
-    import_file(file, concurrency, state_dir, dry_run)
+    """Start one collaboration per row of a spreadsheet, at its current stage, with its past dates."""
+    try:
+        options = ReadOptions(parse_maps(maps or []), date_format)
+    except ValueError as err:
+        raise CliError(str(err), BAD_INPUT) from None
+    import_file(
+        file,
+        concurrency,
+        state_dir,
+        dry_run,
+        sheet=sheet,
+        delimiter=delimiter,
+        encoding=encoding,
+        options=options,
+    )
 
 
 def demo(

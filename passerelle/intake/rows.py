@@ -1,17 +1,21 @@
-"""Import collaborations from a spreadsheet (CSV): parse and check each row, then start them.
+"""Import collaborations from a spreadsheet: read and check each row, then start them.
 
 Each row becomes the usual start input plus an `imported` part (current stage, the date each stage
-began, an optional outcome) and starts one `CollaborationWorkflow` at its current stage. Errors are
-reported by line and column, pydantic's field paths mapped back to the spreadsheet's columns; valid
-rows import anyway. A re-run imports nothing twice: the workflow id is fixed by the row's
-corporate and start-up (`collab-<corporate>-<startup>`), a collaboration already recorded under it
-is skipped, and the start uses `REJECT_DUPLICATE`, so even a completed one is not started again.
+began, an optional outcome) and starts one `CollaborationWorkflow` at its current stage, under the
+row's `workflow_id` when the file has one (an export of another instance does), else under
+`collab-<corporate>-<startup>`. Rows are read one at a time from the sheet
+(`passerelle.intake.sheets`), so a file of any length is checked in flat memory. Errors are
+reported by row and column, as the spreadsheet numbers and heads them, pydantic's field paths
+mapped back to the columns; valid rows import anyway. A re-run imports nothing twice: the workflow
+id is fixed by the row, a collaboration already recorded under it is skipped, and the start uses
+`REJECT_DUPLICATE`, so even a completed one is not started again.
 """
 
 import asyncio
 import csv
 import io
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -22,8 +26,20 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from passerelle.intake.cells import CellRefused, DateFormat, date_of, text_of
+from passerelle.intake.columns import (
+    DATE_FIELDS,
+    FIELDS,
+    HEADER_ROWS,
+    Header,
+    known_count,
+    read_header,
+    value_of,
+)
 from passerelle.intake.ids import default_workflow_id
+from passerelle.intake.sheets import Cell, Table, detect_delimiter
 from schemas import CollaborationRequest, Stage
+from schemas.imports import effective_at
 from workflows.collaboration import CollaborationWorkflow
 
 PARTY_COLUMNS = {
@@ -41,6 +57,7 @@ IMPORTED_COLUMNS = {"stage": "stage", "outcome": "outcome", "closed_on": "closed
 COLUMNS = [*PARTY_COLUMNS.values(), *PLAIN_COLUMNS, "stage", *STAGE_DATE_COLUMNS.values()]
 COLUMNS += ["outcome", "closed_date"]
 REQUIRED = [c for c in COLUMNS[:12] if c not in ("startup_label", "language")]
+assert COLUMNS == list(FIELDS)  # the English template's order is the one of `columns.FIELDS`
 
 SELECT_KNOWN = "SELECT DISTINCT workflow_id FROM collaborations WHERE workflow_id = ANY($1::text[])"
 COUNT_RECORDED = "SELECT count(DISTINCT workflow_id) FROM collaborations WHERE workflow_id = ANY($1::text[])"
@@ -48,24 +65,33 @@ COUNT_RECORDED = "SELECT count(DISTINCT workflow_id) FROM collaborations WHERE w
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem in the file, where a person finds it in the spreadsheet."""
+    """One problem in the file, where a person finds it: sheet, row, column header as written."""
 
-    line: int
+    sheet: str
+    row: int
     column: str
     message: str
 
     def __str__(self) -> str:
-        where = f"line {self.line}, column {self.column}" if self.column else f"line {self.line}"
-        return f"{where}: {self.message}"
+        column = f', column "{self.column}"' if self.column else ""
+        return f"{self.sheet}, row {self.row}{column}: {self.message}"
 
 
 @dataclass(frozen=True)
 class ImportRow:
     """A valid row: the workflow id it starts under and its start input."""
 
-    line: int
+    row: int
     workflow_id: str
     request: CollaborationRequest
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read the file's columns and dates (`--map`, `--date-format`)."""
+
+    maps: dict[str, str] = field(default_factory=dict)
+    date_format: DateFormat = DateFormat.DAY_FIRST
 
 
 @dataclass
@@ -87,8 +113,33 @@ def _column(error: Any) -> str:
     return PARTY_COLUMNS.get(pair, loc[0]) if pair else (loc[0] if loc else "(row)")
 
 
-def _request_data(row: dict[str, str], source: str) -> dict[str, Any]:
-    cells = {k: v.strip() for k, v in row.items() if k and v and v.strip()}
+def _cells(
+    header: Header, cells: list[Cell], options: ReadOptions
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Return the row's non-empty values by field, and its cells refused as (field, rule)."""
+    values: dict[str, str] = {}
+    refused: list[tuple[str, str]] = []
+    for index, cell in enumerate(cells):
+        name = header.fields.get(index)
+        if name is None:
+            if text_of(cell):
+                refused.append(
+                    ("", f"a value ({text_of(cell)[:40]!r}) in column {index + 1}, which has no header")
+                )
+            continue
+        try:
+            text = (
+                date_of(cell, options.date_format) if name in DATE_FIELDS else value_of(name, text_of(cell))
+            )
+        except CellRefused as err:
+            refused.append((name, str(err)))
+            continue
+        if text:
+            values[name] = text
+    return values, refused
+
+
+def _request_data(cells: dict[str, str], source: str) -> dict[str, Any]:
     data: dict[str, Any] = {k: cells[k] for k in PLAIN_COLUMNS if k in cells}
     for (party, key), column in PARTY_COLUMNS.items():
         if column in cells:
@@ -104,50 +155,147 @@ def _request_data(row: dict[str, str], source: str) -> dict[str, Any]:
     return data
 
 
-def _in_future(request: CollaborationRequest, today: date, line: int) -> list[RowError]:
+def _in_future(request: CollaborationRequest, today: date) -> list[tuple[str, str]]:
     imported = request.imported
     assert imported is not None
     dated = [(STAGE_DATE_COLUMNS[s], d) for s, d in imported.stage_dates.items()]
     dated += [("closed_date", imported.closed_on)] if imported.closed_on else []
-    return [RowError(line, column, f"{day} is in the future") for column, day in dated if day > today]
+    return [(column, f"{day} is in the future") for column, day in dated if effective_at(day).date() > today]
 
 
-def parse_csv(text: str, source: str, today: date) -> tuple[list[ImportRow], list[RowError]]:
-    """Return the valid rows and every error of a CSV file (header on line 1)."""
-    reader = csv.DictReader(io.StringIO(text))
-    try:
-        header = reader.fieldnames or []
-    except csv.Error as err:
-        return [], [RowError(1, "", f"unreadable CSV header ({err})")]
-    errors = [RowError(1, c, "required column is missing") for c in REQUIRED if c not in header]
-    errors += [RowError(1, c, "unknown column") for c in header if c not in COLUMNS]
-    if errors:
-        return [], errors
-    rows: list[ImportRow] = []
+def _header_problems(header: Header, sheet: str) -> list[RowError]:
+    row = header.row
+    errors = [
+        RowError(sheet, row, c, f"required column is missing (French template: « {FIELDS[c][0]} »)")
+        for c in REQUIRED
+        if c not in header.written
+    ]
+    errors += [
+        RowError(
+            sheet, row, written, "unknown column: name its field with --map 'Header=field', or remove it"
+        )
+        for written in header.unknown
+    ]
+    errors += [
+        RowError(sheet, row, written, f"a second column for {name} (the first is « {header.column(name)} »)")
+        for written, name in header.repeated
+    ]
+    return errors
+
+
+def find_header(table: Table, options: ReadOptions) -> tuple[Header | None, list[tuple[int, list[Cell]]]]:
+    """Return the header row (the first rows' one naming the most fields) and the rows read after it."""
+    first = [r for _, r in zip(range(HEADER_ROWS), table.rows, strict=False)]
+    if not first:
+        return None, []
+    counts = [known_count(cells, options.maps) for _, cells in first]
+    best = max(range(len(first)), key=lambda i: (counts[i], -i))
+    if counts[best] == 0:
+        return None, []
+    number, cells = first[best]
+    return read_header(number, cells, options.maps), first[best + 1 :]
+
+
+def parse_table(
+    table: Table, source: str, today: date, options: ReadOptions | None = None
+) -> Iterator[ImportRow | RowError]:
+    """Yield each valid row and each error of a sheet, one row at a time."""
+    options = options or ReadOptions()
+    sheet = table.name
+    header, ahead = find_header(table, options)
+    if header is None:
+        yield RowError(
+            sheet, 1, "", f"no header row: none of the first {HEADER_ROWS} rows names a template column"
+        )
+        return
+    problems = _header_problems(header, sheet)
+    if problems:
+        yield from problems
+        return
     seen: dict[str, int] = {}
-    while True:
+    rows: Iterator[tuple[int, list[Cell]]] = iter([*ahead])
+    for number, cells in _chain(rows, table.rows):
+        if not any(text_of(c) for c in cells):
+            continue  # an empty row between blocks, or formatting below the last one
+        values, refused = _cells(header, cells, options)
+        errors = [RowError(sheet, number, header.column(n) if n else "", rule) for n, rule in refused]
+        data = _request_data(values, f"{source}:{number}")
         try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as err:  # a field over the csv module's limit, a stray NUL...
-            errors.append(RowError(reader.line_num + 1, "", f"unreadable CSV ({err})"))
-            break  # the reader cannot go on past it
-        line = reader.line_num
-        try:
-            request = CollaborationRequest.model_validate(_request_data(row, f"{source}:{line}"))
+            request = CollaborationRequest.model_validate(data)
         except ValidationError as err:
-            errors += [RowError(line, _column(e), e["msg"]) for e in err.errors(include_url=False)]
+            bad = {e.column for e in errors}
+            for e in err.errors(include_url=False):
+                column = header.column(_column(e))
+                if column not in bad:
+                    errors.append(RowError(sheet, number, column, _message(e)))
+            yield from _one_per_cell(errors)
             continue
-        future = _in_future(request, today, line)
-        wid = default_workflow_id(request)
-        if wid in seen:
-            future.append(RowError(line, "startup", f"same corporate and start-up as line {seen[wid]}"))
-        if future:
-            errors += future
+        errors += [RowError(sheet, number, header.column(c), rule) for c, rule in _in_future(request, today)]
+        wid = values.get("workflow_id") or default_workflow_id(request)
+        if "workflow_id" in values and not _WORKFLOW_ID.fullmatch(wid):
+            errors.append(RowError(sheet, number, header.column("workflow_id"), _BAD_ID))
+        elif wid in seen:
+            column, what = (
+                ("workflow_id", "same workflow id")
+                if "workflow_id" in values
+                else ("startup", "same corporate and start-up")
+            )
+            errors.append(RowError(sheet, number, header.column(column), f"{what} as row {seen[wid]}"))
+        if errors:
+            yield from _one_per_cell(errors)
             continue
-        seen[wid] = line
-        rows.append(ImportRow(line, wid, request))
+        seen[wid] = number
+        yield ImportRow(number, wid, request)
+
+
+# A workflow id as an export writes it: no spaces or control characters, as Temporal shows ids.
+_WORKFLOW_ID = re.compile(r"[^\s\x00-\x1f\x7f]{1,255}")
+_BAD_ID = "a workflow id is 1 to 255 characters without spaces"
+
+# Pydantic's words where a spreadsheet's user needs the rule in theirs.
+_MESSAGES = {
+    "missing": "this cell must be filled in",
+    "string_pattern_mismatch": "write it as a slug: lowercase letters, digits, - and _ (santé → sante)",
+}
+_CHOICES = {
+    "stage": "one of introduction, qualification, pilot (pilote), evaluation (évaluation), "
+    "deployment (déploiement)",
+    "outcome": "one of deployed (déployé), declined (refusé), abandoned (abandonné)",
+    "language": "fr (français) or en (anglais)",
+}
+
+
+def _message(error: Any) -> str:
+    column = _column(error)
+    if error["type"] == "enum" or error["type"] == "literal_error":
+        return f"{error['input']!r} is not {_CHOICES.get(column, error['msg'])}"
+    return _MESSAGES.get(error["type"], str(error["msg"]))
+
+
+def _chain(*parts: Iterator[tuple[int, list[Cell]]]) -> Iterator[tuple[int, list[Cell]]]:
+    for part in parts:
+        yield from part
+
+
+def _one_per_cell(errors: list[RowError]) -> list[RowError]:
+    """Keep the first error of each cell: a union type would otherwise say one thing twice."""
+    kept: dict[tuple[int, str], RowError] = {}
+    for e in errors:
+        kept.setdefault((e.row, e.column or e.message), e)
+    return list(kept.values())
+
+
+def parse_csv(
+    text: str, source: str, today: date, options: ReadOptions | None = None
+) -> tuple[list[ImportRow], list[RowError]]:
+    """Return the valid rows and every error of CSV text (its separator detected)."""
+    delimiter = detect_delimiter(text.splitlines()[:20])
+    records = csv.reader(io.StringIO(text), delimiter=delimiter)
+    table = Table(source, "text", ((n, list(r)) for n, r in enumerate(records, start=1)))
+    rows: list[ImportRow] = []
+    errors: list[RowError] = []
+    for item in parse_table(table, source, today, options):
+        (rows if isinstance(item, ImportRow) else errors).append(item)  # type: ignore[arg-type]
     return rows, errors
 
 

@@ -79,5 +79,5 @@ async def test_demo_imports_once_and_a_bad_file_names_its_rows(
     assert stalling.stall_deadline is not None
     assert stalling.stall_deadline - datetime.now(UTC) < timedelta(minutes=4)
     assert bad.returncode == 2
-    assert "line 2, column corporate_email: value is not a valid email address" in bad.stderr
+    assert 'broken.csv, row 2, column "corporate_email": value is not a valid email address' in bad.stderr
     assert "0 started, 1 skipped (already imported), 1 row(s) with errors" in bad.stdout

@@ -1,4 +1,4 @@
-"""Spreadsheet rows become start inputs, or errors named by line and column."""
+"""Spreadsheet rows become start inputs, or errors named by sheet, row and column."""
 
 from datetime import date
 from pathlib import Path
@@ -29,8 +29,8 @@ def test_the_template_imports_cleanly() -> None:
     assert closed.source == "import-template.csv:3"
 
 
-def test_bad_rows_are_reported_by_line_and_column_and_good_ones_kept() -> None:
-    """Each bad cell is named by its line and column; the valid rows still come through."""
+def test_bad_rows_are_reported_by_row_and_column_and_good_ones_kept() -> None:
+    """Each bad cell is named by its row and column; the valid rows still come through."""
     text = rows_of(
         GOOD,
         GOOD.replace("Nabla,partners@nabla.example", "Mistral,nobody"),  # line 3: bad e-mail
@@ -45,11 +45,11 @@ def test_bad_rows_are_reported_by_line_and_column_and_good_ones_kept() -> None:
         GOOD.replace("Nabla", "Alice").replace("2025-03-24,", ","),  # line 8: qualification date missing
         GOOD.replace("Nabla", "Zenly").replace(",,,,", ",,,declined,"),  # line 9: outcome without date
         GOOD,  # line 10: the same pair as line 2
-        GOOD.replace("Nabla", "Sorare").replace("2025-03-03", "03/03/2025"),  # line 11: not a date
+        GOOD.replace("Nabla", "Sorare").replace("2025-03-03", "3 mars 2025"),  # line 11: not a date
     )
     rows, errors = parse_csv(text, "x.csv", TODAY)
-    assert [r.line for r in rows] == [2]
-    assert [(e.line, e.column) for e in errors] == [
+    assert [r.row for r in rows] == [2]
+    assert [(e.row, e.column) for e in errors] == [
         (3, "startup_email"),
         (4, "qualification_date"),
         (5, "stage"),
@@ -60,29 +60,30 @@ def test_bad_rows_are_reported_by_line_and_column_and_good_ones_kept() -> None:
         (10, "startup"),
         (11, "introduction_date"),
     ]
-    messages = {e.line: str(e) for e in errors}
+    messages = {e.row: str(e) for e in errors}
     assert (
         messages[4]
-        == "line 4, column qualification_date: qualification (2025-02-01) is before introduction (2025-03-03)"
+        == 'x.csv, row 4, column "qualification_date": qualification (2025-02-01) is before introduction (2025-03-03)'
     )
-    assert messages[6] == "line 6, column pilot_date: 2025-07-01 is in the future"
+    assert messages[6] == 'x.csv, row 6, column "pilot_date": 2025-07-01 is in the future'
     assert (
         messages[7]
-        == "line 7, column outcome: Value error, deployed is only possible from deployment, not pilot"
+        == 'x.csv, row 7, column "outcome": Value error, deployed is only possible from deployment, not pilot'
     )
     assert (
         messages[8]
-        == "line 8, column qualification_date: a date is required for every stage reached (qualification)"
+        == 'x.csv, row 8, column "qualification_date": a date is required for every stage reached (qualification)'
     )
-    assert messages[10] == "line 10, column startup: same corporate and start-up as line 2"
+    assert messages[10] == 'x.csv, row 10, column "startup": same corporate and start-up as row 2'
+    assert "'3 mars 2025' is not a date; dates are written dd/mm/yyyy, dd/mm/yy or yyyy-mm-dd" in messages[11]
 
 
 def test_missing_and_unknown_columns_refuse_the_file() -> None:
-    """A header without `owner_email` but with a typo is refused on line 1, before any row."""
+    """A header without `owner_email` but with a typo is refused on row 1, before any row."""
     text = rows_of(GOOD).replace("owner_email", "owner_mail", 1)
     rows, errors = parse_csv(text, "x.csv", TODAY)
     assert rows == []
     assert [str(e) for e in errors] == [
-        "line 1, column owner_email: required column is missing",
-        "line 1, column owner_mail: unknown column",
+        'x.csv, row 1, column "owner_email": required column is missing (French template: « E-mail responsable »)',
+        "x.csv, row 1, column \"owner_mail\": unknown column: name its field with --map 'Header=field', or remove it",
     ]

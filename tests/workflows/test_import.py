@@ -60,7 +60,7 @@ async def test_import_starts_rows_at_their_stage_once_and_they_carry_on(
         for wid in (pilot_id, intro_id):
             await abandon(client.get_workflow_handle(wid))
 
-    assert [str(e) for e in errors] == ["line 5, column startup_email: value is not a valid email address: "
+    assert [str(e) for e in errors] == ['programme.csv, row 5, column "startup_email": value is not a valid email address: '
                                         "An email address must have an @-sign."]  # fmt: skip
     assert (sorted(first.started), first.skipped) == (sorted([pilot_id, intro_id, closed_id]), [])
     assert (again_by_db.started, sorted(again_by_db.skipped)) == ([], sorted(first.started))
