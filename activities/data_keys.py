@@ -59,6 +59,9 @@ SELECT recipients::text || ' ' || context::text FROM notifications WHERE collabo
 UNION ALL
 SELECT coalesce(d.result, '') || ' ' || coalesce(d.last_error, '')
 FROM deliveries d JOIN notifications n USING (idempotency_key) WHERE n.collaboration_id = $1
+UNION ALL
+SELECT concat_ws(' ', corporate_email, startup_email, owner_email) FROM collaborations
+WHERE collaboration_id = $1
 """
 
 

@@ -21,12 +21,19 @@ log = structlog.get_logger()
 
 UPSERT_PROJECTION = """
 INSERT INTO collaborations (collaboration_id, workflow_id, corporate, startup, programme, sector,
-    topic, stage, stage_since, outcome, stalled, paused, started_at, updated_at, last_seq)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    topic, stage, stage_since, outcome, stalled, paused, started_at, updated_at, last_seq,
+    corporate_email, startup_email, startup_label, owner_email, language)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 ON CONFLICT (collaboration_id) DO UPDATE SET
     stage = EXCLUDED.stage, stage_since = EXCLUDED.stage_since, outcome = EXCLUDED.outcome,
     stalled = EXCLUDED.stalled, paused = EXCLUDED.paused, updated_at = EXCLUDED.updated_at,
-    last_seq = EXCLUDED.last_seq
+    last_seq = EXCLUDED.last_seq,
+    corporate_email = coalesce(EXCLUDED.corporate_email, collaborations.corporate_email),
+    startup_email = coalesce(EXCLUDED.startup_email, collaborations.startup_email),
+    startup_label = CASE WHEN EXCLUDED.language IS NULL THEN collaborations.startup_label
+                         ELSE EXCLUDED.startup_label END,
+    owner_email = coalesce(EXCLUDED.owner_email, collaborations.owner_email),
+    language = coalesce(EXCLUDED.language, collaborations.language)
 WHERE collaborations.last_seq < EXCLUDED.last_seq
 """
 
@@ -40,7 +47,7 @@ OUTBOX = """outbox AS (
     INSERT INTO notifications (idempotency_key, collaboration_id, workflow_id, event, language,
         recipients, context)
     SELECT n.key, $1, $2, n.event, n.language, n.recipients::jsonb, n.context::jsonb
-    FROM unnest($29::text[], $30::text[], $31::text[], $32::text[], $33::text[])
+    FROM unnest($34::text[], $35::text[], $36::text[], $37::text[], $38::text[])
         AS n(key, event, language, recipients, context)
     ON CONFLICT (idempotency_key) DO NOTHING
 )"""
@@ -52,11 +59,11 @@ OUTBOX = """outbox AS (
 RECORD = f"""
 WITH projection AS ({UPSERT_PROJECTION.strip()}), {OUTBOX}
 INSERT INTO milestones ({MILESTONE_COLUMNS})
-SELECT $1, e.seq, $2, $16, e.kind, e.stage, e.to_stage, e.outcome, e.milestone, e.actor, e.note,
+SELECT $1, e.seq, $2, $21, e.kind, e.stage, e.to_stage, e.outcome, e.milestone, e.actor, e.note,
     e.evidence_url, e.reminder_number, e.occurred_at, e.effective_at, e.details::jsonb
-FROM unnest($17::integer[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
-    $23::text[], $24::text[], $25::text[], $26::integer[], $27::timestamptz[], $28::timestamptz[],
-    $34::text[])
+FROM unnest($22::integer[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[],
+    $28::text[], $29::text[], $30::text[], $31::integer[], $32::timestamptz[], $33::timestamptz[],
+    $39::text[])
     AS e(seq, kind, stage, to_stage, outcome, milestone, actor, note, evidence_url, reminder_number,
     occurred_at, effective_at, details)
 ON CONFLICT (collaboration_id, seq) DO NOTHING
@@ -66,13 +73,16 @@ ON CONFLICT (collaboration_id, seq) DO NOTHING
 RECORD_ONE = f"""
 WITH projection AS ({UPSERT_PROJECTION.strip()}), {OUTBOX}
 INSERT INTO milestones ({MILESTONE_COLUMNS})
-VALUES ($1, $17, $2, $16, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $34::text::jsonb)
+VALUES ($1, $22, $2, $21, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $39::text::jsonb)
 ON CONFLICT (collaboration_id, seq) DO NOTHING
 """
 
 
 def projection_args(p: Projection, last_seq: int) -> list[Any]:
-    """Return the `UPSERT_PROJECTION` arguments ($1 to $15) of a projection."""
+    """Return the `UPSERT_PROJECTION` arguments ($1 to $20) of a projection.
+
+    The contacts come last and may be NULL: a record scheduled by an earlier worker has none, and
+    the row keeps its own."""
     return [
         p.collaboration_id,
         p.workflow_id,
@@ -89,6 +99,11 @@ def projection_args(p: Projection, last_seq: int) -> list[Any]:
         p.started_at,
         p.updated_at,
         last_seq,
+        p.corporate_email,
+        p.startup_email,
+        p.startup_label,
+        p.owner_email,
+        p.language,
     ]
 
 

@@ -78,6 +78,13 @@ class Projection(BaseModel):
     paused: bool
     started_at: datetime
     updated_at: datetime
+    # The contacts, so that the row can be exported and imported elsewhere. Optional: a record
+    # scheduled by an earlier worker has none, and then leaves the row's own ones as they are.
+    corporate_email: str | None = None
+    startup_email: str | None = None
+    startup_label: str | None = None
+    owner_email: str | None = None
+    language: str | None = None
 
 
 class EventRecord(BaseModel):

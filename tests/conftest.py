@@ -88,13 +88,8 @@ async def pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def own_database(postgres_url: str) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
-    """A migrated database of this test's own on the session's server: its URL and a pool.
-
-    For a test that changes what every collaboration reads (`passerelle demo` applies the demo
-    programmes' playbooks, and the factories' collaborations belong to one of them).
-    """
+async def new_database(postgres_url: str) -> tuple[str, asyncpg.Pool]:
+    """Create and migrate a database of its own on the session's server; return its URL and a pool."""
     name = f"own_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(postgres_url)
     try:
@@ -103,7 +98,17 @@ async def own_database(postgres_url: str) -> AsyncIterator[tuple[str, asyncpg.Po
         await admin.close()
     url = urlunsplit(urlsplit(postgres_url)._replace(path=f"/{name}"))
     await migrate(url)
-    own = await create_pool(url, max_size=10)
+    return url, await create_pool(url, max_size=10)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def own_database(postgres_url: str) -> AsyncIterator[tuple[str, asyncpg.Pool]]:
+    """A migrated database of this test's own on the session's server: its URL and a pool.
+
+    For a test that changes what every collaboration reads (`passerelle demo` applies the demo
+    programmes' playbooks, and the factories' collaborations belong to one of them).
+    """
+    url, own = await new_database(postgres_url)
     yield url, own
     await own.close()
 

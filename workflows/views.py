@@ -109,8 +109,17 @@ def status(state: CollaborationState, now: datetime, with_history: bool = True) 
 
 def projection(state: CollaborationState, now: datetime) -> Projection:
     """Return the `collaborations` row as it stands after the latest entry."""
+    request = state.request
     return Projection(
-        **_identity(state), sector=state.request.sector, started_at=state.started_at, updated_at=now
+        **_identity(state),
+        sector=request.sector,
+        started_at=state.started_at,
+        updated_at=now,
+        corporate_email=request.corporate.contact_email,
+        startup_email=request.startup.contact_email,
+        startup_label=request.startup.label,
+        owner_email=request.owner_email,
+        language=request.language,
     )
 
 

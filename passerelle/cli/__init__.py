@@ -15,6 +15,7 @@ from passerelle.cli import (
     bulk,
     codec,
     deploy,
+    export,
     imports,
     listing,
     notifications,
@@ -55,6 +56,7 @@ schema.register(app)
 bulk.register(app)
 report.register(app)
 imports.register(app)
+export.register(app)
 notifications.register(app)
 
 

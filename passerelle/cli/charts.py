@@ -36,6 +36,19 @@ def _figure(report: KpiReport):  # type: ignore[no-untyped-def]
     return fig
 
 
+def png(report: KpiReport) -> bytes:
+    """Return the chart as PNG bytes, to place in a workbook."""
+    from matplotlib import pyplot as plt
+
+    fig = _figure(report)
+    try:
+        out = io.BytesIO()
+        fig.savefig(out, format="png", dpi=100)
+        return out.getvalue()
+    finally:
+        plt.close(fig)
+
+
 def draw(report: KpiReport, path: Path) -> Path:
     """Write the chart to `path` (.png, .svg or .html) and return it."""
     suffix = path.suffix.lower()

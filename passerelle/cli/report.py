@@ -22,7 +22,25 @@ from passerelle.platform.db import create_pool
 from passerelle.reads.kpis import read_report as read_kpis
 from schemas import KpiFilters, KpiReport
 
-FORMATS = ("table", "csv", "json", "md")
+FORMATS = ("table", "csv", "json", "md", "xlsx")
+Programme = Annotated[str | None, typer.Option(help="Only this programme")]
+Sector = Annotated[str | None, typer.Option(help="Only this sector")]
+Corporate = Annotated[str | None, typer.Option(help="Only this corporate")]
+Since = Annotated[str | None, typer.Option("--from", help="Entered on or after YYYY-MM-DD")]
+Until = Annotated[str | None, typer.Option("--to", help="Entered on or before YYYY-MM-DD")]
+
+
+def kpi_filters(
+    programme: str | None, sector: str | None, corporate: str | None, since: str | None, until: str | None
+) -> KpiFilters:
+    """Return the filters of `report` and `export`, or raise CliError naming the option."""
+    data = {"programme": programme, "sector": sector, "corporate": corporate, "since": since, "until": until}
+    filters = build(KpiFilters, data, "filters")
+    if filters.since and filters.until and filters.since > filters.until:
+        raise CliError(f"--from {filters.since} is after --to {filters.until}", BAD_INPUT)
+    return filters
+
+
 STAGE_COLUMNS = [
     "stage",
     "reached",
@@ -161,27 +179,36 @@ async def read_report(url: str, filters: KpiFilters) -> KpiReport:
 
 
 def report(
-    programme: Annotated[str | None, typer.Option(help="Only this programme")] = None,
-    sector: Annotated[str | None, typer.Option(help="Only this sector")] = None,
-    corporate: Annotated[str | None, typer.Option(help="Only this corporate")] = None,
-    since: Annotated[str | None, typer.Option("--from", help="Entered on or after YYYY-MM-DD")] = None,
-    until: Annotated[str | None, typer.Option("--to", help="Entered on or before YYYY-MM-DD")] = None,
-    output: Annotated[str, typer.Option("--format", help="table, csv, json or md")] = "table",
-    chart: Annotated[Path | None, typer.Option(help="Also draw FILE.png, FILE.svg or FILE.html")] = None,
+    programme: Programme = None,
+    sector: Sector = None,
+    corporate: Corporate = None,
+    since: Since = None,
+    until: Until = None,
+    output: Annotated[str, typer.Option("--format", help="table, csv, json, md or xlsx")] = "table",
+    path: Annotated[Path | None, typer.Option("--output", "-o", help="The workbook to write (xlsx)")] = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option(help="Also draw FILE.png, FILE.svg or FILE.html (xlsx: in the workbook too)"),
+    ] = None,
     state_dir: StateDir = None,
 ) -> None:
     """Print the funnel, conversions and time in stage of the collaborations selected."""
     if output not in FORMATS:
         raise CliError(f"--format must be one of {', '.join(FORMATS)}, not {output!r}", BAD_INPUT)
-    data = {"programme": programme, "sector": sector, "corporate": corporate, "since": since, "until": until}
-    filters = build(KpiFilters, data, "report filters")
-    if filters.since and filters.until and filters.since > filters.until:
-        raise CliError(f"--from {filters.since} is after --to {filters.until}", BAD_INPUT)
+    if (output == "xlsx") != (path is not None):
+        raise CliError("--format xlsx and --output FILE.xlsx go together", BAD_INPUT)
+    filters = kpi_filters(programme, sector, corporate, since, until)
     if chart is not None and chart.suffix.lower() not in (".png", ".svg", ".html"):
         raise CliError(f"--chart must end in .png, .svg or .html, not {chart.name!r}", BAD_INPUT)
     with database_url(state_dir) as url:
         result = asyncio.run(read_report(url, filters))
-    if output == "json":
+    if output == "xlsx":
+        assert path is not None
+        from passerelle.cli.report_workbook import write_report
+
+        write_report(result, path, chart=chart is not None)
+        typer.echo(f"report written to {path}", err=True)
+    elif output == "json":
         typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
     elif output == "csv":
         typer.echo(as_csv(result), nl=False)

@@ -42,6 +42,11 @@ FROM deliveries WHERE idempotency_key = ANY($1::text[]) ORDER BY idempotency_key
 COLLABORATIONS = """
 SELECT * FROM collaborations WHERE collaboration_id = ANY($1::text[]) ORDER BY collaboration_id
 """
+# A collaboration's own row names its contacts (migration 0008).
+NAMED_COLLABORATIONS = """
+SELECT collaboration_id FROM collaborations
+WHERE $1 IN (lower(corporate_email), lower(startup_email), lower(owner_email))
+"""
 PORTAL_LINKS = """
 SELECT * FROM portal_links WHERE link_id = ANY($1::text[]) ORDER BY link_id
 """
@@ -69,7 +74,8 @@ async def database_rows(pool: asyncpg.Pool, address: str) -> dict[str, list[dict
         milestones = [_plain(r) for r in await conn.fetch(MILESTONES, lower, like_pattern(address))]
         keys = [n["idempotency_key"] for n in notifications]
         deliveries = [_plain(r) for r in await conn.fetch(DELIVERIES, keys)]
-        ids = sorted({r["collaboration_id"] for r in [*notifications, *milestones]})
+        named = [r["collaboration_id"] for r in await conn.fetch(NAMED_COLLABORATIONS, lower)]
+        ids = sorted({r["collaboration_id"] for r in [*notifications, *milestones]} | set(named))
         collaborations = [_plain(r) for r in await conn.fetch(COLLABORATIONS, ids)]
         links = [m["details"]["link"] for m in milestones if (m["details"] or {}).get("link")]
         portal_links = [_plain(r) for r in await conn.fetch(PORTAL_LINKS, links)]

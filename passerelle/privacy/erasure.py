@@ -113,7 +113,12 @@ async def plan(pool: asyncpg.Pool, client: Client, address: str, secret: bytes) 
     """Return what erasing `address` would change, changing nothing."""
     rows = await database_rows(pool, address)
     chains: dict[str, Chain] = {}
-    for row in [*rows["milestones"], *rows["notifications"]]:
+    lower = address.lower()
+    named = [
+        c for c in rows["collaborations"]
+        if lower in {(c[k] or "").lower() for k in ("corporate_email", "startup_email", "owner_email")}
+    ]  # fmt: skip
+    for row in [*rows["milestones"], *rows["notifications"], *named]:
         chain = chains.setdefault(row["workflow_id"], Chain(row["workflow_id"], [], False, 0))
         chain.rows += 1
         if row["collaboration_id"] not in chain.collaboration_ids:
@@ -124,11 +129,8 @@ async def plan(pool: asyncpg.Pool, client: Client, address: str, secret: bytes) 
         f"{r['programme']} v{r['version']}"
         for r in await pool.fetch(PLAYBOOKS, address, like_pattern(address))
     ]
-    counts = {
-        table: len(found)
-        for table, found in rows.items()
-        if table in ("milestones", "notifications", "deliveries")
-    }
+    counts = {"collaborations": len(named)} if named else {}
+    counts |= {table: len(rows[table]) for table in ("milestones", "notifications", "deliveries")}
     return ErasurePlan(
         address,
         pseudonym_of(address, secret),

@@ -10,13 +10,18 @@ import signal
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, RegisterNamespaceRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 PASSERELLE = str(Path(sys.executable).parent / "passerelle")
 
@@ -26,6 +31,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def fresh_namespace(client: Client) -> str:
+    """Register a namespace of the test's own and wait until the server serves it."""
+    name = f"ns-{uuid.uuid4().hex[:8]}"
+    await client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=name,
+            workflow_execution_retention_period=Duration(seconds=int(timedelta(days=1).total_seconds())),
+        )
+    )
+    for _ in range(100):
+        try:
+            await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=name))
+            return name
+        except RPCError:
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"namespace {name} never became available")
 
 
 def worker_env(client: Client, database_url: str, task_queue: str, **extra: str) -> dict[str, str]:

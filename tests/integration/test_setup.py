@@ -2,18 +2,13 @@
 
 import asyncio
 import subprocess
-import uuid
-from datetime import timedelta
 
-from google.protobuf.duration_pb2 import Duration
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
-from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client, ScheduleActionStartWorkflow
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from passerelle.platform.schedules import DIGEST_SCHEDULE_ID
-from tests.integration.processes import PASSERELLE, worker_env
+from tests.integration.processes import PASSERELLE, fresh_namespace, worker_env
 from workflows import search_attributes
 
 
@@ -22,24 +17,6 @@ def setup(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [PASSERELLE, "setup"], env=env, capture_output=True, text=True, timeout=60, check=False
     )
-
-
-async def fresh_namespace(client: Client) -> str:
-    """Register a namespace of the test's own and wait until the server serves it."""
-    name = f"ns-{uuid.uuid4().hex[:8]}"
-    await client.workflow_service.register_namespace(
-        RegisterNamespaceRequest(
-            namespace=name,
-            workflow_execution_retention_period=Duration(seconds=int(timedelta(days=1).total_seconds())),
-        )
-    )
-    for _ in range(100):
-        try:
-            await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=name))
-            return name
-        except RPCError:
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"namespace {name} never became available")
 
 
 async def test_setup_registers_missing_search_attributes_once(

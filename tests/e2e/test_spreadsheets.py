@@ -1,0 +1,161 @@
+"""Spreadsheets as operators and sponsors use them, through the installed CLI, end to end.
+
+Two instances of Passerelle on one dev server, each a namespace, a database and a `passerelle
+worker` of its own: a pilot deployment (A) that imports a French Excel's CSV and moves one
+collaboration on, and a production deployment (B) that imports A's Excel export as its history.
+B's report must then be A's.
+"""
+
+import asyncio
+import json
+import subprocess
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from openpyxl import load_workbook
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from passerelle.intake.columns import EXPORT_ONLY, FIELDS, french_header
+from passerelle.platform.provision import ensure_search_attributes
+from tests.conftest import new_database
+from tests.integration.processes import (
+    PASSERELLE,
+    WorkerProcess,
+    fresh_namespace,
+    wait_for_pollers,
+    worker_env,
+)
+
+pytestmark = pytest.mark.e2e
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sheets"
+COLUMNS = [*FIELDS, *EXPORT_ONLY]
+
+
+def passerelle(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PASSERELLE, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+async def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed command off the event loop, and fail with its output if it fails."""
+    done = await asyncio.to_thread(passerelle, env, *args)
+    assert done.returncode == 0, f"passerelle {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+async def instance(dev_env: WorkflowEnvironment, postgres_url: str, tmp: Path, name: str) -> dict[str, Any]:
+    """A namespace, a database and a worker process of their own: one deployment of Passerelle."""
+    namespace = await fresh_namespace(dev_env.client)
+    await ensure_search_attributes(Client(dev_env.client.service_client, namespace=namespace))
+    url, pool = await new_database(postgres_url)
+    env = worker_env(dev_env.client, url, f"tq-{name}", TEMPORAL_NAMESPACE=namespace)
+    worker = WorkerProcess(env, tmp / f"worker-{name}.log")
+    client = Client(dev_env.client.service_client, namespace=namespace)
+    return {"env": env, "pool": pool, "worker": worker, "client": client, "tq": f"tq-{name}"}
+
+
+async def recorded(pool: asyncpg.Pool, kind: str, count: int) -> None:
+    for _ in range(300):
+        if await pool.fetchval("SELECT count(*) FROM milestones WHERE kind = $1", kind) >= count:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{count} {kind} row(s) never recorded")
+
+
+def same_figures(a: dict[str, Any], b: dict[str, Any]) -> None:
+    """Assert two reports say the same: counts exactly, days to the second (the export's precision)."""
+    plain = ("filters", "playbooks", "partners", "stages")
+    assert {k: v for k, v in a.items() if k not in plain} == {k: v for k, v in b.items() if k not in plain}
+    for x, y in zip(a["stages"], b["stages"], strict=True):
+        days = ("median_days", "p90_days", "days")
+        assert {k: v for k, v in x.items() if k not in days} == {k: v for k, v in y.items() if k not in days}
+        pairs = [(x["median_days"], y["median_days"]), (x["p90_days"], y["p90_days"])]
+        pairs += list(zip(sorted(x["days"]), sorted(y["days"]), strict=True))
+        for one, other in pairs:
+            assert (one is None) == (other is None), x["stage"]
+            if one is not None:
+                assert abs(one - other) * 86400 <= 1, (x["stage"], one, other)
+
+
+async def test_a_french_csv_moves_to_another_instance_through_excel_with_the_same_kpis(
+    dev_env: WorkflowEnvironment, postgres_url: str, tmp_path: Path
+) -> None:
+    """Import a Windows-1252 `;` CSV with French headers and dates into A, advance one there,
+    export A to Excel, import that workbook into B: B's report equals A's, every exported cell is
+    what A's database says, and the French CSV export imports too."""
+    a = await instance(dev_env, postgres_url, tmp_path, "a")
+    b = await instance(dev_env, postgres_url, tmp_path, "b")
+    try:
+        await wait_for_pollers(a["client"], a["tq"], [a["worker"]])
+        await wait_for_pollers(b["client"], b["tq"], [b["worker"]])
+        source = FIXTURES / "suivi-windows-1252.csv"
+        dry = await cli(a["env"], "import", str(source), "--dry-run")
+        first = await cli(a["env"], "import", str(source))
+        await cli(
+            a["env"],
+            "advance",
+            "collab-credit-agricole-qonto",
+            "--to",
+            "pilot",
+            "--by",
+            "ops@programme.example",
+        )
+        await recorded(a["pool"], "stage_changed", 1)
+        workbook, french = tmp_path / "a.xlsx", tmp_path / "a-fr.csv"
+        await cli(a["env"], "export", "collaborations", "--output", str(workbook))
+        await cli(a["env"], "export", "collaborations", "--excel-fr", "--output", str(french))
+        moved = await cli(b["env"], "import", str(workbook))
+        again = await cli(b["env"], "import", str(french), "--dry-run")
+        report_a = await cli(a["env"], "report", "--format", "json")
+        report_b = await cli(b["env"], "report", "--format", "json")
+        rows_a = await a["pool"].fetch("SELECT * FROM collaborations ORDER BY workflow_id")
+    finally:
+        for side in (a, b):
+            side["worker"].stop()
+            await side["pool"].close()
+
+    assert "reading suivi-windows-1252.csv (Windows-1252, semicolon-separated)" in dry.stderr
+    assert "4 valid row(s), 0 row(s) with errors" in dry.stdout
+    assert "4 started, 0 skipped" in first.stdout
+    assert "4 started, 0 skipped" in moved.stdout, moved.stderr
+    assert "4 valid row(s), 0 row(s) with errors" in again.stdout, again.stderr
+    same_figures(json.loads(report_a.stdout), json.loads(report_b.stdout))
+    assert json.loads(report_a.stdout)["collaborations"] == 4
+
+    # The workbook, read back with openpyxl, cell by cell against A's rows.
+    sheet = load_workbook(workbook, read_only=True).worksheets[0]
+    header, *cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert header == COLUMNS
+    lines = {row[COLUMNS.index("workflow_id")]: dict(zip(COLUMNS, row, strict=True)) for row in cells}
+    assert sorted(lines) == [r["workflow_id"] for r in rows_a]
+    for row in rows_a:
+        line = lines[row["workflow_id"]]
+        for name in (
+            "corporate",
+            "startup",
+            "corporate_email",
+            "startup_email",
+            "programme",
+            "topic",
+            "sector",
+        ):
+            assert line[name] == row[name], name
+        assert line["stage"] == row["stage"] and line["outcome"] == row["outcome"]
+        assert isinstance(line["introduction_date"], datetime)
+        assert line["stage_since"] == row["stage_since"].replace(tzinfo=None, microsecond=0)
+        assert isinstance(line["reminders"], int)
+    names = {line["corporate"]: line["startup"] for line in lines.values()}
+    assert names["Société Générale"] == "Nabla" and names["L'Oréal"] == "Œuvre"
+
+    # The French Excel CSV: BOM, `;`, French headers, day-first dates.
+    raw = french.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    first_line = raw.decode("utf-8-sig").splitlines()[0].split(";")
+    assert first_line == [french_header(c) for c in COLUMNS]
+    assert "03/03/2025" in raw.decode("utf-8-sig")
