@@ -116,7 +116,10 @@ def detect_delimiter(sample: list[str]) -> str:
     """Return the separator that splits the sample's widest line into the most fields."""
 
     def width(delimiter: str) -> int:
-        return max((len(r) for r in csv.reader(sample, delimiter=delimiter)), default=0)
+        try:
+            return max((len(r) for r in csv.reader(sample, delimiter=delimiter)), default=0)
+        except csv.Error:  # a field over the csv module's limit: the rows will say where
+            return 0
 
     return max(DELIMITERS, key=lambda d: (width(d), d == ","))
 
@@ -131,7 +134,7 @@ def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, 
             except StopIteration:
                 return
             except csv.Error as err:  # a field over the csv module's limit, a stray NUL...
-                raise FileRefused(f"{path}: unreadable CSV after row {number} ({err})") from None
+                raise FileRefused(f"{path}, row {number + 1}: unreadable CSV ({err})") from None
             number += 1
             yield number, list(record)
 

@@ -56,9 +56,10 @@ async def test_start_refuses_each_bad_file_in_one_line(tmp_path: Path) -> None:
 
 SPREADSHEETS = {
     "empty": (b"", "is empty"),
-    "cp1252": (f"{CSV_HEADER}\n{ROW.format(corporate='Société Générale', topic='T')}\n".encode("cp1252"), "Windows-1252"),
-    "huge-field": (f"{CSV_HEADER}\n{ROW.format(corporate='A', topic='x' * 200_000)}\n".encode(), "line 2: unreadable CSV"),
-    "huge-header": (b'"' + b"x" * 200_000 + b'"\n', "line 1: unreadable CSV header"),
+    # Neither UTF-8 nor Windows-1252 (0x81 is undefined in both): named by line, nothing read.
+    "undecodable": (f"{CSV_HEADER}\n".encode() + b"\x81\x8d,x\n", "is not Windows-1252 text (line 2, byte"),
+    "huge-field": (f"{CSV_HEADER}\n{ROW.format(corporate='A', topic='x' * 200_000)}\n".encode(), "row 2: unreadable CSV (field larger than field limit"),
+    "huge-header": (b'"' + b"x" * 200_000 + b'"\n', "row 1: unreadable CSV (field larger than field limit"),
 }  # fmt: skip
 
 
