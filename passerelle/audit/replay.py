@@ -2,21 +2,23 @@
 
 Each history is replayed by the SDK's own `Replayer`, configured as the worker runs the
 workflows: same workflow classes, same data converter (the settings', so encrypted histories
-decrypt with the configured keys and clear ones read as they are), and by default the same sandboxed runner
-(`worker.workflow_runner()`, whose pass-through modules are deterministic and side-effect free).
+decrypt with the configured keys and clear ones read as they are), and, when asked (`sandboxed`),
+the same sandboxed runner (`worker.workflow_runner()`, whose pass-through modules are
+deterministic and side-effect free).
 Speed comes from running several replayers at once, one per process (`spawn`ed, so no Rust
 runtime is inherited through `fork`), each replaying a batch of histories; the verdict for each
 history is the Replayer's own, so the result is the same as replaying them one by one.
 
-`sandboxed=False` (`audit replay --unsandboxed`) skips the sandbox and runs activations inline,
-which is faster per core (the sandbox costs time on every activation, not only on imports;
-figures in docs/benchmarks.md). The audit stays sound: the verdict is still Core's comparison of
-every command the code emits against the recorded events. The sandbox guards the *code* (no
-clock, no I/O, no shared globals), not a history: the same code runs fully sandboxed
-(`strict=True`) in the suite's worker fixtures and workflow tests, where a forbidden call fails
-at once; `tests/unit/test_workflow_purity.py` bans I/O imports in `workflows/`; and
-the workflow modules keep no mutable module state, so histories replayed one after another
-cannot leak into each other.
+`sandboxed=False` (what `audit replay` does for the worker's own workflows unless `--sandboxed`)
+skips the sandbox and runs activations inline, which is faster per core (the sandbox costs time
+on every activation, not only on imports; figures in docs/benchmarks.md). The audit stays sound:
+the verdict is still Core's comparison of every command the code emits against the recorded
+events. The sandbox guards the *code* (no clock, no I/O, no shared globals), not a history: the
+same code runs fully sandboxed (`strict=True`) in the suite's worker fixtures and workflow tests,
+where a forbidden call fails at once; `tests/unit/test_workflow_purity.py` bans I/O imports in
+`workflows/`; and the workflow modules keep no mutable module state, so histories replayed one
+after another cannot leak into each other. Classes an auditor names (`--workflow`) are not
+checked by the suite, so they replay sandboxed by default.
 """
 
 import asyncio

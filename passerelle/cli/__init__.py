@@ -1,7 +1,8 @@
 """The `passerelle` command: the embedded stack, the worker, migrations, operator commands.
 
-Entry point `main()` exits through `os._exit` after flushing: a short-lived process holding an
-SDK client can abort in `PyGILState_Release` at interpreter shutdown (the SDK's native threads
+Each command's module is imported only when it runs (`passerelle.cli.commands`). Entry point
+`main()` exits through `os._exit` after flushing: a short-lived process holding an SDK client can
+abort in `PyGILState_Release` at interpreter shutdown (the SDK's native threads
 may still call into Python while it finalises), which would turn a clean exit code into a crash.
 """
 
@@ -10,74 +11,85 @@ import sys
 
 import typer
 
-from passerelle.cli import (
-    audit,
-    bulk,
-    codec,
-    deploy,
-    export,
-    imports,
-    listing,
-    notifications,
-    operate,
-    playbook_updates,
-    playbooks,
-    portal,
-    privacy,
-    report,
-    schema,
-    stack,
-    watch,
-)
-from passerelle.cli.common import CliError
-from passerelle.platform.client import TemporalUnreachable
-from passerelle.platform.codec import DataKeysNeeded
-from passerelle.platform.keystore import DataKeyDestroyed, KeyStoreUnavailable, UnknownDataKey
+from passerelle.cli.commands import COMMANDS
 
-app = typer.Typer(
-    name="passerelle",
-    help="Durable corporate–start-up collaborations on Temporal and PostgreSQL.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-stack.register(app)
-deploy.register(app)
-operate.register(app)
-playbook_updates.register(app)
-playbooks.register(app)
-app.add_typer(audit.app, name="audit")
-codec.register(app)
-portal.register(app)
-privacy.register(app)
-listing.register(app)
-watch.register(app)
-schema.register(app)
-bulk.register(app)
-report.register(app)
-imports.register(app)
-export.register(app)
-notifications.register(app)
+HELP = "Durable corporate–start-up collaborations on Temporal and PostgreSQL."
+# Errors that are one line on stderr, never a traceback, by the module that defines them (looked
+# up only if that module was imported: an error of a module never imported cannot have happened).
+ONE_LINE_ERRORS = {
+    "passerelle.platform.client": ("TemporalUnreachable",),
+    "passerelle.platform.keystore": ("KeyStoreUnavailable", "UnknownDataKey", "DataKeyDestroyed"),
+    # What the key store said (docs/privacy.md) is one line, like an unreachable server.
+    "passerelle.platform.codec": ("DataKeysNeeded",),
+}
+
+
+def new_app() -> typer.Typer:
+    """Return the `passerelle` app without commands."""
+    app = typer.Typer(
+        name="passerelle",
+        help=HELP,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    # A callback keeps the app a group of named commands even when one module registers a single
+    # command (`passerelle list` must not become a bare `passerelle`).
+    app.callback()(_root)
+    return app
+
+
+def _root() -> None:
+    """Durable corporate–start-up collaborations on Temporal and PostgreSQL."""
+
+
+def _register(app: typer.Typer, module: str) -> None:
+    name = f"passerelle.cli.{module}"
+    __import__(name)  # the import statement's path, which `python -X importtime` reports
+    sys.modules[name].register(app)
+
+
+def full_app() -> typer.Typer:
+    """Return the app with every command registered (what the docs and tests check)."""
+    app = new_app()
+    for module in dict.fromkeys(module for module, _ in COMMANDS.values()):
+        _register(app, module)
+    return app
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """Return an app that runs `args`: the named command's module only, or, for the listing
+    (`--help`, no command, an unknown one), a placeholder per command with its help."""
+    app = new_app()
+    name = args[0] if args and not args[0].startswith("-") else None
+    if name in COMMANDS:
+        _register(app, COMMANDS[name][0])
+        return app
+    for command, (_, text) in COMMANDS.items():
+        app.command(command, help=text, add_help_option=False)(_listed)
+    return app
+
+
+def _listed() -> None:
+    """Never run: `app_for` lists commands with it only when none is named."""
+
+
+def _one_line(err: BaseException) -> tuple[str, int] | None:
+    common = sys.modules.get("passerelle.cli.common")
+    if common is not None and isinstance(err, common.CliError):
+        return str(err), err.code
+    for module_name, names in ONE_LINE_ERRORS.items():
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(err, tuple(getattr(module, n) for n in names)):
+            return str(err), 1
+    return None
 
 
 def main() -> None:
     """Run the CLI and exit with its code, without interpreter tear-down crashes."""
     code = 0
     try:
-        app(standalone_mode=False)
-    except CliError as err:
-        typer.secho(f"error: {err}", err=True, fg="red")
-        code = err.code
-    except (
-        TemporalUnreachable,
-        KeyStoreUnavailable,
-        UnknownDataKey,
-        DataKeyDestroyed,
-        DataKeysNeeded,
-    ) as err:
-        # What the key store said (docs/privacy.md) is one line, like an unreachable server.
-        typer.secho(f"error: {err}", err=True, fg="red")
-        code = 1
+        app_for(sys.argv[1:])(standalone_mode=False)
     except typer.Abort:
         typer.echo("aborted", err=True)
         code = 130
@@ -90,11 +102,16 @@ def main() -> None:
         else:
             code = err.code or 0
     except Exception as err:
+        known = _one_line(err)
         show = getattr(err, "show", None)  # click usage errors (typer vendors click)
-        if show is None:
+        if known is not None:
+            typer.secho(f"error: {known[0]}", err=True, fg="red")
+            code = known[1]
+        elif show is not None:
+            show()
+            code = int(getattr(err, "exit_code", 2))
+        else:
             raise
-        show()
-        code = int(getattr(err, "exit_code", 2))
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

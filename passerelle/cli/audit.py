@@ -190,12 +190,14 @@ def replay(
         str | None, typer.Option(help='Visibility query, e.g. ExecutionStatus="Completed"')
     ] = None,
     jobs: Annotated[int | None, typer.Option(help="Processes (default: every core)")] = None,
-    unsandboxed: Annotated[
-        bool,
+    sandbox: Annotated[
+        bool | None,
         typer.Option(
-            "--unsandboxed", help="Skip the workflow sandbox: faster, same verdict (docs/benchmarks.md)"
+            "--sandboxed/--unsandboxed",
+            help="Replay in the workflow sandbox (default: without it for the worker's own workflows, "
+            "which every test runs sandboxed; with it for --workflow classes). docs/auditors.md",
         ),
-    ] = False,
+    ] = None,
     workflow: Annotated[
         list[str] | None, typer.Option(help="module:Class to replay against (default: the worker's)")
     ] = None,
@@ -205,6 +207,7 @@ def replay(
         raise CliError("give export folders, files or workflow ids, or --query", BAD_INPUT)
     classes = _load_workflows(workflow)
     settings = with_key_store(load_settings())
+    sandboxed = sandbox if sandbox is not None else bool(workflow)
 
     from passerelle.audit.replay import ReplayOutcome, replay_runs
 
@@ -224,7 +227,7 @@ def replay(
                 jobs=jobs,
                 workflows=classes,
                 on_done=lambda _: progress.advance(task),
-                sandboxed=not unsandboxed,
+                sandboxed=sandboxed,
             )
 
     code = _summary(asyncio.run(go()))
@@ -307,3 +310,8 @@ def verify(
         + still
         + erased
     )
+
+
+def register(main: typer.Typer) -> None:
+    """Add `audit` to the app."""
+    main.add_typer(app, name="audit")

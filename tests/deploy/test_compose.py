@@ -9,7 +9,7 @@ from typing import Any
 import typer
 import yaml
 
-from passerelle.cli import app
+from passerelle.cli import full_app
 from passerelle.platform.codec_auth import codec_auth_from
 from tests.deploy.conftest import ENV_EXAMPLE, ROOT, compose_config
 
@@ -79,7 +79,7 @@ def test_workers_can_scale(compose: dict[str, Any]) -> None:
 
 def test_passerelle_services_run_existing_commands(compose: dict[str, Any]) -> None:
     """Each Passerelle service is built from the Dockerfile and runs a real `passerelle` command."""
-    commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    commands = set(typer.main.get_command(full_app()).commands)  # type: ignore[attr-defined]
     for name in PASSERELLE_SERVICES:
         service = compose["services"][name]
         assert (Path(service["build"]["context"]) / "Dockerfile").is_file()

@@ -7,7 +7,7 @@ import tomllib
 import pytest
 import typer
 
-from passerelle.cli import app
+from passerelle.cli import full_app
 from tests.deploy.conftest import ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -37,7 +37,7 @@ def test_image_runs_as_a_non_root_user_with_a_real_command() -> None:
     users = _instructions("USER")
     assert users and users[-1] not in {"root", "0"}
     assert _instructions("FROM")[0].split(":")[1].endswith("-slim-bookworm")
-    commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    commands = set(typer.main.get_command(full_app()).commands)  # type: ignore[attr-defined]
     assert 'ENTRYPOINT ["passerelle"]' in DOCKERFILE
     assert _instructions("CMD")[-1] == '["worker"]' and "worker" in commands
     assert 'CMD ["passerelle", "worker", "--healthcheck"]' in DOCKERFILE

@@ -34,9 +34,12 @@ async def test_export_then_replay_passes(
     ours = WorkflowHistory.from_json(workflow_id, (out / run["file"]).read_text())
     assert list(ours.events) == list(theirs.events) and len(ours.events) == run["events"]
 
-    for source in (str(out), workflow_id, "--query"):
-        args = ["--query", f'WorkflowId = "{workflow_id}"'] if source == "--query" else [source]
-        replayed = passerelle(client, "audit", "replay", *args)
+    for source in (str(out), workflow_id, "--query", "--sandboxed"):
+        args = {
+            "--query": ["--query", f'WorkflowId = "{workflow_id}"'],
+            "--sandboxed": [str(out), "--sandboxed"],
+        }
+        replayed = passerelle(client, "audit", "replay", *args.get(source, [source]))
         assert replayed.returncode == 0, replayed.stdout + replayed.stderr
         assert "replayed 1, passed 1, non-deterministic 0" in replayed.stdout
 

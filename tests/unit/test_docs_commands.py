@@ -24,7 +24,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from passerelle.cli import app
+from passerelle.cli import full_app
+
+APP = full_app()  # every command, as the docs name them
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -118,7 +120,7 @@ def doc_commands() -> list[DocCommand]:
 
 def tree() -> Any:
     """Return the `passerelle` command as click sees it (the app the installed entry point runs)."""
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(APP)
     assert is_group(root)
     return root
 
@@ -170,7 +172,7 @@ def test_documented_command_is_accepted(doc: DocCommand) -> None:
             f"{doc.where}: `{doc.text}`: {rest} is not a command of `{shown}` "
             f"(it has: {', '.join(sorted(command.commands))})"
         )
-    answer = CliRunner().invoke(app, [*path, "--help"], prog_name="passerelle")
+    answer = CliRunner().invoke(APP, [*path, "--help"], prog_name="passerelle")
     assert answer.exit_code == 0, f"{doc.where}: `{shown} --help` exited {answer.exit_code}:\n{answer.output}"
     unknown = sorted(doc.options - long_options(command))
     assert not unknown, (

@@ -1,0 +1,61 @@
+"""`passerelle` imports a command's module only when it runs: `--help` pays for none of them.
+
+Counted in modules, never in seconds: `python -X importtime` lists every module the installed
+command imports.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.main import get_command
+
+from passerelle.cli import app_for, full_app
+from passerelle.cli.commands import COMMANDS
+
+PASSERELLE = str(Path(sys.executable).parent / "passerelle")
+# What a listing must never load: the SDK, the charts, the web servers, the spreadsheets, the
+# database driver and the audit code.
+HEAVY = ("temporalio", "matplotlib", "aiohttp", "openpyxl", "asyncpg", "passerelle.audit", "grpc", "google")
+
+
+def imported(*args: str) -> set[str]:
+    """Return the modules the installed command imports for `args`."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", PASSERELLE, *args], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {
+        line.rsplit("|", 1)[-1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+
+
+def test_help_imports_no_command() -> None:
+    """The listing comes from `passerelle.cli.commands` alone: no SDK, charts or servers."""
+    modules = imported("--help")
+    assert "passerelle.cli.commands" in modules
+    assert sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY)) == []
+    assert (
+        sorted(m for m in modules if m.startswith("passerelle.cli.") and m != "passerelle.cli.commands") == []
+    )
+
+
+def test_a_command_imports_its_own_module_only() -> None:
+    """`schema --help` (no server needed) loads schema's module, not the others'."""
+    modules = imported("schema", "--help")
+    cli = sorted(m for m in modules if m.startswith("passerelle.cli."))
+    assert "passerelle.cli.schema" in cli
+    assert not {"passerelle.cli.audit", "passerelle.cli.report", "passerelle.cli.imports"} & set(cli)
+    assert "matplotlib" not in modules and "openpyxl" not in modules
+
+
+def test_the_table_is_what_the_modules_register() -> None:
+    """Every command, in the listing's order, with its module and its help's first paragraph."""
+    group = get_command(full_app())
+    assert list(group.commands) == list(COMMANDS)  # type: ignore[attr-defined]
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        module, text = COMMANDS[name]
+        assert (command.help or "").split("\n\n")[0].replace("\n", " ").strip() == text, name
+        assert name in get_command(app_for([name])).commands, (name, module)  # type: ignore[attr-defined]
