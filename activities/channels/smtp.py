@@ -16,7 +16,6 @@ the password) is raised so that Temporal retries with backoff.
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -26,6 +25,7 @@ from email.utils import format_datetime, parseaddr
 import aiosmtplib
 
 from activities.channels import PermanentDeliveryError
+from activities.channels.config import SmtpSettings
 from activities.rendering import PARTY_ROLES, Renderer, one_line
 from schemas import Notification, Recipient
 
@@ -40,21 +40,6 @@ def message_id(key: str, domain: str) -> str:
     readable = ".".join(part for part in _NOT_ATEXT.split(key) if part)[:120]
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]  # keeps ids apart if cleaning merged two keys
     return f"<{readable}.{digest}@{domain}>"
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """Where and how the smtp channel sends mail (`PASSERELLE_SMTP_*`)."""
-
-    host: str
-    port: int
-    security: str  # starttls, tls (implicit TLS) or none
-    username: str | None
-    password: str | None = field(repr=False, default=None)
-    sender: str = "Passerelle <passerelle@localhost>"
-    # Per SMTP step (connect, each command); the whole send is cut at `CHANNEL_DEADLINE` (9 s,
-    # workflows/delivery_policy.py) by the outbox, which caps this.
-    timeout: float = 20.0
 
 
 class SmtpChannel:

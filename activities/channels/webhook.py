@@ -14,11 +14,11 @@ raised so that Temporal retries with backoff.
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, field
 
 import httpx
 
 from activities.channels import PermanentDeliveryError, TransientDeliveryError
+from activities.channels.config import WebhookSettings
 from activities.rendering import Renderer
 from schemas import Notification
 
@@ -59,17 +59,6 @@ def chat_escape(text: str) -> str:
 def signature(secret: str, body: bytes) -> str:
     """Return the signature header value of a body: `sha256=` and the hex HMAC."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    """Where the webhook channel posts (`PASSERELLE_WEBHOOK_*`)."""
-
-    url: str
-    secret: str | None = field(repr=False, default=None)
-    # Per HTTP step (connect, write, read); the whole send is cut at `CHANNEL_DEADLINE` (9 s,
-    # workflows/delivery_policy.py) by the outbox, which caps this.
-    timeout: float = 10.0
 
 
 class WebhookChannel:

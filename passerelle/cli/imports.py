@@ -39,16 +39,9 @@ from passerelle.devstack.demo import (
 from passerelle.intake.cells import DateFormat
 from passerelle.intake.columns import parse_maps
 from passerelle.intake.files import FileRefused
-from passerelle.intake.rows import (
-    ImportResult,
-    ImportRow,
-    ReadOptions,
-    RowError,
-    parse_table,
-    start_imports,
-    wait_recorded,
-)
+from passerelle.intake.rows import ImportRow, ReadOptions, RowError, parse_table
 from passerelle.intake.sheets import open_table
+from passerelle.intake.starts import ImportResult, start_imports, wait_recorded
 from passerelle.platform.db import create_pool
 from passerelle.platform.settings import Settings
 from schemas import CollaborationRequest

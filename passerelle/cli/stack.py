@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from temporalio.client import Client
 
-from activities.channels.smtp import SmtpSettings
+from activities.channels.config import SmtpSettings
 from passerelle.cli.common import StateDir, database_url
 from passerelle.devstack.servers import TemporalDevServer
 from passerelle.devstack.smtpsink import ReceivedMail, SinkHandler, describe, start_sink

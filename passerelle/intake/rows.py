@@ -1,4 +1,4 @@
-"""Import collaborations from a spreadsheet: read and check each row, then start them.
+"""Import collaborations from a spreadsheet: read and check each row (`starts` starts them).
 
 Each row becomes the usual start input plus an `imported` part (current stage, the date each stage
 began, an optional outcome) and starts one `CollaborationWorkflow` at its current stage, under the
@@ -6,25 +6,19 @@ row's `workflow_id` when the file has one (an export of another instance does), 
 `collab-<corporate>-<startup>`. Rows are read one at a time from the sheet
 (`passerelle.intake.sheets`), so a file of any length is checked in flat memory. Errors are
 reported by row and column, as the spreadsheet numbers and heads them, pydantic's field paths
-mapped back to the columns; valid rows import anyway. A re-run imports nothing twice: the workflow
-id is fixed by the row, a collaboration already recorded under it is skipped, and the start uses
-`REJECT_DUPLICATE`, so even a completed one is not started again.
+mapped back to the columns; valid rows import anyway. The workflow id is fixed by the row, so a
+re-run imports nothing twice (`passerelle.intake.starts`).
 """
 
-import asyncio
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import asyncpg
 from pydantic import ValidationError
-from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from passerelle.intake.cells import CellRefused, DateFormat, date_of, text_of
 from passerelle.intake.columns import (
@@ -40,7 +34,6 @@ from passerelle.intake.ids import default_workflow_id
 from passerelle.intake.sheets import Cell, Table, detect_delimiter
 from schemas import CollaborationRequest, Stage
 from schemas.imports import effective_at
-from workflows.collaboration import CollaborationWorkflow
 
 PARTY_COLUMNS = {
     ("corporate", "name"): "corporate",
@@ -58,9 +51,6 @@ COLUMNS = [*PARTY_COLUMNS.values(), *PLAIN_COLUMNS, "stage", *STAGE_DATE_COLUMNS
 COLUMNS += ["outcome", "closed_date"]
 REQUIRED = [c for c in COLUMNS[:12] if c not in ("startup_label", "language")]
 assert COLUMNS == list(FIELDS)  # the English template's order is the one of `columns.FIELDS`
-
-SELECT_KNOWN = "SELECT DISTINCT workflow_id FROM collaborations WHERE workflow_id = ANY($1::text[])"
-COUNT_RECORDED = "SELECT count(DISTINCT workflow_id) FROM collaborations WHERE workflow_id = ANY($1::text[])"
 
 
 @dataclass(frozen=True)
@@ -92,14 +82,6 @@ class ReadOptions:
 
     maps: dict[str, str] = field(default_factory=dict)
     date_format: DateFormat = DateFormat.DAY_FIRST
-
-
-@dataclass
-class ImportResult:
-    """What an import did: workflow ids started and skipped (already there)."""
-
-    started: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
 
 
 def _column(error: Any) -> str:
@@ -297,61 +279,3 @@ def parse_csv(
     for item in parse_table(table, source, today, options):
         (rows if isinstance(item, ImportRow) else errors).append(item)  # type: ignore[arg-type]
     return rows, errors
-
-
-async def start_imports(
-    client: Client,
-    rows: list[ImportRow],
-    task_queue: str,
-    *,
-    pool: asyncpg.Pool | None = None,
-    concurrency: int = 8,
-    on_done: Callable[[ImportRow, bool], None] = lambda row, started: None,
-) -> ImportResult:
-    """Start one workflow per row, at most `concurrency` at once; skip those already there."""
-    known: set[str] = set()
-    if pool is not None:
-        known = {r["workflow_id"] for r in await pool.fetch(SELECT_KNOWN, [r.workflow_id for r in rows])}
-    result, gate = ImportResult(), asyncio.Semaphore(concurrency)
-
-    async def one(row: ImportRow) -> None:
-        started = False
-        if row.workflow_id not in known:
-            async with gate:
-                try:
-                    await client.start_workflow(
-                        CollaborationWorkflow.run,
-                        row.request,
-                        id=row.workflow_id,
-                        task_queue=task_queue,
-                        # Never twice under one id, even once the first has completed.
-                        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                        static_summary=f"{row.request.corporate.name} × {row.request.startup.name}: "
-                        f"{row.request.topic} (imported)",
-                    )
-                    started = True
-                except WorkflowAlreadyStartedError:
-                    pass
-        (result.started if started else result.skipped).append(row.workflow_id)
-        on_done(row, started)
-
-    await asyncio.gather(*(one(row) for row in rows))
-    return result
-
-
-async def wait_recorded(
-    pool: asyncpg.Pool,
-    workflow_ids: list[str],
-    *,
-    seconds: float = 300,
-    on_progress: Callable[[int], None] = lambda recorded: None,
-) -> int:
-    """Wait until workers have recorded these collaborations (at most `seconds`); return how many are."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while True:
-        recorded: int = await pool.fetchval(COUNT_RECORDED, workflow_ids)
-        on_progress(recorded)
-        if recorded >= len(workflow_ids) or loop.time() > deadline:
-            return recorded
-        await asyncio.sleep(0.5)

@@ -15,8 +15,7 @@ from typing import Any
 
 from temporalio.envconfig import ClientConfigProfile
 
-from activities.channels.smtp import SmtpSettings
-from activities.channels.webhook import WebhookSettings
+from activities.channels.config import SmtpSettings, WebhookSettings
 from activities.links import DEFAULT_LINK_DAYS
 from passerelle.platform.codec import EncryptionConfigError, parse_keys
 from passerelle.platform.keystore import DEFAULT_TTL_SECONDS

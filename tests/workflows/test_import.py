@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.intake.rows import COLUMNS, parse_csv, start_imports
+from passerelle.intake.rows import COLUMNS, parse_csv
+from passerelle.intake.starts import start_imports
 from schemas import CollaborationStatus, EventKind, Outcome, Stage, StageChange
 from tests.conftest import WorkerFactory
 from tests.workflows.helpers import abandon

@@ -24,7 +24,8 @@ from passerelle.audit.replay import replay_runs
 from passerelle.audit.timeline import story
 from passerelle.audit.verify import compare, database_rows
 from passerelle.intake.playbooks import read
-from passerelle.intake.rows import COLUMNS, parse_csv, start_imports
+from passerelle.intake.rows import COLUMNS, parse_csv
+from passerelle.intake.starts import start_imports
 from passerelle.platform.client import converter_for
 from passerelle.platform.settings import Settings
 from schemas import Closure, MilestoneRequest, Outcome, Stage, StageChange
