@@ -1,10 +1,13 @@
 """Bare Temporal baselines: the same shape of work as Passerelle, with nothing of Passerelle in it.
 
-`BareLifecycle` takes updates that each await one no-op "record" activity and, when asked, start a
-no-op "notify" activity beside it, exactly as `CollaborationWorkflow._record` does; it ends on the
-update that says so, after every handler and delivery has finished. `BareIdle` waits forever
-(one search attribute upsert, like a collaboration's first task). `BareTwoYears` sleeps through the
-same timers as a two-year stalled collaboration, recording and notifying at each.
+`BareLifecycle` first runs one no-op "lookup" activity, as a collaboration first loads its
+programme's playbook (`load_playbook`), then takes updates that each await one no-op "record"
+activity and, when asked, start a no-op "notify" activity beside it, exactly as
+`CollaborationWorkflow._record` does; it ends on the update that says so, after every handler and
+delivery has finished. `python -m bench lifecycle` counts both sides' work from their histories.
+`BareIdle` waits forever (one search attribute upsert, like a collaboration's first task).
+`BareTwoYears` sleeps through the same timers as a two-year stalled collaboration, recording and
+notifying at each.
 """
 
 import asyncio
@@ -31,7 +34,12 @@ async def bare_notify(payload: dict[str, Any]) -> str:
     return "sent"
 
 
-ACTIVITIES = [bare_record, bare_notify]
+@activity.defn(name="bare_lookup")
+async def bare_lookup(payload: dict[str, Any]) -> None:
+    """Do nothing: the baseline's stand-in for `load_playbook`."""
+
+
+ACTIVITIES = [bare_record, bare_notify, bare_lookup]
 
 
 class _Steps:
@@ -63,7 +71,8 @@ class BareLifecycle(_Steps):
 
     @workflow.run
     async def run(self) -> int:
-        """Record the start, then wait for the last update."""
+        """Look up, record the start, then wait for the last update."""
+        await workflow.execute_activity(bare_lookup, {"n": 1}, start_to_close_timeout=TIMEOUT)
         await self.step(1)
         await workflow.wait_condition(lambda: self._done)
         await self.drain()

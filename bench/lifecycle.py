@@ -15,8 +15,10 @@ per-collaboration keys is the ratio of D to C.
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -35,45 +37,79 @@ MILESTONES = ["NDA signed", "pilot kick-off", "pilot report"]
 BARE_UPDATES = [(1, False)] * 7 + [(1, True)]
 
 
-async def passerelle_lifecycle(client: Client, queue: str) -> str:
-    """Run one collaboration from start to `deployed`; return its workflow id."""
+async def _timed(latencies: list[float], update: Awaitable[Any]) -> None:
+    began = time.perf_counter()
+    await update
+    latencies.append(time.perf_counter() - began)
+
+
+async def passerelle_lifecycle(client: Client, queue: str, latencies: list[float]) -> str:
+    """Run one collaboration from start to `deployed`; time each update; return its workflow id."""
     handle = await client.start_workflow(
         CollaborationWorkflow.run, request_data(), id=f"collab-bench-{uuid.uuid4()}", task_queue=queue
     )
     for stage in STAGES[:2]:
-        await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=stage, by="bench"))
+        await _timed(
+            latencies, handle.execute_update(CollaborationWorkflow.advance, StageChange(to=stage, by="bench"))
+        )
     for kind in MILESTONES:
         milestone = MilestoneRequest(kind=kind, by="bench")
-        await handle.execute_update(CollaborationWorkflow.record_milestone, milestone)
+        await _timed(latencies, handle.execute_update(CollaborationWorkflow.record_milestone, milestone))
     for stage in STAGES[2:]:
-        await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=stage, by="bench"))
+        await _timed(
+            latencies, handle.execute_update(CollaborationWorkflow.advance, StageChange(to=stage, by="bench"))
+        )
     closure = Closure(outcome=Outcome.DEPLOYED, by="bench", reason="done")
-    await handle.execute_update(CollaborationWorkflow.close, closure)
+    await _timed(latencies, handle.execute_update(CollaborationWorkflow.close, closure))
     await handle.result()
     return handle.id
 
 
-async def bare_lifecycle(client: Client, queue: str) -> None:
+async def bare_lifecycle(client: Client, queue: str, latencies: list[float]) -> str:
     """Run one bare lifecycle: the same updates and activities, no Passerelle code."""
     handle = await client.start_workflow(
         baseline.BareLifecycle.run, id=f"bare-{uuid.uuid4()}", task_queue=queue
     )
     for notify, last in BARE_UPDATES:
-        await handle.execute_update(baseline.BareLifecycle.step_update, {"notify": notify, "last": last})
+        step = {"notify": notify, "last": last}
+        await _timed(latencies, handle.execute_update(baseline.BareLifecycle.step_update, step))
     await handle.result()
+    return handle.id
 
 
-async def batch(run: Any, client: Client, queue: str, n: int, concurrency: int) -> float:
-    """Run `n` lifecycles, `concurrency` at a time; return lifecycles per second."""
+async def batch(
+    run: Any, client: Client, queue: str, n: int, concurrency: int, latencies: list[float] | None = None
+) -> float:
+    """Run `n` lifecycles, `concurrency` at a time; return lifecycles per second. Each update's
+    latency goes to `latencies`."""
     gate = asyncio.Semaphore(concurrency)
+    kept: list[float] = [] if latencies is None else latencies
 
     async def one() -> None:
         async with gate:
-            await run(client, queue)
+            await run(client, queue, kept)
 
     began = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(n)))
     return n / (time.perf_counter() - began)
+
+
+async def work_of(client: Client, workflow_id: str) -> dict[str, int]:
+    """Count what one lifecycle did, from its history: updates, activities by type."""
+    counts: dict[str, int] = {}
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            counts["updates"] = counts.get("updates", 0) + 1
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            name = event.activity_task_scheduled_event_attributes.activity_type.name
+            counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def quantile(values: list[float], q: float) -> float:
+    """Return the `q` quantile of `values` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def workers(client: Client, pool: Any, tag: str, **options: str) -> tuple[Worker, Worker, str, str]:
@@ -121,16 +157,26 @@ async def run(n: int = 200, concurrency: int = 200, rounds: int = 2) -> Report:
                 await batch(passerelle_lifecycle, sealed_client, sealed_queue, min(n, 5), 5)
                 await batch(passerelle_lifecycle, keyed_client, keyed_queue, min(n, 5), 5)
                 ours, theirs, encrypted, per_key = [], [], [], []
+                our_latency: list[float] = []
+                bare_latency: list[float] = []
                 for _ in range(rounds):
-                    ours.append(await batch(passerelle_lifecycle, env.client, queue, n, concurrency))
-                    theirs.append(await batch(bare_lifecycle, env.client, bare_queue, n, concurrency))
+                    ours.append(
+                        await batch(passerelle_lifecycle, env.client, queue, n, concurrency, our_latency)
+                    )
+                    theirs.append(
+                        await batch(bare_lifecycle, env.client, bare_queue, n, concurrency, bare_latency)
+                    )
                     encrypted.append(
                         await batch(passerelle_lifecycle, sealed_client, sealed_queue, n, concurrency)
                     )
                     per_key.append(
                         await batch(passerelle_lifecycle, keyed_client, keyed_queue, n, concurrency)
                     )
+                our_work = await work_of(env.client, await passerelle_lifecycle(env.client, queue, []))
+                bare_work = await work_of(env.client, await bare_lifecycle(env.client, bare_queue, []))
     p, b, e, k = (sum(xs) / len(xs) for xs in (ours, theirs, encrypted, per_key))
+    p50, p95 = quantile(our_latency, 0.5), quantile(our_latency, 0.95)
+    bare50, bare95 = quantile(bare_latency, 0.5), quantile(bare_latency, 0.95)
     report.values.update(
         {
             "passerelle_lifecycles_per_s": round(p, 2),
@@ -144,8 +190,14 @@ async def run(n: int = 200, concurrency: int = 200, rounds: int = 2) -> Report:
             "data_keys_lifecycles_per_s": round(k, 2),
             "per_round_data_keys": [round(x, 2) for x in per_key],
             "ratio_data_keys_over_single_key": round(k / e, 3),
+            "update_latency_ms_p50_p95": [round(p50 * 1000, 1), round(p95 * 1000, 1)],
+            "bare_update_latency_ms_p50_p95": [round(bare50 * 1000, 1), round(bare95 * 1000, 1)],
+            # From one lifecycle's history on each side: both must do the same work.
+            "work_per_lifecycle": our_work,
+            "bare_work_per_lifecycle": bare_work,
         }
     )
+    report.target("update latency p95 under load (passerelle/bare)", p95 / bare95, 1.3, at_least=False)
     report.target("lifecycle ratio (passerelle/bare)", p / b, 0.9, at_least=True)
     report.target("encryption price (encrypted/clear)", e / p, 0.95, at_least=True)
     report.target("data keys price (per-collaboration keys/one key)", k / e, 0.9, at_least=True)
