@@ -37,13 +37,14 @@ MILESTONES = ["NDA signed", "pilot kick-off", "pilot report"]
 BARE_UPDATES = [(1, False)] * 7 + [(1, True)]
 
 
-async def _timed(latencies: list[float], update: Awaitable[Any]) -> None:
+async def _timed(latencies: list[float] | None, update: Awaitable[Any]) -> None:
     began = time.perf_counter()
     await update
-    latencies.append(time.perf_counter() - began)
+    if latencies is not None:
+        latencies.append(time.perf_counter() - began)
 
 
-async def passerelle_lifecycle(client: Client, queue: str, latencies: list[float]) -> str:
+async def passerelle_lifecycle(client: Client, queue: str, latencies: list[float] | None = None) -> str:
     """Run one collaboration from start to `deployed`; time each update; return its workflow id."""
     handle = await client.start_workflow(
         CollaborationWorkflow.run, request_data(), id=f"collab-bench-{uuid.uuid4()}", task_queue=queue
@@ -65,7 +66,7 @@ async def passerelle_lifecycle(client: Client, queue: str, latencies: list[float
     return handle.id
 
 
-async def bare_lifecycle(client: Client, queue: str, latencies: list[float]) -> str:
+async def bare_lifecycle(client: Client, queue: str, latencies: list[float] | None = None) -> str:
     """Run one bare lifecycle: the same updates and activities, no Passerelle code."""
     handle = await client.start_workflow(
         baseline.BareLifecycle.run, id=f"bare-{uuid.uuid4()}", task_queue=queue
@@ -83,11 +84,10 @@ async def batch(
     """Run `n` lifecycles, `concurrency` at a time; return lifecycles per second. Each update's
     latency goes to `latencies`."""
     gate = asyncio.Semaphore(concurrency)
-    kept: list[float] = [] if latencies is None else latencies
 
     async def one() -> None:
         async with gate:
-            await run(client, queue, kept)
+            await run(client, queue, latencies)
 
     began = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(n)))

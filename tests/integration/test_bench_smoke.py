@@ -21,6 +21,15 @@ async def test_lifecycle_sides_complete(dev_env: WorkflowEnvironment, pool: asyn
     async with ours, bare:
         assert await lifecycle.batch(lifecycle.passerelle_lifecycle, dev_env.client, queue, 2, 2) > 0
         assert await lifecycle.batch(lifecycle.bare_lifecycle, dev_env.client, bare_queue, 2, 2) > 0
+        ours_work = await lifecycle.work_of(
+            dev_env.client, await lifecycle.passerelle_lifecycle(dev_env.client, queue)
+        )
+        bare_work = await lifecycle.work_of(
+            dev_env.client, await lifecycle.bare_lifecycle(dev_env.client, bare_queue)
+        )
+    # The baseline does the same work: as many updates, and as many activities of each role.
+    assert ours_work == {"deliver": 9, "load_playbook": 1, "record_events": 9, "updates": 8}
+    assert bare_work == {"bare_lookup": 1, "bare_notify": 9, "bare_record": 9, "updates": 8}
 
 
 async def test_replay_paths_agree(
