@@ -12,6 +12,7 @@ re-run imports nothing twice (`passerelle.intake.starts`).
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -195,8 +196,7 @@ def parse_table(
         yield from problems
         return
     seen: dict[str, int] = {}
-    rows: Iterator[tuple[int, list[Cell]]] = iter([*ahead])
-    for number, cells in _chain(rows, table.rows):
+    for number, cells in itertools.chain(ahead, table.rows):
         if not any(text_of(c) for c in cells):
             continue  # an empty row between blocks, or formatting below the last one
         values, refused = _cells(header, cells, options)
@@ -252,11 +252,6 @@ def _message(error: Any) -> str:
     if error["type"] == "enum" or error["type"] == "literal_error":
         return f"{error['input']!r} is not {_CHOICES.get(column, error['msg'])}"
     return _MESSAGES.get(error["type"], str(error["msg"]))
-
-
-def _chain(*parts: Iterator[tuple[int, list[Cell]]]) -> Iterator[tuple[int, list[Cell]]]:
-    for part in parts:
-        yield from part
 
 
 def _one_per_cell(errors: list[RowError]) -> list[RowError]:

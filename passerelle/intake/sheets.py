@@ -45,14 +45,18 @@ class Table:
     size: int | None = None  # rows, header included, as far as the file says (for a progress bar)
 
 
-def _encoding_error(path: Path, encoding: str, line: int, byte: int) -> FileRefused:
+class Undecodable(FileRefused):
+    """A byte the encoding cannot decode: the file is in another encoding."""
+
+
+def _encoding_error(path: Path, encoding: str, line: int, byte: int) -> Undecodable:
     name = ENCODINGS.get(encoding, encoding)
     hint = (
         "; if it is Windows-1252, pass --encoding cp1252"
         if encoding.startswith("utf-8")
         else "; name the file's encoding with --encoding (utf-8, cp1252, mac_roman...)"
     )
-    return FileRefused(f"{path} is not {name} text (line {line}, byte {byte}){hint}")
+    return Undecodable(f"{path} is not {name} text (line {line}, byte {byte}){hint}")
 
 
 def _check_encoding(path: Path, encoding: str) -> int:
@@ -106,10 +110,8 @@ def detect_encoding(path: Path, encoding: str | None) -> tuple[str, int]:
         return "utf-8-sig", _check_encoding(path, "utf-8-sig")
     try:
         return "utf-8", _check_encoding(path, "utf-8")
-    except FileRefused as as_utf8:
-        if "not UTF-8" not in str(as_utf8):
-            raise
-    return "cp1252", _check_encoding(path, "cp1252")
+    except Undecodable:  # a wrong guess's signs in valid UTF-8 stay refused
+        return "cp1252", _check_encoding(path, "cp1252")
 
 
 def detect_delimiter(sample: list[str]) -> str:

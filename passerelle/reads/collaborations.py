@@ -2,7 +2,7 @@
 
 The first columns are those of the import template, filled so that the file imports again into
 another instance as the same history: each stage's date is the instant the collaboration first
-entered it (`kpi_stage_entries`), the closing date that of `kpi_closures`. The columns after them
+entered it (`kpi_stage_entries`), the closing date that of `kpi_collaborations`. The columns after them
 are for the reader (stalled, last event, reminders, the playbook and its pending approval); the
 import reads past them. Filters are the report's (`passerelle.reads.filters`).
 """
@@ -19,13 +19,12 @@ from schemas import KpiFilters, Stage
 SELECT = f"""
 SELECT k.workflow_id, c.corporate, c.corporate_email, c.startup, c.startup_email, c.startup_label,
        c.programme, c.topic, c.sector, c.owner_email, c.language, c.stage, c.stage_since, c.outcome,
-       x.closed_at, c.stalled AND c.outcome IS NULL AS stalled, c.paused,
+       k.closed_at, k.stalled, c.paused,
        e.dates, last.kind AS last_event, last.at AS last_event_at,
        coalesce(m.reminders, 0) AS reminders, coalesce(m.escalations, 0) AS escalations,
        pb.note AS playbook, ap.kind AS approval, ap.target AS approval_for
 FROM (SELECT * FROM kpi_collaborations WHERE {WHERE.format(cohort="entered_at")}) k
 JOIN collaborations c USING (collaboration_id)
-LEFT JOIN kpi_closures x USING (collaboration_id)
 LEFT JOIN LATERAL (
     SELECT jsonb_object_agg(stage, entered_at) AS dates
     FROM (SELECT stage, min(entered_at) AS entered_at FROM kpi_stage_entries s

@@ -260,3 +260,29 @@ def test_an_exports_workflow_id_column_keeps_the_ids(tmp_path: Path) -> None:
         'ids.csv, row 4, column "Identifiant": a workflow id is 1 to 255 characters without spaces',
         'ids.csv, row 5, column "Identifiant": same workflow id as row 2',
     ]
+
+
+def test_a_month_first_file_reads_with_its_date_format(tmp_path: Path) -> None:
+    """`--date-format mm/dd/yyyy` reads `05/12/2025` as 12 May; the default refuses `05/30/2025`."""
+    text = (SHEETS / "suivi-bom.csv").read_bytes().decode("utf-8-sig")
+    header, first, *_ = text.split("\r\n")
+    us = (
+        first.replace("03/03/2025", "03/03/2025")
+        .replace("24/03/2025", "03/24/2025")
+        .replace("12/05/2025", "05/12/2025")
+    )
+    path = tmp_path / "us.csv"
+    path.write_text(f"{header}\r\n{us}\r\n")
+    rows, errors, _ = read(path, options=ReadOptions(date_format=DateFormat.MONTH_FIRST))
+    assert errors == []
+    imported = rows[0].request.imported
+    assert imported is not None
+    assert [d.isoformat() for d in imported.stage_dates.values()] == [
+        "2025-03-03",
+        "2025-03-24",
+        "2025-05-12",
+    ]
+    _, errors, _ = read(path)
+    assert [(e.column, e.message.split(";")[0]) for e in errors] == [
+        ("Date de qualification", "'03/24/2025' has no month 24 read day first (dd/mm/yyyy)")
+    ]
