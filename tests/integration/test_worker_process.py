@@ -41,6 +41,18 @@ def scrape(port: int) -> str:
         return str(response.read().decode())
 
 
+async def scrape_until_complete(port: int, within: float = 10) -> str:
+    """Scrape until every SDK metric is there, or `within` seconds passed: the worker counts a
+    completed workflow once the server acknowledged its last task, which may be just after the
+    client saw the result."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        metrics = await asyncio.to_thread(scrape, port)
+        if all(name in metrics for name in SDK_METRICS) or asyncio.get_running_loop().time() > deadline:
+            return metrics
+        await asyncio.sleep(0.2)
+
+
 async def test_metrics_and_health_while_the_worker_runs(
     dev_env: WorkflowEnvironment, pool: asyncpg.Pool, postgres_url: str, task_queue: str, tmp_path: Path
 ) -> None:
@@ -61,7 +73,7 @@ async def test_metrics_and_health_while_the_worker_runs(
             CollaborationWorkflow.close, Closure(outcome=Outcome.ABANDONED, by="ops", reason="metrics")
         )
         await handle.result()
-        metrics = await asyncio.to_thread(scrape, port)
+        metrics = await scrape_until_complete(port)
         running = await asyncio.to_thread(healthcheck, env)
     finally:
         code = worker.stop()
