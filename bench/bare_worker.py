@@ -1,4 +1,4 @@
-"""`python -m bench.bare_worker ADDRESS QUEUE`: a worker process for the bare baselines only.
+"""`python -m bench.bare_worker ADDRESS QUEUE`: a worker process for the bare idle workflow.
 
 It runs with the same cache size as Passerelle's worker (`PASSERELLE_MAX_CACHED_WORKFLOWS`,
 default 10,000) and the SDK's default sandbox, so the scale benchmark can weigh one idle bare
@@ -29,8 +29,7 @@ async def main(address: str, queue: str) -> None:
     worker = Worker(
         client,
         task_queue=queue,
-        workflows=baseline.WORKFLOWS,
-        activities=baseline.ACTIVITIES,
+        workflows=[baseline.BareIdle],  # the only one the scale benchmark runs: no activities, no database
         max_cached_workflows=settings.max_cached_workflows,
     )
     async with worker:

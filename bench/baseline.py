@@ -1,10 +1,18 @@
 """Bare Temporal baselines: the same shape of work as Passerelle, with nothing of Passerelle in it.
 
-`BareLifecycle` first runs one no-op "lookup" activity, as a collaboration first loads its
-programme's playbook (`load_playbook`), then takes updates that each await one no-op "record"
-activity and, when asked, start a no-op "notify" activity beside it, exactly as
-`CollaborationWorkflow._record` does; it ends on the update that says so, after every handler and
-delivery has finished. `python -m bench lifecycle` counts both sides' work from their histories.
+`BareLifecycle` first runs one "lookup" activity, as a collaboration first loads its programme's
+playbook (`load_playbook`), then takes updates that each await one "record" activity and, when
+asked, start a "notify" activity beside it, exactly as `CollaborationWorkflow._record` does; it
+ends on the update that says so, after every handler and delivery has finished.
+
+Its activities (`bench/bare_activities.py`) send PostgreSQL the statements Passerelle's activities
+send, with fixed values and dict arguments: the lookup reads the programme's playbook, the record
+writes the projection, the milestone row and the outbox row in one statement, and the notify loads
+the outbox row, leases its channel and marks it sent. So both sides do the same updates,
+activities and database writes, and what is left between them is Passerelle's own code (its
+contract, converter, state, rules, logging) and the history it writes. `python -m bench lifecycle`
+counts both sides' work from their histories.
+
 `BareIdle` waits forever (one search attribute upsert, like a collaboration's first task).
 `BareTwoYears` sleeps through the same timers as a two-year stalled collaboration, recording and
 notifying at each.
@@ -14,7 +22,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from temporalio import activity, workflow
+from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 
 BARE_QUEUE_PREFIX = "bare"
@@ -22,37 +30,22 @@ STAGE = SearchAttributeKey.for_keyword("Stage")
 TIMEOUT = timedelta(seconds=30)
 
 
-@activity.defn(name="bare_record")
-async def bare_record(payload: dict[str, Any]) -> int:
-    """Do nothing: the baseline's stand-in for `record_events`."""
-    return 1
-
-
-@activity.defn(name="bare_notify")
-async def bare_notify(payload: dict[str, Any]) -> str:
-    """Do nothing: the baseline's stand-in for `notify`."""
-    return "sent"
-
-
-@activity.defn(name="bare_lookup")
-async def bare_lookup(payload: dict[str, Any]) -> None:
-    """Do nothing: the baseline's stand-in for `load_playbook`."""
-
-
-ACTIVITIES = [bare_record, bare_notify, bare_lookup]
-
-
 class _Steps:
     """The record-then-notify-beside pattern shared by the bare workflows."""
 
     def __init__(self) -> None:
         self._deliveries: set[asyncio.Task[Any]] = set()
+        self._seq = 0
 
     async def step(self, notifies: int) -> None:
-        await workflow.execute_activity(bare_record, {"n": 1}, start_to_close_timeout=TIMEOUT)
-        for _ in range(notifies):
+        self._seq += 1
+        info = workflow.info()
+        keys = [f"{info.workflow_id}:{self._seq}:{n}" for n in range(notifies)]
+        event = {"id": info.workflow_id, "run_id": info.run_id, "seq": self._seq, "keys": keys}
+        await workflow.execute_activity("bare_record", event, start_to_close_timeout=TIMEOUT)
+        for key in keys:
             task = asyncio.create_task(
-                workflow.execute_activity(bare_notify, {"n": 1}, start_to_close_timeout=TIMEOUT)
+                workflow.execute_activity("bare_notify", {"key": key}, start_to_close_timeout=TIMEOUT)
             )
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
@@ -72,7 +65,7 @@ class BareLifecycle(_Steps):
     @workflow.run
     async def run(self) -> int:
         """Look up, record the start, then wait for the last update."""
-        await workflow.execute_activity(bare_lookup, {"n": 1}, start_to_close_timeout=TIMEOUT)
+        await workflow.execute_activity("bare_lookup", {}, start_to_close_timeout=TIMEOUT)
         await self.step(1)
         await workflow.wait_condition(lambda: self._done)
         await self.drain()

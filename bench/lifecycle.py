@@ -1,15 +1,17 @@
 """Lifecycle throughput: full collaborations against a bare workflow doing the same updates.
 
-A Passerelle lifecycle: start (records and notifies `started`), 4 stage changes to `deployment`,
-3 milestones, then `close` as `deployed`: 5 changes of stage in all, 8 updates, each recorded and
-notified (9 `record_events` and 9 `notify` activities, on the real worker: asyncpg pool,
-LogChannel, delivery outbox). The baseline `BareLifecycle` takes the same 8 updates and runs the
-same 9 + 9 no-op activities. Both run on the same dev server and the same process, batch after
-batch, A, B, C, A, B, C…, `concurrency` lifecycles in flight at a time, where C is Passerelle as
-deployed without the database in its codec: every payload encrypted with the one master key (its
-own client and worker), so the price of encryption is the ratio of C to A; and D as deployed with
-it: each collaboration under its own data key (`passerelle.platform.envelope`), so the price of
-per-collaboration keys is the ratio of D to C.
+A Passerelle lifecycle: start (records and notifies `started`), 4 stage changes to `deployment`, 3
+milestones, then `close` as `deployed`: 5 changes of stage in all, 8 updates, each recorded and
+notified (9 `record_events` and 9 `deliver` activities, after one `load_playbook`, on the real
+worker: asyncpg pool, LogChannel, delivery outbox). The baseline `BareLifecycle` takes the same 8
+updates and runs 1 + 9 + 9 activities that send PostgreSQL the same statements
+(`bench/baseline.py`). The work of one lifecycle of each side is counted from its history, and the
+CPU each process spent during each side's batches is reported per lifecycle. Both run on the same
+dev server and the same process, batch after batch, A, B, C, A, B, C…, `concurrency` lifecycles in
+flight at a time, where C is Passerelle as deployed without the database in its codec: every
+payload encrypted with the one master key (its own client and worker), so the price of encryption
+is the ratio of C to A; and D as deployed with it: each collaboration under its own data key
+(`passerelle.platform.envelope`), so the price of per-collaboration keys is the ratio of D to C.
 """
 
 import asyncio
@@ -23,8 +25,17 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.channels.log import LogChannel
-from bench import baseline
-from bench.common import Report, bench_settings, client_address, database, dev_server, postgres, request_data
+from bench import bare_activities, baseline
+from bench.common import (
+    Report,
+    bench_settings,
+    client_address,
+    cpu_seconds,
+    database,
+    dev_server,
+    postgres,
+    request_data,
+)
 from passerelle.platform.client import client_for
 from passerelle.platform.worker import build_worker
 from schemas import Closure, MilestoneRequest, Outcome, Stage, StageChange
@@ -79,25 +90,45 @@ async def bare_lifecycle(client: Client, queue: str, latencies: list[float] | No
 
 
 async def batch(
-    run: Any, client: Client, queue: str, n: int, concurrency: int, latencies: list[float] | None = None
+    run: Any,
+    client: Client,
+    queue: str,
+    n: int,
+    concurrency: int,
+    latencies: list[float] | None = None,
+    cpu: dict[str, float] | None = None,
 ) -> float:
     """Run `n` lifecycles, `concurrency` at a time; return lifecycles per second. Each update's
-    latency goes to `latencies`."""
+    latency goes to `latencies`, and the CPU seconds each process spent are added to `cpu`."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one() -> None:
         async with gate:
             await run(client, queue, latencies)
 
+    before = cpu_seconds()
     began = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(n)))
-    return n / (time.perf_counter() - began)
+    rate = n / (time.perf_counter() - began)
+    if cpu is not None:
+        for name, seconds in cpu_seconds().items():
+            cpu[name] = cpu.get(name, 0.0) + seconds - before[name]
+    return rate
+
+
+def per_lifecycle_ms(cpu: dict[str, float], lifecycles: int) -> dict[str, float]:
+    """Return CPU milliseconds per lifecycle, by process and in all."""
+    ms = {name: round(1000 * seconds / lifecycles, 1) for name, seconds in cpu.items()}
+    return {**ms, "all": round(sum(ms.values()), 1)}
 
 
 async def work_of(client: Client, workflow_id: str) -> dict[str, int]:
-    """Count what one lifecycle did, from its history: updates, activities by type."""
-    counts: dict[str, int] = {}
+    """Count what one lifecycle did, from its history: updates, activities by type, and the
+    history's events and bytes (what the server stores and the worker reads back)."""
+    counts: dict[str, int] = {"history_events": 0, "history_bytes": 0}
     async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        counts["history_events"] += 1
+        counts["history_bytes"] += event.ByteSize()
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             counts["updates"] = counts.get("updates", 0) + 1
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
@@ -121,7 +152,7 @@ def workers(client: Client, pool: Any, tag: str, **options: str) -> tuple[Worker
         client,
         task_queue=bare_queue,
         workflows=baseline.WORKFLOWS,
-        activities=baseline.ACTIVITIES,
+        activities=bare_activities.activities(pool),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
@@ -159,12 +190,18 @@ async def run(n: int = 200, concurrency: int = 200, rounds: int = 2) -> Report:
                 ours, theirs, encrypted, per_key = [], [], [], []
                 our_latency: list[float] = []
                 bare_latency: list[float] = []
+                our_cpu: dict[str, float] = {}
+                bare_cpu: dict[str, float] = {}
                 for _ in range(rounds):
                     ours.append(
-                        await batch(passerelle_lifecycle, env.client, queue, n, concurrency, our_latency)
+                        await batch(
+                            passerelle_lifecycle, env.client, queue, n, concurrency, our_latency, our_cpu
+                        )
                     )
                     theirs.append(
-                        await batch(bare_lifecycle, env.client, bare_queue, n, concurrency, bare_latency)
+                        await batch(
+                            bare_lifecycle, env.client, bare_queue, n, concurrency, bare_latency, bare_cpu
+                        )
                     )
                     encrypted.append(
                         await batch(passerelle_lifecycle, sealed_client, sealed_queue, n, concurrency)
@@ -192,6 +229,10 @@ async def run(n: int = 200, concurrency: int = 200, rounds: int = 2) -> Report:
             "ratio_data_keys_over_single_key": round(k / e, 3),
             "update_latency_ms_p50_p95": [round(p50 * 1000, 1), round(p95 * 1000, 1)],
             "bare_update_latency_ms_p50_p95": [round(bare50 * 1000, 1), round(bare95 * 1000, 1)],
+            # Where each side spends its CPU, per lifecycle: this process (client and worker), the
+            # Temporal server and PostgreSQL.
+            "cpu_ms_per_lifecycle": per_lifecycle_ms(our_cpu, n * rounds),
+            "bare_cpu_ms_per_lifecycle": per_lifecycle_ms(bare_cpu, n * rounds),
             # From one lifecycle's history on each side: both must do the same work.
             "work_per_lifecycle": our_work,
             "bare_work_per_lifecycle": bare_work,

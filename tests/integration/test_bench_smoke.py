@@ -28,8 +28,38 @@ async def test_lifecycle_sides_complete(dev_env: WorkflowEnvironment, pool: asyn
             dev_env.client, await lifecycle.bare_lifecycle(dev_env.client, bare_queue)
         )
     # The baseline does the same work: as many updates, and as many activities of each role.
+    ours_size = ours_work.pop("history_events"), ours_work.pop("history_bytes")
+    bare_size = bare_work.pop("history_events"), bare_work.pop("history_bytes")
     assert ours_work == {"deliver": 9, "load_playbook": 1, "record_events": 9, "updates": 8}
     assert bare_work == {"bare_lookup": 1, "bare_notify": 9, "bare_record": 9, "updates": 8}
+    assert min(ours_size + bare_size) > 0
+
+
+async def test_the_baseline_writes_what_passerelle_writes(
+    dev_env: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
+    """One lifecycle of each side writes as many rows to each table and sends as many statements."""
+    ours, bare, queue, bare_queue = lifecycle.workers(dev_env.client, pool, uuid.uuid4().hex[:8])
+    async with ours, bare:
+        ours_id = await lifecycle.passerelle_lifecycle(dev_env.client, queue)
+        bare_id = await lifecycle.bare_lifecycle(dev_env.client, bare_queue)
+    counts = []
+    for workflow_id in (ours_id, bare_id):
+        counts.append(
+            await pool.fetchrow(
+                """SELECT (SELECT count(*) FROM collaborations WHERE workflow_id = $1) AS projection,
+                    (SELECT count(*) FROM milestones WHERE workflow_id = $1) AS milestones,
+                    (SELECT count(*) FROM notifications WHERE workflow_id = $1) AS notifications,
+                    (SELECT count(*) FROM deliveries d JOIN notifications n USING (idempotency_key)
+                     WHERE n.workflow_id = $1 AND d.status = 'sent') AS sent""",
+                workflow_id,
+            )
+        )
+    assert (
+        dict(counts[0])
+        == dict(counts[1])
+        == {"projection": 1, "milestones": 9, "notifications": 9, "sent": 9}
+    )
 
 
 async def test_replay_paths_agree(
