@@ -236,11 +236,16 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
         )
         return load
 
+    def _settled(self) -> bool:
+        # Asked first, in the run's first task, so that a new run records this marker alone; a
+        # run without it (begun by an earlier release) asks each earlier patch as it always did.
+        return patches.SETTLED.applies()
+
     def _bounded(self) -> bool:
-        return patches.BOUNDED_LIFE.applies()
+        return self._settled() or patches.BOUNDED_LIFE.applies()
 
     def _reads_playbook(self) -> bool:
-        return patches.PLAYBOOKS.applies()
+        return self._settled() or patches.PLAYBOOKS.applies()
 
     async def _change(self, apply: Callable[[Any], list[HistoryEntry]]) -> CollaborationStatus:
         """Apply a change now, record what it produced, and return the new status."""
@@ -281,11 +286,10 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
                 self._milestone_patch([notification])
                 self._deliveries.send(notification)
 
-    @staticmethod
-    def _milestone_patch(notifications: list[Notification]) -> None:
+    def _milestone_patch(self, notifications: list[Notification]) -> None:
         # Its marker sits where the patch first met a milestone notification: before the record
         # activity in bounded runs, after it (when scheduling the send) in older ones.
-        if any(n.event is NotificationEvent.MILESTONE for n in notifications):
+        if any(n.event is NotificationEvent.MILESTONE for n in notifications) and not self._settled():
             patches.MILESTONE_NOTIFICATIONS.deprecate()
 
     async def _wait(self, seen: int, wake: datetime | None, why: str) -> bool:
@@ -306,7 +310,8 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
 
     def _publish_memo(self) -> None:
         """Show the collaboration id (the key of its Postgres rows) in the Web UI's memo, every run."""
-        patches.MEMO.deprecate()
+        if not self._settled():
+            patches.MEMO.deprecate()
         workflow.upsert_memo({"collaboration_id": self._known().collaboration_id})
 
     def _publish(self) -> None:
@@ -323,7 +328,8 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
             sa.PAUSED.value_set(state.paused),
             sa.OUTCOME.value_unset() if state.outcome is None else sa.OUTCOME.value_set(state.outcome.value),
         ]
-        patches.LEAN_COMMANDS.deprecate()
+        if not self._settled():
+            patches.LEAN_COMMANDS.deprecate()
         # Only what changed: each upsert is a command and an event in history.
         updates = [u for u in updates if self._published.get(u.key.name) != u.value]
         self._published.update((u.key.name, u.value) for u in updates)

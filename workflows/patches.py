@@ -108,4 +108,28 @@ PLAYBOOKS = Patch(
     "above finds any that remain)",
 )
 
-REGISTRY = (MEMO, MILESTONE_NOTIFICATIONS, LEAN_COMMANDS, DIGEST_KPI_HEADER, BOUNDED_LIFE, PLAYBOOKS)
+# The patches above, settled: every run begun since records this one marker instead of theirs.
+# A patch's marker costs its run a marker event and, from the SDK, an upsert of the
+# `TemporalChangeVersion` search attribute (a visibility write on the server), in its first
+# workflow tasks: five of each for a new collaboration, one of each now.
+SETTLED = Patch(
+    id="settled-0.3",
+    changed="a new run records only this marker: `bounded-life` and `playbooks` apply without "
+    "their own markers, and the deprecated markers of `memo-collaboration-id`, `lean-commands` and "
+    "`notify-milestones` are no longer written",
+    proof="tests/replay/histories/settled/ (recorded with it) and the goldens (without it); "
+    "tests/replay/test_settled_patch.py",
+    step="patched",
+    next_step="deprecate with the patches it settles: once no open collaboration began before the "
+    "release that added it, the others' calls and their old branches go, and this call with them",
+)
+
+REGISTRY = (
+    MEMO,
+    MILESTONE_NOTIFICATIONS,
+    LEAN_COMMANDS,
+    DIGEST_KPI_HEADER,
+    BOUNDED_LIFE,
+    PLAYBOOKS,
+    SETTLED,
+)

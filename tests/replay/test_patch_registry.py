@@ -17,16 +17,13 @@ from pathlib import Path
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from passerelle.audit.histories import Run, fetch_chain, read_export
+from passerelle.audit.histories import Run, read_export
 from passerelle.audit.replay import replay_runs
 from passerelle.platform.client import converter_for
 from passerelle.platform.settings import Settings
 from passerelle.platform.worker import WORKFLOWS, workflow_runner
-from tests.conftest import WorkerFactory
-from tests.replay.scenarios import full_lifecycle
 from tests.replay.test_golden import golden_folders
 from workflows import patches
 
@@ -93,31 +90,6 @@ def test_step_two_goldens_carry_every_deprecated_marker() -> None:
     assert seen[patches.BOUNDED_LIFE.id] is False  # still at step 1
     # Scenarios added since (partner answers) have no step-one recording: there was none to keep.
     assert {p.name for p in STEP_ONE.iterdir()} <= {p.name for p in golden_folders()}
-
-
-async def test_a_new_run_records_the_deprecated_markers_and_the_memo(
-    time_env: WorkflowEnvironment,
-    run_worker: WorkerFactory,
-    task_queue: str,
-    workflow_id: str,
-    settings: Settings,
-) -> None:
-    """A collaboration started now: deprecated markers, the memo, and a history that replays."""
-    client = time_env.client
-    async with run_worker(client):
-        await full_lifecycle(time_env, workflow_id, task_queue)
-    runs = await fetch_chain(client, workflow_id)
-    assert markers(runs) == {
-        patches.MEMO.id: True,
-        patches.LEAN_COMMANDS.id: True,
-        patches.MILESTONE_NOTIFICATIONS.id: True,
-        patches.BOUNDED_LIFE.id: False,
-        patches.PLAYBOOKS.id: False,
-    }
-    memo = await (await client.get_workflow_handle(workflow_id).describe()).memo()
-    assert memo == {"collaboration_id": runs[0].run_id}
-    (outcome,) = await replay_runs(runs, settings, jobs=1)
-    assert outcome.passed, outcome.error
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """The playbooks patch: collaborations begun before playbooks replay, and new ones read theirs.
 
 The committed goldens were recorded before the change: today's code replays them (test_golden.py),
-and the same change without `workflow.patched` breaks them. A new run records the marker and reads
-its programme's playbook through the `load_playbook` activity before it records its start.
+and the same change without `workflow.patched` breaks them. A new run (under `settled-0.3`, which
+applies this patch without its own marker) reads its programme's playbook through the
+`load_playbook` activity before it records its start.
 """
 
 from temporalio.api.enums.v1 import EventType
@@ -16,7 +17,7 @@ from tests.replay.patching.playbooks_unguarded import UnguardedPlaybooksWorkflow
 from tests.replay.test_golden import GOLDEN
 from tests.workflows.helpers import abandon, start
 from workflows.activity_names import LOAD_PLAYBOOK
-from workflows.patches import PLAYBOOKS
+from workflows.patches import PLAYBOOKS, SETTLED
 
 
 async def test_histories_from_before_playbooks_replay_only_with_the_guard(settings: Settings) -> None:
@@ -36,7 +37,7 @@ async def test_a_new_run_marks_the_patch_and_reads_its_playbook_first(
         await abandon(handle)
     events = (await handle.fetch_history()).events
     marker = [e for e in events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
-    assert any(PLAYBOOKS.id.encode() in e.SerializeToString() for e in marker)
+    assert [SETTLED.id.encode() in e.SerializeToString() for e in marker] == [True]
     activities = [
         e.activity_task_scheduled_event_attributes.activity_type.name
         for e in events
