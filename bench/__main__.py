@@ -22,6 +22,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "longlife": {"entries": 300, "samples": 20, "held": 50},
     "privacy": {"n": 1000, "repeat": 5},
     "imports": {"n": 2000},
+    "cli": {"repeat": 3},
 }
 
 
