@@ -24,7 +24,6 @@ from schemas.partners import PARTIES, PartnerAction
 
 VERSION = "p1"
 SIGNATURE_BYTES = 16
-DEFAULT_LINK_DAYS = 30
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _NUMBER = re.compile(r"^[0-9]{1,12}$")
 
@@ -67,7 +66,7 @@ def _mac(key: bytes, kid: str, body: str) -> str:
 class LinkSigner:
     """Signs and verifies partner links with `(key id, key)` pairs, the signing key first."""
 
-    def __init__(self, keys: Sequence[tuple[str, bytes]], base_url: str, days: float = DEFAULT_LINK_DAYS):
+    def __init__(self, keys: Sequence[tuple[str, bytes]], base_url: str, days: float):
         if not keys:
             raise ValueError("a link signer needs at least one key")
         self._keys = dict(keys)

@@ -18,7 +18,6 @@ from pydantic.networks import validate_email
 
 from schemas.fields import STRICT, Actor, Reason
 
-DEFAULT_RETENTION_DAYS = 730  # closed collaborations keep personal data two years by default
 PSEUDONYM_PATTERN = r"^erased:[0-9a-f]{12}$"
 DATA_KEY_PATTERN = r"^[0-9a-f]{24}$"
 

@@ -4,9 +4,10 @@ A channel raises `PermanentDeliveryError` for errors a retry cannot fix (bad add
 and any other exception for transient ones, which Temporal retries with backoff.
 """
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from schemas import Notification
+if TYPE_CHECKING:  # only annotations: reading the channels' settings loads no contract
+    from schemas import Notification
 
 
 class PermanentDeliveryError(Exception):
@@ -26,6 +27,6 @@ class Channel(Protocol):
 
     name: str
 
-    async def send(self, notification: Notification) -> str:
+    async def send(self, notification: "Notification") -> str:
         """Deliver the notification and return the channel's answer (id, status...)."""
         ...

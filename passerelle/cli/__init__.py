@@ -17,7 +17,7 @@ HELP = "Durable corporate–start-up collaborations on Temporal and PostgreSQL."
 # Errors that are one line on stderr, never a traceback, by the module that defines them (looked
 # up only if that module was imported: an error of a module never imported cannot have happened).
 ONE_LINE_ERRORS = {
-    "passerelle.platform.client": ("TemporalUnreachable",),
+    "passerelle.platform.service": ("TemporalUnreachable",),
     "passerelle.platform.keystore": ("KeyStoreUnavailable", "UnknownDataKey", "DataKeyDestroyed"),
     # What the key store said (docs/privacy.md) is one line, like an unreachable server.
     "passerelle.platform.codec": ("DataKeysNeeded",),
@@ -75,8 +75,8 @@ def _listed() -> None:
 
 
 def _one_line(err: BaseException) -> tuple[str, int] | None:
-    common = sys.modules.get("passerelle.cli.common")
-    if common is not None and isinstance(err, common.CliError):
+    base = sys.modules.get("passerelle.cli.base")
+    if base is not None and isinstance(err, base.CliError):
         return str(err), err.code
     for module_name, names in ONE_LINE_ERRORS.items():
         module = sys.modules.get(module_name)

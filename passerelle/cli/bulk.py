@@ -93,7 +93,7 @@ def _bulk(operation: str, update: Any, request: BaseModel, query: str, dry_run: 
 
     async def go(settings: Settings, client: Client) -> list[Match]:
         outcomes = []
-        for row in await fetch(client, scoped):
+        for row in await fetch(client.service_client, client.namespace, scoped):
             reason = _skip_reason(operation, request, row)
             action = "skipped" if reason else "would_change"
             outcomes.append(Match(row.workflow_id, row.stage, action, reason or ""))

@@ -1,9 +1,11 @@
-"""What every command shares: running async code, clear one-line errors, the client, the database."""
+"""What the commands that read payloads share: the client with the settings' converter, the database.
+
+The errors and the JSON printer come from `passerelle.cli.base`, which `list` uses alone.
+"""
 
 import asyncio
 import contextlib
 import dataclasses
-import json
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -11,26 +13,18 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
+from passerelle.cli.base import BAD_INPUT, FAILURE, CliError, print_json, rpc_error
 from passerelle.devstack.servers import embedded_postgres, running_postgres_url
 from passerelle.platform.client import client_for, store_for
 from passerelle.platform.settings import Settings, load_settings
 from schemas import describe_validation_error
 
+__all__ = ["BAD_INPUT", "FAILURE", "CliError", "build", "print_json", "run"]
+
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-
-BAD_INPUT = 2  # exit code for input refused before or by Temporal
-FAILURE = 1  # exit code for anything else (unreachable server, unknown id...)
-
-
-class CliError(Exception):
-    """An error shown as one line on stderr, with an exit code."""
-
-    def __init__(self, message: str, code: int = FAILURE) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def build(model: type[M], data: dict[str, Any], what: str) -> M:
@@ -56,11 +50,7 @@ def run(make: Callable[[Settings, Client], Awaitable[T]]) -> T:
             message = getattr(cause, "message", None) or str(cause or err)
             raise CliError(f"refused: {message}", BAD_INPUT) from None
         except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                raise CliError(f"not found: {err.message}") from None
-            if err.status == RPCStatusCode.INVALID_ARGUMENT:
-                raise CliError(f"invalid: {err.message}", BAD_INPUT) from None
-            raise CliError(f"Temporal refused the request: {err.message}") from None
+            raise rpc_error(err) from None
 
     return asyncio.run(main())
 
@@ -95,14 +85,6 @@ async def erasure_note(settings: Settings, client: Client, workflow_id: str) -> 
         f"by {gone.by or 'unknown'}{f' ({gone.reason})' if gone.reason else ''}; its history can no longer "
         "be decrypted (docs/privacy.md)"
     )
-
-
-def print_json(value: Any) -> None:
-    """Print a model or plain value as JSON for scripts."""
-    if isinstance(value, BaseModel):
-        print(value.model_dump_json(indent=2))
-    else:
-        print(json.dumps(value, indent=2, default=str))
 
 
 StateDir = Annotated[

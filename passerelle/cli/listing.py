@@ -3,13 +3,12 @@
 from typing import Annotated
 
 import typer
-from temporalio.client import Client
+from temporalio.service import ServiceClient
 
-from passerelle.cli.common import BAD_INPUT, CliError, print_json, run
-from passerelle.cli.output import show_list
+from passerelle.cli.base import BAD_INPUT, CliError, print_json, run_service
+from passerelle.cli.consoles import show_list
 from passerelle.cli.visibility import Row, build_query, fetch
 from passerelle.platform.settings import Settings
-from schemas import Stage
 
 
 def list_command(
@@ -24,9 +23,12 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts")] = False,
 ) -> None:
     """List collaborations (running ones unless --all), as a table."""
-    if stage is not None and stage not in {s.value for s in Stage}:
-        names = ", ".join(s.value for s in Stage)
-        raise CliError(f"invalid --stage {stage!r}: choose one of {names}", BAD_INPUT)
+    if stage is not None:
+        from schemas import Stage  # the contract loads only when a stage needs checking
+
+        if stage not in {s.value for s in Stage}:
+            names = ", ".join(s.value for s in Stage)
+            raise CliError(f"invalid --stage {stage!r}: choose one of {names}", BAD_INPUT)
     query = build_query(
         stage=stage,
         stalled=stalled,
@@ -38,10 +40,10 @@ def list_command(
     if show_query:
         typer.echo(query, err=True)
 
-    async def go(settings: Settings, client: Client) -> list[Row]:
-        return await fetch(client, query, limit)
+    async def go(settings: Settings, service: ServiceClient) -> list[Row]:
+        return await fetch(service, settings.namespace, query, limit)
 
-    rows = run(go)
+    rows = run_service(go)
     if as_json:
         print_json([r.as_dict() for r in rows])
     else:

@@ -1,14 +1,9 @@
-"""Readable terminal output: the status panel and the collaborations table (Rich).
+"""Readable terminal output: the status panel and the audit timeline (Rich).
 
-Names, notes, kinds, reasons and ids are whatever partners and operators typed. Every console
-here reads text as text: no markup (`[/bold]` would crash a panel, `[link=…]` would print a
-clickable link), no `:emoji:` codes, no highlighting. Styles are applied to `Text` objects by this
-code, never parsed out of a value. Control characters cannot reach a console at all: the schemas
-refuse them in every text field.
+Every console is a `passerelle.cli.consoles.plain_console`: values print verbatim, never as markup.
 """
 
 from collections.abc import Sequence
-from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
@@ -16,16 +11,11 @@ from rich.table import Table
 from rich.text import Text
 
 from passerelle.audit.timeline import Line, StageTime, human
+from passerelle.cli.consoles import console, plain_console
 from schemas import CollaborationStatus
 from schemas.moments import minute as _when
 
-
-def plain_console(*, stderr: bool = False, **options: Any) -> Console:
-    """Return a console that prints every string verbatim (see the module docstring)."""
-    return Console(stderr=stderr, markup=False, emoji=False, highlight=False, **options)
-
-
-console = plain_console()
+__all__ = ["console", "plain_console", "show_status", "show_timeline"]
 
 
 def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
@@ -84,25 +74,6 @@ def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
             console.print(table)
     else:
         console.print(table)
-
-
-def show_list(rows: list[dict[str, object]]) -> None:
-    """Print collaborations (visibility rows) as a table."""
-    table = Table("workflow id", "corporate", "start-up", "programme", "stage", "stalled", "paused", "status")
-    for row in rows:
-        stage = row["outcome"] or row["stage"]
-        flags = ["yes" if row[k] else "no" for k in ("stalled", "paused")]
-        table.add_row(
-            str(row["workflow_id"]),
-            str(row["corporate"]),
-            str(row["startup"]),
-            str(row["programme"]),
-            str(stage),
-            *flags,
-            str(row["status"]),
-        )
-    console.print(table)
-    console.print(f"{len(rows)} collaboration(s)")
 
 
 def show_timeline(lines: Sequence[Line], times: Sequence[StageTime], title: str, out: Console) -> None:

@@ -6,13 +6,19 @@ turn into query syntax.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.workflow.v1 import WorkflowExecutionInfo
+from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
+from temporalio.converter import decode_typed_search_attributes
+from temporalio.service import ServiceClient
 
-from schemas import Outcome, Stage
 from workflows import search_attributes as sa
+
+if TYPE_CHECKING:
+    from schemas import Outcome, Stage
 
 WORKFLOW_TYPE = "CollaborationWorkflow"
 
@@ -96,16 +102,12 @@ def restrict(query: str) -> str:
     return f'WorkflowType = {quote(WORKFLOW_TYPE)} AND ExecutionStatus = "Running" AND ({query})'
 
 
-STAGES = {s.value for s in Stage}
-OUTCOMES = {"", *(o.value for o in Outcome)}
-
-
 @dataclass(frozen=True)
 class RowFacts:
     """A row's stage, outcome and pause, as the update rules (`workflows.rules`) read them."""
 
-    stage: Stage
-    outcome: Outcome | None
+    stage: "Stage"
+    outcome: "Outcome | None"
     paused: bool
 
 
@@ -127,7 +129,13 @@ class Row:
 
     def facts(self) -> "RowFacts | None":
         """Return what the update rules read, or None while the workflow has not set them all."""
-        if self.stage not in STAGES or self.paused is None or (self.outcome or "") not in OUTCOMES:
+        from schemas import Outcome, Stage  # the contract loads for the rules only, not for `list`
+
+        if (
+            self.stage not in {s.value for s in Stage}
+            or self.paused is None
+            or (self.outcome or "") not in {"", *(o.value for o in Outcome)}
+        ):
             return None
         return RowFacts(Stage(self.stage), Outcome(self.outcome) if self.outcome else None, self.paused)
 
@@ -136,12 +144,19 @@ class Row:
         return {**self.__dict__, "started_at": self.started_at.isoformat()}
 
 
-def row(execution: WorkflowExecution) -> Row:
-    """Read a Row out of a listed workflow execution."""
-    attrs = execution.typed_search_attributes
-    status = execution.status or WorkflowExecutionStatus.RUNNING
+_STATUS_PREFIX = "WORKFLOW_EXECUTION_STATUS_"
+RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+PAGE = 1000  # rows per page asked of the visibility store
+
+
+def row(info: WorkflowExecutionInfo) -> Row:
+    """Read a Row out of a listed workflow execution (search attributes are never encoded)."""
+    attrs = decode_typed_search_attributes(info.search_attributes)
+    status = WorkflowExecutionStatus.Name(
+        info.status or WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+    )
     return Row(
-        workflow_id=execution.id,
+        workflow_id=info.execution.workflow_id,
         corporate=attrs.get(sa.CORPORATE),
         startup=attrs.get(sa.STARTUP),
         programme=attrs.get(sa.PROGRAMME),
@@ -150,11 +165,26 @@ def row(execution: WorkflowExecution) -> Row:
         outcome=attrs.get(sa.OUTCOME),
         stalled=attrs.get(sa.STALLED),
         paused=attrs.get(sa.PAUSED),
-        status=status.name.lower(),
-        started_at=execution.start_time,
+        status=status.removeprefix(_STATUS_PREFIX).lower(),
+        started_at=info.start_time.ToDatetime(tzinfo=UTC),
     )
 
 
-async def fetch(client: Client, query: str, limit: int | None = None) -> list[Row]:
-    """Return the collaborations matching `query`, newest first as the server lists them."""
-    return [row(e) async for e in client.list_workflows(query, limit=limit)]
+async def fetch(service: ServiceClient, namespace: str, query: str, limit: int | None = None) -> list[Row]:
+    """Return the collaborations matching `query`, newest first as the server lists them.
+
+    Straight from the visibility service: rows carry search attributes only, which need neither
+    the data converter nor the codec (`passerelle.platform.service`).
+    """
+    rows: list[Row] = []
+    token = b""
+    while True:
+        size = PAGE if limit is None else min(PAGE, limit - len(rows))
+        request = ListWorkflowExecutionsRequest(
+            namespace=namespace, query=query, page_size=size, next_page_token=token
+        )
+        page = await service.workflow_service.list_workflow_executions(request)
+        rows += [row(info) for info in page.executions]
+        token = page.next_page_token
+        if not token or (limit is not None and len(rows) >= limit):
+            return rows[:limit]

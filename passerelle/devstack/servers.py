@@ -19,7 +19,8 @@ from typing import Any
 import structlog
 from temporalio.client import Client
 
-from passerelle.platform.client import TemporalUnreachable, client_for
+from passerelle.platform.client import client_for
+from passerelle.platform.service import TemporalUnreachable
 from passerelle.platform.settings import Settings
 from workflows import search_attributes
 

@@ -3,8 +3,9 @@
 Every process (worker, every command, the audit, setup, the dev stack, the benchmarks and the
 tests' fixtures) gets its converter from `converter_for` and its client from `client_for`, so a
 payload is encrypted or decrypted exactly when the settings call for it, wherever it is read or
-written. `tests/unit/test_one_client_factory.py` fails if a module connects or builds a converter
-any other way.
+written. The one exception reads no payload at all: `passerelle list` asks the visibility service
+through `passerelle.platform.service`. `tests/unit/test_one_client_factory.py` fails if a module
+connects or builds a converter any other way.
 
 The converter is the pydantic one, plus the AES-GCM payload codec when encryption keys are
 configured, so nothing readable leaves the process for Temporal's history: each collaboration's
@@ -25,13 +26,9 @@ from temporalio.exceptions import ApplicationError
 from passerelle.platform.codec import EncryptionCodec
 from passerelle.platform.envelope import EnvelopeCodec
 from passerelle.platform.keystore import KeyStore
+from passerelle.platform.service import unreachable
 from passerelle.platform.settings import Settings
 from workflows.rules import REFUSALS
-
-
-class TemporalUnreachable(Exception):
-    """Temporal did not answer the connection (the `passerelle` command shows it as one line)."""
-
 
 # One key store per database and master keys in a process: its cache is what a re-key clears.
 _stores: dict[tuple[str, tuple[tuple[str, bytes], ...], float], KeyStore] = {}
@@ -113,7 +110,4 @@ async def client_for(settings: Settings, **overrides: Any) -> Client:
     try:
         return await Client.connect(**temporal, data_converter=converter_for(settings))
     except RuntimeError as err:  # the SDK's "Failed client connect: ..."
-        raise TemporalUnreachable(
-            f"cannot reach Temporal at {temporal.get('target_host')} ({err}); "
-            "check TEMPORAL_ADDRESS and that the server is up"
-        ) from None
+        raise unreachable(temporal.get("target_host"), err) from None

@@ -11,7 +11,6 @@ encrypted (history written before encryption was switched on) pass through untou
 """
 
 import base64
-import binascii
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,13 +19,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
+from passerelle.platform.keys import EncryptionConfigError, parse_keys
+
+__all__ = ["EncryptionCodec", "EncryptionConfigError", "UnknownKeyError", "new_key", "parse_keys"]
+
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12  # the size AES-GCM is specified for (NIST SP 800-38D)
-
-
-class EncryptionConfigError(ValueError):
-    """The key list in the environment cannot be used (shape, base64, length, duplicates)."""
 
 
 class UnknownKeyError(ValueError):
@@ -55,31 +54,6 @@ class DataKeysNeeded(UnknownKeyError):
 def new_key() -> str:
     """Return a fresh random 256-bit key, base64-encoded, ready for PASSERELLE_ENCRYPTION_KEYS."""
     return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
-
-
-def parse_keys(raw: str, variable: str = "PASSERELLE_ENCRYPTION_KEYS") -> tuple[tuple[str, bytes], ...]:
-    """Parse `kid:base64key,...` into `(kid, key)` pairs, the current key first.
-
-    Errors name `variable` and the key id, never the key material.
-    """
-    keys: list[tuple[str, bytes]] = []
-    for item in (part.strip() for part in raw.split(",")):
-        if not item:
-            continue
-        kid, sep, encoded = item.partition(":")
-        kid = kid.strip()
-        if not sep or not kid:
-            raise EncryptionConfigError(f"{variable}: each entry must be `key-id:base64-key`")
-        try:
-            key = base64.b64decode(encoded.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise EncryptionConfigError(f"{variable}: key {kid!r} is not base64") from None
-        if len(key) != 32:
-            raise EncryptionConfigError(f"{variable}: key {kid!r} must be 32 bytes (AES-256), not {len(key)}")
-        if kid in {k for k, _ in keys}:
-            raise EncryptionConfigError(f"{variable}: key id {kid!r} appears twice")
-        keys.append((kid, key))
-    return tuple(keys)
 
 
 @dataclass(frozen=True)

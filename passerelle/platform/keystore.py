@@ -31,9 +31,9 @@ import asyncpg
 from cachetools import TTLCache
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from passerelle.platform.codec import NONCE_BYTES, EncryptionConfigError, UnknownKeyError
+from passerelle.platform.codec import NONCE_BYTES, UnknownKeyError
+from passerelle.platform.keys import DEFAULT_TTL_SECONDS, EncryptionConfigError
 
-DEFAULT_TTL_SECONDS = 30.0
 POOL_SIZE = 10  # the first payloads of many new collaborations at once each need a query
 MAX_CACHED_KEYS = 10_000  # 32 bytes each: a worker's whole open portfolio, far from a memory problem
 

@@ -16,10 +16,10 @@ from typing import Any
 from temporalio.envconfig import ClientConfigProfile
 
 from activities.channels.config import SmtpSettings, WebhookSettings
-from activities.links import DEFAULT_LINK_DAYS
-from passerelle.platform.codec import EncryptionConfigError, parse_keys
-from passerelle.platform.keystore import DEFAULT_TTL_SECONDS
-from schemas.privacy import DEFAULT_RETENTION_DAYS
+from passerelle.platform.keys import DEFAULT_TTL_SECONDS, EncryptionConfigError, parse_keys
+
+DEFAULT_LINK_DAYS = 30  # a partner link is valid this many days from its e-mail
+DEFAULT_RETENTION_DAYS = 730  # closed collaborations keep personal data two years by default
 
 TASK_QUEUE = "collaborations"
 SMTP_SECURITY = ("starttls", "tls", "none")

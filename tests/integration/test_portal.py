@@ -79,7 +79,7 @@ class Portal_:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def portal(dev_env: WorkflowEnvironment, pool: asyncpg.Pool) -> AsyncIterator[Portal_]:
-    signer = LinkSigner(KEYS, "http://portal.example")
+    signer = LinkSigner(KEYS, "http://portal.example", 30)
     # One address sends every request of the test: its own limit is the next test's.
     server = TestServer(build_app(Portal(dev_env.client, LinkStore(pool), signer, per_address=1000)))
     async with TestClient(server, cookie_jar=DummyCookieJar()) as http:
@@ -89,7 +89,7 @@ async def portal(dev_env: WorkflowEnvironment, pool: asyncpg.Pool) -> AsyncItera
 def channel(port: int) -> SmtpChannel:
     settings = SmtpSettings("127.0.0.1", port, "none", None, sender="Programme <noreply@programme.example>")
     return SmtpChannel(
-        settings, Renderer("http://ui.example", "default", LinkSigner(KEYS, "http://portal.example"))
+        settings, Renderer("http://ui.example", "default", LinkSigner(KEYS, "http://portal.example", 30))
     )
 
 
@@ -272,7 +272,7 @@ async def test_one_address_gets_a_bounded_number_of_tries(
     dev_env: WorkflowEnvironment, pool: asyncpg.Pool
 ) -> None:
     """Guessing links from one address is cut off after the per-address budget, whatever the link."""
-    signer = LinkSigner(KEYS, "http://portal.example")
+    signer = LinkSigner(KEYS, "http://portal.example", 30)
     app = build_app(Portal(dev_env.client, LinkStore(pool), signer, per_address=5))
     async with TestClient(TestServer(app), cookie_jar=DummyCookieJar()) as http:
         codes = [(await http.get(f"/a/p1.portal.guess{n}")).status for n in range(7)]

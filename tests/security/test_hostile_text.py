@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from passerelle.audit.entries import RecordedEntry, RunMark
 from passerelle.audit.timeline import stage_times, story
-from passerelle.cli import output, report, watch
+from passerelle.cli import consoles, output, report, watch
 from schemas import (
     CollaborationRequest,
     HistoryEntry,
@@ -89,8 +89,8 @@ def test_list_prints_every_cell_verbatim(corporate: str, startup: str, workflow_
     console, buffer = terminal()
     row = {"workflow_id": workflow_id, "corporate": corporate, "startup": startup, "programme": corporate,
            "stage": "pilot", "outcome": None, "stalled": True, "paused": False, "status": "running"}  # fmt: skip
-    with mock.patch.object(output, "console", console):
-        output.show_list([row])
+    with mock.patch.object(consoles, "console", console):
+        consoles.show_list([row])
     assert_plain(buffer.getvalue(), workflow_id, corporate, startup)
 
 

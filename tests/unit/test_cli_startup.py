@@ -59,3 +59,38 @@ def test_the_table_is_what_the_modules_register() -> None:
         module, text = COMMANDS[name]
         assert (command.help or "").split("\n\n")[0].replace("\n", " ").strip() == text, name
         assert name in get_command(app_for([name])).commands, (name, module)  # type: ignore[attr-defined]
+
+
+def test_list_reads_the_visibility_service_without_the_sdk_client_or_the_contract() -> None:
+    """`list` needs no payload converted: no client, converter for payloads, contract or keys.
+
+    Run as the operator does, against a server that is not there: the imports are those of a
+    real run up to the connection, then the one-line error.
+    """
+    env = {"TEMPORAL_ADDRESS": "127.0.0.1:9", "PASSERELLE_ENCRYPTION": "off", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", PASSERELLE, "list", "--stalled"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 1 and "error: cannot reach Temporal at 127.0.0.1:9" in done.stderr
+    modules = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "temporalio.service" in modules and "passerelle.cli.listing" in modules
+    unwanted = (
+        "temporalio.client",
+        "temporalio.worker",
+        "temporalio.contrib",
+        "schemas",
+        "asyncpg",
+        "cryptography",
+    )
+    assert sorted(m for m in modules if m.split(".")[0] in unwanted or m.startswith(unwanted)) == []
+    assert (
+        not {"passerelle.cli.common", "passerelle.platform.client", "passerelle.devstack.servers"} & modules
+    )

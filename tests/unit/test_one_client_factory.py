@@ -3,7 +3,9 @@
 A client or converter built by hand reads and writes payloads in clear whatever the settings say:
 the auditors' commands once failed on every encrypted history for exactly that reason. This reads
 the code (AST) of the project and of its tests and fails on any of:
-- `Client.connect(...)` outside `passerelle/platform/client.py` (use `client_for(settings)`);
+- `Client.connect(...)` outside `passerelle/platform/client.py` (use `client_for(settings)`), and
+  `ServiceClient.connect(...)` outside `passerelle/platform/service.py` (the visibility reads
+  of `list`, which carry no payload);
 - `pydantic_data_converter`, `DataConverter(...)` or `EncryptionCodec(...)` in the product outside
   `passerelle/platform/client.py` and `passerelle/platform/codec.py` (use `converter_for(settings)` / `codec_for`);
 - a `data_converter=` that is neither `converter_for(...)` nor another client's `.data_converter`;
@@ -50,6 +52,16 @@ def violations(path: Path, product: bool) -> list[str]:
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr == "connect" and _name(func.value) == "Client":
                 found.append(f"{where}: Client.connect (use passerelle.platform.client.client_for)")
+            service = relative == Path("passerelle/platform/service.py")
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "connect"
+                and _name(func.value) == "ServiceClient"
+            ):
+                if not service:
+                    found.append(
+                        f"{where}: ServiceClient.connect (use passerelle.platform.service.service_for)"
+                    )
             if product and _name(func) in ("DataConverter", "EncryptionCodec"):
                 found.append(f"{where}: {_name(func)}(...) built by hand (use converter_for / codec_for)")
             keywords = {k.arg: k.value for k in node.keywords}

@@ -21,7 +21,7 @@ from schemas import Notification, NotificationEvent, Recipient
 from schemas.partners import PartnerAction
 
 KEYS = parse_keys(f"k2:{new_key()},k1:{new_key()}")
-SIGNER = LinkSigner(KEYS, "https://portal.example/")
+SIGNER = LinkSigner(KEYS, "https://portal.example/", 30)
 SENT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 COLLABORATION = "6f1c2a9e-6d1b-4c33-9a51-0d4b2c7e8f10"
 ALPHABET = string.ascii_letters + string.digits + "-_."
@@ -60,18 +60,18 @@ def test_a_link_says_who_what_which_e_mail_and_until_when() -> None:
 
 def test_a_rotated_key_still_verifies_and_keeps_the_link_id() -> None:
     """Prepend a new key: links signed with the old one still work, and keep their single use."""
-    old = LinkSigner(KEYS[1:], "https://portal.example")
+    old = LinkSigner(KEYS[1:], "https://portal.example", 30)
     url = old.links(COLLABORATION, "corporate", 5, SENT)["on_it"]
     rotated = SIGNER.verify(token_of(url))
     assert rotated.id == old.verify(token_of(url)).id
     assert SIGNER.token(rotated).startswith("p1.k2.")
     with pytest.raises(BadLink):
-        LinkSigner(parse_keys(f"k3:{new_key()}"), "https://portal.example").verify(token_of(url))
+        LinkSigner(parse_keys(f"k3:{new_key()}"), "https://portal.example", 30).verify(token_of(url))
 
 
 def mutations(token: str, rng: random.Random) -> list[str]:
     fields = token.split(".")
-    other_signer = LinkSigner(parse_keys(f"k2:{new_key()}"), "https://portal.example")
+    other_signer = LinkSigner(parse_keys(f"k2:{new_key()}"), "https://portal.example", 30)
     genuine = SIGNER.verify(token)
     out = []
     for _ in range(60):  # one character changed (a "bit flip" in the token's alphabet)

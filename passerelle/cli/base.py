@@ -1,0 +1,57 @@
+"""What every command shares, at no import cost: one-line errors, exit codes, JSON, the RPC runner.
+
+A command that reads no payload (`list`) runs on this module and `passerelle.platform.service`
+alone; the others add `passerelle.cli.common` (the client with the settings' converter).
+"""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from temporalio.service import RPCError, RPCStatusCode, ServiceClient
+
+from passerelle.platform.service import service_for
+from passerelle.platform.settings import Settings, load_settings
+
+T = TypeVar("T")
+
+BAD_INPUT = 2  # exit code for input refused before or by Temporal
+FAILURE = 1  # exit code for anything else (unreachable server, unknown id...)
+
+
+class CliError(Exception):
+    """An error shown as one line on stderr, with an exit code."""
+
+    def __init__(self, message: str, code: int = FAILURE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def rpc_error(err: RPCError) -> CliError:
+    """Return the one-line error of a refused request."""
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return CliError(f"not found: {err.message}")
+    if err.status == RPCStatusCode.INVALID_ARGUMENT:
+        return CliError(f"invalid: {err.message}", BAD_INPUT)
+    return CliError(f"Temporal refused the request: {err.message}")
+
+
+def run_service(make: Callable[[Settings, ServiceClient], Awaitable[T]]) -> T:
+    """Connect to the environment's Temporal services and run `make(settings, service)`."""
+
+    async def main() -> T:
+        settings = load_settings()
+        service = await service_for(settings)
+        try:
+            return await make(settings, service)
+        except RPCError as err:
+            raise rpc_error(err) from None
+
+    return asyncio.run(main())
+
+
+def print_json(value: Any) -> None:
+    """Print a model or plain value as JSON for scripts."""
+    dump = getattr(value, "model_dump_json", None)  # a pydantic model, without importing pydantic
+    print(dump(indent=2) if dump is not None else json.dumps(value, indent=2, default=str))
