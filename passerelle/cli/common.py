@@ -16,7 +16,6 @@ from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFa
 from temporalio.service import RPCError
 
 from passerelle.cli.base import BAD_INPUT, FAILURE, CliError, print_json, rpc_error
-from passerelle.devstack.servers import embedded_postgres, running_postgres_url
 from passerelle.platform.client import client_for, store_for
 from passerelle.platform.settings import Settings, load_settings
 from schemas import describe_validation_error
@@ -63,6 +62,8 @@ def with_key_store(settings: Settings) -> Settings:
     """
     if settings.database_url or not settings.encryption_keys:
         return settings
+    from passerelle.devstack.servers import running_postgres_url  # the dev stack only, when asked
+
     url = running_postgres_url(settings.state_dir)
     return settings if url is None else dataclasses.replace(settings, database_url=url)
 
@@ -99,6 +100,8 @@ def database_url(state_dir: Path | None) -> Iterator[str]:
     if settings.database_url:
         yield settings.database_url
     else:
+        from passerelle.devstack.servers import embedded_postgres
+
         with embedded_postgres(state_dir or settings.state_dir) as url:
             yield url
 
@@ -111,4 +114,8 @@ def running_database_url(settings: Settings, state_dir: Path | None) -> str | No
 
     For commands that only read: unlike `database_url`, it never starts a PostgreSQL of its own.
     """
-    return settings.database_url or running_postgres_url(state_dir or settings.state_dir)
+    if settings.database_url:
+        return settings.database_url
+    from passerelle.devstack.servers import running_postgres_url
+
+    return running_postgres_url(state_dir or settings.state_dir)

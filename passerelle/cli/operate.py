@@ -29,9 +29,7 @@ from passerelle.cli.common import (
 from passerelle.cli.output import show_status
 from passerelle.intake.files import FileRefused, read_text
 from passerelle.intake.ids import default_workflow_id
-from passerelle.platform.db import create_pool
 from passerelle.platform.settings import Settings, load_settings
-from passerelle.reads.history import entries
 from schemas import (
     Closure,
     CollaborationRequest,
@@ -275,6 +273,10 @@ def status(
 
 
 async def _recorded(url: str, collaboration_id: str, last: int | None) -> list[HistoryEntry]:
+    # Only `status` reads PostgreSQL: the other commands of this module load no pool or logger.
+    from passerelle.platform.db import create_pool
+    from passerelle.reads.history import entries
+
     pool = await create_pool(url, max_size=1)
     try:
         return [e async for e in entries(pool, collaboration_id, last)]
