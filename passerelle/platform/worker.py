@@ -36,6 +36,7 @@ from passerelle.platform.db import create_pool, migrate, redact_url
 from passerelle.platform.envelope import EnvelopeCodec
 from passerelle.platform.log_context import LogContextInterceptor
 from passerelle.platform.runtime import build_runtime
+from passerelle.platform.sandbox import DirectContextRunner
 from passerelle.platform.settings import Settings
 from workflows import search_attributes
 from workflows.collaboration import CollaborationWorkflow
@@ -69,12 +70,13 @@ def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
     Deterministic, side-effect-free modules are passed through instead of being re-imported for
     every workflow run: the contract (pydantic models, e-mail validation), the pure rules and,
     unless `strict`, the workflow module itself. They keep no module state, so runs sharing them
-    cannot see each other. The sandbox's restrictions guard the code it imports itself: in
+    cannot see each other. Each payload's serialization context is read without entering the
+    sandbox (`passerelle.platform.sandbox`). The sandbox's restrictions guard the code it imports itself: in
     production that is the digest and anything a workflow imports outside this list; under
     `strict` (the tests) the workflow modules too.
     """
     own = () if strict else WORKFLOW_MODULES
-    return SandboxedWorkflowRunner(
+    return DirectContextRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
             "pydantic",
             "pydantic_core",
