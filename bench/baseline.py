@@ -36,12 +36,15 @@ class _Steps:
     def __init__(self) -> None:
         self._deliveries: set[asyncio.Task[Any]] = set()
         self._seq = 0
+        self._pad = ""  # carried by every record: `BareLoaded` gives it a collaboration's size
 
     async def step(self, notifies: int) -> None:
         self._seq += 1
         info = workflow.info()
         keys = [f"{info.workflow_id}:{self._seq}:{n}" for n in range(notifies)]
         event = {"id": info.workflow_id, "run_id": info.run_id, "seq": self._seq, "keys": keys}
+        if self._pad:
+            event["pad"] = self._pad
         await workflow.execute_activity("bare_record", event, start_to_close_timeout=TIMEOUT)
         for key in keys:
             task = asyncio.create_task(
@@ -79,6 +82,53 @@ class BareLifecycle(_Steps):
         return 0
 
 
+# Search attributes as a collaboration publishes them: all at its start, then what each update
+# changes (the stage at updates 1, 2, 6 and 7, the outcome at the last).
+KEYWORDS = ("Corporate", "Startup", "Programme", "Sector", "Stage")
+STAGE_UPDATES = {1, 2, 6, 7}
+
+
+@workflow.defn
+class BareLoaded(BareLifecycle):
+    """`BareLifecycle` loaded as a collaboration is: payloads of its sizes and its search attributes.
+
+    Not a baseline: it says how much of the gap between Passerelle and `BareLifecycle` is the
+    product's content (the record's projection and notification, the status answers, the
+    Web UI's filters) rather than Passerelle's code. `load` gives the sizes to carry.
+    """
+
+    @workflow.init
+    def __init__(self, load: dict[str, int]) -> None:
+        super().__init__()
+        self._pad = "r" * load["record"]
+        self._answer = "a" * load["answer"]
+        self._result = "z" * load["result"]
+        self._updates = 0
+
+    @workflow.run
+    async def run(self, load: dict[str, int]) -> str:  # type: ignore[override]
+        """Publish every search attribute and the memo, then live as `BareLifecycle`."""
+        keys = [SearchAttributeKey.for_keyword(name) for name in KEYWORDS]
+        flags = [SearchAttributeKey.for_bool(name) for name in ("Stalled", "Paused")]
+        workflow.upsert_search_attributes(
+            [k.value_set("bare") for k in keys] + [f.value_set(False) for f in flags]
+        )
+        workflow.upsert_memo({"collaboration_id": workflow.info().workflow_id})
+        await super().run()
+        return self._result
+
+    @workflow.update
+    async def step_update(self, args: dict[str, Any]) -> str:
+        """Publish what this update changes, record and notify, answer with a status's size."""
+        self._updates += 1
+        if self._updates in STAGE_UPDATES:
+            workflow.upsert_search_attributes([STAGE.value_set(f"stage-{self._updates}")])
+        elif args.get("last"):
+            workflow.upsert_search_attributes([SearchAttributeKey.for_keyword("Outcome").value_set("done")])
+        await super().step_update(args)
+        return self._answer
+
+
 @workflow.defn
 class BareIdle:
     """An open workflow that does nothing: what one idle cached workflow costs."""
@@ -106,4 +156,4 @@ class BareTwoYears(_Steps):
         return 0
 
 
-WORKFLOWS = [BareLifecycle, BareIdle, BareTwoYears]
+WORKFLOWS = [BareLifecycle, BareLoaded, BareIdle, BareTwoYears]

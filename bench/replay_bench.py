@@ -106,7 +106,10 @@ async def run(n: int = 1000, unique: int = 50) -> Report:
             report.values[f"audit_{key}_path"] = path_name
             report.values[f"audit_{key}_histories_per_s"] = round(n / seconds, 2)
             report.values[f"ratio_audit_{key}_over_default"] = round(default_s / seconds, 3)
-            report.target(f"replay speed-up, {key} (audit/default)", default_s / seconds, 5.0, at_least=True)
+            if not sandboxed:  # `audit replay`'s default for the worker's workflows; --sandboxed is shown
+                report.target(
+                    "audit replay, default flags (audit/Replayer)", default_s / seconds, 5.0, at_least=True
+                )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     failures = [e for e in errors if e is not None]

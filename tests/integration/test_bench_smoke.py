@@ -21,9 +21,11 @@ async def test_lifecycle_sides_complete(dev_env: WorkflowEnvironment, pool: asyn
     async with ours, bare:
         assert await lifecycle.batch(lifecycle.passerelle_lifecycle, dev_env.client, queue, 2, 2) > 0
         assert await lifecycle.batch(lifecycle.bare_lifecycle, dev_env.client, bare_queue, 2, 2) > 0
-        ours_work = await lifecycle.work_of(
-            dev_env.client, await lifecycle.passerelle_lifecycle(dev_env.client, queue)
-        )
+        ours_id = await lifecycle.passerelle_lifecycle(dev_env.client, queue)
+        ours_work = await lifecycle.work_of(dev_env.client, ours_id)
+        load = await lifecycle.load_of(dev_env.client, ours_id)
+        loaded_id = await lifecycle.loaded_lifecycle(load)(dev_env.client, bare_queue)
+        loaded_work = await lifecycle.work_of(dev_env.client, loaded_id)
         bare_work = await lifecycle.work_of(
             dev_env.client, await lifecycle.bare_lifecycle(dev_env.client, bare_queue)
         )
@@ -33,6 +35,11 @@ async def test_lifecycle_sides_complete(dev_env: WorkflowEnvironment, pool: asyn
     assert ours_work == {"deliver": 9, "load_playbook": 1, "record_events": 9, "updates": 8}
     assert bare_work == {"bare_lookup": 1, "bare_notify": 9, "bare_record": 9, "updates": 8}
     assert min(ours_size + bare_size) > 0
+    # The loaded bare lifecycle does the baseline's work, each of its 9 records carrying the size
+    # of Passerelle's largest.
+    assert min(load.values()) > 100
+    assert {k: v for k, v in loaded_work.items() if not k.startswith("history_")} == bare_work
+    assert loaded_work["history_bytes"] - bare_size[1] >= 9 * load["record"]
 
 
 async def test_the_baseline_writes_what_passerelle_writes(
