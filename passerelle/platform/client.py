@@ -19,7 +19,7 @@ from typing import Any
 
 from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadConverter
 from temporalio.exceptions import ApplicationError
 
@@ -84,6 +84,34 @@ class RefusalsInClear(DefaultFailureConverter):
         super().to_failure(exception, payload_converter, failure)
 
 
+# One payload converter and one failure converter per pair of classes, shared by every copy.
+_BUILT: dict[tuple[type, type], tuple[Any, Any]] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class SharedConverters(DataConverter):
+    """The SDK's `DataConverter`, its payload and failure converters built once per process.
+
+    The SDK binds a converter to each payload's serialization context by copying it
+    (`with_context`, through `dataclasses.replace`), and each copy first builds a payload
+    converter and a failure converter of its own, which the context-bound ones then replace. With
+    the data-key codec, which binds to every context (`passerelle.platform.envelope`), that is two
+    throwaway converters per payload sequence: a tenth of a worker's CPU under the lifecycle
+    benchmark (docs/benchmarks.md). Neither keeps per-payload state (the pydantic one caches type
+    adapters, which a shared instance keeps warm), so every copy starts from the first ones.
+    """
+
+    def __post_init__(self) -> None:
+        key = (self.payload_converter_class, self.failure_converter_class)
+        if key not in _BUILT:
+            super().__post_init__()
+            _BUILT[key] = (self.payload_converter, self.failure_converter)
+            return
+        payload, failure = _BUILT[key]
+        object.__setattr__(self, "payload_converter", payload)
+        object.__setattr__(self, "failure_converter", failure)
+
+
 def converter_for(settings: Settings) -> DataConverter:
     """Return the pydantic data converter, encrypting with the settings' keys when there are any.
 
@@ -93,8 +121,8 @@ def converter_for(settings: Settings) -> DataConverter:
     codec = codec_for(settings)
     if codec is None:
         return pydantic_data_converter
-    return dataclasses.replace(
-        pydantic_data_converter,
+    return SharedConverters(
+        payload_converter_class=PydanticPayloadConverter,
         payload_codec=codec,
         failure_converter_class=RefusalsInClear,
     )
