@@ -23,7 +23,8 @@ from passerelle.audit.keys import check_keys, erasure_of
 from passerelle.audit.timeline import stage_times, story, to_csv, to_markdown
 from passerelle.audit.verify import Difference, compare, database_rows
 from passerelle.cli.common import BAD_INPUT, FAILURE, CliError, StateDir, database_url, with_key_store
-from passerelle.cli.output import plain_console, show_timeline
+from passerelle.cli.consoles import plain_console
+from passerelle.cli.output import show_timeline
 from passerelle.platform.client import client_for, converter_for, store_for
 from passerelle.platform.codec import UnknownKeyError
 from passerelle.platform.db import redact_url

@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from passerelle.cli.common import BAD_INPUT, CliError, build, print_json, run
-from passerelle.cli.output import plain_console
+from passerelle.cli.consoles import plain_console
 from passerelle.cli.visibility import Row, UnsafeQuery, fetch, restrict
 from passerelle.platform.settings import Settings
 from schemas import Closure, PauseRequest, ResumeRequest

@@ -21,9 +21,6 @@ def plain_console(*, stderr: bool = False, **options: Any) -> Console:
 console = plain_console()
 
 
-console = plain_console()
-
-
 def show_list(rows: list[dict[str, object]]) -> None:
     """Print collaborations (visibility rows) as a table."""
     table = Table("workflow id", "corporate", "start-up", "programme", "stage", "stalled", "paused", "status")

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from activities.outbox import Outbox
 from passerelle.cli.common import NO_DATABASE, CliError, StateDir, running_database_url
-from passerelle.cli.output import plain_console
+from passerelle.cli.consoles import plain_console
 from passerelle.platform.db import create_pool
 from passerelle.platform.settings import Settings, load_settings
 from schemas.moments import minute

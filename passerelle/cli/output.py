@@ -11,11 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from passerelle.audit.timeline import Line, StageTime, human
-from passerelle.cli.consoles import console, plain_console
+from passerelle.cli.consoles import console
 from schemas import CollaborationStatus
 from schemas.moments import minute as _when
-
-__all__ = ["console", "plain_console", "show_status", "show_timeline"]
 
 
 def show_status(status: CollaborationStatus, with_history: bool = True) -> None:

@@ -17,7 +17,7 @@ import typer
 
 from activities import playbooks as store
 from passerelle.cli.common import BAD_INPUT, CliError, StateDir, database_url, print_json
-from passerelle.cli.output import plain_console
+from passerelle.cli.consoles import plain_console
 from passerelle.intake.playbooks import PlaybookRefused, read
 from passerelle.platform.db import create_pool
 from schemas.moments import minute

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from passerelle.cli.common import BAD_INPUT, CliError, StateDir, build, database_url
-from passerelle.cli.output import plain_console
+from passerelle.cli.consoles import plain_console
 from passerelle.platform.db import create_pool
 from passerelle.reads.kpis import read_report as read_kpis
 from schemas import KpiFilters, KpiReport

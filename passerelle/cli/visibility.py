@@ -152,9 +152,7 @@ PAGE = 1000  # rows per page asked of the visibility store
 def row(info: WorkflowExecutionInfo) -> Row:
     """Read a Row out of a listed workflow execution (search attributes are never encoded)."""
     attrs = decode_typed_search_attributes(info.search_attributes)
-    status = WorkflowExecutionStatus.Name(
-        info.status or WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
-    )
+    status = WorkflowExecutionStatus.Name(info.status or RUNNING)
     return Row(
         workflow_id=info.execution.workflow_id,
         corporate=attrs.get(sa.CORPORATE),

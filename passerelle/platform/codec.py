@@ -19,9 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from passerelle.platform.keys import EncryptionConfigError, parse_keys
-
-__all__ = ["EncryptionCodec", "EncryptionConfigError", "UnknownKeyError", "new_key", "parse_keys"]
+from passerelle.platform.keys import EncryptionConfigError
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"

@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
-from bench import lifecycle, milestone, privacy, replay_bench, scale, timeskip
+from bench import cli, lifecycle, milestone, privacy, replay_bench, scale, timeskip
 from bench.common import Report
 from passerelle.platform.settings import Settings
 
@@ -135,3 +135,17 @@ async def test_the_access_search_finds_the_one_seeded_contact(own_database: tupl
     rows = await privacy.database_rows(pool, privacy.address_of(40))
     assert [c["collaboration_id"] for c in rows["collaborations"]] == ["c20"]
     assert len(rows["notifications"]) == 2 and rows["milestones"] == []
+
+
+async def test_cli_timings_run_the_installed_commands() -> None:
+    """The CLI benchmark times a command to its end, and a failing command stops it."""
+    passerelle = cli.find_binary("passerelle")
+    env = dict(os.environ)
+    ours, theirs = await cli.side_by_side([passerelle, "--help"], [passerelle, "schema", "--help"], env, 1)
+    assert ours > 0 and theirs is not None and theirs > 0
+    try:
+        await cli.wall([passerelle, "no-such-command"], env)
+    except RuntimeError as err:
+        assert "exited 2" in str(err)
+    else:
+        raise AssertionError("a failing command was timed as if it had run")

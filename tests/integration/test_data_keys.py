@@ -18,7 +18,8 @@ from temporalio.testing import WorkflowEnvironment
 from passerelle.audit.histories import Run, fetch_chain
 from passerelle.audit.keys import key_ids
 from passerelle.platform.client import converter_for
-from passerelle.platform.codec import new_key, parse_keys
+from passerelle.platform.codec import new_key
+from passerelle.platform.keys import parse_keys
 from passerelle.platform.keystore import DataKeyDestroyed, KeyStore, KeyStoreUnavailable, UnknownDataKey
 from passerelle.platform.settings import Settings
 from schemas import MilestoneRequest

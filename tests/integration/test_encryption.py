@@ -24,8 +24,9 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from passerelle.platform.client import client_for
-from passerelle.platform.codec import EncryptionCodec, new_key, parse_keys
+from passerelle.platform.codec import EncryptionCodec, new_key
 from passerelle.platform.codec_server import start_codec_server
+from passerelle.platform.keys import parse_keys
 from passerelle.platform.settings import load_settings
 from schemas import Closure, Outcome, Stage, StageChange
 from tests.conftest import WorkerFactory

@@ -27,7 +27,8 @@ from activities.channels.smtp import SmtpChannel, SmtpSettings
 from activities.links import LinkSigner
 from activities.rendering import Renderer
 from passerelle.devstack.smtpsink import ReceivedMail, SinkHandler
-from passerelle.platform.codec import new_key, parse_keys
+from passerelle.platform.codec import new_key
+from passerelle.platform.keys import parse_keys
 from passerelle.portal.app import Portal, build_app
 from passerelle.portal.store import LinkStore
 from schemas import Closure, CollaborationStatus, NotificationEvent, Outcome, PauseRequest, ResumeRequest

@@ -74,13 +74,25 @@ async def test_record_golden_history(
 
     Clear, so the goldens never depend on a key: the suite's key is new every session.
     """
+    await record_scenario(time_env, run_worker, task_queue, name, clear_settings, GOLDEN / name)
+
+
+async def record_scenario(
+    time_env: WorkflowEnvironment,
+    run_worker: WorkerFactory,
+    task_queue: str,
+    name: str,
+    clear_settings: Settings,
+    folder: Path,
+) -> None:
+    """Run scenario `name` on today's code with a clear client and export its runs to `folder`."""
     config = time_env.client.config()  # keeps the time-skipping interceptor
     clear = Client(**{**config, "data_converter": converter_for(clear_settings)})
     async with run_worker(clear):
         workflow_id = await SCENARIOS[name](
-            ClientEnvironment(clear, time_env.sleep), f"golden-{name}", task_queue
+            ClientEnvironment(clear, time_env.sleep), f"{folder.parent.name}-{name}", task_queue
         )
     runs = await fetch_chain(clear, workflow_id)
-    shutil.rmtree(GOLDEN / name, ignore_errors=True)
-    write_export(runs, GOLDEN / name, "default")
-    assert (GOLDEN / name / "manifest.json").exists()
+    shutil.rmtree(folder, ignore_errors=True)
+    write_export(runs, folder, "default")
+    assert (folder / "manifest.json").exists()

@@ -11,22 +11,19 @@ them. `histories/settled/` holds the scenarios recorded with the marker:
 """
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from passerelle.audit.histories import Run, fetch_chain, read_export, write_export
+from passerelle.audit.histories import Run, fetch_chain, read_export
 from passerelle.audit.replay import replay_runs
-from passerelle.platform.client import converter_for
 from passerelle.platform.settings import Settings
 from tests.conftest import WorkerFactory
 from tests.replay.patching.settled_unguarded import UnguardedSettledWorkflow
-from tests.replay.scenarios import SCENARIOS, ClientEnvironment, full_lifecycle
-from tests.replay.test_golden import golden_folders
+from tests.replay.scenarios import SCENARIOS, full_lifecycle
+from tests.replay.test_golden import golden_folders, record_scenario
 from tests.replay.test_patch_registry import STEP_ONE, markers
 from workflows import patches
 from workflows.activity_names import LOAD_PLAYBOOK
@@ -113,13 +110,4 @@ async def test_record_settled_history(
     clear_settings: Settings,
 ) -> None:
     """Record a scenario's chain of runs with today's code, in clear (on demand only)."""
-    config = time_env.client.config()  # keeps the time-skipping interceptor
-    clear = Client(**{**config, "data_converter": converter_for(clear_settings)})
-    async with run_worker(clear):
-        workflow_id = await SCENARIOS[name](
-            ClientEnvironment(clear, time_env.sleep), f"settled-{name}", task_queue
-        )
-    runs = await fetch_chain(clear, workflow_id)
-    shutil.rmtree(SETTLED / name, ignore_errors=True)
-    write_export(runs, SETTLED / name, "default")
-    assert (SETTLED / name / "manifest.json").exists()
+    await record_scenario(time_env, run_worker, task_queue, name, clear_settings, SETTLED / name)

@@ -23,9 +23,10 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from passerelle.platform.codec import EncryptionCodec, new_key, parse_keys
+from passerelle.platform.codec import EncryptionCodec, new_key
 from passerelle.platform.codec_auth import CodecAuth, CodecAuthError, RateLimit, codec_auth_from
 from passerelle.platform.codec_server import MAX_BODY, start_codec_server
+from passerelle.platform.keys import parse_keys
 from tests.e2e.cli import assert_one_line_error, passerelle
 from tests.integration.test_encryption import free_port
 

@@ -52,7 +52,7 @@ SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 def terminal() -> tuple[object, io.StringIO]:
     buffer = io.StringIO()
-    console = output.plain_console(file=buffer, force_terminal=True, color_system="truecolor", width=1000)
+    console = consoles.plain_console(file=buffer, force_terminal=True, color_system="truecolor", width=1000)
     return console, buffer
 
 

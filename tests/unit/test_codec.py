@@ -11,10 +11,9 @@ from passerelle.platform.codec import (
     ENCODING,
     KEY_ID,
     EncryptionCodec,
-    EncryptionConfigError,
     new_key,
-    parse_keys,
 )
+from passerelle.platform.keys import EncryptionConfigError, parse_keys
 from passerelle.platform.settings import load_settings
 
 PLAIN = Payload(metadata={"encoding": b"json/plain"}, data=b'{"contact_email": "a@b.example"}')

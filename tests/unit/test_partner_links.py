@@ -15,7 +15,8 @@ import pytest
 from activities.channels.smtp import SmtpChannel, SmtpSettings
 from activities.links import BadLink, Link, LinkSigner
 from activities.rendering import Renderer
-from passerelle.platform.codec import new_key, parse_keys
+from passerelle.platform.codec import new_key
+from passerelle.platform.keys import parse_keys
 from passerelle.portal.texts import TEXTS
 from schemas import Notification, NotificationEvent, Recipient
 from schemas.partners import PartnerAction

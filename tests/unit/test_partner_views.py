@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from passerelle.audit.entries import RecordedEntry
 from passerelle.audit.timeline import story
-from passerelle.cli import output
+from passerelle.cli import consoles, output
 from schemas.partners import PartnerAction, PartnerAnswer
 from tests.factories import request
 from workflows import partner_ops, views
@@ -42,7 +42,7 @@ def test_the_current_details_show_each_answer_and_the_withdrawal() -> None:
 
 def test_the_status_panel_shows_them_too() -> None:
     status = views.status(answered(), NOW + timedelta(days=15))
-    console = output.plain_console(width=200, record=True)
+    console = consoles.plain_console(width=200, record=True)
     saved, output.console = output.console, console
     try:
         output.show_status(status, with_history=False)

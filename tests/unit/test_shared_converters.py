@@ -11,8 +11,9 @@ from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import WorkflowSerializationContext
 
 from passerelle.platform.client import RefusalsInClear, SharedConverters
-from passerelle.platform.codec import EncryptionCodec, new_key, parse_keys
+from passerelle.platform.codec import EncryptionCodec, new_key
 from passerelle.platform.envelope import EnvelopeCodec
+from passerelle.platform.keys import parse_keys
 from passerelle.platform.keystore import KeyStore
 
 
