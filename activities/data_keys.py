@@ -13,14 +13,8 @@ from typing import Protocol
 import asyncpg
 from temporalio import activity
 
-from schemas.privacy import (
-    ADDRESS,
-    KeyChange,
-    KeyDestruction,
-    RetentionResult,
-    RetentionSweep,
-    pseudonym_of,
-)
+from schemas.addresses import ADDRESS, address_pattern, addresses_in
+from schemas.privacy import KeyChange, KeyDestruction, RetentionResult, RetentionSweep, pseudonym_of
 from workflows.activity_names import ACTIVATE_DATA_KEY, DESTROY_DATA_KEYS, RETENTION_SWEEP
 
 
@@ -50,18 +44,20 @@ WHERE c.outcome IS NOT NULL AND c.erased_at IS NULL
 ORDER BY k.closed_at, c.collaboration_id
 LIMIT $3
 """
-# Every text of a collaboration's rows that may hold an address.
+# Every text of a collaboration's rows that may hold an address: plain texts, and JSON values,
+# read string by string (`schemas.addresses`).
 TEXTS = """
-SELECT actor || ' ' || note || ' ' || coalesce(evidence_url, '') || ' ' || coalesce(details::text, '')
+SELECT actor || ' ' || note || ' ' || coalesce(evidence_url, ''), details
 FROM milestones WHERE collaboration_id = $1
 UNION ALL
-SELECT recipients::text || ' ' || context::text FROM notifications WHERE collaboration_id = $1
+SELECT '', jsonb_build_array(recipients, context) FROM notifications WHERE collaboration_id = $1
 UNION ALL
-SELECT coalesce(d.result, '') || ' ' || coalesce(d.last_error, '')
+SELECT coalesce(d.result, '') || ' ' || coalesce(d.last_error, ''), NULL
 FROM deliveries d JOIN notifications n USING (idempotency_key) WHERE n.collaboration_id = $1
 UNION ALL
-SELECT concat_ws(' ', corporate_email, startup_email, owner_email) FROM collaborations
-WHERE collaboration_id = $1
+SELECT concat_ws(' ', corporate, startup, programme, topic, startup_label, corporate_email, startup_email,
+                 owner_email), NULL
+FROM collaborations WHERE collaboration_id = $1
 """
 
 
@@ -98,8 +94,13 @@ class DataKeyActivities:
         result = RetentionResult(more=len(due) == sweep.batch)
         for row in due:
             texts = await self._pool.fetch(TEXTS, row["collaboration_id"])
-            found = {a.lower() for r in texts for a in ADDRESS.findall(r[0] or "")}
-            pairs = {a: pseudonym_of(a, self._keys.pseudonym_secret) for a in sorted(found)}
+            found = {a.lower() for r in texts for a in ADDRESS.findall(r[0])} | addresses_in(
+                [r[1] for r in texts]
+            )
+            pairs = {
+                a: {"pseudonym": pseudonym_of(a, self._keys.pseudonym_secret), "pattern": address_pattern(a)}
+                for a in sorted(found)
+            }
             destroyed: list[str] = []
             if not row["id_reused"]:  # an open collaboration took the id since: its keys stay
                 destroyed = await self._keys.destroy(

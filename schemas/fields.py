@@ -9,10 +9,12 @@ tags) refuse line breaks too: they end up in e-mail subjects and headers.
 """
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, ValidationInfo
 from pydantic_core import PydanticCustomError
+
+from schemas.addresses import PSEUDONYM
 
 STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
@@ -51,14 +53,35 @@ def _line_unless_legacy(value: str, info: ValidationInfo) -> str:
 # A single line for a field that was once unchecked: new input is checked, running ones replay.
 LegacyLine = AfterValidator(_line_unless_legacy)
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200), Line]
-Actor = Annotated[str, StringConstraints(min_length=1, max_length=200), Line]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=40), Line]
-Kind = Annotated[str, StringConstraints(min_length=1, max_length=80), Line]
-Note = Annotated[str, StringConstraints(max_length=4000), Text]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=4000), Text]
+# An erasure puts a pseudonym (19 characters) where an address was, and an address may be as
+# short as `a@b.c`: a pseudonym counts as that shortest address toward a field's bound, so text
+# that fitted before its erasure still fits after it (docs/privacy.md). Typed text gains at most
+# 19/5 of its bound by it: still bounded.
+SHORTEST_ADDRESS = "a@b.c"
+
+
+def _at_most(most: int) -> Any:
+    """Return the bound `max_length=most`, with each pseudonym counted as the shortest address."""
+
+    def check(value: str) -> str:
+        counted = len(PSEUDONYM.sub(SHORTEST_ADDRESS, value)) if "erased:" in value else len(value)
+        if counted > most:
+            raise PydanticCustomError(
+                "string_too_long", "String should have at most {max_length} characters", {"max_length": most}
+            )
+        return value
+
+    return (Field(json_schema_extra={"maxLength": most}), AfterValidator(check))
+
+
+Name = Annotated[str, StringConstraints(min_length=1), *_at_most(200), Line]
+Actor = Annotated[str, StringConstraints(min_length=1), *_at_most(200), Line]
+Label = Annotated[str, StringConstraints(min_length=1), *_at_most(40), Line]
+Kind = Annotated[str, StringConstraints(min_length=1), *_at_most(80), Line]
+Note = Annotated[str, *_at_most(4000), Text]
+Reason = Annotated[str, StringConstraints(min_length=1), *_at_most(4000), Text]
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=50), Line]
+Tag = Annotated[str, StringConstraints(min_length=1), *_at_most(50), Line]
 Days = Annotated[float, Field(gt=0, le=3650)]
 
 # The shortest stall threshold: a typo such as 0.000001 (86 ms) would otherwise chase partners as

@@ -16,9 +16,10 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints, WithJsonSchema
 from pydantic.networks import validate_email
 
+from schemas.addresses import PSEUDONYM
 from schemas.fields import STRICT, Actor, Reason
 
-PSEUDONYM_PATTERN = r"^erased:[0-9a-f]{12}$"
+PSEUDONYM_PATTERN = f"^{PSEUDONYM.pattern}$"
 DATA_KEY_PATTERN = r"^[0-9a-f]{24}$"
 
 Pseudonym = Annotated[str, StringConstraints(pattern=PSEUDONYM_PATTERN)]
@@ -38,11 +39,6 @@ def _contact(value: str) -> str:
 Contact = Annotated[str, AfterValidator(_contact), WithJsonSchema({"type": "string", "format": "email"})]
 DataKeyId = Annotated[str, StringConstraints(pattern=DATA_KEY_PATTERN)]
 
-# What counts as an address inside free text (notes, contexts, delivery errors): the retention
-# sweep pseudonymises each one it finds.
-PSEUDONYM = re.compile(r"erased:[0-9a-f]{12}")
-ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-
 
 def pseudonym_of(address: str, secret: bytes) -> str:
     """Return the pseudonym of `address` (its case does not matter) under `secret`."""
@@ -53,11 +49,6 @@ def pseudonym_of(address: str, secret: bytes) -> str:
 def is_pseudonym(value: str) -> bool:
     """Return True when a contact field holds an erased address's pseudonym."""
     return re.fullmatch(PSEUDONYM_PATTERN, value) is not None
-
-
-def replace_address(text: str, address: str, replacement: str) -> str:
-    """Return `text` with every occurrence of `address`, whatever its case, replaced."""
-    return re.sub(re.escape(address), replacement, text, flags=re.IGNORECASE)
 
 
 class ContactErasure(BaseModel):

@@ -8,11 +8,13 @@ activates the new data key, continues-as-new under it, and the new run destroys 
 (`workflows.collaboration`). Pure: `now` is the workflow's time.
 """
 
-import json
 from datetime import datetime
 
+from pydantic import HttpUrl, TypeAdapter, ValidationError
+
 from schemas import EventKind, HistoryEntry
-from schemas.privacy import ContactErasure, Rekey, replace_address
+from schemas import addresses as rule
+from schemas.privacy import ContactErasure, Rekey
 from workflows import rules
 from workflows.state import CollaborationState
 
@@ -55,11 +57,30 @@ def erase(state: CollaborationState, erasure: ContactErasure, now: datetime) -> 
     return entry
 
 
+_URL = TypeAdapter(HttpUrl)
+
+
+def _in_place(text: str, address: str, pseudonym: str) -> str:
+    """Return `text` with the address replaced. A link whose address sits in its authority
+    (`https://user:ana@x.example/`) would not read as a link any more: it becomes one that
+    names the pseudonym, so the field keeps a valid value (docs/privacy.md)."""
+    replaced = rule.replace(text, address, pseudonym)
+    if replaced != text and text.startswith(("http://", "https://")):
+        try:
+            _URL.validate_python(replaced)
+        except ValidationError:
+            return f"https://erased.invalid/{pseudonym}"
+    return replaced
+
+
 def _scrub(state: CollaborationState, address: str, pseudonym: str) -> None:
-    """Replace every remaining occurrence of `address` in the state (notes, actors, approvers)."""
-    dumped = state.model_dump_json()
-    if address.lower() not in dumped.lower():
+    """Replace every remaining mention of `address` in the state (notes, actors, approvers),
+    string by string, by the rule of `schemas.addresses`: never a part of a longer address."""
+    dumped = state.model_dump(mode="json")
+    if not rule.named_in(dumped, address):
         return
-    scrubbed = CollaborationState.model_validate(json.loads(replace_address(dumped, address, pseudonym)))
+    scrubbed = CollaborationState.model_validate(
+        rule.map_strings(dumped, lambda text: _in_place(text, address, pseudonym))
+    )
     for name in CollaborationState.model_fields:
         setattr(state, name, getattr(scrubbed, name))

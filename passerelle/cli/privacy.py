@@ -101,7 +101,7 @@ def erase(
             try:
                 found = await plan(pool, client, address, store.pseudonym_secret)
                 _show_plan(found, dry_run)
-                if dry_run or (not found.chains and not any(found.rows.values()) and not found.playbooks):
+                if dry_run or found.empty:
                     return
                 try:
                     report = await erase(
@@ -128,16 +128,34 @@ def erase(
         run(go)
 
 
+def _rows_of(found: "ErasurePlan", collaboration_id: str) -> list[str]:
+    """Return one line per table naming each row of the collaboration the erasure changes."""
+    keys: dict[str, list[str]] = {}
+    for table, key, cid in found.rows:
+        if cid != collaboration_id:
+            continue
+        shown = key.removeprefix(f"{cid}/")  # milestones `seq`, notifications `seq/event`
+        keys.setdefault(table, []).append("its row" if table == "collaborations" else f"#{shown}")
+    return [f"{table}: {', '.join(shown)}" for table, shown in sorted(keys.items())]
+
+
 def _show_plan(found: "ErasurePlan", dry_run: bool) -> None:
     verb = "would" if dry_run else "will"
     typer.echo(f"{found.address} becomes {found.pseudonym}")
-    if not found.chains and not any(found.rows.values()) and not found.playbooks:
+    earlier = found.under_way
+    if earlier is not None:
+        typer.echo(
+            f"erasure {earlier['erasure_id']}, begun {earlier['erased_at']:%Y-%m-%d %H:%M:%S %Z} "
+            f"by {earlier['erased_by']}, is not finished: this run {verb} finish it"
+        )
+    if found.empty:
         typer.echo("nothing names this address: nothing to erase")
         return
-    for table, count in found.rows.items():
-        typer.echo(f"  {table}: {count} row(s) {verb} be pseudonymised")
-    for name in found.playbooks:
-        typer.echo(f"  playbook {name} {verb} be pseudonymised")
+    counts: dict[str, int] = {}
+    for table, _, _ in found.rows:
+        counts[table] = counts.get(table, 0) + 1
+    summary = ", ".join(f"{table} {n}" for table, n in sorted(counts.items())) or "none"
+    typer.echo(f"  {len(found.rows)} row(s) {verb} be pseudonymised ({summary})")
     for chain in found.chains:
         action = (
             "erase_contact, then continue under a new data key; the older keys destroyed"
@@ -145,6 +163,13 @@ def _show_plan(found: "ErasurePlan", dry_run: bool) -> None:
             else "closed: every data key destroyed, its history unreadable"
         )
         typer.echo(f"  {chain.workflow_id} ({', '.join(chain.collaboration_ids)}): {verb} get {action}")
+        for cid in chain.collaboration_ids:
+            for line in _rows_of(found, cid):
+                typer.echo(f"    {cid} {line}")
+    names = {"playbooks": "playbook", "erasures": "erasure record", "data_keys": "data key"}
+    for table, key, owner in found.rows:
+        if owner is None:
+            typer.echo(f"  {names.get(table, table)} {key} {verb} be pseudonymised")
 
 
 def register(root: typer.Typer) -> None:

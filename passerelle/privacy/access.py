@@ -8,7 +8,6 @@ decrypted into the document (start input, updates, activity inputs and results, 
 where it sits. Read-only: nothing is changed anywhere.
 """
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -22,34 +21,62 @@ from temporalio.converter import DataConverter
 from passerelle.audit.histories import fetch_chain
 from passerelle.audit.keys import payloads
 from passerelle.platform.keystore import DataKeyDestroyed
+from schemas.addresses import ADDRESS, address_pattern, map_strings, named_in
 
+# Each search finds its candidates through a trigram index (ILIKE, `$1`) and keeps those whose
+# text names the address by the rule of `schemas.addresses` (`$2`): never a part of a longer one.
 NOTIFICATIONS = """
 SELECT idempotency_key, collaboration_id, workflow_id, event, language, recipients, context, created_at
 FROM notifications
 WHERE (recipients::text || ' ' || context::text) ILIKE $1
+  AND (jsonb_names(recipients, $2) OR jsonb_names(context, $2))
 ORDER BY created_at, idempotency_key
 """
 MILESTONES = """
-SELECT collaboration_id, seq, workflow_id, run_id, kind, stage, actor, note, details, occurred_at
+SELECT collaboration_id, seq, workflow_id, run_id, kind, stage, actor, note, evidence_url, details,
+       occurred_at
 FROM milestones
-WHERE lower(actor) = $1 OR note ILIKE $2 OR (details IS NOT NULL AND details::text ILIKE $2)
+WHERE ((actor || ' ' || note || ' ' || coalesce(evidence_url, '')) ILIKE $1
+       OR (details IS NOT NULL AND details::text ILIKE $1))
+  AND (actor ~ $2 OR note ~ $2 OR evidence_url ~ $2 OR jsonb_names(details, $2))
 ORDER BY collaboration_id, seq
 """
 DELIVERIES = """
-SELECT idempotency_key, channel, status, attempts, result, last_error, updated_at
-FROM deliveries WHERE idempotency_key = ANY($1::text[]) ORDER BY idempotency_key, channel
+SELECT d.idempotency_key, d.channel, d.status, d.attempts, d.result, d.last_error, d.updated_at,
+       n.collaboration_id, n.workflow_id
+FROM deliveries d JOIN notifications n USING (idempotency_key)
+WHERE d.idempotency_key = ANY($3::text[])
+   OR ((coalesce(d.result, '') || ' ' || coalesce(d.last_error, '')) ILIKE $1
+       AND (d.result ~ $2 OR d.last_error ~ $2))
+ORDER BY d.idempotency_key, d.channel
+"""
+# A collaboration's own row names its contacts (migration 0008), its parties and topic.
+NAMED_COLLABORATIONS = """
+SELECT collaboration_id FROM collaborations
+WHERE concat_ws(' ', corporate, startup, programme, topic, startup_label, corporate_email, startup_email,
+                owner_email) ~ $1
 """
 COLLABORATIONS = """
 SELECT * FROM collaborations WHERE collaboration_id = ANY($1::text[]) ORDER BY collaboration_id
 """
-# A collaboration's own row names its contacts (migration 0008).
-NAMED_COLLABORATIONS = """
-SELECT collaboration_id FROM collaborations
-WHERE $1 IN (lower(corporate_email), lower(startup_email), lower(owner_email))
-"""
 PORTAL_LINKS = """
 SELECT * FROM portal_links WHERE link_id = ANY($1::text[]) ORDER BY link_id
 """
+# Where the person acted outside a collaboration: a playbook applied or naming them, an erasure
+# or a key destruction they made.
+PLAYBOOKS = """
+SELECT programme, version, applied_by, applied_at, body FROM playbooks
+WHERE applied_by ~ $1 OR jsonb_names(body, $1) OR source ~ $1 ORDER BY programme, version
+"""
+ERASURES = """
+SELECT erasure_id, scope, erased_by, reason, erased_at FROM erasures
+WHERE erased_by ~ $1 OR reason ~ $1 ORDER BY erasure_id
+"""
+DATA_KEYS = """
+SELECT key_id, workflow_id, destroyed_at, destroyed_by, destroy_reason FROM data_keys
+WHERE destroyed_by ~ $1 OR destroy_reason ~ $1 ORDER BY key_id
+"""
+SOMEONE_ELSE = "[another address]"
 
 
 def like_pattern(address: str) -> str:
@@ -62,30 +89,48 @@ def _plain(row: asyncpg.Record) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in dict(row).items()}
 
 
+def only_theirs(value: Any, address: str) -> Any:
+    """Return `value` with every other person's address masked: an access export answers one
+    person, and the rows and payloads it quotes may name others (a party's other contact, the
+    owner, an operator)."""
+    lower = address.lower()
+
+    def mask(text: str) -> str:
+        return ADDRESS.sub(lambda m: m.group() if m.group().lower() == lower else SOMEONE_ELSE, text)
+
+    return map_strings(value, mask)
+
+
 async def database_rows(pool: asyncpg.Pool, address: str) -> dict[str, list[dict[str, Any]]]:
     """Return the PostgreSQL rows that name `address`, and the rows that belong with them."""
-    lower = address.lower()
+    like, pattern = like_pattern(address), address_pattern(address)
     async with pool.acquire() as conn, conn.transaction():
         # The planner overprices trigram lookups of a long pattern and reads whole tables instead
         # (5 to 6 times slower at 10,000 collaborations: bench/privacy.py); these searches are
         # selective by nature, so they go through the indexes.
         await conn.execute("SET LOCAL enable_seqscan = off")
-        notifications = [_plain(r) for r in await conn.fetch(NOTIFICATIONS, like_pattern(address))]
-        milestones = [_plain(r) for r in await conn.fetch(MILESTONES, lower, like_pattern(address))]
+        notifications = [_plain(r) for r in await conn.fetch(NOTIFICATIONS, like, pattern)]
+        milestones = [_plain(r) for r in await conn.fetch(MILESTONES, like, pattern)]
         keys = [n["idempotency_key"] for n in notifications]
-        deliveries = [_plain(r) for r in await conn.fetch(DELIVERIES, keys)]
-        named = [r["collaboration_id"] for r in await conn.fetch(NAMED_COLLABORATIONS, lower)]
-        ids = sorted({r["collaboration_id"] for r in [*notifications, *milestones]} | set(named))
+        deliveries = [_plain(r) for r in await conn.fetch(DELIVERIES, like, pattern, keys)]
+        named = [r["collaboration_id"] for r in await conn.fetch(NAMED_COLLABORATIONS, pattern)]
+        ids = sorted({r["collaboration_id"] for r in [*notifications, *milestones, *deliveries]} | set(named))
         collaborations = [_plain(r) for r in await conn.fetch(COLLABORATIONS, ids)]
         links = [m["details"]["link"] for m in milestones if (m["details"] or {}).get("link")]
         portal_links = [_plain(r) for r in await conn.fetch(PORTAL_LINKS, links)]
-    return {
+        acted = {
+            table: [_plain(r) for r in await conn.fetch(query, pattern)]
+            for table, query in (("playbooks", PLAYBOOKS), ("erasures", ERASURES), ("data_keys", DATA_KEYS))
+        }
+    rows = {
         "collaborations": collaborations,
         "milestones": milestones,
         "notifications": notifications,
         "deliveries": deliveries,
         "portal_links": portal_links,
+        **acted,
     }
+    return {table: only_theirs(found, address) for table, found in rows.items()}
 
 
 async def decoded_payload(converter: DataConverter, payload: Payload) -> Any:
@@ -98,10 +143,6 @@ async def decoded_payload(converter: DataConverter, payload: Payload) -> Any:
         return payload.data.decode("utf-8", errors="replace")
 
 
-def _json(payload_json: Any) -> str:
-    return json.dumps(payload_json, ensure_ascii=False, sort_keys=True, default=str)
-
-
 async def temporal_payloads(
     client: Client,
     converter: DataConverter,
@@ -111,7 +152,6 @@ async def temporal_payloads(
 ) -> list[dict[str, Any]]:
     """Return every decrypted payload naming `address` in the chains `(workflow id, first run id)`."""
     found = []
-    lower = address.lower()
     for workflow_id, collaboration_id in chains:
         for run in await fetch_chain(client, workflow_id, collaboration_id):
             for event in run.events:
@@ -120,7 +160,7 @@ async def temporal_payloads(
                         value = await decoded_payload(converter, payload)
                     except DataKeyDestroyed:  # erased: nobody can read it any more, nor can we
                         continue
-                    if lower not in _json(value).lower():
+                    if not named_in(value, address):
                         continue
                     found.append(
                         {
@@ -129,7 +169,7 @@ async def temporal_payloads(
                             "run_id": run.run_id,
                             "event_id": event.event_id,
                             "event": EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower(),
-                            "payload": value,
+                            "payload": only_theirs(value, address),
                         }
                     )
         on_done()
@@ -146,9 +186,7 @@ async def access_document(
 ) -> dict[str, Any]:
     """Return the access document of `address`: every row and every payload that names it."""
     rows = await database_rows(pool, address)
-    chains = sorted(
-        {(r["workflow_id"], r["collaboration_id"]) for r in [*rows["notifications"], *rows["milestones"]]}
-    )
+    chains = sorted({(r["workflow_id"], r["collaboration_id"]) for r in rows["collaborations"]})
     on_start(len(chains))
     found = await temporal_payloads(client, converter, chains, address, on_done)
     return {

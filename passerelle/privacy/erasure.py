@@ -1,17 +1,19 @@
 """Erase a person (docs/privacy.md): every collaboration naming the address, then PostgreSQL.
 
-`plan` finds what the address touches, through the access search (`passerelle.privacy.access`):
-the rows per table, and each collaboration chain, running or closed. `erase` then:
-1. for a running collaboration, prepares the chain's next data key and sends `erase_contact`
-   (sealed, like everything before it, with the current key). The workflow replaces the address,
-   activates the new key, continues-as-new under it, and its new run destroys the older keys;
-   `erase` waits until they are destroyed;
+`plan` finds what the address touches by the rule of `schemas.addresses` (the whole address,
+never a part of a longer one): it runs the erasure's own SQL, `pseudonymise_rows`, in a
+transaction it rolls back, so the plan lists exactly the rows the erasure changes, and each
+workflow id chain those rows belong to, running or closed. `erase` then writes its `erasures`
+row (`passerelle.privacy.ledger`) and:
+1. for a running collaboration, prepares the chain's next data key, notes it in the row, and
+   sends `erase_contact` (sealed, like everything before it, with the current key). The workflow
+   replaces the address, activates the new key, continues-as-new under it, and its new run
+   destroys the older keys; `erase` waits until they are destroyed;
 2. for a closed collaboration, destroys every data key of its chain: its history stays in
    Temporal until the namespace retention removes it, and nobody can decrypt it any more;
-3. pseudonymises the rows in one transaction (`pseudonymise_rows` of migration 0007, playbook
-   approvers and actors too) and records the `erasures` row: who, when, why, the pseudonym,
-   what changed; never the address.
-Each step is idempotent, so an erasure interrupted half-way is finished by running it again.
+3. pseudonymises the rows and marks the erasure finished, in one transaction.
+A step that fails leaves the row saying what was done; the same command run again finishes the
+rest, skipping what is done and re-sending a re-key's update under the same key and update id.
 """
 
 import asyncio
@@ -24,35 +26,29 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFai
 from temporalio.service import RPCError, RPCStatusCode
 
 from passerelle.platform.keystore import KeyStore
-from passerelle.privacy.access import database_rows, like_pattern
+from passerelle.privacy import ledger
+from passerelle.privacy.ledger import Ledger, Step
+from schemas.addresses import address_pattern
 from schemas.privacy import ContactErasure, pseudonym_of
 
-PLAYBOOKS = """
-SELECT programme, version FROM playbooks
-WHERE lower(applied_by) = lower($1) OR body::text ILIKE $2 OR source ILIKE $2
+PSEUDONYMISE = """
+SELECT row_table, row_key, collaboration_id, workflow_id
+FROM pseudonymise_rows(NULL, $1, $2, $3) ORDER BY row_table, row_key
 """
-ERASE_PLAYBOOKS = """
-UPDATE playbooks SET applied_by = regexp_replace(applied_by, $1, $3, 'gi'),
-    body = regexp_replace(body::text, $1, $3, 'gi')::jsonb, source = regexp_replace(source, $1, $3, 'gi')
-WHERE lower(applied_by) = lower($2) OR body::text ILIKE $4 OR source ILIKE $4
-"""
-ERASE_ACTORS = """
-WITH e AS (UPDATE erasures SET erased_by = $2 WHERE lower(erased_by) = lower($1) RETURNING 1),
-     k AS (UPDATE data_keys SET destroyed_by = $2 WHERE lower(destroyed_by) = lower($1) RETURNING 1)
-SELECT (SELECT count(*) FROM e) + (SELECT count(*) FROM k)
-"""
-RECORD = """
-INSERT INTO erasures (scope, pseudonym, erased_by, reason, collaborations, workflow_ids, rows_changed,
-                      keys_destroyed)
-VALUES ('contact', $1, $2, $3, $4, $5, $6, $7) RETURNING erasure_id, erased_at
-"""
-
-
+# The tables whose rows belong to a collaboration (the others name an operator's acts).
+OF_A_COLLABORATION = ("collaborations", "milestones", "notifications", "deliveries")
 REKEYS_AT_ONCE = 20
 
 
 class ErasureFailed(RuntimeError):
-    """A step of the erasure did not complete; running the same erasure again resumes it."""
+    """Steps of the erasure did not complete; running the same erasure again resumes it."""
+
+    def __init__(self, erasure_id: int, failures: list[str]) -> None:
+        self.erasure_id, self.failures = erasure_id, failures
+        super().__init__(
+            f"erasure {erasure_id} is not finished: {'; '.join(failures)}; "
+            "run the same command again to finish it"
+        )
 
 
 @dataclass
@@ -62,23 +58,27 @@ class Chain:
     workflow_id: str
     collaboration_ids: list[str]
     running: bool
-    rows: int
 
 
 @dataclass
 class ErasurePlan:
-    """What an erasure of `address` would change (`--dry-run` prints it)."""
+    """What an erasure of `address` changes (`--dry-run` prints it)."""
 
     address: str
     pseudonym: str
     chains: list[Chain]
-    rows: dict[str, int]  # per table
-    playbooks: list[str]
+    rows: list[tuple[str, str, str | None]]  # (table, row key, collaboration id), each row changed
+    under_way: asyncpg.Record | None  # the unfinished erasure of this address, taken up again
 
     @property
     def collaboration_ids(self) -> list[str]:
         """Return every collaboration id touched."""
         return sorted({c for chain in self.chains for c in chain.collaboration_ids})
+
+    @property
+    def empty(self) -> bool:
+        """Return True when nothing names the address and nothing is left to finish."""
+        return not self.chains and not self.rows and self.under_way is None
 
 
 @dataclass
@@ -94,11 +94,6 @@ class ErasureReport:
     shredded: list[str] = field(default_factory=list)  # closed ones, now unreadable
 
 
-def _regex(address: str) -> str:
-    """Return a PostgreSQL regular expression matching `address` literally."""
-    return "".join(c if c.isalnum() else "\\" + c for c in address)
-
-
 async def _running(client: Client, workflow_id: str) -> bool:
     try:
         description = await client.get_workflow_handle(workflow_id).describe()
@@ -111,75 +106,133 @@ async def _running(client: Client, workflow_id: str) -> bool:
 
 async def plan(pool: asyncpg.Pool, client: Client, address: str, secret: bytes) -> ErasurePlan:
     """Return what erasing `address` would change, changing nothing."""
-    rows = await database_rows(pool, address)
+    pseudonym = pseudonym_of(address, secret)
+    async with pool.acquire() as conn:
+        rehearsal = conn.transaction()
+        await rehearsal.start()
+        try:
+            rows = await conn.fetch(PSEUDONYMISE, address, address_pattern(address), pseudonym)
+        finally:
+            await rehearsal.rollback()
+    under_way = await ledger.under_way(pool, pseudonym)
     chains: dict[str, Chain] = {}
-    lower = address.lower()
-    named = [
-        c for c in rows["collaborations"]
-        if lower in {(c[k] or "").lower() for k in ("corporate_email", "startup_email", "owner_email")}
-    ]  # fmt: skip
-    for row in [*rows["milestones"], *rows["notifications"], *named]:
-        chain = chains.setdefault(row["workflow_id"], Chain(row["workflow_id"], [], False, 0))
-        chain.rows += 1
-        if row["collaboration_id"] not in chain.collaboration_ids:
-            chain.collaboration_ids.append(row["collaboration_id"])
+    for row in rows:
+        if row["row_table"] in OF_A_COLLABORATION:
+            chain = chains.setdefault(row["workflow_id"], Chain(row["workflow_id"], [], False))
+            if row["collaboration_id"] not in chain.collaboration_ids:
+                chain.collaboration_ids.append(row["collaboration_id"])
+    for workflow_id in under_way["workflow_ids"] if under_way else []:
+        chains.setdefault(workflow_id, Chain(workflow_id, [], False))
     for chain in chains.values():
         chain.running = await _running(client, chain.workflow_id)
-    playbooks = [
-        f"{r['programme']} v{r['version']}"
-        for r in await pool.fetch(PLAYBOOKS, address, like_pattern(address))
-    ]
-    counts = {"collaborations": len(named)} if named else {}
-    counts |= {table: len(rows[table]) for table in ("milestones", "notifications", "deliveries")}
     return ErasurePlan(
         address,
-        pseudonym_of(address, secret),
+        pseudonym,
         sorted(chains.values(), key=lambda c: c.workflow_id),
-        counts,
-        playbooks,
+        [(r["row_table"], r["row_key"], r["collaboration_id"]) for r in rows],
+        under_way,
     )
 
 
-async def _rekey(
-    client: Client,
-    store: KeyStore,
-    chain: Chain,
-    plan: ErasurePlan,
-    by: str,
-    reason: str,
-    replacement: str | None,
-) -> int | None:
-    """Erase the address in a running collaboration; return how many older keys its new run
-    destroyed, or None when it closed meanwhile (then it is shredded as a closed one)."""
-    next_key = await store.prepare(chain.workflow_id)
-    erasure = ContactErasure(
-        email=plan.address,
-        pseudonym=plan.pseudonym,
-        replacement=replacement,
-        by=by,
-        reason=reason,
-        next_key=next_key,
-    )
-    handle = client.get_workflow_handle(chain.workflow_id)
-    try:
-        await handle.execute_update("erase_contact", erasure, id=f"erase-{next_key}")
-    except WorkflowUpdateFailedError as err:
-        if getattr(err.cause, "type", None) == "CollaborationClosed":
-            return None
-        raise
-    # The new run destroys the older keys once its input, sealed with the new key, is durable.
-    deadline = datetime.now(UTC) + timedelta(seconds=2 * store.ttl + 120)
-    while datetime.now(UTC) < deadline:
-        older = [k for k in await store.chain(chain.workflow_id) if k["key_id"] != next_key]
-        if all(k["destroyed_at"] is not None for k in older):
-            return sum(1 for k in older if k["destroy_reason"] == reason)
-        if not await _running(client, chain.workflow_id):
-            return None  # closed before it could continue-as-new
-        await asyncio.sleep(0.5)
-    raise ErasureFailed(
-        f"{chain.workflow_id}: the new run has not destroyed the older data keys yet; "
-        "check that a worker runs, then run the same erasure again"
-    )
+def _why(err: BaseException) -> str:
+    """Return the one line that says why a step failed."""
+    if isinstance(err, WorkflowUpdateFailedError) and err.cause is not None:
+        err = err.cause
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+@dataclass
+class _Erasure:
+    """One run of `erase`: what it needs to act on each chain."""
+
+    pool: asyncpg.Pool
+    client: Client
+    store: KeyStore
+    plan: ErasurePlan
+    book: Ledger
+    replacement: str | None
+    on_step: Callable[[str], None]
+    report: ErasureReport
+    at: dict[str, str] = field(default_factory=dict)  # the step each chain is at, for a failure
+
+    async def destroyed_here(self, workflow_id: str, spare: str | None = None) -> int:
+        """Return how many of the chain's keys this erasure destroyed (counted the same on a rerun)."""
+        return sum(
+            1
+            for k in await self.store.chain(workflow_id)
+            if k["key_id"] != spare
+            and k["destroyed_at"] is not None
+            and k["destroyed_at"] >= self.book.began
+            and k["destroy_reason"] == self.book.reason
+        )
+
+    async def rekey(self, chain: Chain) -> bool:
+        """Erase the address in a running collaboration; return False when it closed meanwhile
+        (it is then shredded as a closed one)."""
+        wid = chain.workflow_id
+        step = self.book.steps.get(wid)
+        key = step.key if step is not None and step.key else None
+        if key is None:
+            key = await self.store.prepare(wid)
+            await ledger.write_step(self.pool, self.book, wid, Step("rekey", key))
+        activated = any(k["key_id"] == key and k["activated_at"] for k in await self.store.chain(wid))
+        if not activated:  # else the workflow took the update already: it is moving to the key
+            self.at[wid] = "erase_contact"
+            erasure = ContactErasure(
+                email=self.plan.address,
+                pseudonym=self.plan.pseudonym,
+                replacement=self.replacement,
+                by=self.book.erased_by,
+                reason=self.book.reason,
+                next_key=key,
+            )
+            try:  # the same update id on a rerun: Temporal applies it once
+                await self.client.get_workflow_handle(wid).execute_update(
+                    "erase_contact", erasure, id=f"erase-{key}"
+                )
+            except WorkflowUpdateFailedError as err:
+                if getattr(err.cause, "type", None) == "CollaborationClosed":
+                    return False
+                raise
+        # The new run destroys the older keys once its input, sealed with the new key, is durable.
+        self.at[wid] = "new data key"
+        deadline = datetime.now(UTC) + timedelta(seconds=2 * self.store.ttl + 120)
+        while datetime.now(UTC) < deadline:
+            older = [k for k in await self.store.chain(wid) if k["key_id"] != key]
+            if all(k["destroyed_at"] is not None for k in older):
+                done = Step("rekey", key, done=True, keys_destroyed=await self.destroyed_here(wid, key))
+                await ledger.write_step(self.pool, self.book, wid, done)
+                return True
+            if not await _running(self.client, wid):
+                return False  # closed before it could continue-as-new
+            await asyncio.sleep(0.5)
+        raise TimeoutError("the new run has not destroyed the older data keys yet: check that a worker runs")
+
+    async def shred(self, chain: Chain) -> None:
+        """Destroy every data key of a closed collaboration's chain."""
+        wid = chain.workflow_id
+        self.at[wid] = "destroy data keys"
+        await ledger.write_step(self.pool, self.book, wid, Step("shred"))
+        await self.store.destroy(wid, self.book.erased_by, self.book.reason)
+        await ledger.write_step(
+            self.pool, self.book, wid, Step("shred", done=True, keys_destroyed=await self.destroyed_here(wid))
+        )
+
+    async def chain(self, chain: Chain) -> None:
+        """Take the chain's step, unless an earlier run of this erasure finished it."""
+        wid = chain.workflow_id
+        step = self.book.steps.get(wid)
+        if step is not None and step.done:
+            (self.report.rekeyed if step.action == "rekey" else self.report.shredded).append(wid)
+            return
+        if (chain.running or (step is not None and step.action == "rekey")) and await self.rekey(chain):
+            self.report.rekeyed.append(wid)
+            self.on_step(f"{wid}: contact replaced, moved to a new data key, older keys destroyed")
+            return
+        await self.shred(chain)
+        self.report.shredded.append(wid)
+        self.on_step(f"{wid}: closed, its data keys destroyed: its history is unreadable")
 
 
 async def erase(
@@ -193,48 +246,42 @@ async def erase(
     replacement: str | None = None,
     on_step: Callable[[str], None] = lambda line: None,
 ) -> ErasureReport:
-    """Carry out `plan` (see the module's docstring); return what was done."""
-    rekeyed: list[str] = []
-    shredded: list[str] = []
+    """Carry out `plan` (see the module's docstring); return what was done, or raise
+    `ErasureFailed` naming each collaboration and step that did not complete."""
+    book = await ledger.open_ledger(
+        pool,
+        plan.pseudonym,
+        by,
+        reason,
+        plan.collaboration_ids,
+        [c.workflow_id for c in plan.chains],
+        [f"{table} {key}" for table, key, _ in plan.rows],
+    )
+    report = ErasureReport(book.erasure_id, book.began, plan.pseudonym, 0, 0)
+    run = _Erasure(pool, client, store, plan, book, replacement, on_step, report)
     limit = asyncio.Semaphore(REKEYS_AT_ONCE)
+    failures: list[str] = []
 
-    async def one(chain: Chain) -> int:
+    async def one(chain: Chain) -> None:
         async with limit:
-            if chain.running:
-                old = await _rekey(client, store, chain, plan, by, reason, replacement)
-                if old is not None:
-                    rekeyed.append(chain.workflow_id)
-                    on_step(
-                        f"{chain.workflow_id}: contact replaced, moved to a new data key, "
-                        "older keys destroyed"
-                    )
-                    return old
-            gone = await store.destroy(chain.workflow_id, by, reason)
-            shredded.append(chain.workflow_id)
-            on_step(
-                f"{chain.workflow_id}: closed, {len(gone)} data key(s) destroyed: its history is unreadable"
-            )
-            return len(gone)
+            try:
+                await run.chain(chain)
+            except Exception as err:  # every chain is tried; each failure is named once
+                step = run.at.get(chain.workflow_id, "prepare a data key")
+                failures.append(f"{chain.workflow_id} at {step}: {_why(err)}")
 
     # Re-keys wait out the key caches: running them side by side waits once, not once per chain.
-    destroyed = sum(await asyncio.gather(*(one(chain) for chain in plan.chains)))
-    pattern, like = _regex(plan.address), like_pattern(plan.address)
-    async with pool.acquire() as conn, conn.transaction():
-        changed = await conn.fetchval("SELECT pseudonymise_rows(NULL, $1, $2)", plan.address, plan.pseudonym)
-        await conn.execute("SET LOCAL passerelle.erasure = 'on'")  # playbook versions may change, here only
-        status = await conn.execute(ERASE_PLAYBOOKS, pattern, plan.address, plan.pseudonym, like)
-        changed += int(status.split()[-1])
-        changed += await conn.fetchval(ERASE_ACTORS, plan.address, plan.pseudonym)
-        record = await conn.fetchrow(
-            RECORD,
-            plan.pseudonym,
-            by,
-            reason,
-            plan.collaboration_ids,
-            [c.workflow_id for c in plan.chains],
-            changed,
-            destroyed,
-        )
-    return ErasureReport(
-        record["erasure_id"], record["erased_at"], plan.pseudonym, changed, destroyed, rekeyed, shredded
-    )
+    await asyncio.gather(*(one(chain) for chain in plan.chains))
+    if failures:
+        raise ErasureFailed(book.erasure_id, sorted(failures))
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            changed = await conn.fetch(
+                PSEUDONYMISE, plan.address, address_pattern(plan.address), plan.pseudonym
+            )
+            finished = await ledger.finish(conn, book, [f"{r['row_table']} {r['row_key']}" for r in changed])
+    except (asyncpg.PostgresError, OSError) as err:
+        raise ErasureFailed(book.erasure_id, [f"PostgreSQL at pseudonymise rows: {_why(err)}"]) from None
+    report.erased_at, report.rows_changed = finished["erased_at"], finished["rows_changed"]
+    report.keys_destroyed = book.keys_destroyed
+    return report

@@ -17,8 +17,9 @@ from passerelle.audit.histories import fetch_chain
 from passerelle.audit.keys import payloads
 from passerelle.platform.client import converter_for
 from passerelle.platform.settings import Settings
-from passerelle.privacy.access import MILESTONES, NOTIFICATIONS, decoded_payload
+from passerelle.privacy.access import MILESTONES, NOTIFICATIONS, decoded_payload, like_pattern
 from schemas import MilestoneRequest
+from schemas.addresses import address_pattern
 from tests.audit_cli import passerelle
 from tests.conftest import WorkerFactory
 from tests.factories import EXAMPLE
@@ -114,11 +115,12 @@ async def test_the_search_can_use_its_indexes_on_every_condition(pool: asyncpg.P
     """With sequential scans off, each query is answered from indexes alone: every condition of
     its WHERE matches one of migration 0006's (a small table may still be read whole by choice)."""
     address = "ana@nabla.example"
+    like, pattern = like_pattern(address), address_pattern(address)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL enable_seqscan = off")
         plans = {
-            "notifications": await conn.fetch(f"EXPLAIN {NOTIFICATIONS}", f"%{address}%"),
-            "milestones": await conn.fetch(f"EXPLAIN {MILESTONES}", address, f"%{address}%"),
+            "notifications": await conn.fetch(f"EXPLAIN {NOTIFICATIONS}", like, pattern),
+            "milestones": await conn.fetch(f"EXPLAIN {MILESTONES}", like, pattern),
         }
     for table, rows in plans.items():
         plan = "\n".join(r[0] for r in rows)

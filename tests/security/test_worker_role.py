@@ -1,5 +1,6 @@
 """The least-privilege worker role of `deploy/worker_role.sql` runs every activity, and no more."""
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from activities.kpis import KpiActivities
 from passerelle.platform.db import create_pool, migrate
 from passerelle.reads.kpis import read_report
 from schemas import KpiFilters
+from schemas.addresses import address_pattern
 from tests.conftest import WorkerFactory
 from tests.faults.helpers import assert_exact_rows, full_lifecycle
 
@@ -104,24 +106,43 @@ async def test_pending_migrations_tell_the_worker_role_to_ask_the_owner(
 async def test_the_worker_role_pseudonymises_closed_collaborations_only(
     pool: asyncpg.Pool, worker_url: str
 ) -> None:
-    """The retention sweep's one way to change rows refuses an open collaboration, and the role
-    cannot call the general pseudonymisation function at all."""
-    cid = f"open-{uuid.uuid4().hex[:8]}"
-    await pool.execute(
-        "INSERT INTO collaborations (collaboration_id, workflow_id, corporate, startup, programme, sector,"
-        " topic, stage, stage_since, stalled, paused, started_at, updated_at, last_seq)"
-        " VALUES ($1, $1, 'C', 'S', 'P', 'health', 't', 'pilot', now(), false, false, now(), now(), 0)",
-        cid,
-    )
+    """The retention sweep's one way to change rows refuses an open collaboration and any pattern
+    but a whole address's, and the role cannot call the general pseudonymisation function at all."""
+    cids = {state: f"{state}-{uuid.uuid4().hex[:8]}" for state in ("open", "closed")}
+    for state, cid in cids.items():
+        await pool.execute(
+            "INSERT INTO collaborations (collaboration_id, workflow_id, corporate, startup, programme, sector,"
+            " topic, stage, stage_since, outcome, stalled, paused, started_at, updated_at, last_seq)"
+            " VALUES ($1, $1, 'C', 'S', 'P', 'health', 'write to b@b.example', 'pilot', now(), $2, false,"
+            " false, now(), now(), 0)",
+            cid,
+            "declined" if state == "closed" else None,
+        )
+    address = "a@b.example"
+    whole = {address: {"pseudonym": "erased:0123456789ab", "pattern": address_pattern(address)}}
+    # Literal in appearance, yet each would reach beyond the address: any character, any text.
+    for wider in (address_pattern(address).replace("\\.", "."), ".*", address_pattern("b@b.example")):
+        assert not await pool.fetchval("SELECT address_pattern_fits($1, $2)", wider, address), wider
     conn = await asyncpg.connect(worker_url)
     try:
         with pytest.raises(asyncpg.RaiseError, match="is not closed: retention leaves it alone"):
             await conn.execute(
-                "SELECT retention_pseudonymise($1, $2::jsonb, 0)",
-                cid,
-                '{"a@b.example": "erased:0123456789ab"}',
+                "SELECT retention_pseudonymise($1, $2::jsonb, 0)", cids["open"], json.dumps(whole)
             )
+        for wider in (".*", address_pattern("b@b.example")):
+            forged = {address: {"pseudonym": "erased:0123456789ab", "pattern": wider}}
+            with pytest.raises(asyncpg.RaiseError, match="only a whole e-mail address is pseudonymised"):
+                await conn.execute(
+                    "SELECT retention_pseudonymise($1, $2::jsonb, 0)", cids["closed"], json.dumps(forged)
+                )
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await conn.execute("SELECT pseudonymise_rows(NULL, 'a@b.example', 'erased:0123456789ab')")
+            await conn.execute(
+                "SELECT * FROM pseudonymise_rows(NULL, $1, $2, 'erased:0123456789ab')",
+                address,
+                address_pattern(address),
+            )
     finally:
         await conn.close()
+    assert await pool.fetchval(
+        "SELECT topic FROM collaborations WHERE collaboration_id = $1", cids["closed"]
+    ) == ("write to b@b.example")

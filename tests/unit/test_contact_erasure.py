@@ -4,9 +4,11 @@ written to in its place when no replacement is given (pure rules of `workflows.p
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from passerelle.cli import output
-from schemas import Closure, EventKind, MilestoneRequest, Outcome
+from schemas import Closure, EventKind, MilestoneRequest, Outcome, PauseRequest
 from schemas.privacy import ContactErasure, pseudonym_of
 from tests.factories import EXAMPLE, request
 from workflows import privacy_ops, rules, views
@@ -91,3 +93,68 @@ def test_a_pseudonym_is_stable_keyed_and_case_blind() -> None:
     assert pseudonym_of("Ana@Nabla.example", b"k") == pseudonym_of("ana@nabla.example", b"k")
     assert pseudonym_of("ana@nabla.example", b"k") != pseudonym_of("ana@nabla.example", b"other key")
     assert pseudonym_of("ana@nabla.example", b"k") != pseudonym_of("bob@nabla.example", b"k")
+
+
+def test_neighbours_of_the_address_are_left_alone_in_the_state() -> None:
+    """Only the whole address is replaced: `jo`+address, a longer domain, a plus-address stay."""
+    neighbours = [f"jo{ADDRESS}", f"{ADDRESS}.org", ADDRESS.replace("@", "+news@")]
+    state = CollaborationState.begin(
+        request(owner_email=neighbours[0], corporate={"name": "Natixis", "contact_email": neighbours[1]}),
+        "collab-w",
+        "collab-c",
+        NOW,
+    )
+    state.record_milestone(
+        MilestoneRequest(kind="call", by=neighbours[2], note=f"{' '.join(neighbours)}\n{ADDRESS.upper()}."),
+        NOW,
+    )
+    privacy_ops.erase(state, erasure(), NOW)
+    dumped = state.model_dump_json()
+    assert (
+        state.request.owner_email == neighbours[0] and state.request.corporate.contact_email == neighbours[1]
+    )
+    assert state.history[-2].actor == neighbours[2]
+    assert state.history[-2].note == f"{' '.join(neighbours)}\n{PSEUDONYM}."
+    assert all(dumped.count(n) >= 1 for n in neighbours)
+
+
+SHORT = "a@b.c"  # the shortest address: its pseudonym is 14 characters longer
+
+
+@given(
+    where=st.sampled_from(["topic", "corporate", "label", "tag", "note", "reason", "by", "link", "userinfo"]),
+    filler=st.integers(min_value=0, max_value=4000),
+)
+def test_an_erasure_never_makes_a_field_invalid(where: str, filler: int) -> None:
+    """A field that held the address at its longest bound still validates with the pseudonym, in
+    the state and in the next run's input (continue-as-new decodes it again)."""
+    bounds = {"topic": 200, "corporate": 200, "label": 40, "tag": 50, "note": 4000, "reason": 4000, "by": 200}
+    room = bounds.get(where, 200) - len(SHORT) - 1
+    text = ("x" * min(filler, room)) + " " + SHORT
+    changes: dict[str, object] = {}
+    if where == "topic":
+        changes["topic"] = text
+    elif where == "corporate":
+        changes["corporate"] = {"name": text, "contact_email": "c@natixis.example"}
+    elif where == "label":
+        changes["startup"] = {"name": "Nabla", "contact_email": SHORT, "label": text}
+    elif where == "tag":
+        changes["tags"] = [text]
+    elif where == "link":
+        changes["link"] = f"https://crm.example/c,{SHORT}"
+    elif where == "userinfo":
+        changes["link"] = f"https://user:{SHORT}/"
+    state = CollaborationState.begin(request(**changes), "collab-w", "collab-c", NOW)
+    if where == "note":
+        state.record_milestone(MilestoneRequest(kind="call", by="ops", note=text), NOW)
+    if where == "by":
+        state.record_milestone(MilestoneRequest(kind="call", by=text), NOW)
+    if where == "reason":
+        state.pause(PauseRequest(by="ops", reason=text), NOW)
+    gone = ContactErasure(email=SHORT, pseudonym=PSEUDONYM, by="dpo", reason="GDPR 42", next_key="a" * 24)
+    privacy_ops.erase(state, gone, NOW)
+    dumped = state.model_dump_json()
+    assert SHORT not in dumped
+    carried = CollaborationState.model_validate_json(dumped)
+    assert carried == state
+    assert PSEUDONYM in dumped or where == "userinfo"
