@@ -34,6 +34,7 @@ from passerelle.intake.columns import (
 from passerelle.intake.ids import default_workflow_id
 from passerelle.intake.sheets import Cell, Table, detect_delimiter
 from schemas import CollaborationRequest, Stage
+from schemas.formulas import unescape_csv_text
 from schemas.imports import effective_at
 
 PARTY_COLUMNS = {
@@ -268,7 +269,10 @@ def parse_csv(
     """Return the valid rows and every error of CSV text (its separator detected)."""
     delimiter = detect_delimiter(text.splitlines()[:20])
     records = csv.reader(io.StringIO(text), delimiter=delimiter)
-    table = Table(source, "text", ((n, list(r)) for n, r in enumerate(records, start=1)))
+    cells: Iterator[tuple[int, list[Cell]]] = (
+        (n, [unescape_csv_text(c) for c in r]) for n, r in enumerate(records, start=1)
+    )
+    table = Table(source, "text", cells)
     rows: list[ImportRow] = []
     errors: list[RowError] = []
     for item in parse_table(table, source, today, options):

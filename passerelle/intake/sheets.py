@@ -9,6 +9,8 @@
   Windows-1252: `SociÃ©tÃ©`) is refused, never imported with its names corrupted.
 
 Rows are numbered as the spreadsheet numbers them: the workbook's row numbers, the CSV's records.
+A CSV cell loses the apostrophe `passerelle export` puts before text that would start a formula
+(`schemas.formulas`); a workbook's text cells are read as they are.
 """
 
 import codecs
@@ -21,6 +23,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from passerelle.intake.files import MAX_BYTES, FileRefused
+from schemas.formulas import unescape_csv_text
 
 Cell = str | int | float | bool | date | datetime | None
 
@@ -138,7 +141,7 @@ def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, 
             except csv.Error as err:  # a field over the csv module's limit, a stray NUL...
                 raise FileRefused(f"{path}, row {number + 1}: unreadable CSV ({err})") from None
             number += 1
-            yield number, list(record)
+            yield number, [unescape_csv_text(c) for c in record]
 
 
 def _sample(path: Path, encoding: str) -> list[str]:
