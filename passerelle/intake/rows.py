@@ -103,13 +103,15 @@ def _cells(
     """Return the row's non-empty values by field, and its cells refused as (field, rule)."""
     values: dict[str, str] = {}
     refused: list[tuple[str, str]] = []
+    headless = [i for i, cell in enumerate(cells) if i not in header.fields and text_of(cell)]
+    if headless:  # said once per row: a row may hold thousands
+        first, more = headless[0], len(headless) - 1
+        others = f" (and {more:,} more past the header)" if more else ""
+        text = text_of(cells[first])[:40]
+        refused.append(("", f"a value ({text!r}) in column {first + 1}, which has no header{others}"))
     for index, cell in enumerate(cells):
         name = header.fields.get(index)
         if name is None:
-            if text_of(cell):
-                refused.append(
-                    ("", f"a value ({text_of(cell)[:40]!r}) in column {index + 1}, which has no header")
-                )
             continue
         try:
             text = (
