@@ -45,10 +45,10 @@ def decode_start(request: Any, strict: bool, refuses_hidden: Callable[[], bool])
     The input arrives as plain JSON (`Any`): decoding it into the model before `run` would
     fail the workflow *task*, which Temporal retries forever: the SDK does not turn an input
     that cannot be decoded into a workflow failure. Failing the workflow instead ends it within
-    seconds with a message an operator can act on. Not
-    `strict`: a run begun before the stall threshold floor, replayed as it ran.
-    A name with a hidden character (`schemas.fields`) is refused when `refuses_hidden()` says so:
-    it is asked only of such an input, so that a run begun before that rule replays as it ran.
+    seconds with a message an operator can act on. Not `strict`: a run begun before the stall
+    threshold floor, replayed as it ran. A name with a hidden character (`schemas.fields`) is
+    refused when `refuses_hidden()` says so: it is asked only of such an input, so that a run
+    begun before that rule replays as it ran.
     """
     try:
         if isinstance(request, RawValue):

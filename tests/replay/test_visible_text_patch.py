@@ -27,6 +27,7 @@ from tests.replay.patching.visible_unguarded import StrictHandlersWorkflow, Ungu
 from tests.replay.scenarios import ClientEnvironment, Environment
 from tests.replay.test_patch_registry import markers
 from tests.workflows.helpers import abandon, start
+from workflows import search_attributes as sa
 
 BEFORE = Path(__file__).parent / "histories" / "before-visible-text" / "invisible-names"
 HIDDEN = {
@@ -86,15 +87,19 @@ async def test_a_new_run_with_hidden_characters_fails_naming_the_field_and_the_r
     """The workflow's own check (the Web UI starts without the CLI): the marker, then the refusal;
     an ordinary run next to it records no marker at all."""
     client = time_env.client
+    corporate = {"name": HIDDEN["corporate"], "contact_email": "innovation@natixis.example"}
     async with run_worker(client):
-        hidden = await start(client, workflow_id, task_queue, topic=HIDDEN["topic"])
+        hidden = await start(client, workflow_id, task_queue, corporate=corporate, topic=HIDDEN["topic"])
         with pytest.raises(WorkflowFailureError) as failed:
             await hidden.result()
         plain = await start(client, f"{workflow_id}-plain", task_queue)
         await abandon(plain)
     cause: Any = failed.value.cause
     assert cause.type == "InvalidCollaborationRequest"
+    assert "corporate.name" in cause.message and "U+202E RIGHT-TO-LEFT OVERRIDE" in cause.message
     assert "topic" in cause.message and "U+200B ZERO WIDTH SPACE" in cause.message, cause.message
+    attributes = (await hidden.describe()).typed_search_attributes
+    assert sa.CORPORATE not in attributes  # the Web UI's list never shows it
     assert markers(await fetch_chain(client, workflow_id)).get("visible-text") is False
     assert "visible-text" not in markers(await fetch_chain(client, f"{workflow_id}-plain"))
 
