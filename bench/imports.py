@@ -9,6 +9,9 @@ Targets: the streamed peak at `n` rows is at most a quarter of the holding reade
 at most 3× from `n / 10` to `n` rows (a tenfold file). What still grows is one workflow id per
 row (to name a row that repeats an earlier one) and, for a workbook, its shared-strings table,
 which the format keeps in one part that openpyxl reads whole.
+
+Then the bounded peak (`bench.import_limits`): the peak resident memory of a process checking
+each worst file, refused or read, beside the ordinary files of `n` rows; target at most 200 MiB.
 """
 
 import tempfile
@@ -18,6 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from bench.common import Report
+from bench.import_limits import PEAK_MIB, WORST, peak_of
 from passerelle.intake.rows import ImportRow, parse_table
 from passerelle.intake.sheets import open_table
 from tests.fixtures.make_sheets import FRENCH, french_rows
@@ -89,4 +93,21 @@ async def run(n: int = 20_000) -> Report:
         report.target(f"{kind}: peak memory at {n} rows, streamed vs held", streamed, 0.25, at_least=False)
         growth = figures[n] / figures[n // 10]
         report.target(f"{kind}: peak memory, {n} rows vs {n // 10}", growth, 3, at_least=False)
+    bounded(report, folder, n)
     return report
+
+
+def bounded(report: Report, folder: Path, n: int) -> None:
+    """Report the peak resident memory of checking each worst file and the ordinary ones."""
+    files = {f"{kind} {n} rows": folder / f"{n}.{kind}" for kind in ("csv", "xlsx")}
+    for number, (name, write) in enumerate(WORST.items()):
+        files[name] = write(folder / f"worst-{number}.{name.split(':')[0]}")
+    peaks = {}
+    for name, path in files.items():
+        result = peak_of(path)
+        peaks[name] = result["peak_mib"] if result["peak_mib"] is not None else float("inf")
+        report.values[f"{name}: peak MiB (RSS)"] = result["peak_mib"]
+        report.values[f"{name}: outcome"] = f"{result['outcome'].split(': ')[0]} in {result['seconds']} s"
+        path.unlink()
+    worst = max(peaks[name] for name in WORST)
+    report.target("imports: the worst file's peak resident memory, MiB", worst, PEAK_MIB, at_least=False)

@@ -6,9 +6,19 @@ silently. Text must also be storable as it is: PostgreSQL `text` cannot hold NUL
 valid UTF-8, so control characters and lone surrogates are refused here, before they enter
 history, instead of failing the record activity on every retry. Single-line fields (names, actors,
 tags) refuse line breaks too: they end up in e-mail subjects and headers.
+
+Single-line fields also refuse what a reader cannot see: Unicode's format characters (category
+Cf), among them the bidirectional controls that reorder what follows (U+202A-U+202E,
+U+2066-U+2069: "Safe\u202eexe.cod\u202c Corp" reads as "Safedoc.exe Corp", the Trojan Source
+trick), the zero-width ones (U+200B-U+200D, U+2060, U+FEFF) and the direction marks
+(U+200E, U+200F, U+061C), and the Unicode line and paragraph separators. A name is shown in
+terminals, e-mails, the Web UI and search attributes: two names that look the same must be the
+same. Multi-line notes may hold them (they are prose, quoted from elsewhere); the terminal shows
+them escaped (`passerelle.cli.consoles`).
 """
 
 import re
+import unicodedata
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, ValidationInfo
@@ -34,6 +44,35 @@ def _text(value: str) -> str:
     return value
 
 
+_HIDDEN = frozenset(("Cf", "Zl", "Zp"))  # format characters, line and paragraph separators
+
+
+def invisible(value: str) -> str | None:
+    """Return the first character of `value` a reader cannot see, or None (see the module doc)."""
+    if value.isascii():
+        return None
+    return next((ch for ch in value if unicodedata.category(ch) in _HIDDEN), None)
+
+
+HIDDEN_CHARACTER = "hidden_character"  # the error's type: `workflows.requests` looks for it
+
+
+def _visible(value: str, info: ValidationInfo) -> str:
+    # Context `legacy` (a carried state, a run begun by 0.1) or `hidden_allowed` (the start input
+    # of a run begun before this rule, `workflows.requests`) keeps a running collaboration's names.
+    context = info.context or {}
+    if context.get("legacy") or context.get("hidden_allowed"):
+        return value
+    found = invisible(value)
+    if found is not None:
+        raise PydanticCustomError(
+            HIDDEN_CHARACTER,
+            "must not contain invisible or reordering characters (found {character})",
+            {"character": f"U+{ord(found):04X} {unicodedata.name(found, 'FORMAT CHARACTER')}"},
+        )
+    return value
+
+
 def _line(value: str) -> str:
     """Refuse line breaks on top of `_text`: the value is a name or a header."""
     if "\r" in value or "\n" in value:
@@ -41,13 +80,17 @@ def _line(value: str) -> str:
     return _text(value)
 
 
+def _one_line(value: str, info: ValidationInfo) -> str:
+    return _visible(_line(value), info)
+
+
 Text = AfterValidator(_text)
-Line = AfterValidator(_line)
+Line = AfterValidator(_one_line)
 
 
 def _line_unless_legacy(value: str, info: ValidationInfo) -> str:
     # Collaborations started before this rule (validated with context `legacy`) keep their text.
-    return value if (info.context or {}).get("legacy") else _line(value)
+    return value if (info.context or {}).get("legacy") else _one_line(value, info)
 
 
 # A single line for a field that was once unchecked: new input is checked, running ones replay.

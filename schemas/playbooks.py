@@ -161,13 +161,21 @@ class Playbook(BaseModel):
         return list(gate.approvers)
 
 
+def _stored_playbook(value: Any) -> Any:
+    # A stored version was valid when it was applied: rules added since (hidden characters in a
+    # kind) must not make it, or a collaboration carrying it, unreadable.
+    if isinstance(value, dict):
+        return Playbook.model_validate(value, context={"legacy": True})
+    return value
+
+
 class PlaybookVersion(BaseModel):
     """One applied version of a programme's playbook: immutable once stored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: int
-    playbook: Playbook
+    playbook: Annotated[Playbook, BeforeValidator(_stored_playbook)]
     sha256: str
     applied_by: str
     applied_at: datetime

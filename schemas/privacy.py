@@ -85,7 +85,7 @@ class KeyDestruction(BaseModel):
 
     workflow_id: str
     keep: list[DataKeyId]
-    by: Actor
+    by: str  # the erasure's `by`, checked when it was requested (rules added since do not apply)
     reason: Reason
 
 
@@ -124,6 +124,6 @@ class Rekey(BaseModel):
     model_config = STRICT
 
     key: DataKeyId
-    by: Actor
+    by: str  # the erasure's `by`, checked when it was requested (rules added since do not apply)
     reason: Reason
     activated: bool = False  # the chain seals with `key`: the run may continue-as-new

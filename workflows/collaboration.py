@@ -78,7 +78,7 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
             self._bounded()  # settles the patch in the run's first task
             return
         try:
-            valid = decode_start(request, strict=self._bounded())
+            valid = decode_start(request, strict=self._bounded(), refuses_hidden=self._refuses_hidden)
         except ApplicationError as err:
             self._invalid = err
             return
@@ -220,7 +220,7 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
 
     async def _apply(self, update: str, request: Any, operation: Operation) -> CollaborationStatus:
         model, _ = rules.UPDATES[update]
-        valid = parse_request(model, request, update)
+        valid = parse_request(model, request, update, accepted=True)
         if self._loading:  # its gates apply to this update too: the state checks it again below
             await workflow.wait_condition(lambda: not self._loading)
         return await self._change(lambda now: [operation(self._known(), valid, now)])
@@ -246,6 +246,9 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
 
     def _reads_playbook(self) -> bool:
         return self._settled() or patches.PLAYBOOKS.applies()
+
+    def _refuses_hidden(self) -> bool:
+        return patches.VISIBLE_TEXT.applies()
 
     async def _change(self, apply: Callable[[Any], list[HistoryEntry]]) -> CollaborationStatus:
         """Apply a change now, record what it produced, and return the new status."""

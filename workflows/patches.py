@@ -124,6 +124,19 @@ SETTLED = Patch(
     "release that added it, the others' calls and their old branches go, and this call with them",
 )
 
+# Asked only by a start input that holds such a character: an ordinary run records no marker.
+VISIBLE_TEXT = Patch(
+    id="visible-text",
+    changed="a start input whose one-line fields hold an invisible or reordering character "
+    "(schemas/fields.py) fails the workflow; a run begun before keeps its names, and every "
+    "update handler decodes its request as its validator accepted it",
+    proof="tests/replay/histories/before-visible-text/ (a lifecycle with such names, across "
+    "continue-as-new); tests/replay/test_visible_text_patch.py",
+    step="patched",
+    next_step="deprecate once no open collaboration began before the release that added it (the audit "
+    "replay above finds any that remain)",
+)
+
 REGISTRY = (
     MEMO,
     MILESTONE_NOTIFICATIONS,
@@ -132,4 +145,5 @@ REGISTRY = (
     BOUNDED_LIFE,
     PLAYBOOKS,
     SETTLED,
+    VISIBLE_TEXT,
 )

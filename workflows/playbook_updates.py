@@ -78,7 +78,7 @@ class PlaybookUpdates:
     @workflow.update
     async def adopt_playbook(self, adoption: PlaybookAdoption | Any) -> CollaborationStatus:
         """Run under a newer version of the programme's playbook; refused if it would break it."""
-        valid = parse_request(PlaybookAdoption, adoption, "adopt_playbook")
+        valid = parse_request(PlaybookAdoption, adoption, "adopt_playbook", accepted=True)
         await workflow.wait_condition(lambda: not self._loading)
         state = self._known()
         # The version is read from PostgreSQL here, since a validator may do no I/O: the rules

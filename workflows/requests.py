@@ -6,6 +6,7 @@ reject a bad request with only "Failed decoding arguments"; decoding here gives 
 `invalid advance: to: Input should be 'introduction', ...` instead. Pure: no I/O, no clock.
 """
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -14,35 +15,49 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from schemas import CollaborationRequest, describe_validation_error
+from schemas.fields import HIDDEN_CHARACTER
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse_request(model: type[M], request: Any, what: str) -> M:
-    """Return `request` as `model`, or raise a non-retryable ApplicationError naming each bad field."""
+def parse_request(model: type[M], request: Any, what: str, *, accepted: bool = False) -> M:
+    """Return `request` as `model`, or raise a non-retryable ApplicationError naming each bad field.
+
+    `accepted`: the update's validator accepted it (live), or history says it was (replay, where
+    validators do not run): rules added since it was sent (context `legacy`) are not applied again.
+    """
     if isinstance(request, model):
         return request
     try:
-        return model.model_validate(request)
+        return model.model_validate(request, context={"legacy": accepted})
     except ValidationError as err:
         message = describe_validation_error(err, what)
     raise ApplicationError(message, type="InvalidRequest", non_retryable=True)
 
 
-def decode_start(request: Any, strict: bool) -> CollaborationRequest:
+def _only_hidden(err: ValidationError) -> bool:
+    return all(e["type"] == HIDDEN_CHARACTER for e in err.errors())
+
+
+def decode_start(request: Any, strict: bool, refuses_hidden: Callable[[], bool]) -> CollaborationRequest:
     """Validate the start input; fail the workflow at once, naming each bad field.
 
     The input arrives as plain JSON (`Any`): decoding it into the model before `run` would
     fail the workflow *task*, which Temporal retries forever: the SDK does not turn an input
     that cannot be decoded into a workflow failure. Failing the workflow instead ends it within
-    seconds with a message an operator can act on. Not
-    `strict`: a run begun before the stall threshold floor, replayed as it ran.
+    seconds with a message an operator can act on. Not `strict`: a run begun before the stall
+    threshold floor, replayed as it ran. A name with a hidden character (`schemas.fields`) is
+    refused when `refuses_hidden()` says so: it is asked only of such an input, so that a run
+    begun before that rule replays as it ran.
     """
     try:
         if isinstance(request, RawValue):
             request = workflow.payload_converter().from_payload(request.payload)
         return CollaborationRequest.model_validate(request, context={"legacy": not strict})
     except ValidationError as err:
+        if _only_hidden(err) and not refuses_hidden():
+            context = {"legacy": not strict, "hidden_allowed": True}
+            return CollaborationRequest.model_validate(request, context=context)
         message = describe_validation_error(err, "collaboration request")
     except Exception as err:
         message = f"invalid collaboration request: input is not a JSON object ({err})"

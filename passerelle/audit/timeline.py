@@ -16,6 +16,7 @@ from typing import Any
 
 from passerelle.audit.entries import ErasedRecord, RecordedEntry, RunMark
 from schemas import EventKind, Stage
+from schemas.formulas import escape_csv_text
 from schemas.moments import second
 
 COLUMNS = ("when", "run", "seq", "event", "stage", "by", "detail")
@@ -211,7 +212,8 @@ def to_csv(lines: Sequence[Line], times: Sequence[StageTime]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
-    writer.writerows(line.cells() for line in lines)
+    # Notes and names are whatever people typed: a spreadsheet reads them as text, never a formula.
+    writer.writerows([escape_csv_text(c) for c in line.cells()] for line in lines)
     for t in times:
         seconds = f"{t.total.total_seconds():.0f}s (paused {t.paused.total_seconds():.0f}s)"
         writer.writerow(["", "", "", "time_in_stage", t.stage.value, "", f"{t.visits} visit(s), {seconds}"])

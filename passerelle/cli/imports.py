@@ -28,6 +28,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities import playbooks as store
 from passerelle.cli.common import BAD_INPUT, CliError, StateDir, database_url, run
+from passerelle.cli.consoles import plain_console
 from passerelle.devstack.demo import (
     DEMO_STALL_DAYS,
     STALLING_PROGRAMME,
@@ -149,7 +150,7 @@ def import_file(
     options: ReadOptions | None = None,
 ) -> None:
     """Check every row of `file`, start the valid ones, report errors and counts."""
-    tally = _Tally(Console(stderr=True, soft_wrap=True))
+    tally = _Tally(plain_console(stderr=True, soft_wrap=True))
     today = datetime.now(UTC).date()
     try:
         with open_table(file, sheet=sheet, delimiter=delimiter, encoding=encoding) as table:

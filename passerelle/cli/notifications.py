@@ -21,7 +21,7 @@ from rich.text import Text
 
 from activities.outbox import Outbox
 from passerelle.cli.common import NO_DATABASE, CliError, StateDir, running_database_url
-from passerelle.cli.consoles import plain_console
+from passerelle.cli.consoles import plain_console, shown
 from passerelle.platform.db import create_pool
 from passerelle.platform.settings import Settings, load_settings
 from schemas.moments import minute
@@ -119,7 +119,7 @@ def list_deliveries(
         when = minute(r["updated_at"], zone=False)  # the header says (UTC)
         channel = r["channel"] or "—"  # unattempted: no channel tried it yet
         cells = [r["key"], channel, r["status"], str(r["attempts"]), r["error"][:80], when]
-        table.add_row(*(Text(c) for c in cells))  # Text: an error is shown as written, never as markup
+        table.add_row(*(Text(shown(c)) for c in cells))  # Text: an error is shown as written, never as markup
     console = plain_console()
     console.print(table)
     console.print(f"{len(rows)} deliver{'y' if len(rows) == 1 else 'ies'}")

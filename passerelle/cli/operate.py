@@ -6,7 +6,6 @@ update enters history. Bad input or a refusal prints one clear line and exits 2.
 """
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +26,7 @@ from passerelle.cli.common import (
     running_database_url,
 )
 from passerelle.cli.output import show_status
-from passerelle.intake.files import FileRefused, read_text
+from passerelle.intake.files import FileRefused, read_json_object
 from passerelle.intake.ids import default_workflow_id
 from passerelle.platform.settings import Settings, load_settings
 from schemas import (
@@ -76,15 +75,9 @@ def start(
     data: dict[str, Any] = {}
     if file is not None:
         try:
-            loaded = json.loads(read_text(file, max_bytes=1024 * 1024))
+            data = read_json_object(file, max_bytes=1024 * 1024)
         except FileRefused as err:
             raise CliError(str(err), BAD_INPUT) from None
-        except ValueError as err:
-            raise CliError(f"{file} is not JSON: {err}", BAD_INPUT) from None
-        if not isinstance(loaded, dict):
-            kind = type(loaded).__name__.replace("dict", "object").replace("list", "array")
-            raise CliError(f"{file}: the start input must be one JSON object, not a JSON {kind}", BAD_INPUT)
-        data = loaded
     for key, party, value in [
         ("name", "corporate", corporate),
         ("contact_email", "corporate", corporate_email),

@@ -1,6 +1,7 @@
 """Readable terminal output: the status panel and the audit timeline (Rich).
 
-Every console is a `passerelle.cli.consoles.plain_console`: values print verbatim, never as markup.
+Every console is a `passerelle.cli.consoles.plain_console`: values print verbatim, never as markup,
+and what a terminal would not draw is escaped (`Text` built here goes through `shown`).
 """
 
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from passerelle.audit.timeline import Line, StageTime, human
-from passerelle.cli.consoles import console
+from passerelle.cli.consoles import console, shown
 from schemas import CollaborationStatus
 from schemas.moments import minute as _when
 
@@ -22,7 +23,8 @@ def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
     A history longer than the terminal goes through the pager when the output is a terminal.
     """
     since = status.closed_at or status.stage_since
-    title = Text.assemble((f"{status.corporate} × {status.startup}", "bold"), f": {status.topic}")
+    parties = shown(f"{status.corporate} × {status.startup}")
+    title = Text.assemble((parties, "bold"), shown(f": {status.topic}"))
     lines = [
         f"Programme   {status.programme}",
         f"Stage       {status.outcome or status.stage} (since {_when(since)})",
@@ -56,8 +58,8 @@ def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
         )
     if status.erasure_under_way:
         lines.append("Erasure     under way: moving to a new data key")
-    body = Text("\n").join([title, *(Text(line) for line in lines)])
-    console.print(Panel(body, title=Text(status.workflow_id), expand=False))
+    body = Text("\n").join([title, *(Text(shown(line)) for line in lines)])
+    console.print(Panel(body, title=Text(shown(status.workflow_id)), expand=False))
     if not with_history:
         return
     table = Table("#", "when (UTC)", "event", "stage", "by", "note")
@@ -76,7 +78,7 @@ def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
 
 def show_timeline(lines: Sequence[Line], times: Sequence[StageTime], title: str, out: Console) -> None:
     """Print an audit timeline and the time spent in each stage as two tables."""
-    table = Table("when (UTC)", "run", "seq", "event", "stage", "by", "detail", title=Text(title))
+    table = Table("when (UTC)", "run", "seq", "event", "stage", "by", "detail", title=Text(shown(title)))
     for line in lines:
         table.add_row(*line.cells())
     out.print(table)

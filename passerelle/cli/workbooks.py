@@ -8,7 +8,8 @@
   Excel opens as it is: `;` between cells, a UTF-8 byte-order mark, `03/03/2025 14:35:12`, `12,5`.
 
 Instants are written to the second: the same in every format, so that an export imports again as
-the same history.
+the same history. Text that would start a formula is written as text in both (`schemas.formulas`):
+a string cell in a workbook, an apostrophe before it in CSV, which `passerelle import` removes.
 """
 
 import csv
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+from schemas.formulas import escape_csv_text, starts_formula
 
 SHORT_DATE = "mm-dd-yy"  # Excel's built-in format 14: the short date of the reader's locale
 SHORT_DATE_TIME = "m/d/yy h:mm"  # built-in format 22: the same with the time
@@ -78,6 +81,10 @@ def write_xlsx(path: Path, sheets: Sequence[Sheet], chart_png: bytes | None = No
                 elif isinstance(value, date):
                     ws.cell(ws.max_row, index + 1).number_format = SHORT_DATE
                     width = 10
+                elif isinstance(value, str) and starts_formula(value):
+                    # openpyxl makes a formula of any text that begins with `=`: text it stays.
+                    ws.cell(ws.max_row, index + 1).data_type = "s"
+                    width = len(value)
                 else:
                     if index in sheet.formats and isinstance(value, int | float):
                         ws.cell(ws.max_row, index + 1).number_format = sheet.formats[index]
@@ -119,6 +126,8 @@ def _csv_cell(value: Any, excel_fr: bool) -> str:
         return value.strftime("%d/%m/%Y") if excel_fr else value.isoformat()
     if isinstance(value, float) and excel_fr:
         return f"{value:g}".replace(".", ",")
+    if isinstance(value, str):
+        return escape_csv_text(value)
     return str(value)
 
 

@@ -59,6 +59,8 @@ def parse(source: str, name: str) -> Playbook:
         data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as err:
         raise PlaybookRefused(f"{name}: not valid TOML: {err}") from None
+    except RecursionError:  # the parser recurses once per level of arrays or inline tables
+        raise PlaybookRefused(f"{name}: not a playbook: it nests deeper than the TOML parser goes") from None
     try:
         return Playbook.model_validate(data)
     except ValidationError as err:

@@ -34,6 +34,7 @@ from passerelle.intake.columns import (
 from passerelle.intake.ids import default_workflow_id
 from passerelle.intake.sheets import Cell, Table, detect_delimiter
 from schemas import CollaborationRequest, Stage
+from schemas.formulas import unescape_csv_text
 from schemas.imports import effective_at
 
 PARTY_COLUMNS = {
@@ -102,13 +103,15 @@ def _cells(
     """Return the row's non-empty values by field, and its cells refused as (field, rule)."""
     values: dict[str, str] = {}
     refused: list[tuple[str, str]] = []
+    headless = [i for i, cell in enumerate(cells) if i not in header.fields and text_of(cell)]
+    if headless:  # said once per row: a row may hold thousands
+        first, more = headless[0], len(headless) - 1
+        others = f" (and {more:,} more past the header)" if more else ""
+        text = text_of(cells[first])[:40]
+        refused.append(("", f"a value ({text!r}) in column {first + 1}, which has no header{others}"))
     for index, cell in enumerate(cells):
         name = header.fields.get(index)
         if name is None:
-            if text_of(cell):
-                refused.append(
-                    ("", f"a value ({text_of(cell)[:40]!r}) in column {index + 1}, which has no header")
-                )
             continue
         try:
             text = (
@@ -268,7 +271,10 @@ def parse_csv(
     """Return the valid rows and every error of CSV text (its separator detected)."""
     delimiter = detect_delimiter(text.splitlines()[:20])
     records = csv.reader(io.StringIO(text), delimiter=delimiter)
-    table = Table(source, "text", ((n, list(r)) for n, r in enumerate(records, start=1)))
+    cells: Iterator[tuple[int, list[Cell]]] = (
+        (n, [unescape_csv_text(c) for c in r]) for n, r in enumerate(records, start=1)
+    )
+    table = Table(source, "text", cells)
     rows: list[ImportRow] = []
     errors: list[RowError] = []
     for item in parse_table(table, source, today, options):

@@ -1,14 +1,18 @@
 """Open an operator's spreadsheet as rows of cells, streamed: an Excel workbook or a CSV file.
 
 - `.xlsx`: the first sheet, or the one named, read with openpyxl in read-only mode (one row in
-  memory at a time). Cells keep their type: a date cell is a `datetime`, a number a number.
+  memory at a time), once `passerelle.intake.archives` has checked what the archive expands to.
+  Cells keep their type: a date cell is a `datetime`, a number a number.
 - CSV: the encoding is UTF-8 (with or without a byte-order mark) or Windows-1252, what a French
   Excel writes as plain "CSV"; the separator is `,`, `;` or a tab. Both are detected unless given.
   Detection reads the file once, decoding it as it goes, so a byte that fits no encoding is named
   by line before anything is imported, and text that reads as a wrong guess (UTF-8 read as
-  Windows-1252: `SociÃ©tÃ©`) is refused, never imported with its names corrupted.
+  Windows-1252: `SociÃ©tÃ©`) is refused, never imported with its names corrupted. A record longer
+  than `RECORD_CHARS` is refused by row before the csv module builds it.
 
 Rows are numbered as the spreadsheet numbers them: the workbook's row numbers, the CSV's records.
+A CSV cell loses the apostrophe `passerelle export` puts before text that would start a formula
+(`schemas.formulas`); a workbook's text cells are read as they are.
 """
 
 import codecs
@@ -19,8 +23,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TextIO
 
+from passerelle.intake.archives import check_workbook
 from passerelle.intake.files import MAX_BYTES, FileRefused
+from schemas.formulas import unescape_csv_text
 
 Cell = str | int | float | bool | date | datetime | None
 
@@ -29,6 +36,10 @@ ENCODINGS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "cp1252": "Windows
 EXCEL = (".xlsx", ".xlsm")
 _CHUNK = 1 << 20
 _SAMPLE_LINES = 20
+# A CSV record (a row, its quoted line breaks included) holds at most this many characters: the
+# csv module builds a row whole, a list entry per field, so a row of 50 MB of commas would hold
+# hundreds of MB. A spreadsheet's row is a few KB.
+RECORD_CHARS = 1024 * 1024
 # UTF-8 bytes of accented letters read one byte per character: `Ã©` for `é`, `â€™` for `’`.
 _MOJIBAKE = re.compile("[ÃÂ][\u0080-\u00bf]|â€[\u0080-\u00bf™œ\u009d˜]")
 # Windows-1252 letters no French or English text uses: a file in another encoding read as 1252.
@@ -126,9 +137,25 @@ def detect_delimiter(sample: list[str]) -> str:
     return max(DELIMITERS, key=lambda d: (width(d), d == ","))
 
 
+def _lines(handle: TextIO) -> Iterator[str]:
+    """Yield the file's lines, none longer than a record may be (a longer one is cut there)."""
+    while line := handle.readline(RECORD_CHARS + 1):
+        yield line
+
+
 def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[Cell]]]:
+    read = [0]  # characters of the record being read: a few KB, or a hostile one
+
+    def counted(handle: TextIO) -> Iterator[str]:
+        for line in _lines(handle):
+            read[0] += len(line)
+            if read[0] > RECORD_CHARS:
+                too_long = f"longer than {RECORD_CHARS // (1024 * 1024)} MB: no row of a spreadsheet is"
+                raise FileRefused(f"{path}, row {number + 1}: {too_long}")
+            yield line
+
     with path.open(encoding=encoding, newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
+        reader = csv.reader(counted(handle), delimiter=delimiter)
         number = 0
         while True:
             try:
@@ -138,18 +165,20 @@ def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, 
             except csv.Error as err:  # a field over the csv module's limit, a stray NUL...
                 raise FileRefused(f"{path}, row {number + 1}: unreadable CSV ({err})") from None
             number += 1
-            yield number, list(record)
+            read[0] = 0
+            yield number, [unescape_csv_text(c) for c in record]
 
 
 def _sample(path: Path, encoding: str) -> list[str]:
     with path.open(encoding=encoding, newline="") as handle:
-        return [line for _, line in zip(range(_SAMPLE_LINES), handle, strict=False)]
+        return [line for _, line in zip(range(_SAMPLE_LINES), _lines(handle), strict=False)]
 
 
 def _sheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[tuple[int, list[Cell]]], int | None]:
     from openpyxl import load_workbook  # only an Excel import pays for it
     from openpyxl.utils.exceptions import InvalidFileException
 
+    check_workbook(path)  # what it expands to, before openpyxl holds any of it
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, KeyError, OSError, ValueError) as err:
@@ -168,9 +197,12 @@ def _sheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[tuple[int,
     size = worksheet.max_row  # from the sheet's dimension, when the writer recorded one
 
     def rows() -> Iterator[tuple[int, list[Cell]]]:
+        number = 0
         try:
             for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
                 yield number, list(row)
+        except Exception as err:  # a cell openpyxl cannot read (a number of 5,000 digits...)
+            raise FileRefused(f"{path}, row {number + 1}: unreadable ({type(err).__name__}: {err})") from None
         finally:
             workbook.close()
 

@@ -10,7 +10,7 @@ collaboration its link names.
 
 Every refusal is a page in the partner's language that says which (forged, expired, used,
 closed...) and that nothing was recorded. Every response carries the security headers
-(`SECURITY_HEADERS`); the one cookie, the CSRF nonce, is set only with a form, `Secure`,
+(`passerelle.portal.headers`); the one cookie, the CSRF nonce, is set only with a form, `Secure`,
 `HttpOnly`, `SameSite=Lax` (a link opened from a webmail is a cross-site navigation: with `Strict`
 the cookie would not come back, and each GET would mint a nonce that breaks the forms already
 open; `Lax` still keeps it off every cross-site POST). Requests are rate-limited per address and per link.
@@ -19,7 +19,7 @@ open; `Lax` still keeps it off every cross-site POST). Requests are rate-limited
 import hashlib
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -27,6 +27,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -34,6 +35,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.links import BadLink, Link, LinkSigner
 from passerelle.platform.codec_auth import RateLimit
 from passerelle.portal.forms import note_label, read_answer
+from passerelle.portal.headers import secured
 from passerelle.portal.pages import Pages, Refusal
 from passerelle.portal.store import Email, LinkStore
 from passerelle.portal.texts import PARTY_LABELS, texts
@@ -43,23 +45,11 @@ from schemas.partners import MAX_PAUSE_DAYS, PARTNER_NOTE_MAX, PartnerAnswer
 
 log = structlog.get_logger()
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CSRF_COOKIE = "passerelle_csrf"
 MAX_BODY = 16 * 1024  # a note of 1,000 characters and a date, with room to spare
 PER_ADDRESS_PER_MINUTE = 30
 PER_LINK_PER_MINUTE = 10
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # the token is in the URL: never hand it to another site
-    "Cache-Control": "no-store",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
 STYLESHEET = files("passerelle.portal").joinpath("templates/portal.css").read_bytes()
-UNAVAILABLE = "Service unavailable: nothing was recorded. Try again in a few minutes.\n"
 # How the workflow's refusals read in the portal (`workflows.rules`); any other is `other`.
 REFUSAL_PAGES = {"CollaborationClosed": "closed", "AlreadyPaused": "paused", "LinkUsed": "answered"}
 
@@ -276,23 +266,6 @@ class Portal:
         return status
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Set the security headers on every response, errors included."""
-    try:
-        response = await handler(request)
-    except web.HTTPException as err:
-        response = web.Response(status=err.status, text=err.text or err.reason, content_type="text/plain")
-    except Exception as err:  # PostgreSQL or Temporal failing under a check: no traceback, nothing recorded
-        log.warning("portal request failed", error=type(err).__name__)
-        response = web.Response(status=503, text=UNAVAILABLE, content_type="text/plain")
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.secure:
-        response.headers["Strict-Transport-Security"] = "max-age=31536000"
-    return response
-
-
 async def _stylesheet(request: web.Request) -> web.StreamResponse:
     return web.Response(body=STYLESHEET, content_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
@@ -301,9 +274,10 @@ async def _health(request: web.Request) -> web.StreamResponse:
     return web.Response(text="ok\n", content_type="text/plain")
 
 
-def build_app(portal: Portal, middlewares: list[Any] = ()) -> web.Application:  # type: ignore[assignment]
-    """Return the portal's aiohttp app (the forwarded-address middleware of a proxy first)."""
-    app = web.Application(middlewares=[security_headers, *middlewares], client_max_size=MAX_BODY)
+def build_app(portal: Portal, proxies: Sequence[Middleware] = ()) -> web.Application:
+    """Return the portal's aiohttp app; `proxies` (a proxy's forwarded-address middleware) run
+    inside the security headers' middleware."""
+    app = web.Application(middlewares=[secured(proxies)], client_max_size=MAX_BODY)
     app.router.add_get("/a/{token}", portal.show)
     app.router.add_post("/a/{token}", portal.answer)
     app.router.add_get("/portal.css", _stylesheet)

@@ -5,6 +5,7 @@ terminates TLS (docs/deployment.md, "Partner portal"). Behind one, set
 `PASSERELLE_PORTAL_TRUSTED_PROXIES` to the proxy's addresses: the client address the rate limit
 counts is then the one the proxy forwards (`aiohttp_remotes.XForwardedStrict`), and `X-Forwarded-
 Proto` tells whether the request came over TLS. From any other peer those headers are refused.
+Every answer carries the security headers, the parser's own 400s included (`PortalRunner`).
 """
 
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from temporalio.client import Client
 from activities.links import LinkSigner
 from passerelle.platform.settings import Settings
 from passerelle.portal.app import Portal, build_app
+from passerelle.portal.protocol import PortalRunner
 from passerelle.portal.store import LinkStore
 
 
@@ -47,8 +49,8 @@ async def start_portal(
     """Serve the portal on `host:port`; return the runner (`await runner.cleanup()`)."""
     portal = Portal(client, LinkStore(pool), signer_for(settings))
     # The container's own health check comes from no proxy: it must not need a forwarded address.
-    middlewares = [XForwardedStrict([proxies], white_paths={"/healthz"}).middleware] if proxies else []
-    runner = web.AppRunner(build_app(portal, middlewares), access_log=None)  # URLs hold tokens
+    forwarded = [XForwardedStrict([proxies], white_paths={"/healthz"}).middleware] if proxies else []
+    runner = PortalRunner(build_app(portal, forwarded), access_log=None)  # URLs hold tokens
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

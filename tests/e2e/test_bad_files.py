@@ -36,13 +36,15 @@ def files(tmp: Path) -> dict[str, tuple[Path, str]]:
     write("latin1.json", '{"topic": "Société Générale"}'.encode("cp1252"), "Windows-1252")
     write("binary.json", b"\xff\xfe\x00\x00garbage\x81", "is not UTF-8")
     write("big.json", b'{"topic": "' + b"x" * (1024 * 1024) + b'"}', "larger than 1 MB")
+    # 400 KB of brackets: deeper than the parser's recursion, which used to end in a traceback.
+    write("deep.json", b'{"tags": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nests deeper than")
     (tmp / "folder.json").mkdir()
     made["folder.json"] = (tmp / "folder.json", "is a folder")
     return made
 
 
 START_FILES = ["array.json", "string.json", "broken.json", "empty.json", "blank.json", "latin1.json",
-               "binary.json", "big.json", "folder.json"]  # fmt: skip
+               "binary.json", "big.json", "deep.json", "folder.json"]  # fmt: skip
 
 
 async def test_start_refuses_each_bad_file_in_one_line(tmp_path: Path) -> None:

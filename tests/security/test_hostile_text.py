@@ -3,13 +3,17 @@
 A name or note may hold Rich markup (`[/bold]` used to crash `status` and `list`, `[link=…]` to
 print a clickable link), `:emoji:` codes, right-to-left marks and emoji. Each property drives the
 code that renders `status`, `list`, `watch`, `timeline` and `report` on a terminal-like console
-(styles and links would show as escape sequences there) and checks the text comes out as typed.
-Control characters never get that far: the schemas refuse them, which the last test checks.
+(styles and links would show as escape sequences there) and checks the text comes out as typed,
+but what a terminal would not draw (a right-to-left override, a zero-width joiner), which comes
+out escaped. New names refuse those (`test_hidden_characters.py`): the states here are built as a
+collaboration begun before that rule keeps them (context `legacy`). Control characters never get
+that far: the schemas refuse them, which the last test checks.
 """
 
 import copy
 import io
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
@@ -59,19 +63,24 @@ def terminal() -> tuple[object, io.StringIO]:
 def state_with(corporate: str, startup: str, note: str) -> CollaborationState:
     data = copy.deepcopy(request_data())
     data["corporate"]["name"], data["startup"]["name"], data["topic"] = corporate, startup, note
-    state = CollaborationState.begin(CollaborationRequest.model_validate(data), "collab-x", "run-1", NOW)
+    legacy = {"legacy": True}  # begun before hidden characters were refused in names
+    request = CollaborationRequest.model_validate(data, context=legacy)
+    state = CollaborationState.begin(request, "collab-x", "run-1", NOW)
     state.start_entry(NOW)
-    state.record_milestone(MilestoneRequest(kind=note[:80], by=startup, note=note), NOW)
+    milestone = MilestoneRequest.model_validate({"kind": note[:80], "by": startup, "note": note}, context=legacy)
+    state.record_milestone(milestone, NOW)
     return state
 
 
 def assert_plain(printed: str, *values: str) -> None:
-    """Each value printed as typed; no link; no style but the headers' own."""
+    """Each value printed as typed but what a terminal would not draw, escaped; no link; no style
+    but the headers' own."""
     assert LINK not in printed, repr(printed)
     assert set(SGR.findall(printed)) <= OWN_STYLES, repr(printed)
     text = SGR.sub("", printed)
+    assert not [c for c in text if unicodedata.category(c) in ("Cf", "Zl", "Zp")], repr(text)
     for value in values:
-        assert value in text, (value, text)
+        assert consoles.shown(value) in text, (value, text)
 
 
 @PROFILE

@@ -54,6 +54,7 @@ def test_the_guide_shows_both_shipped_playbooks_verbatim() -> None:
             'programme = "P"\n[gates.deployment]\nscorecard = true\n[scorecard]\npass_mean = 6\n[[scorecard.criteria]]\nname = "x"\n',
             "line 5: scorecard.pass_mean: Input should be less than or equal to 5",
         ),
+        ('programme = "P"\napprovers = ' + "[" * 100_000 + "]" * 100_000 + "\n", "nests deeper than"),
     ],
 )
 def test_a_bad_file_names_the_key_the_rule_and_the_line(text: str, expected: str) -> None:

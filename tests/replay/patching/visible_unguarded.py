@@ -1,0 +1,46 @@
+"""The visible-text rule made WITHOUT its guards (test-only, the wrong way).
+
+`UnguardedStartWorkflow` refuses hidden characters in every start input, marker or not: a run
+begun before the rule fails where its history scheduled work. `StrictHandlersWorkflow` decodes
+each update again with today's rules in its handler, where validators do not run on replay: an
+update history recorded as applied now fails in its handler. Both are non-deterministic.
+"""
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from schemas import CollaborationStatus
+    from workflows import rules
+    from workflows.collaboration import CollaborationWorkflow, Operation
+    from workflows.requests import parse_request
+    from workflows.state import CollaborationState
+
+
+@workflow.defn(name="CollaborationWorkflow")
+class UnguardedStartWorkflow(CollaborationWorkflow):
+    """Refuses hidden characters in the start input whatever the history says."""
+
+    @workflow.run
+    async def run(self, request: Any, carried: CollaborationState | None = None) -> CollaborationStatus:
+        """Run as the real workflow does."""
+        return await super().run(request, carried)
+
+    def _refuses_hidden(self) -> bool:
+        return True
+
+
+@workflow.defn(name="CollaborationWorkflow")
+class StrictHandlersWorkflow(CollaborationWorkflow):
+    """Its update handlers apply today's rules to requests history says were accepted."""
+
+    @workflow.run
+    async def run(self, request: Any, carried: CollaborationState | None = None) -> CollaborationStatus:
+        """Run as the real workflow does."""
+        return await super().run(request, carried)
+
+    async def _apply(self, update: str, request: Any, operation: Operation) -> CollaborationStatus:
+        model, _ = rules.UPDATES[update]
+        valid = parse_request(model, request, update)
+        return await self._change(lambda now: [operation(self._known(), valid, now)])
