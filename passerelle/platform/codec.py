@@ -24,6 +24,16 @@ from passerelle.platform.keys import EncryptionConfigError
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12  # the size AES-GCM is specified for (NIST SP 800-38D)
+# A client may seal a payload that is sealed already: the Temporal CLI, when the update it sent
+# reaches a run that continues-as-new, retries the request with its input encoded through the
+# codec server a second time. Decoding opens every layer (each authenticated under our keys), up
+# to this many, so that update lands like any other.
+MAX_LAYERS = 4
+
+
+def sealed(payload: Payload) -> bool:
+    """Return True when `payload` is encrypted by one of Passerelle's codecs."""
+    return payload.metadata.get("encoding") == ENCODING
 
 
 class UnknownKeyError(ValueError):
@@ -87,20 +97,25 @@ class EncryptionCodec(PayloadCodec):
         return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        """Decrypt encrypted payloads with the key they name; pass plain ones through."""
+        """Decrypt encrypted payloads with the key they name, every layer; pass plain ones through."""
         out = []
         for p in payloads:
-            if p.metadata.get("encoding") != ENCODING:
-                out.append(p)
-                continue
-            kid = p.metadata.get(KEY_ID, b"").decode()
-            cipher = self._ciphers.get(kid)
-            if cipher is None and kid.startswith("dk:"):
-                raise DataKeysNeeded(kid)
-            if cipher is None:
-                raise UnknownKeyError(kid, list(self._ciphers))
-            plain = cipher.decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], kid.encode())
-            decoded = Payload()
-            decoded.ParseFromString(plain)
-            out.append(decoded)
+            for _ in range(MAX_LAYERS):
+                if not sealed(p):
+                    break
+                p = self.open(p)
+            out.append(p)
         return out
+
+    def open(self, p: Payload) -> Payload:
+        """Decrypt one layer of a payload sealed with a master key."""
+        kid = p.metadata.get(KEY_ID, b"").decode()
+        cipher = self._ciphers.get(kid)
+        if cipher is None and kid.startswith("dk:"):
+            raise DataKeysNeeded(kid)
+        if cipher is None:
+            raise UnknownKeyError(kid, list(self._ciphers))
+        plain = cipher.decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], kid.encode())
+        decoded = Payload()
+        decoded.ParseFromString(plain)
+        return decoded

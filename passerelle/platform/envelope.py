@@ -26,7 +26,7 @@ from temporalio.converter import (
     WorkflowSerializationContext,
 )
 
-from passerelle.platform.codec import ENCODING, KEY_ID, NONCE_BYTES, EncryptionCodec
+from passerelle.platform.codec import ENCODING, KEY_ID, MAX_LAYERS, NONCE_BYTES, EncryptionCodec, sealed
 from passerelle.platform.keystore import KeyStore
 
 DATA_KEY_PREFIX = "dk:"  # a master key id cannot hold ":" (`parse_keys`), so the two never clash
@@ -73,16 +73,23 @@ class EnvelopeCodec(PayloadCodec, WithSerializationContext):
         return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        """Open each payload with the key it names: a data key, a master key, or none (clear)."""
+        """Open each payload with the key it names (a data key, a master key, or none: clear),
+        every layer of it (`passerelle.platform.codec.MAX_LAYERS`)."""
         out = []
         for p in payloads:
-            label = p.metadata.get(KEY_ID, b"").decode()
-            if p.metadata.get("encoding") != ENCODING or not label.startswith(DATA_KEY_PREFIX):
-                out.extend(await self.master.decode([p]))
-                continue
-            key = await self.store.key(label.removeprefix(DATA_KEY_PREFIX))
-            plain = key.cipher.decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], label.encode())
-            decoded = Payload()
-            decoded.ParseFromString(plain)
-            out.append(decoded)
+            for _ in range(MAX_LAYERS):
+                if not sealed(p):
+                    break
+                p = await self._open(p)
+            out.append(p)
         return out
+
+    async def _open(self, p: Payload) -> Payload:
+        label = p.metadata.get(KEY_ID, b"").decode()
+        if not label.startswith(DATA_KEY_PREFIX):
+            return self.master.open(p)
+        key = await self.store.key(label.removeprefix(DATA_KEY_PREFIX))
+        plain = key.cipher.decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], label.encode())
+        decoded = Payload()
+        decoded.ParseFromString(plain)
+        return decoded

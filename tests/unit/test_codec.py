@@ -10,6 +10,7 @@ from temporalio.api.common.v1 import Payload
 from passerelle.platform.codec import (
     ENCODING,
     KEY_ID,
+    MAX_LAYERS,
     EncryptionCodec,
     new_key,
 )
@@ -30,6 +31,19 @@ async def test_round_trip_hides_the_data_and_names_the_key() -> None:
     assert b"a@b.example" not in sealed.SerializeToString()
     assert sealed.metadata["encoding"] == ENCODING and sealed.metadata[KEY_ID] == b"k1"
     assert await codec.decode([sealed]) == [PLAIN]
+
+
+async def test_a_payload_sealed_twice_opens_to_the_original() -> None:
+    """A client that sends a sealed payload through the codec again (the Temporal CLI retrying an
+    update that met a continue-as-new) is read as if it had sealed it once; no deeper than
+    `MAX_LAYERS`, and a plain payload is never taken for a layer."""
+    codec = EncryptionCodec(keys("k1", "k0"))
+    layered = [PLAIN]
+    for depth in range(1, MAX_LAYERS + 2):
+        layered = await codec.encode(layered)
+        opened = await codec.decode(layered)
+        assert (opened == [PLAIN]) is (depth <= MAX_LAYERS), depth
+    assert await codec.decode([PLAIN]) == [PLAIN]
 
 
 async def test_rotation_old_keys_still_decrypt() -> None:
