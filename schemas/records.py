@@ -148,3 +148,22 @@ class Notification(BaseModel):
 
 
 EventRecord.model_rebuild()
+
+
+class PendingDelivery(BaseModel):
+    """An outbox notification still to deliver, and when its delivery window ends."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str
+    until: datetime
+
+
+class DeliveryHandover(BaseModel):
+    """Input of `DeliveryWorkflow`: what a closed collaboration's run left to deliver (at most
+    `workflows.deliveries.MAX_CARRIED_DELIVERIES` keys)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workflow_id: str  # the collaboration's
+    deliveries: list[PendingDelivery]

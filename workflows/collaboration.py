@@ -116,7 +116,7 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
             if self._continue_as_new_due():
                 if self._rekey_due():
                     await self._activate_key()
-                await self._deliveries.drain(state, handover=self._bounded())
+                await self._deliveries.drain(state, handover=self._bounded(), prompt=self._prompt)
                 if state.outcome is not None:  # closed while draining: complete, no empty run
                     break
                 workflow.continue_as_new(args=[state.request, state])
@@ -138,7 +138,11 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
             if await self._wait(seen, wake, why):
                 self._publish()  # the SLA moved on; a reminder now due fires next time round
         self._alarm.disarm()
-        await self._deliveries.drain(state, handover=False)  # each delivery ends within its window
+        await workflow.wait_condition(workflow.all_handlers_finished)  # the closing one records first
+        if self._hands_off():  # closed means closed: the deliveries go on in a child of their own
+            await self._deliveries.hand_off(state)
+        else:
+            await self._deliveries.drain(state, handover=False)  # each delivery ends within its window
         return views.status(state, workflow.now())
 
     # -- updates: each is decoded and checked by its rule (`workflows.rules`) in the validator,
@@ -236,16 +240,27 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
         )
         return load
 
-    def _settled(self) -> bool:
+    def _current(self) -> bool:
         # Asked first, in the run's first task, so that a new run records this marker alone; a
         # run without it (begun by an earlier release) asks each earlier patch as it always did.
-        return patches.SETTLED.applies()
+        return patches.SETTLED_04.applies()
+
+    def _settled(self) -> bool:
+        return self._current() or patches.SETTLED.applies()
 
     def _bounded(self) -> bool:
         return self._settled() or patches.BOUNDED_LIFE.applies()
 
     def _reads_playbook(self) -> bool:
         return self._settled() or patches.PLAYBOOKS.applies()
+
+    def _hands_off(self) -> bool:
+        return self._deliveries.busy(self._known()) and self._prompt()
+
+    def _prompt(self) -> bool:
+        # A run begun before `settled-0.4` asks only when deliveries are under way: it records
+        # this marker where it matters, if anywhere.
+        return self._current() or patches.PROMPT_CLOSE.applies()
 
     def _refuses_hidden(self) -> bool:
         return patches.VISIBLE_TEXT.applies()

@@ -137,6 +137,34 @@ VISIBLE_TEXT = Patch(
     "replay above finds any that remain)",
 )
 
+# Runs begun before `settled-0.4` ask it only where it decides something (a closing run with
+# deliveries still under way, a continue-as-new while some are): at most one marker, there.
+PROMPT_CLOSE = Patch(
+    id="prompt-close",
+    changed="a run that reaches its outcome gives the deliveries under way a short grace, then "
+    "completes, handing what remains to a `DeliveryWorkflow` child started with the abandon "
+    "policy; continue-as-new gives them the same short grace (not ten seconds) and lets go of "
+    "what it carries to the next run",
+    proof="tests/replay/histories/before-prompt-close/ (a channel down through a continue-as-new and "
+    "a closing, recorded when runs waited for their deliveries); tests/replay/test_prompt_close_patch.py",
+    step="patched",
+    next_step="deprecate once no open collaboration began before the release that added it (the audit "
+    "replay above finds any that remain)",
+)
+
+# `settled-0.3` and `prompt-close`, settled: a run begun since records this one marker, in its
+# first task, and neither of theirs.
+SETTLED_04 = Patch(
+    id="settled-0.4",
+    changed="a new run records only this marker: the patches `settled-0.3` settles apply, and so "
+    "does `prompt-close`, without markers of their own",
+    proof="tests/replay/test_prompt_close_patch.py (a new run records it alone and hands its "
+    "deliveries off); the goldens and tests/replay/histories/settled/ (without it)",
+    step="patched",
+    next_step="deprecate with the patches it settles, once no open collaboration began before the "
+    "release that added it",
+)
+
 REGISTRY = (
     MEMO,
     MILESTONE_NOTIFICATIONS,
@@ -146,4 +174,6 @@ REGISTRY = (
     PLAYBOOKS,
     SETTLED,
     VISIBLE_TEXT,
+    PROMPT_CLOSE,
+    SETTLED_04,
 )

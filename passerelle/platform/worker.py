@@ -41,11 +41,12 @@ from passerelle.platform.settings import Settings
 from workflows import search_attributes
 from workflows.collaboration import CollaborationWorkflow
 from workflows.digest import DigestWorkflow
+from workflows.handover import DeliveryWorkflow
 from workflows.retention import PrivacyRetentionWorkflow
 
 log = structlog.get_logger()
 
-WORKFLOWS = [CollaborationWorkflow, DigestWorkflow, PrivacyRetentionWorkflow]
+WORKFLOWS = [CollaborationWorkflow, DeliveryWorkflow, DigestWorkflow, PrivacyRetentionWorkflow]
 
 
 # The collaboration workflow's own modules (the workflow, its decoder, timer and deliveries).
@@ -59,6 +60,7 @@ WORKFLOW_MODULES = (
     "workflows.requests",
     "workflows.alarm",
     "workflows.deliveries",
+    "workflows.handover",
     "workflows.playbook_updates",
     "workflows.contact_updates",
 )

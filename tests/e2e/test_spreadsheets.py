@@ -221,7 +221,11 @@ async def test_names_that_start_formulas_leave_as_text_and_come_back_intact(
     formulas = [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
     assert formulas == [], formulas
     for path, delimiter in ((plain, ","), (french, ";")):
-        cells = [c for row in csv.reader(path.read_text("utf-8-sig").splitlines(), delimiter=delimiter) for c in row]
+        cells = [
+            c
+            for row in csv.reader(path.read_text("utf-8-sig").splitlines(), delimiter=delimiter)
+            for c in row
+        ]
         assert not [c for c in cells if c.startswith(tuple("=+-@\t\r"))], (path.name, cells)
     summary = load_workbook(report)["Summary"]["B2"]
     assert (summary.data_type, summary.value) == ("s", HOSTILE[0])

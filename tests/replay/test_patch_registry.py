@@ -57,7 +57,7 @@ def test_every_patch_call_goes_through_the_registry() -> None:
     assert direct == []
     code = "".join(p.read_text() for p in (ROOT / "workflows").glob("*.py") if p.name != "patches.py")
     names = {name for name, value in vars(patches).items() if isinstance(value, patches.Patch)}
-    used = set(re.findall(r"patches\.([A-Z_]+)\.(?:applies|deprecate)\(\)", code))
+    used = set(re.findall(r"patches\.([A-Z0-9_]+)\.(?:applies|deprecate)\(\)", code))
     assert used == names
     assert len({p.id for p in patches.REGISTRY}) == len(patches.REGISTRY) == len(names)
 

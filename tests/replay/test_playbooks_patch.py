@@ -17,7 +17,7 @@ from tests.replay.patching.playbooks_unguarded import UnguardedPlaybooksWorkflow
 from tests.replay.test_golden import GOLDEN
 from tests.workflows.helpers import abandon, start
 from workflows.activity_names import LOAD_PLAYBOOK
-from workflows.patches import PLAYBOOKS, SETTLED
+from workflows.patches import PLAYBOOKS, SETTLED_04
 
 
 async def test_histories_from_before_playbooks_replay_only_with_the_guard(settings: Settings) -> None:
@@ -37,7 +37,7 @@ async def test_a_new_run_marks_the_patch_and_reads_its_playbook_first(
         await abandon(handle)
     events = (await handle.fetch_history()).events
     marker = [e for e in events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
-    assert [SETTLED.id.encode() in e.SerializeToString() for e in marker] == [True]
+    assert [SETTLED_04.id.encode() in e.SerializeToString() for e in marker] == [True]
     activities = [
         e.activity_task_scheduled_event_attributes.activity_type.name
         for e in events

@@ -85,7 +85,7 @@ async def test_a_new_run_records_one_marker_and_takes_every_settled_branch(
     async with run_worker(client):
         await full_lifecycle(time_env, workflow_id, task_queue)
     runs = await fetch_chain(client, workflow_id)
-    assert markers(runs) == {patches.SETTLED.id: False}
+    assert markers(runs) == {patches.SETTLED_04.id: False}  # which settles this patch too
     assert change_version_upserts(runs) == 1
     scheduled = [
         e.activity_task_scheduled_event_attributes.activity_type.name

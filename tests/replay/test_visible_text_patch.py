@@ -111,8 +111,9 @@ async def test_record_history_before_the_rule(
     """Record the lifecycle with the code of the day, in clear (on demand only, before the rule)."""
     clear = Client(**{**time_env.client.config(), "data_converter": converter_for(clear_settings)})
     async with run_worker(clear):
-        workflow_id = await invisible_names(ClientEnvironment(clear, time_env.sleep), "before-visible-text", task_queue)
+        workflow_id = await invisible_names(
+            ClientEnvironment(clear, time_env.sleep), "before-visible-text", task_queue
+        )
     runs = await fetch_chain(clear, workflow_id)
     shutil.rmtree(BEFORE, ignore_errors=True)
     write_export(runs, BEFORE, "default")
-

@@ -169,4 +169,6 @@ async def test_the_cli_refuses_before_temporal_naming_the_field_and_the_rule() -
         "--startup", "Na\u200dbla", "--startup-email", "c@d.example", "--programme", "P", "--topic", "T",
         "--sector", "health", "--owner-email", "o@p.example",
     )  # fmt: skip
-    assert_one_line_error(result, 2, "corporate.name", "invisible or reordering", "U+202E", "startup.name", "U+200D")
+    assert_one_line_error(
+        result, 2, "corporate.name", "invisible or reordering", "U+202E", "startup.name", "U+200D"
+    )

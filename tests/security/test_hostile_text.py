@@ -67,7 +67,9 @@ def state_with(corporate: str, startup: str, note: str) -> CollaborationState:
     request = CollaborationRequest.model_validate(data, context=legacy)
     state = CollaborationState.begin(request, "collab-x", "run-1", NOW)
     state.start_entry(NOW)
-    milestone = MilestoneRequest.model_validate({"kind": note[:80], "by": startup, "note": note}, context=legacy)
+    milestone = MilestoneRequest.model_validate(
+        {"kind": note[:80], "by": startup, "note": note}, context=legacy
+    )
     state.record_milestone(milestone, NOW)
     return state
 

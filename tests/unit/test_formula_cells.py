@@ -133,7 +133,6 @@ def test_near_misses_are_written_byte_for_byte(text: str, number: float) -> None
         assert cells == [text, shown]
 
 
-
 def test_the_audit_timeline_csv_writes_notes_and_actors_as_text() -> None:
     at = datetime(2026, 3, 2, 9, tzinfo=UTC)
     entries = [

@@ -96,4 +96,7 @@ def test_the_command_refuses_the_400_mb_string_in_one_line(tmp_path: Path) -> No
     )  # fmt: skip
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1, done.stderr[-3000:]
-    assert lines[0] == f"error: {path}: xl/sharedStrings.xml expands to 381 MB, past the 32 MB a workbook part may hold"
+    assert (
+        lines[0]
+        == f"error: {path}: xl/sharedStrings.xml expands to 381 MB, past the 32 MB a workbook part may hold"
+    )
