@@ -20,7 +20,6 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.log import LogChannel
@@ -30,15 +29,12 @@ from passerelle.platform.codec_auth import codec_auth_from
 from passerelle.platform.codec_server import start_codec_server
 from passerelle.platform.settings import Settings, load_settings
 from passerelle.platform.worker import build_worker
-from schemas import MilestoneRequest
+from tests.histories import grow
 from tests.integration.test_encryption import free_port
 from tests.network import lan_address
 from tests.workflows.helpers import abandon, start
-from workflows.collaboration import CollaborationWorkflow
 
 EVENTS = 4_000
-IN_FLIGHT = 8  # Temporal takes at most 10 updates in flight per workflow
-EVENTS_PER_UPDATE = 10  # about 9: the update, its record and delivery activities, workflow tasks
 UI = "http://localhost:8233"
 TOKEN = "long-history-token-" + "x" * 24
 
@@ -51,30 +47,6 @@ class LongRun:
     workflow_id: str
     run_id: str
     kinds: frozenset[str]
-
-
-async def history_length(handle: WorkflowHandle[Any, Any]) -> int:
-    return (await handle.describe()).history_length
-
-
-async def grow(handle: WorkflowHandle[Any, Any], events: int) -> set[str]:
-    """Send `record_milestone` updates, `IN_FLIGHT` at a time, until the run holds `events` events.
-
-    The last batches shrink so that the run stays below Temporal's continue-as-new suggestion
-    (4,096 events by default): the whole history is then one run's.
-    """
-    kinds: set[str] = set()
-    while (length := await history_length(handle)) < events:
-        batch = max(1, min(IN_FLIGHT, (events - length) // EVENTS_PER_UPDATE))
-        new = [f"milestone {len(kinds) + i:04d}" for i in range(batch)]
-        await asyncio.gather(
-            *(
-                handle.execute_update(CollaborationWorkflow.record_milestone, MilestoneRequest(kind=k, by="ops"))
-                for k in new
-            )
-        )
-        kinds.update(new)
-    return kinds
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -170,7 +142,9 @@ async def test_compose_codec_server_reads_a_4000_event_history(long_run: LongRun
         pytest.skip("no network address beside loopback: compose's caller address cannot be played")
     codec, port = codec_for(settings), free_port()
     assert codec is not None
-    runner = await start_codec_server(codec, [UI], host, port, codec_auth_from({}), allow_unauthenticated=True)
+    runner = await start_codec_server(
+        codec, [UI], host, port, codec_auth_from({}), allow_unauthenticated=True
+    )
     try:
         done, seconds = await asyncio.to_thread(show, long_run, f"http://{host}:{port}")
     finally:
