@@ -30,7 +30,7 @@ MIN_TOKEN_LENGTH = 32
 # Requests a minute per caller, and the burst a quiet caller may spend at once. Reading a whole
 # history is one burst: the `temporal` CLI sends one /decode request per payload, about 3,500 for
 # a run of 4,000 events (a run continues-as-new near 4,000), within two seconds; the Web UI's
-# decoded download of it the same, within forty (docs/security.md, "The codec server's rate").
+# decoded download of it the same, within fifteen seconds (docs/security.md, "The codec server's rate").
 DEFAULT_RATE = 10_000
 
 
