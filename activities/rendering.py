@@ -4,13 +4,24 @@ Templates are files shipped with the package (`activities/templates/<lang>/<even
 wording changes never touch code. HTML templates are autoescaped (a name like `<script>` arrives
 as text); plain-text and subject templates are not, and the subject is folded onto one line, so a
 name holding CR/LF can never start a new mail header.
+
+Rendering reads nothing but the notification and the templates, so a notification that fails to
+render (a missing template, a syntax error, a field the template names and the notification lacks)
+fails the same way on every retry: it is a `PermanentDeliveryError` naming the template and why.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    Environment,
+    PackageLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
 
 from activities.channels import PermanentDeliveryError
 from activities.links import LinkSigner
@@ -49,15 +60,26 @@ def _when(value: str) -> str:
     return minute(datetime.fromisoformat(value))
 
 
+def _why(err: Exception) -> str:
+    """Return an error as a delivery's record shows it: its type, and its message when it has one."""
+    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+
 class Renderer:
     """Renders notifications with the packaged Jinja2 templates."""
 
-    def __init__(self, ui_url: str, namespace: str, links: LinkSigner | None = None) -> None:
+    def __init__(
+        self,
+        ui_url: str,
+        namespace: str,
+        links: LinkSigner | None = None,
+        templates: BaseLoader | None = None,  # None: the packaged templates
+    ) -> None:
         self._ui_url = ui_url.rstrip("/")
         self._namespace = namespace
         self._links = links  # None: no portal, the e-mails carry no partner links
         self._env = Environment(
-            loader=PackageLoader("activities", "templates"),
+            loader=templates or PackageLoader("activities", "templates"),
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
             undefined=StrictUndefined,  # a template naming a missing field fails loudly, in tests
             keep_trailing_newline=True,
@@ -91,7 +113,10 @@ class Renderer:
         answer_links: dict[str, str] = {}
         if party is not None and self._links is not None and self.answerable(notification):
             context = notification.context
-            seq, sent_at = int(context["seq"]), datetime.fromisoformat(context["at"])
+            try:
+                seq, sent_at = int(context["seq"]), datetime.fromisoformat(context["at"])
+            except (KeyError, TypeError, ValueError) as err:
+                raise PermanentDeliveryError(f"the partner links cannot be signed: {_why(err)}") from err
             answer_links = self._links.links(notification.collaboration_id, party, seq, sent_at)
         values = {
             **notification.context,
@@ -102,10 +127,12 @@ class Renderer:
         }
 
         def part(name: str) -> str:
+            path = f"{language}/{notification.event.value}.{name}.j2"
             try:
-                template = self._env.get_template(f"{language}/{notification.event.value}.{name}.j2")
+                return self._env.get_template(path).render(values)
             except TemplateNotFound as err:  # a retry cannot make a template appear
                 raise PermanentDeliveryError(f"no template {err.name}") from err
-            return template.render(values)
+            except Exception as err:  # pure: the same notification fails the same way every time
+                raise PermanentDeliveryError(f"the template {path} cannot be rendered: {_why(err)}") from err
 
         return Message(subject=one_line(part("subject")), text=part("txt"), html=part("html"), link=link)

@@ -9,20 +9,28 @@ the rare duplicate (a crash between the send and its `sent` mark) carries the sa
 clients and servers recognise it. Headers are built with `email.policy.SMTP`, which refuses CR/LF
 in any header; names are folded onto one line before they get there.
 
-Errors: a 5xx answer (unknown mailbox, message refused) is permanent and recorded; anything else
-(connection refused, timeout, 4xx "try later", authentication failing until the operator fixes
-the password) is raised so that Temporal retries with backoff.
+Addresses: an address whose local part is not ASCII (`иван@…`, which the schemas accept) goes with
+SMTPUTF8 (RFC 6531: addresses and headers in UTF-8) when the server offers it; a domain that is not
+ASCII alone goes in its IDNA form (`xn--…`), which every server reads.
+
+Errors: answers a retry cannot change are permanent and recorded: a 5xx (unknown mailbox, message
+refused), a non-ASCII address the server cannot take (no SMTPUTF8), a message that cannot be
+written (`activities.rendering` makes template errors permanent too). Anything else (connection
+refused, timeout, 4xx "try later", authentication failing until the operator fixes the password)
+is raised so that Temporal retries with backoff.
 """
 
 import hashlib
 import re
 from datetime import UTC, datetime
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 
 import aiosmtplib
+from email_validator import EmailNotValidError, validate_email
 
 from activities.channels import PermanentDeliveryError
 from activities.channels.config import SmtpSettings
@@ -32,7 +40,34 @@ from schemas import Notification, Recipient
 # RFC 5322's hard line limit: CPython's folder at 78 columns can put a space on both sides of a
 # fold before an encoded word, which readers then show as a double space ("Natixis  × Nabla").
 POLICY = SMTP.clone(max_line_length=998)
+POLICY_UTF8 = POLICY.clone(utf8=True)  # for a message sent with SMTPUTF8: headers in UTF-8
+NO_SMTPUTF8 = "the server does not accept non-ASCII addresses (SMTPUTF8)"
 _NOT_ATEXT = re.compile(r"[^A-Za-z0-9!#$%&'*+\-=?^_`{|}~]+")
+
+
+def ascii_form(address: str) -> str | None:
+    """Return the address as a server without SMTPUTF8 reads it: itself when ASCII, its domain in
+    IDNA when only the domain is not, None when its local part is not ASCII."""
+    if address.isascii():
+        return address
+    try:  # the library that accepted the address (pydantic's EmailStr) also knows its ASCII form
+        return validate_email(address, check_deliverability=False).ascii_email
+    except EmailNotValidError:
+        return None
+
+
+def forms(addresses: list[str]) -> list[str]:
+    """Return the addresses as one message carries them: all in ASCII when each has an ASCII form,
+    else all as written, and the message needs SMTPUTF8."""
+    plain = [ascii_form(address) for address in addresses]
+    return [a for a in plain if a is not None] if None not in plain else addresses
+
+
+def mailbox(name: str, address: str) -> Address:
+    """Return a header's mailbox, built from its parts: the standard library refuses to parse a
+    non-ASCII local part, but writes one under a UTF-8 policy."""
+    local, _, domain = address.rpartition("@")
+    return Address(display_name=one_line(name), username=local, domain=domain)
 
 
 def message_id(key: str, domain: str) -> str:
@@ -53,7 +88,7 @@ class SmtpChannel:
         display, address = parseaddr(settings.sender)
         if "@" not in address:
             raise SystemExit(f"PASSERELLE_SMTP_FROM must be an e-mail address, not {settings.sender!r}")
-        self._sender = Address(display_name=one_line(display), addr_spec=address)
+        self._sender_name, self._sender = display, address
         self._domain = address.rsplit("@", 1)[1]
 
     def messages(self, notification: Notification) -> list[tuple[list[Recipient], EmailMessage]]:
@@ -68,9 +103,10 @@ class SmtpChannel:
         party = only.role if only is not None and only.role in PARTY_ROLES else None
         rendered = self._renderer.render(notification, party=party)
         recipients = notification.recipients if only is None else [only]
+        sender, *to = forms([self._sender, *(r.email for r in recipients)])
         message = EmailMessage(policy=POLICY)
-        message["From"] = self._sender
-        message["To"] = [Address(display_name=one_line(r.name), addr_spec=r.email) for r in recipients]
+        message["From"] = mailbox(self._sender_name, sender)
+        message["To"] = [mailbox(r.name, address) for r, address in zip(recipients, to, strict=True)]
         message["Subject"] = rendered.subject
         message["Date"] = format_datetime(datetime.now(UTC))
         key = notification.key if only is None else f"{notification.key}/{only.role}"
@@ -88,8 +124,12 @@ class SmtpChannel:
         A party's message refused for good (5xx) does not keep the other party's from going out:
         the notification fails permanently only when every message did.
         """
+        try:
+            outgoing = self.messages(notification)
+        except (ValueError, MessageError) as err:  # the same notification is written the same way
+            raise PermanentDeliveryError(f"the message cannot be written: {err}") from err
         receipts, refused = [], []
-        for to, message in self.messages(notification):
+        for to, message in outgoing:
             try:
                 receipts.append(await self._send(to, message))
             except PermanentDeliveryError as err:
@@ -100,11 +140,19 @@ class SmtpChannel:
 
     async def _send(self, to: list[Recipient], message: EmailMessage) -> str:
         s = self._settings
+        sender, *recipients = forms([self._sender, *(r.email for r in to)])
+        utf8 = not all(address.isascii() for address in [sender, *recipients])
+        try:
+            # Flattened here: aiosmtplib would refold at 78 columns.
+            flat = message.as_bytes(policy=POLICY_UTF8 if utf8 else POLICY)
+        except (ValueError, MessageError) as err:
+            raise PermanentDeliveryError(f"the message cannot be written: {err}") from err
         try:
             refused, answer = await aiosmtplib.send(
-                message.as_bytes(policy=POLICY),  # flattened here: aiosmtplib would refold at 78
-                sender=self._sender.addr_spec,
-                recipients=[r.email for r in to],
+                flat,
+                sender=sender,
+                recipients=recipients,
+                mail_options=["SMTPUTF8"] if utf8 else None,  # aiosmtplib checks the server offers it
                 hostname=s.host,
                 port=s.port,
                 username=s.username,
@@ -113,6 +161,9 @@ class SmtpChannel:
                 start_tls=s.security == "starttls",
                 timeout=s.timeout,
             )
+        except aiosmtplib.SMTPNotSupported as err:
+            unsendable = ", ".join(a for a in [sender, *recipients] if not a.isascii())
+            raise PermanentDeliveryError(f"{NO_SMTPUTF8}: {unsendable}") from err
         except aiosmtplib.SMTPRecipientsRefused as err:
             codes = [r.code for r in err.recipients]
             if all(code >= 500 for code in codes):

@@ -4,6 +4,7 @@
 as a `.eml` file in the state folder's `mail/` (any mail client opens it), so a demo shows the
 real messages the smtp channel sends, partner links included; the tests use the same sink to read exactly
 what went over the wire. Addresses in `refuse` get `550` at RCPT, as an unknown mailbox would.
+It offers SMTPUTF8, as most servers do, so an address such as `иван@…` arrives as written.
 """
 
 import asyncio
@@ -65,11 +66,16 @@ class SinkHandler:
         return "250 2.0.0 accepted by the Passerelle sink"
 
 
-async def start_sink(handler: SinkHandler, host: str = "127.0.0.1", port: int = 0) -> asyncio.Server:
-    """Serve the sink on `host:port` (0: a free port) in the running event loop."""
+async def start_sink(
+    handler: SinkHandler, host: str = "127.0.0.1", port: int = 0, *, smtputf8: bool = True
+) -> asyncio.Server:
+    """Serve the sink on `host:port` (0: a free port) in the running event loop; without
+    `smtputf8`, as a server that takes ASCII addresses only."""
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: SMTP(handler, hostname="passerelle-sink"), host, port)
+    return await loop.create_server(
+        lambda: SMTP(handler, hostname="passerelle-sink", enable_SMTPUTF8=smtputf8), host, port
+    )
 
 
 def describe(mail: ReceivedMail) -> str:

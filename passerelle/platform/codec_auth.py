@@ -7,14 +7,15 @@ The codec server decrypts whatever it is sent, so it accepts a request only when
   (`PASSERELLE_CODEC_TOKEN`, compared in constant time) or a JWT signed by a key of the provider's
   JWKS (`PASSERELLE_CODEC_JWKS_URL`), of a pinned algorithm, with the expected issuer and audience,
   not expired: the access token the Web UI forwards once its OIDC login is on;
-- its address has not spent its request budget for the minute.
+- its caller has not spent its request budget (`passerelle.platform.codec_server` counts it per
+  token, or per address where there is none).
 Without any token configured, the server only binds loopback (`check_bind`).
 """
 
+import hashlib
 import hmac
 import ipaddress
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,11 @@ JWKS_TTL = 300.0  # seconds a fetched key set is trusted before it is fetched ag
 JWKS_REFRESH_GAP = 30.0  # an unknown key id refetches the set at most this often
 LEEWAY = 30  # seconds of clock skew tolerated on exp/nbf/iat
 MIN_TOKEN_LENGTH = 32
+# Requests a minute per caller, and the burst a quiet caller may spend at once. Reading a whole
+# history is one burst: the `temporal` CLI sends one /decode request per payload, about 3,500 for
+# a run of 4,000 events (a run continues-as-new near 4,000), within two seconds; the Web UI's
+# decoded download of it the same, within fifteen seconds (docs/security.md, "The codec server's rate").
+DEFAULT_RATE = 10_000
 
 
 class CodecAuthError(ValueError):
@@ -51,7 +57,7 @@ class CodecAuth:
     audience: str | None = None
     algorithms: tuple[str, ...] = ("RS256",)
     allowed_hosts: tuple[str, ...] = ()  # empty: the address it binds, and localhost, on its port
-    rate_per_minute: int = 600
+    rate_per_minute: int = DEFAULT_RATE
 
     def __repr__(self) -> str:  # the token is a secret
         return f"CodecAuth(token={'set' if self.token else None}, jwks_url={self.jwks_url!r})"
@@ -91,12 +97,16 @@ def codec_auth_from(env: Mapping[str, str]) -> CodecAuth:
         h.strip().lower() for h in env.get("PASSERELLE_CODEC_ALLOWED_HOSTS", "").split(",") if h.strip()
     )
     try:
-        rate = int(env.get("PASSERELLE_CODEC_RATE", "600"))
+        rate = int(env.get("PASSERELLE_CODEC_RATE", str(DEFAULT_RATE)))
     except ValueError:
         raise CodecAuthError("PASSERELLE_CODEC_RATE must be a whole number of requests per minute") from None
     if rate < 1:
         raise CodecAuthError("PASSERELLE_CODEC_RATE must be at least 1")
     return CodecAuth(token, jwks_url, issuer, audience, algorithms, hosts, rate)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()[:24]
 
 
 def is_loopback(host: str) -> bool:
@@ -126,27 +136,6 @@ def allowed_hosts(auth: CodecAuth, host: str, port: int) -> frozenset[str]:
     return frozenset(f"{name}:{port}".lower() for name in names)
 
 
-class RateLimit:
-    """At most `per_minute` requests per client address, in a token bucket per address."""
-
-    def __init__(self, per_minute: int, max_clients: int = 10_000) -> None:
-        self._rate = per_minute / 60.0
-        self._burst = float(per_minute)
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-        self._max_clients = max_clients
-
-    def allow(self, client: str, now: float | None = None) -> bool:
-        """Spend one request of `client`'s budget; return False when none is left."""
-        now = time.monotonic() if now is None else now
-        tokens, last = self._buckets.pop(client, (self._burst, now))
-        tokens = min(self._burst, tokens + (now - last) * self._rate)
-        allowed = tokens >= 1
-        self._buckets[client] = (tokens - 1 if allowed else tokens, now)
-        while len(self._buckets) > self._max_clients:  # memory stays bounded whoever calls
-            self._buckets.popitem(last=False)
-        return allowed
-
-
 class Verifier:
     """Checks a request's bearer token against the static token or the provider's JWKS."""
 
@@ -155,21 +144,30 @@ class Verifier:
         self._keys: dict[str, Any] = {}
         self._fetched = 0.0
 
-    async def check(self, authorization: str | None) -> None:
-        """Return when the header holds an accepted token; raise Refused(401) saying why not."""
+    async def check(self, authorization: str | None) -> str | None:
+        """Return who the header's accepted token speaks for (None when no token is required);
+        raise Refused(401) saying why not.
+
+        The answer names the caller without its secret: a digest of the static token, or of a
+        JWT's subject (of the token itself when it has none), so the rate counts each apart.
+        """
         if not self._auth.configured:
-            return
+            return None
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Refused(401, "a bearer token is required")
         token = token.strip()
         if self._auth.token and hmac.compare_digest(token.encode(), self._auth.token.encode()):
-            return
+            return f"token {_digest(token)}"
         if not self._auth.jwks_url:
             raise Refused(401, "the token is not accepted")
-        await self._check_jwt(token)
+        claims = await self._check_jwt(token)
+        subject = claims.get("sub")
+        if isinstance(subject, str) and subject:
+            return f"subject {_digest(subject)}"
+        return f"jwt {_digest(token)}"
 
-    async def _check_jwt(self, token: str) -> None:
+    async def _check_jwt(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -178,7 +176,7 @@ class Verifier:
             raise Refused(401, f"the token's algorithm {header.get('alg')!r} is not accepted")
         key = await self._key(str(header.get("kid", "")))
         try:
-            jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
                 algorithms=list(self._auth.algorithms),
@@ -195,6 +193,7 @@ class Verifier:
             raise Refused(401, "the token is from another issuer") from None
         except jwt.PyJWTError as err:
             raise Refused(401, f"the token is not valid ({type(err).__name__})") from None
+        return claims
 
     async def _key(self, kid: str) -> Any:
         now = time.monotonic()

@@ -5,7 +5,8 @@ The UI POSTs `{"payloads": [{"metadata": {...}, "data": "<base64>"}]}` (protobuf
 the server answers in the same shape. The browser calls it directly, so it sends CORS headers for
 the UI's origin only. It decrypts anything it is sent, so every request passes
 `passerelle.platform.codec_auth` first: an allowed `Host`, a bearer token when one is configured,
-and a rate per address; bodies are capped at `MAX_BODY`. Without a token it binds loopback only.
+and a rate per caller (`caller`); bodies are capped at `MAX_BODY`. Without a token it binds
+loopback only.
 """
 
 from collections.abc import Awaitable, Callable, Sequence
@@ -16,15 +17,62 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
-from passerelle.platform.codec_auth import CodecAuth, RateLimit, Refused, Verifier, allowed_hosts, check_bind
+from passerelle.platform.codec_auth import (
+    CodecAuth,
+    Refused,
+    Verifier,
+    allowed_hosts,
+    check_bind,
+    is_loopback,
+)
+from passerelle.platform.rate_limit import RateLimit
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ALLOWED_HEADERS = "Content-Type, X-Namespace, Authorization"
 MAX_BODY = 4 * 1024 * 1024  # larger than any Passerelle payload (64 KB), far below a memory problem
+# A request costs one, plus one per this many bytes of body: the rate bounds the decrypting work,
+# not only the count (a Passerelle payload costs one or two, a 4 MB body 65).
+COST_UNIT = 64 * 1024
+TOO_MANY = "too many requests: try again in a minute"
+
+
+def caller(identity: str | None, address: str, auth: CodecAuth) -> str | None:
+    """Return whose budget a request spends, or None when nothing is counted.
+
+    The token's caller where there is a token: behind a reverse proxy every user shares the
+    proxy's address, and one user's long history must not lock the others out. The address
+    otherwise. Nothing on loopback without a token (`passerelle dev`): only this machine reaches
+    it then, and anyone here may decode as much as they like by waiting, so a limit would stop
+    nobody but the developer (the Web UI and the CLI share 127.0.0.1).
+    """
+    if identity is not None:
+        return identity
+    if not auth.configured and is_loopback(address):
+        return None
+    return f"address {address}"
+
+
+def cost(body_size: int | None) -> float:
+    """Return what a request spends: one, plus one per `COST_UNIT` of its body (the largest
+    accepted when it does not say)."""
+    return 1 + (MAX_BODY if body_size is None else min(body_size, MAX_BODY)) // COST_UNIT
 
 
 def _guard(auth: CodecAuth, hosts: frozenset[str]) -> Any:
     verifier, limit = Verifier(auth), RateLimit(auth.rate_per_minute)
+
+    async def admit(request: web.Request) -> None:
+        address = request.remote or "?"
+        try:
+            identity = await verifier.check(request.headers.get("Authorization"))
+        except Refused:
+            # Refused tokens spend the address's budget: guessing is bounded where it comes from.
+            if not limit.allow(f"address {address}", cost(request.content_length)):
+                raise Refused(429, TOO_MANY) from None
+            raise
+        who = caller(identity, address, auth)
+        if who is not None and not limit.allow(who, cost(request.content_length)):
+            raise Refused(429, TOO_MANY)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -32,9 +80,7 @@ def _guard(auth: CodecAuth, hosts: frozenset[str]) -> Any:
             if request.headers.get("Host", "").lower() not in hosts:
                 raise Refused(421, "this host name is not served here")
             if request.method != "OPTIONS":  # a CORS preflight carries no credentials
-                if not limit.allow(request.remote or "?"):
-                    raise Refused(429, "too many requests: try again in a minute")
-                await verifier.check(request.headers.get("Authorization"))
+                await admit(request)
         except Refused as refused:
             response = web.json_response({"error": refused.reason}, status=refused.status)
             if refused.status == 401:

@@ -33,7 +33,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.links import BadLink, Link, LinkSigner
-from passerelle.platform.codec_auth import RateLimit
+from passerelle.platform.rate_limit import RateLimit
 from passerelle.portal.forms import note_label, read_answer
 from passerelle.portal.headers import secured
 from passerelle.portal.pages import Pages, Refusal

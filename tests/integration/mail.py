@@ -1,9 +1,11 @@
 """Helpers of the e-mail notification tests: a real aiosmtpd sink, the smtp channel, ordering."""
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
@@ -30,10 +32,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def smtp_channel(port: int) -> SmtpChannel:
+def smtp_channel(port: int, renderer: Renderer | None = None) -> SmtpChannel:
     """Return the smtp channel pointed at a loopback port, plain SMTP, sender at programme.example."""
     settings = SmtpSettings("127.0.0.1", port, "none", None, sender="Programme <noreply@programme.example>")
-    return SmtpChannel(settings, Renderer(UI, "default"))
+    return SmtpChannel(settings, renderer or Renderer(UI, "default"))
+
+
+async def settled(pool: asyncpg.Pool, workflow_id: str, count: int, wait: float = 60) -> list[asyncpg.Record]:
+    """Return the collaboration's delivery rows (`DELIVERIES`) once `count` of them are `sent` or
+    `failed`, or as they stand after `wait` seconds: the test's assertions then say what is left."""
+    rows: list[asyncpg.Record] = []
+    for _ in range(int(wait * 10)):
+        rows = await pool.fetch(DELIVERIES, workflow_id)
+        if sum(r["status"] in ("sent", "failed") for r in rows) >= count:
+            break
+        await asyncio.sleep(0.1)
+    return rows
 
 
 @pytest_asyncio.fixture

@@ -24,9 +24,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from passerelle.platform.codec import EncryptionCodec, new_key
-from passerelle.platform.codec_auth import CodecAuth, CodecAuthError, RateLimit, codec_auth_from
+from passerelle.platform.codec_auth import CodecAuth, CodecAuthError, codec_auth_from
 from passerelle.platform.codec_server import MAX_BODY, start_codec_server
 from passerelle.platform.keys import parse_keys
+from passerelle.platform.rate_limit import RateLimit
 from tests.e2e.cli import assert_one_line_error, passerelle
 from tests.integration.test_encryption import free_port
 
@@ -181,7 +182,7 @@ async def test_an_oversized_body_is_refused(server: tuple[str, EncryptionCodec])
     assert status == 413
 
 
-async def test_the_rate_per_address_is_bounded() -> None:
+async def test_the_rate_per_caller_is_bounded() -> None:
     codec = EncryptionCodec(parse_keys(f"k1:{new_key()}"))
     port = free_port()
     runner = await start_codec_server(
@@ -195,7 +196,7 @@ async def test_the_rate_per_address_is_bounded() -> None:
     assert statuses == [200] * 5 + [429] * 2
     bucket = RateLimit(60)
     assert all(bucket.allow("a", now=0) for _ in range(60)) and not bucket.allow("a", now=0)
-    assert bucket.allow("a", now=1.0) and bucket.allow("b", now=0)  # refills; addresses apart
+    assert bucket.allow("a", now=1.0) and bucket.allow("b", now=0)  # refills; callers apart
 
 
 async def test_it_refuses_to_bind_beyond_loopback_without_a_token() -> None:

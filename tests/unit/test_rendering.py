@@ -10,7 +10,7 @@ from enum import StrEnum
 import pytest
 
 from activities.channels import PermanentDeliveryError
-from activities.channels.smtp import SmtpChannel, SmtpSettings, message_id
+from activities.channels.smtp import POLICY_UTF8, SmtpChannel, SmtpSettings, ascii_form, forms, message_id
 from activities.channels.webhook import WebhookChannel, WebhookSettings, chat_escape, signature
 from activities.rendering import Renderer, one_line
 from schemas import Notification, NotificationEvent, Recipient
@@ -125,6 +125,31 @@ def test_email_has_both_parts_and_a_stable_message_id() -> None:
     )
     assert mail["Bcc"] is None and "\n" not in str(mail["Subject"])
     assert message_id("a/b", "d") != message_id("a b", "d"), "cleaned keys stay distinct"
+
+
+ASCII_NEIGHBOURS = [
+    "ops@programme.example",
+    "o'neil+tag@programme.example",
+    "a.b-c_d@sub.nabla.example",
+    "Ops@Programme.Example",
+    "xn--nbla-qoa@xn--nbla-qoa.example",
+]
+
+
+def test_addresses_keep_their_form_unless_a_server_needs_another() -> None:
+    """ASCII addresses go byte for byte; a domain alone not in ASCII goes in IDNA; a local part not
+    in ASCII keeps every address of its message as written, for SMTPUTF8."""
+    assert forms(ASCII_NEIGHBOURS) == ASCII_NEIGHBOURS
+    idn, cyrillic = "partners@nåbla.example", "иван@nabla.example"
+    assert forms([*ASCII_NEIGHBOURS, idn]) == [*ASCII_NEIGHBOURS, "partners@xn--nbla-qoa.example"]
+    assert forms([*ASCII_NEIGHBOURS, cyrillic]) == [*ASCII_NEIGHBOURS, cyrillic]
+    assert forms([idn, cyrillic]) == [idn, cyrillic] and ascii_form(cyrillic) is None
+    channel = SmtpChannel(
+        SmtpSettings("localhost", 25, "none", None, sender="Programme <noreply@programme.example>"), RENDERER
+    )
+    startup = Recipient(role="startup", name="Иван", email=cyrillic)
+    mail = channel.build(notification(NotificationEvent.CLOSED), startup)
+    assert "Иван <иван@nabla.example>".encode() in mail.as_bytes(policy=POLICY_UTF8)
 
 
 def test_missing_template_is_a_permanent_error() -> None:
