@@ -25,9 +25,13 @@ ROW_TEXTS = {
     "deliveries": "SELECT d::text FROM deliveries d JOIN notifications n USING (idempotency_key)"
     " WHERE n.workflow_id = ANY($1) ORDER BY 1",
 }
+# A delivery not yet sent or failed, or a notification whose delivery has not begun: a closing
+# run hands its last ones to a child, which may start them after the run has completed. Milestone
+# notifications and those with nobody left to write to may never be delivered (outbox.wanted).
 UNSETTLED = """
-SELECT count(*) FROM deliveries d JOIN notifications n USING (idempotency_key)
-WHERE n.workflow_id = ANY($1) AND d.status NOT IN ('sent', 'failed')
+SELECT count(*) FROM notifications n LEFT JOIN deliveries d USING (idempotency_key)
+WHERE n.workflow_id = ANY($1) AND (d.status NOT IN ('sent', 'failed')
+    OR (d.status IS NULL AND n.event <> 'milestone' AND jsonb_array_length(n.recipients) > 0))
 """
 LIVE_KEYS = """
 SELECT workflow_id, array_agg(key_id ORDER BY generation) FROM data_keys
