@@ -16,6 +16,15 @@ from temporalio.exceptions import ApplicationError
 
 from schemas import CollaborationRequest, describe_validation_error
 from schemas.fields import HIDDEN_CHARACTER
+from workflows.rules import REFUSALS
+
+# Input refused as invalid: the request does not decode, the start input is invalid (the workflow
+# fails), a run whose input was invalid is asked something. Their messages name fields and rules,
+# never values (`schemas.errors`), so like the rules' refusals they travel in clear
+# (`passerelle.platform.client.RefusalsInClear`): the operator who typed the input reads what
+# was wrong in the Web UI, the Temporal CLI and `passerelle status`.
+INPUT_ERRORS = frozenset({"InvalidRequest", "InvalidCollaborationRequest", "NotStarted"})
+IN_CLEAR = REFUSALS | INPUT_ERRORS
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -59,6 +68,6 @@ def decode_start(request: Any, strict: bool, refuses_hidden: Callable[[], bool])
             context = {"legacy": not strict, "hidden_allowed": True}
             return CollaborationRequest.model_validate(request, context=context)
         message = describe_validation_error(err, "collaboration request")
-    except Exception as err:
-        message = f"invalid collaboration request: input is not a JSON object ({err})"
+    except Exception:
+        message = "invalid collaboration request: input is not a JSON object"
     raise ApplicationError(message, type="InvalidCollaborationRequest", non_retryable=True)

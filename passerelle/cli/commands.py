@@ -51,7 +51,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Decode and encode payloads for the Temporal Web UI with PASSERELLE_ENCRYPTION_KEYS.",
     ),
     "portal": ("portal", "Serve the partner portal: the pages behind the one-click links of the e-mails."),
-    "list": ("listing", "List collaborations (running ones unless --all), as a table."),
+    "list": (
+        "listing",
+        "List collaborations (running ones unless --all, failed ones with --failed), as a table.",
+    ),
     "watch": ("watch", "Follow a collaboration's changes until it closes (Ctrl-C stops watching)."),
     "schema": (
         "schema",

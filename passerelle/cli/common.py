@@ -12,7 +12,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
-from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError
 
 from passerelle.cli.base import BAD_INPUT, FAILURE, CliError, print_json, rpc_error
@@ -86,6 +92,23 @@ async def erasure_note(settings: Settings, client: Client, workflow_id: str) -> 
         f"by {gone.by or 'unknown'}{f' ({gone.reason})' if gone.reason else ''}; its history can no longer "
         "be decrypted (docs/privacy.md)"
     )
+
+
+async def failure_note(client: Client, workflow_id: str) -> str | None:
+    """Return why a collaboration's latest run failed, or None when it did not fail.
+
+    A run whose start input was invalid fails at once and cannot answer a query: its failure names
+    the field and the rule (`schemas.errors`), which is what the operator who typed it needs.
+    """
+    handle = client.get_workflow_handle(workflow_id)
+    if (await handle.describe()).status != WorkflowExecutionStatus.FAILED:
+        return None
+    try:
+        await handle.result(follow_runs=False)
+    except WorkflowFailureError as err:
+        cause = err.cause
+        return f"{workflow_id} failed: {getattr(cause, 'message', None) or cause}"
+    return None
 
 
 StateDir = Annotated[

@@ -53,20 +53,21 @@ def plain_console(*, stderr: bool = False, **options: Any) -> Console:
 console = plain_console()
 
 
-def show_list(rows: list[dict[str, object]]) -> None:
-    """Print collaborations (visibility rows) as a table."""
-    table = Table("workflow id", "corporate", "start-up", "programme", "stage", "stalled", "paused", "status")
+def _text(value: object) -> str:
+    """Return a cell's text: nothing for a value the workflow never set (a run that failed at start)."""
+    return "" if value is None else str(value)
+
+
+def show_list(rows: list[dict[str, object]], reasons: bool = False) -> None:
+    """Print collaborations (visibility rows) as a table; with `reasons`, why each one failed."""
+    columns = ["workflow id", "corporate", "start-up", "programme", "stage", "stalled", "paused", "status"]
+    table = Table(*columns, *(["reason"] if reasons else []))
     for row in rows:
         stage = row["outcome"] or row["stage"]
         flags = ["yes" if row[k] else "no" for k in ("stalled", "paused")]
+        names = [_text(row[k]) for k in ("workflow_id", "corporate", "startup", "programme")]
         table.add_row(
-            str(row["workflow_id"]),
-            str(row["corporate"]),
-            str(row["startup"]),
-            str(row["programme"]),
-            str(stage),
-            *flags,
-            str(row["status"]),
+            *names, _text(stage), *flags, str(row["status"]), *([_text(row["reason"])] if reasons else [])
         )
     console.print(table)
     console.print(f"{len(rows)} collaboration(s)")

@@ -21,6 +21,7 @@ from passerelle.cli.common import (
     StateDir,
     build,
     erasure_note,
+    failure_note,
     print_json,
     run,
     running_database_url,
@@ -242,7 +243,9 @@ def status(
                 CollaborationWorkflow.status
             )
         except WorkflowQueryFailedError:
-            note = await erasure_note(settings, client, workflow_id)
+            note = await erasure_note(settings, client, workflow_id) or await failure_note(
+                client, workflow_id
+            )
             if note is None:
                 raise
             raise CliError(note) from None

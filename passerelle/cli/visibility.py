@@ -5,13 +5,18 @@ quotes, backslash escapes), so a name like `O'Reilly "Labs"` is matched exactly 
 turn into query syntax.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import HistoryEventFilterType, WorkflowExecutionStatus
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
-from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
+from temporalio.api.workflowservice.v1 import (
+    GetWorkflowExecutionHistoryRequest,
+    ListWorkflowExecutionsRequest,
+)
 from temporalio.converter import decode_typed_search_attributes
 from temporalio.service import ServiceClient
 
@@ -37,10 +42,16 @@ def build_query(
     startup: str | None = None,
     programme: str | None = None,
     include_closed: bool = False,
+    failed: bool = False,
 ) -> str:
-    """Return the visibility query listing collaborations that match every given filter."""
+    """Return the visibility query listing collaborations that match every given filter.
+
+    Running ones only, unless `include_closed`; failed ones only when `failed`.
+    """
     clauses = [f"WorkflowType = {quote(WORKFLOW_TYPE)}"]
-    if not include_closed:
+    if failed:
+        clauses.append('ExecutionStatus = "Failed"')
+    elif not include_closed:
         clauses.append('ExecutionStatus = "Running"')
     for key, value in ((sa.STAGE, stage), (sa.CORPORATE, corporate), (sa.STARTUP, startup)):
         if value is not None:
@@ -126,6 +137,8 @@ class Row:
     paused: bool | None
     status: str
     started_at: datetime
+    run_id: str = ""
+    reason: str | None = None  # why a failed run failed, read from its close event (`with_reasons`)
 
     def facts(self) -> "RowFacts | None":
         """Return what the update rules read, or None while the workflow has not set them all."""
@@ -165,6 +178,7 @@ def row(info: WorkflowExecutionInfo) -> Row:
         paused=attrs.get(sa.PAUSED),
         status=status.removeprefix(_STATUS_PREFIX).lower(),
         started_at=info.start_time.ToDatetime(tzinfo=UTC),
+        run_id=info.execution.run_id,
     )
 
 
@@ -186,3 +200,40 @@ async def fetch(service: ServiceClient, namespace: str, query: str, limit: int |
         token = page.next_page_token
         if not token or (limit is not None and len(rows) >= limit):
             return rows[:limit]
+
+
+# What a failure whose message the converter encoded shows in the list: the CLI with the codec decodes it.
+ENCODED = "its reason is encoded: `passerelle status {}` reads it"
+
+
+def failure_reason(failure: Failure, workflow_id: str) -> str:
+    """Return a failure's message, or where to read it when it is encoded.
+
+    A refusal of invalid input travels in clear (`workflows.requests.IN_CLEAR`) and names the field
+    and the rule, never the value; any other failure's message may quote data, and stays encoded.
+    """
+    if failure.HasField("encoded_attributes"):
+        return ENCODED.format(workflow_id)
+    return failure.message
+
+
+async def with_reasons(service: ServiceClient, namespace: str, rows: list[Row]) -> list[Row]:
+    """Return the rows with each failed run's reason, read from its close event alone."""
+    found = []
+    for r in rows:
+        if r.status != "failed":
+            found.append(r)
+            continue
+        request = GetWorkflowExecutionHistoryRequest(
+            namespace=namespace,
+            execution=WorkflowExecution(workflow_id=r.workflow_id, run_id=r.run_id),
+            history_event_filter_type=HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+        )
+        events = (await service.workflow_service.get_workflow_execution_history(request)).history.events
+        failed = [
+            e.workflow_execution_failed_event_attributes
+            for e in events
+            if e.HasField("workflow_execution_failed_event_attributes")
+        ]
+        found.append(replace(r, reason=failure_reason(failed[-1].failure, r.workflow_id) if failed else None))
+    return found

@@ -28,7 +28,7 @@ from passerelle.platform.envelope import EnvelopeCodec
 from passerelle.platform.keystore import KeyStore
 from passerelle.platform.service import unreachable
 from passerelle.platform.settings import Settings
-from workflows.rules import REFUSALS
+from workflows.requests import IN_CLEAR
 
 # One key store per database and master keys in a process: its cache is what a re-key clears.
 _stores: dict[tuple[str, tuple[tuple[str, bytes], ...], float], KeyStore] = {}
@@ -57,16 +57,17 @@ def codec_for(settings: Settings) -> EncryptionCodec | EnvelopeCodec | None:
 
 
 class RefusalsInClear(DefaultFailureConverter):
-    """Encrypts every failure message and stack trace, except the workflow's refusals.
+    """Encrypts every failure message and stack trace, except the workflow's refusals of input.
 
     An error may quote the data it choked on, so failures are encoded. A refusal of the workflow's
-    rules (`workflows.rules.REFUSALS`: an illegal move, an unmet gate, four eyes...) is the answer
-    an operator needs to read wherever they sent the update, the Web UI's Send an Update dialog
-    included, which shows an encoded failure only as "Encoded failure". Its message is written
-    from the rules' own words, stage names, milestone kinds and playbook labels, never from
-    personal data (tests/unit/test_gates.py checks every refusal the property test meets), so it
-    stays in clear, without its stack trace. `InvalidRequest` is not a refusal: it echoes what the
-    request held, and stays encoded.
+    rules (`workflows.rules.REFUSALS`: an illegal move, an unmet gate, four eyes...) or of invalid
+    input (`workflows.requests.INPUT_ERRORS`: a start input or update that does not decode) is
+    the answer an operator needs to read wherever they sent it, the Web UI included, which shows
+    an encoded failure only as "Encoded failure". Their messages are written from the rules' own
+    words, field names, stage names, milestone kinds and playbook labels, never from the values
+    (tests/unit/test_gates.py checks every refusal the property test meets,
+    tests/unit/test_failures_in_clear.py every invalid input), so they stay in clear, without
+    their stack trace.
     """
 
     def __init__(self) -> None:
@@ -77,7 +78,7 @@ class RefusalsInClear(DefaultFailureConverter):
         self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure
     ) -> None:
         """Encode `exception` into `failure`, its message in clear only for a refusal."""
-        if isinstance(exception, ApplicationError) and exception.type in REFUSALS:
+        if isinstance(exception, ApplicationError) and exception.type in IN_CLEAR:
             self._clear.to_failure(exception, payload_converter, failure)
             failure.stack_trace = ""
             return

@@ -89,6 +89,23 @@ def search_workflows(page: Page, stack: DevStack, query: str, expected: str) -> 
     assert "Stage" in unquote(page.url), "the query is in the URL, so the view can be shared"
 
 
+def start_from_form(page: Page, stack: DevStack, workflow_id: str, request: str) -> None:
+    """Fill the Start Workflow form with `request` pasted as JSON, and submit it."""
+    page.goto(f"{stack.ui}/namespaces/default/workflows")
+    page.get_by_role("link", name="Start Workflow").click()
+    page.locator("#workflowId").fill(workflow_id)
+    page.locator("#taskQueue").fill("collaborations")
+    page.locator("#workflowType").fill("CollaborationWorkflow")
+    page.locator(".cm-content").first.click()
+    page.keyboard.insert_text(request)  # as pasted: no editor auto-closing brackets
+    # The UI re-formats the JSON when the editor loses focus; the layout shift would swallow
+    # a click on the button below it, so leave the editor first (the README says so too).
+    page.locator("#workflowType").click()
+    expect(page.locator(".cm-content").first).to_contain_text('"name": "Natixis",')
+    expect(page.get_by_label("json/plain")).to_be_checked()
+    page.get_by_test_id("start-workflow-button").click()
+
+
 def test_operator_starts_finds_opens_queries_and_advances_from_the_web_ui(
     stack: DevStack, page: Page
 ) -> None:
@@ -122,19 +139,7 @@ def test_operator_starts_finds_opens_queries_and_advances_from_the_web_ui(
     cli(stack, "advance", other, "--to", "qualification", "--by", "ops")
 
     with screenshot_on_failure(page, "start-form"):
-        page.goto(f"{stack.ui}/namespaces/default/workflows")
-        page.get_by_role("link", name="Start Workflow").click()
-        page.locator("#workflowId").fill(workflow_id)
-        page.locator("#taskQueue").fill("collaborations")
-        page.locator("#workflowType").fill("CollaborationWorkflow")
-        page.locator(".cm-content").first.click()
-        page.keyboard.insert_text(readme_request())  # as pasted: no editor auto-closing brackets
-        # The UI re-formats the JSON when the editor loses focus; the layout shift would swallow
-        # a click on the button below it, so leave the editor first (the README says so too).
-        page.locator("#workflowType").click()
-        expect(page.locator(".cm-content").first).to_contain_text('"name": "Natixis",')
-        expect(page.get_by_label("json/plain")).to_be_checked()
-        page.get_by_test_id("start-workflow-button").click()
+        start_from_form(page, stack, workflow_id, readme_request())
         expect(page.get_by_role("link", name="Workflow started successfully")).to_be_visible()
     assert encodings(stack, workflow_id) == {"start": "binary/encrypted"}, "the form encodes through /encode"
 
@@ -220,6 +225,15 @@ def test_the_coalition_next_playbook_from_the_web_ui(stack: DevStack, page: Page
         accepted(page)
         send_update(page, "advance", {"to": "pilot", "by": ops})
         refused(page, 'cannot move to pilot: missing milestone "NDA signed"')
+        # Input the workflow cannot take is refused in clear too, naming the field, not the value.
+        send_update(page, "record_milestone", {"kind": "NDA signed", "by": ops, "evidence_url": "Tqsecret"})
+        dialog = page.get_by_role("dialog", name="Send an Update")
+        error = dialog.get_by_text("invalid record_milestone: evidence_url: Input should be a valid URL")
+        expect(error).to_be_visible()
+        expect(error).not_to_contain_text("Tqsecret")  # the editor above holds it; the refusal does not
+        expect(dialog.get_by_text("Encoded failure")).to_have_count(0)
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
         page.reload()
         page.get_by_role("tab", name="User Metadata").click()
         details = current_details(page)
@@ -257,3 +271,25 @@ def test_the_coalition_next_playbook_from_the_web_ui(stack: DevStack, page: Page
         page.reload()
         page.get_by_role("tab", name="User Metadata").click()
         expect(current_details(page).get_by_text(re.compile(r"deployed \(since"))).to_be_visible()
+
+
+def test_a_start_the_workflow_cannot_take_says_why_in_the_web_ui(stack: DevStack, page: Page) -> None:
+    """The operator who typed a bad address in the Start Workflow form reads the field and the rule."""
+    workflow_id = "collab-natixis-typo"
+    request = json.loads(readme_request())
+    request["startup"]["contact_email"] = "partners-at-nabla"
+    with screenshot_on_failure(page, "failed-start"):
+        start_from_form(page, stack, workflow_id, json.dumps(request, indent=2))
+        expect(page.get_by_role("link", name="Workflow started successfully")).to_be_visible()
+        page.goto(f"{stack.ui}/namespaces/default/workflows/{workflow_id}")
+        expect(page.get_by_text("Failed", exact=True).first).to_be_visible()
+        result = page.locator(".cm-content").filter(has_text="workflowExecutionFailedEventAttributes")
+        rule = (
+            "startup.contact_email: value is not a valid email address: An email address must have an @-sign."
+        )
+        expect(result).to_contain_text(rule)
+        expect(result).to_contain_text("InvalidCollaborationRequest")
+        expect(result).not_to_contain_text(
+            "partners-at-nabla"
+        )  # the input panel shows it; the failure does not
+        expect(page.get_by_text("Encoded failure")).to_have_count(0)

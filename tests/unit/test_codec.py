@@ -164,7 +164,8 @@ def test_dev_encrypt_makes_a_key_for_the_state_folder_it_is_given(tmp_path: Path
 
 
 async def test_refusals_travel_in_clear_and_every_other_failure_is_encrypted() -> None:
-    """The Web UI shows an encoded failure as "Encoded failure": a refusal must stay readable."""
+    """The Web UI shows an encoded failure as "Encoded failure": a refusal, and the refusal of
+    invalid input (which names fields and rules, never values), must stay readable."""
     from temporalio.api.failure.v1 import Failure
     from temporalio.exceptions import ApplicationError
 
@@ -175,7 +176,9 @@ async def test_refusals_travel_in_clear_and_every_other_failure_is_encrypted() -
     for kind, message, shown in [
         ("GateUnmet", refusal, refusal),
         ("SameApprover", "whoever requested this approval may not answer it", None),
-        ("InvalidRequest", "invalid advance: by: a@b.example ...", "Encoded failure"),
+        ("InvalidRequest", "invalid advance: by: value is not a valid email address", None),
+        ("InvalidCollaborationRequest", "invalid collaboration request: owner_email: Field required", None),
+        ("NotStarted", "the collaboration did not start: its input is invalid", None),
         ("RuntimeError", "asyncpg: a@b.example", "Encoded failure"),
     ]:
         failure = Failure()
