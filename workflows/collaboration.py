@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.delivery_policy import RECORD_RETRY, RECORD_TIMEOUT
     from workflows.notifications import notification_for
     from workflows.playbook_updates import PlaybookUpdates
+    from workflows.recent import remember_update, update_digest
     from workflows.requests import decode_start, parse_request
     from workflows.state import CollaborationState
 
@@ -217,17 +218,37 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
         return self._state
 
     def _check(self, update: str, request: Any) -> None:
-        """Decode an update's argument and run its rule; refuse it as final when either fails."""
+        """Decode an update's argument and run its rule; refuse it as final when either fails.
+
+        An update a previous run applied is accepted as it is: its handler answers without
+        applying it again (`_repeated`)."""
+        if self._repeated():
+            return
         model, check = rules.UPDATES[update]
         with rules.refusal():
             check(self._known(), parse_request(model, request, update))
 
     async def _apply(self, update: str, request: Any, operation: Operation) -> CollaborationStatus:
+        if self._repeated():
+            return views.status(self._known(), workflow.now(), with_history=False)
         model, _ = rules.UPDATES[update]
         valid = parse_request(model, request, update, accepted=True)
         if self._loading:  # its gates apply to this update too: the state checks it again below
             await workflow.wait_condition(lambda: not self._loading)
-        return await self._change(lambda now: [operation(self._known(), valid, now)])
+        status = await self._change(lambda now: [operation(self._known(), valid, now)])
+        info = workflow.current_update_info()
+        if info is not None:
+            remember_update(self._known().recent_updates, info.id)
+        return status
+
+    def _repeated(self) -> bool:
+        """Return whether the update being handled was applied already, by a run before this one.
+
+        Temporal applies an update id once per run only: one sent again after its run
+        continued-as-new reaches this run (`workflows.recent.RECENT_UPDATES`)."""
+        info = workflow.current_update_info()
+        state = self._state
+        return info is not None and state is not None and update_digest(info.id) in state.recent_updates
 
     async def _load_playbook(self, lookup: PlaybookLookup) -> PlaybookLoad:
         load: PlaybookLoad = await workflow.execute_activity(

@@ -7,6 +7,8 @@ the status query and the continue-as-new input stay small whatever a collaborati
 however long its fields are (the payload budget, docs/guarantees.md).
 """
 
+import hashlib
+
 from schemas import HistoryEntry
 
 RECENT_ENTRIES = 20
@@ -34,3 +36,23 @@ def keep_recent(entries: list[HistoryEntry]) -> None:
     total = sum(weight(e) for e in entries)
     while len(entries) > 1 and total > RECENT_BYTES:
         total -= weight(entries.pop(0))
+
+
+# Updates applied lately, by a digest of their id, carried across continue-as-new. Temporal
+# applies an update id once per run; a client that sends an update again after its run
+# continued-as-new (the SDK resends one its server answered only "admitted", `passerelle`
+# resends on back-pressure) reaches the next run, which knows the id from here. At most ten
+# updates are in flight per workflow, so the last hundred cover every resend; 32 hex characters
+# each keep the continue-as-new input small whatever the ids' length.
+RECENT_UPDATES = 100
+
+
+def update_digest(update_id: str) -> str:
+    """Return the 128-bit digest the state keeps of an update id."""
+    return hashlib.sha256(update_id.encode()).hexdigest()[:32]
+
+
+def remember_update(recent: list[str], update_id: str) -> None:
+    """Add an applied update's id to `recent`, dropping the oldest beyond `RECENT_UPDATES`."""
+    recent.append(update_digest(update_id))
+    del recent[:-RECENT_UPDATES]

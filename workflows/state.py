@@ -87,6 +87,8 @@ class CollaborationState(BaseModel):
     rekey: Rekey | None = None
     # Parties whose address was erased with no replacement: nobody is written to in their place.
     erased_parties: list[str] = []
+    # Digests of the ids of the updates applied lately (`workflows.recent.remember_update`).
+    recent_updates: list[str] = []
 
     @classmethod
     def begin(

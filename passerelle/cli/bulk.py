@@ -20,6 +20,7 @@ from temporalio.service import RPCError
 from passerelle.cli.common import BAD_INPUT, CliError, build, print_json, run
 from passerelle.cli.consoles import plain_console
 from passerelle.cli.visibility import Row, UnsafeQuery, fetch, restrict
+from passerelle.platform.pressure import execute_update
 from passerelle.platform.settings import Settings
 from schemas import Closure, PauseRequest, ResumeRequest
 from schemas.playbooks import PlaybookAdoption
@@ -74,7 +75,7 @@ async def _apply(client: Client, update: Any, request: BaseModel, planned: list[
         async def one(item: Match) -> None:
             async with gate:
                 try:
-                    await client.get_workflow_handle(item.workflow_id).execute_update(update, request)
+                    await execute_update(client.get_workflow_handle(item.workflow_id), update, request)
                     item.action = "changed"
                 except WorkflowUpdateFailedError as err:
                     item.action, item.reason = "refused", str(getattr(err.cause, "message", err.cause))

@@ -37,7 +37,7 @@ def build(model: type[M], data: dict[str, Any], what: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise CliError(describe_validation_error(err, what), BAD_INPUT) from None
+        raise CliError(describe_validation_error(err, what, keys=True), BAD_INPUT) from None
 
 
 def run(make: Callable[[Settings, Client], Awaitable[T]]) -> T:

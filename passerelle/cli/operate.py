@@ -29,6 +29,7 @@ from passerelle.cli.common import (
 from passerelle.cli.output import show_status
 from passerelle.intake.files import FileRefused, read_json_object
 from passerelle.intake.ids import default_workflow_id
+from passerelle.platform.pressure import execute_update
 from passerelle.platform.settings import Settings, load_settings
 from schemas import (
     Closure,
@@ -142,8 +143,8 @@ def send_update(workflow_id: str, update: Any, request: Any, as_json: bool) -> N
     refuses it, as final, before it enters history: `run` shows that refusal as one line."""
 
     async def go(settings: Settings, client: Client) -> CollaborationStatus:
-        result: CollaborationStatus = await client.get_workflow_handle(workflow_id).execute_update(
-            update, request
+        result: CollaborationStatus = await execute_update(
+            client.get_workflow_handle(workflow_id), update, request
         )
         return result
 

@@ -26,6 +26,7 @@ from temporalio.exceptions import ApplicationError
 from passerelle.platform.codec import EncryptionCodec
 from passerelle.platform.envelope import EnvelopeCodec
 from passerelle.platform.keystore import KeyStore
+from passerelle.platform.pressure import PATIENT
 from passerelle.platform.service import unreachable
 from passerelle.platform.settings import Settings
 from workflows.requests import IN_CLEAR
@@ -134,8 +135,9 @@ async def client_for(settings: Settings, **overrides: Any) -> Client:
 
     `overrides` replace `Client.connect` keyword arguments of the settings (`target_host`,
     `namespace`, `runtime`…), for the dev stack's own server and the worker's metrics runtime.
+    Its calls ride Temporal's back-pressure for two minutes (`passerelle.platform.pressure`).
     """
-    temporal = {**settings.temporal, **overrides}
+    temporal = {"retry_config": PATIENT, **settings.temporal, **overrides}
     try:
         return await Client.connect(**temporal, data_converter=converter_for(settings))
     except RuntimeError as err:  # the SDK's "Failed client connect: ..."

@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import hmac
 import os
+import random
 import secrets
 import time
 from collections.abc import Iterator, Sequence
@@ -35,6 +36,7 @@ from passerelle.platform.codec import NONCE_BYTES, UnknownKeyError
 from passerelle.platform.keys import DEFAULT_TTL_SECONDS, EncryptionConfigError
 
 POOL_SIZE = 10  # the first payloads of many new collaborations at once each need a query
+BUSY_WAIT = 60.0  # seconds a query waits for PostgreSQL to have a connection to spare
 MAX_CACHED_KEYS = 10_000  # 32 bytes each: a worker's whole open portfolio, far from a memory problem
 
 
@@ -168,9 +170,25 @@ class KeyStore:
             return self._pool
 
     async def _run(self, query: str, *args: object) -> list[asyncpg.Record]:
+        """Run `query`, waiting (with jittered backoff) while PostgreSQL has no connection to spare.
+
+        A hundred `passerelle` commands at once each open a connection for their keys: beyond
+        `max_connections`, PostgreSQL refuses the newcomers until others are done (SQLSTATE
+        53300), which is back-pressure to ride, like Temporal's (`passerelle.platform.pressure`).
+        """
         pool = await self._conn_pool()
-        with _unavailable():
-            return list(await pool.fetch(query, *args, timeout=10))
+        give_up, delay = time.monotonic() + BUSY_WAIT, 0.1
+        while True:
+            try:
+                with _unavailable():
+                    return list(await pool.fetch(query, *args, timeout=10))
+            except (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError) as err:
+                if time.monotonic() + delay > give_up:
+                    raise KeyStoreUnavailable(
+                        f"data keys: PostgreSQL is busy ({type(err).__name__})"
+                    ) from None
+            await asyncio.sleep(delay * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not a secret
+            delay = min(delay * 2, 2.0)
 
     async def close(self) -> None:
         """Close the store's connections (the cache stays until it expires)."""

@@ -11,6 +11,7 @@ import dataclasses
 
 from temporalio.service import ConnectConfig, ServiceClient
 
+from passerelle.platform.pressure import PATIENT
 from passerelle.platform.settings import Settings
 
 
@@ -33,6 +34,6 @@ async def service_for(settings: Settings) -> ServiceClient:
     """Connect to the settings' Temporal (address, TLS, API key, headers) without a client."""
     options = {k: v for k, v in settings.temporal.items() if k in _OPTIONS}
     try:
-        return await ServiceClient.connect(ConnectConfig(**options))
+        return await ServiceClient.connect(ConnectConfig(**{"retry_config": PATIENT, **options}))
     except RuntimeError as err:  # the SDK's "Failed client connect: ..."
         raise unreachable(options.get("target_host"), err) from None

@@ -33,6 +33,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.links import BadLink, Link, LinkSigner
+from passerelle.platform.pressure import execute_update, not_ready
 from passerelle.platform.rate_limit import RateLimit
 from passerelle.portal.forms import note_label, read_answer
 from passerelle.portal.headers import secured
@@ -49,6 +50,8 @@ CSRF_COOKIE = "passerelle_csrf"
 MAX_BODY = 16 * 1024  # a note of 1,000 characters and a date, with room to spare
 PER_ADDRESS_PER_MINUTE = 30
 PER_LINK_PER_MINUTE = 10
+# A partner waits this long at most while Temporal asks to try again (`passerelle.platform.pressure`).
+PORTAL_DEADLINE = 30.0
 STYLESHEET = files("passerelle.portal").joinpath("templates/portal.css").read_bytes()
 # How the workflow's refusals read in the portal (`workflows.rules`); any other is `other`.
 REFUSAL_PAGES = {"CollaborationClosed": "closed", "AlreadyPaused": "paused", "LinkUsed": "answered"}
@@ -248,8 +251,13 @@ class Portal:
     async def _send(self, email: Email, answer: PartnerAnswer) -> CollaborationStatus:
         handle = self._client.get_workflow_handle(email.workflow_id)
         try:
-            status: CollaborationStatus = await handle.execute_update(
-                "partner_answer", answer, id=f"portal-{answer.link}", result_type=CollaborationStatus
+            status: CollaborationStatus = await execute_update(
+                handle,
+                "partner_answer",
+                answer,
+                id=f"portal-{answer.link}",
+                result_type=CollaborationStatus,
+                deadline=PORTAL_DEADLINE,
             )
         except WorkflowUpdateFailedError as err:
             cause = err.cause
@@ -259,7 +267,9 @@ class Portal:
             log.info("partner answer refused", link=answer.link, refusal=kind)
             raise Refusal(code, 409, email.language, reason=reason, at="") from None
         except RPCError as err:
-            if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION) and not not_ready(
+                err
+            ):
                 raise Refusal("closed", 410, email.language) from None  # ended since the page opened
             log.warning("portal cannot reach Temporal", error=str(err))
             raise Refusal("unavailable", 503, email.language) from None

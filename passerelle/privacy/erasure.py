@@ -26,6 +26,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFai
 from temporalio.service import RPCError, RPCStatusCode
 
 from passerelle.platform.keystore import KeyStore
+from passerelle.platform.pressure import execute_update
 from passerelle.privacy import ledger
 from passerelle.privacy.ledger import Ledger, Step
 from schemas.addresses import address_pattern
@@ -188,8 +189,8 @@ class _Erasure:
                 next_key=key,
             )
             try:  # the same update id on a rerun: Temporal applies it once
-                await self.client.get_workflow_handle(wid).execute_update(
-                    "erase_contact", erasure, id=f"erase-{key}"
+                await execute_update(
+                    self.client.get_workflow_handle(wid), "erase_contact", erasure, id=f"erase-{key}"
                 )
             except WorkflowUpdateFailedError as err:
                 if getattr(err.cause, "type", None) == "CollaborationClosed":

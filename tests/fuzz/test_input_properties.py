@@ -24,6 +24,7 @@ from schemas import (
     StageChange,
     describe_validation_error,
 )
+from schemas.errors import field_of
 from tests.factories import EXAMPLE
 from tests.fuzz.strategies import mutated
 from workflows import views
@@ -106,7 +107,7 @@ def assert_rejection_names_touched_fields(err: ValidationError, what: str, touch
     for error in err.errors():
         loc = tuple(str(p) for p in error["loc"])
         assert loc, "every error names a field"
-        assert f"{'.'.join(loc)}: " in message
+        assert f"{field_of(error['loc'])}: " in message
         assert any(loc[: len(p)] == p or p[: len(loc)] == loc for p in touched_parts), (
             f"{loc} rejected, yet only {touched} were changed"
         )

@@ -146,16 +146,24 @@ async def test_codec_server_encodes_for_the_start_form_and_answers_cors_for_the_
         await runner.cleanup()
 
 
-async def test_failure_messages_are_encrypted_too(
+async def test_an_invalid_start_fails_in_clear_without_its_value(
     dev_env: WorkflowEnvironment, run_worker: WorkerFactory, task_queue: str, workflow_id: str, key_env: str
 ) -> None:
-    """An invalid start fails the workflow: readable with the keys, ciphertext without them."""
+    """An invalid start fails the workflow with a message anyone can read (the Web UI shows it)
+    that names the field and the rule, while the value stays sealed in the start input."""
     address = dev_env.client.service_client.config.target_host
     client = await client_for(load_settings({"PASSERELLE_ENCRYPTION_KEYS": key_env}), target_host=address)
     async with run_worker(client):
-        handle = await start(client, workflow_id, task_queue, owner_email="nobody")
+        handle = await start(client, workflow_id, task_queue, owner_email="nobody-Tq7x")
         with pytest.raises(WorkflowFailureError) as info:
             await asyncio.wait_for(handle.result(), timeout=15)
     assert "owner_email: value is not a valid email address" in str(info.value.cause)
     raw = await dev_env.client.get_workflow_handle(workflow_id).fetch_history()  # raw events
-    assert b"owner_email" not in b"".join(e.SerializeToString() for e in raw.events)
+    failed = [
+        e.workflow_execution_failed_event_attributes.failure
+        for e in raw.events
+        if e.HasField("workflow_execution_failed_event_attributes")
+    ]
+    assert len(failed) == 1 and "owner_email: value is not a valid email address" in failed[0].message
+    assert failed[0].stack_trace == "" and not failed[0].HasField("encoded_attributes")
+    assert b"nobody-Tq7x" not in b"".join(e.SerializeToString() for e in raw.events), "the value stays sealed"

@@ -1,0 +1,63 @@
+"""An update sent again after its run continued-as-new is answered, not applied a second time.
+
+Temporal applies an update id once per run. A client that sends an update again once the run
+that applied it has continued-as-new (the SDK resends an update its server only admitted;
+`passerelle` resends on back-pressure) reaches the next run: the workflow carries the ids of its
+latest updates across continue-as-new (`workflows.recent`) and answers without applying. An id
+that differs in any way (a near miss) is another update, applied as usual.
+"""
+
+import asyncpg
+from temporalio.testing import WorkflowEnvironment
+
+from schemas import MilestoneRequest
+from tests.conftest import WorkerFactory
+from tests.workflows.helpers import abandon, start
+from workflows.collaboration import CollaborationWorkflow
+from workflows.recent import RECENT_UPDATES, remember_update, update_digest
+
+SENT = "cli-3f2a9c1e-7b5d-4e8f-9a01-c2d3e4f5a6b7"
+NEAR_MISSES = [SENT.upper(), SENT[:-1], SENT + " ", " " + SENT, SENT.replace("-", "_"), SENT[:-1] + "8"]
+
+
+async def test_an_update_resent_to_the_next_run_is_answered_once(
+    time_env: WorkflowEnvironment,
+    run_worker: WorkerFactory,
+    pool: asyncpg.Pool,
+    task_queue: str,
+    workflow_id: str,
+) -> None:
+    client = time_env.client
+    async with run_worker(client):
+        await start(client, workflow_id, task_queue, continue_as_new_after_events=20)
+        handle = client.get_workflow_handle_for(CollaborationWorkflow.run, workflow_id)
+        request = MilestoneRequest(kind="steering committee", by="ops@programme.example")
+        first = await handle.execute_update(CollaborationWorkflow.record_milestone, request, id=SENT)
+        n = 0
+        while (await handle.query(CollaborationWorkflow.status)).runs < 2:  # the run continues-as-new
+            await handle.execute_update(
+                CollaborationWorkflow.record_milestone, MilestoneRequest(kind=f"k{n}", by="o")
+            )
+            n += 1
+        before = await handle.query(CollaborationWorkflow.status)
+        again = await handle.execute_update(CollaborationWorkflow.record_milestone, request, id=SENT)
+        after = await handle.query(CollaborationWorkflow.status)
+        assert again.entries == before.entries == after.entries, "answered with the status, nothing applied"
+        assert again.runs >= 2 and first.entries < again.entries
+        for near in NEAR_MISSES:  # each is another update
+            await handle.execute_update(CollaborationWorkflow.record_milestone, request, id=near)
+        await abandon(handle)
+    rows = await pool.fetchval(
+        "SELECT count(*) FROM milestones WHERE workflow_id = $1 AND milestone = 'steering committee'",
+        workflow_id,
+    )
+    assert rows == 1 + len(NEAR_MISSES)
+
+
+def test_the_state_keeps_a_bounded_digest_of_the_latest_ids() -> None:
+    recent: list[str] = []
+    for n in range(RECENT_UPDATES * 3):
+        remember_update(recent, f"update-{n}-" + "x" * 5000)  # however long the id
+    assert len(recent) == RECENT_UPDATES and all(len(d) == 32 for d in recent)
+    assert recent[-1] == update_digest("update-299-" + "x" * 5000)
+    assert update_digest("update-0-" + "x" * 5000) not in recent, "the oldest are dropped"
