@@ -13,9 +13,12 @@ up: $(VENV)/.installed
 # The whole suite: lint (ruff, mypy strict on the source) then every test on real servers, in two
 # processes (pytest-xdist), each with servers of its own. A module's tests stay in one process
 # (`loadfile`): they share module fixtures. The tests wait on servers more than they compute, so
-# two processes on two cores take about 0.64 of the serial time.
+# two processes on two cores take about 0.64 of the serial time. The `alone` tests use both
+# cores on purpose (hundreds of CLI processes at once): they run afterwards, by themselves, so no
+# other test's timing depends on them.
 test: lint
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile -m "not alone"
+	$(BIN)/pytest -m alone
 
 # The benchmarks of bench/ (full sizes; see docs/benchmarks.md). ARGS="--quick" for a short run.
 bench: $(VENV)/.installed

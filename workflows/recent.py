@@ -7,6 +7,7 @@ the status query and the continue-as-new input stay small whatever a collaborati
 however long its fields are (the payload budget, docs/guarantees.md).
 """
 
+import base64
 import hashlib
 
 from schemas import HistoryEntry
@@ -40,16 +41,17 @@ def keep_recent(entries: list[HistoryEntry]) -> None:
 
 # Updates applied lately, by a digest of their id, carried across continue-as-new. Temporal
 # applies an update id once per run; a client that sends an update again after its run
-# continued-as-new (the SDK resends one its server answered only "admitted", `passerelle`
-# resends on back-pressure) reaches the next run, which knows the id from here. At most ten
-# updates are in flight per workflow, so the last hundred cover every resend; 32 hex characters
-# each keep the continue-as-new input small whatever the ids' length.
-RECENT_UPDATES = 100
+# continued-as-new (the SDK resends one its server answered only "admitted"; `passerelle` keeps
+# resending for up to two minutes while Temporal sheds load) reaches the next run, which knows
+# the id from here. A thousand ids cover such a resend at any rate one collaboration sees (ten
+# updates in flight at most); 96-bit digests in 16 characters keep the continue-as-new input
+# within its budget (about 19 kB) whatever the ids' length.
+RECENT_UPDATES = 1000
 
 
 def update_digest(update_id: str) -> str:
-    """Return the 128-bit digest the state keeps of an update id."""
-    return hashlib.sha256(update_id.encode()).hexdigest()[:32]
+    """Return the 96-bit digest the state keeps of an update id, in 16 URL-safe characters."""
+    return base64.urlsafe_b64encode(hashlib.sha256(update_id.encode()).digest()[:12]).decode()
 
 
 def remember_update(recent: list[str], update_id: str) -> None:
