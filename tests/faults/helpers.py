@@ -14,6 +14,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateRPCTimeoutOr
 from temporalio.service import RPCError, RPCStatusCode
 
 from schemas import Closure, MilestoneRequest, Outcome, Stage, StageChange
+from tests.integration.privacy_rows import settled
 from tests.workflows.helpers import start
 from workflows.collaboration import CollaborationWorkflow
 
@@ -72,8 +73,16 @@ async def full_lifecycle(
     return await handle.result()
 
 
+async def settle(pool: asyncpg.Pool, workflow_ids: list[str]) -> None:
+    """Wait, while a worker runs, until every delivery is sent or failed: a closed run hands those
+    still retrying to its DeliveryWorkflow, whose activities may be backing off for up to a
+    minute after a fault."""
+    await settled(pool, workflow_ids, wait=120)
+
+
 async def assert_exact_rows(pool: asyncpg.Pool, workflow_ids: list[str]) -> list[asyncpg.Record]:
-    """Every collaboration has exactly its seven rows, numbered 1..7, in the expected order."""
+    """Every collaboration has exactly its seven rows, numbered 1..7, in the expected order; return
+    their deliveries (settle them first, with a worker still running: `settle`)."""
     rows = await pool.fetch(ROWS, workflow_ids)
     by_id: dict[str, list[tuple[int, str]]] = {}
     for r in rows:

@@ -27,7 +27,7 @@ from activities.channels.log import LogChannel
 from passerelle.platform.db import create_pool, migrate
 from passerelle.platform.settings import load_settings
 from passerelle.platform.worker import build_worker
-from tests.faults.helpers import assert_exact_rows, full_lifecycle
+from tests.faults.helpers import assert_exact_rows, full_lifecycle, settle
 
 OUTAGE_SECONDS = 12
 COLLABORATIONS = 8
@@ -75,6 +75,7 @@ async def test_activities_wait_out_a_database_outage(
                 assert not all(r.done() for r in runs), "the outage must catch lifecycles in flight"
                 await asyncio.to_thread(own_postgres.ensure_postgres_running)  # type: ignore[attr-defined]
                 statuses = await asyncio.wait_for(asyncio.gather(*runs), timeout=90)
+                await settle(pool, ids)
             # Leaving `async with` without an exception: the worker ran throughout and shut down.
         assert all(s.outcome == "deployed" for s in statuses)
         deliveries = await assert_exact_rows(pool, ids)

@@ -22,7 +22,7 @@ from activities.channels.log import LogChannel
 from activities.milestones import MilestoneActivities
 from schemas import EventRecord, Notification, Projection
 from tests.conftest import WorkerFactory
-from tests.faults.helpers import assert_exact_rows, full_lifecycle
+from tests.faults.helpers import assert_exact_rows, full_lifecycle, settle
 from workflows.activity_names import RECORD_EVENTS
 
 
@@ -42,6 +42,7 @@ async def test_a_permanently_failing_channel_does_not_block_the_lifecycle(
     wid = f"poison-{uuid.uuid4().hex[:8]}"
     async with run_worker(dev_env.client, channels=[BrokenChannel(), LogChannel()]):
         status = await asyncio.wait_for(full_lifecycle(dev_env.client, wid, task_queue), timeout=60)
+        await settle(pool, [wid])
     assert status.outcome == "deployed"
     deliveries = await assert_exact_rows(pool, [wid])
     broken = [d for d in deliveries if d["channel"] == "broken"]

@@ -17,7 +17,7 @@ from activities.channels.log import LogChannel
 from passerelle.devstack.servers import TemporalDevServer
 from passerelle.platform.settings import load_settings
 from passerelle.platform.worker import build_worker
-from tests.faults.helpers import assert_exact_rows, full_lifecycle
+from tests.faults.helpers import assert_exact_rows, full_lifecycle, settle
 
 COLLABORATIONS = 6
 
@@ -47,6 +47,7 @@ async def test_workflows_resume_after_the_temporal_server_restarts(
             server.start()
             await server.connect(settings)
             statuses = await asyncio.wait_for(asyncio.gather(*runs), timeout=120)
+            await settle(pool, ids)
         assert all(s.outcome == "deployed" for s in statuses)
         deliveries = await assert_exact_rows(pool, ids)
         assert all(d["status"] == "sent" for d in deliveries)

@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from passerelle.platform.client import client_for
 from passerelle.platform.codec import new_key
 from passerelle.platform.settings import load_settings
-from tests.faults.helpers import WorkerProcess, assert_exact_rows, expected_keys, full_lifecycle
+from tests.faults.helpers import WorkerProcess, assert_exact_rows, expected_keys, full_lifecycle, settle
 
 SEED = 20261126
 COLLABORATIONS = 50
@@ -65,6 +65,7 @@ async def test_sigkilled_worker_loses_and_doubles_nothing(
             await worker.kill()
         await worker.start()
         statuses = await asyncio.wait_for(asyncio.gather(*runs), timeout=150)
+        await settle(pool, ids)
     finally:
         code = await worker.stop()
         for run in runs:

@@ -46,9 +46,9 @@ async def rows_of(pool: asyncpg.Pool, workflow_ids: list[str]) -> dict[str, list
     }
 
 
-async def settled(pool: asyncpg.Pool, workflow_ids: list[str]) -> None:
+async def settled(pool: asyncpg.Pool, workflow_ids: list[str], wait: float = 30) -> None:
     """Wait until every delivery of the collaborations is sent or failed: their rows stop moving."""
-    for _ in range(300):
+    for _ in range(round(wait * 10)):
         if not await pool.fetchval(UNSETTLED, workflow_ids):
             return
         await asyncio.sleep(0.1)

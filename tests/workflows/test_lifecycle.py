@@ -132,7 +132,10 @@ async def test_deployed_refused_before_deployment(
     ("changes", "named"),
     [
         ({"owner_email": "nobody"}, ["owner_email: value is not a valid email address"]),
-        ({"topic": None, "stall_after_days": {"incubation": 3}}, ["topic:", "stall_after_days key: Input should be 'introduction'"]),
+        (
+            {"topic": None, "stall_after_days": {"incubation": 3}},
+            ["topic:", "stall_after_days key: Input should be 'introduction'"],
+        ),
         ({"corporate": {"name": "X"}}, ["corporate.contact_email: Field required"]),
     ],
 )

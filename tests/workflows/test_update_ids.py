@@ -43,7 +43,7 @@ async def test_an_update_resent_to_the_next_run_is_answered_once(
         again = await handle.execute_update(CollaborationWorkflow.record_milestone, request, id=SENT)
         after = await latest_status(client, workflow_id)
         assert again.entries == before.entries == after.entries, "answered with the status, nothing applied"
-        assert again.runs >= 2 and first.entries < again.entries
+        assert again.runs >= 2 and first.entries <= again.entries
         for near in NEAR_MISSES:  # each is another update
             await handle.execute_update(CollaborationWorkflow.record_milestone, request, id=near)
         await abandon(handle)
