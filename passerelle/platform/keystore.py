@@ -20,7 +20,6 @@ import asyncio
 import hashlib
 import hmac
 import os
-import random
 import secrets
 import time
 from collections.abc import Iterator, Sequence
@@ -34,6 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from passerelle.platform.codec import NONCE_BYTES, UnknownKeyError
 from passerelle.platform.keys import DEFAULT_TTL_SECONDS, EncryptionConfigError
+from passerelle.platform.pressure import attempts
 
 POOL_SIZE = 10  # the first payloads of many new collaborations at once each need a query
 BUSY_WAIT = 60.0  # seconds a query waits for PostgreSQL to have a connection to spare
@@ -177,18 +177,14 @@ class KeyStore:
         53300), which is back-pressure to ride, like Temporal's (`passerelle.platform.pressure`).
         """
         pool = await self._conn_pool()
-        give_up, delay = time.monotonic() + BUSY_WAIT, 0.1
-        while True:
+        busy: Exception | None = None
+        async for _ in attempts(BUSY_WAIT, 0.1, 2.0):
             try:
                 with _unavailable():
                     return list(await pool.fetch(query, *args, timeout=10))
             except (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError) as err:
-                if time.monotonic() + delay > give_up:
-                    raise KeyStoreUnavailable(
-                        f"data keys: PostgreSQL is busy ({type(err).__name__})"
-                    ) from None
-            await asyncio.sleep(delay * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not a secret
-            delay = min(delay * 2, 2.0)
+                busy = err
+        raise KeyStoreUnavailable(f"data keys: PostgreSQL is busy ({type(busy).__name__})")
 
     async def close(self) -> None:
         """Close the store's connections (the cache stays until it expires)."""

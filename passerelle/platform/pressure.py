@@ -20,6 +20,7 @@ import asyncio
 import random
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
@@ -50,6 +51,17 @@ def not_ready(err: BaseException) -> bool:
     )
 
 
+async def attempts(seconds: float, first: float, most: float) -> AsyncIterator[None]:
+    """Yield once at once, then after each jittered wait (doubling from `first` to `most`) for as
+    long as the next one still ends within `seconds`: the loop of whoever rides back-pressure."""
+    give_up, delay = time.monotonic() + seconds, first
+    yield
+    while time.monotonic() + delay <= give_up:
+        await asyncio.sleep(delay * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not a secret
+        delay = min(delay * 2, most)
+        yield
+
+
 async def execute_update(
     handle: "WorkflowHandle[Any, Any]",
     update: Any,
@@ -64,13 +76,13 @@ async def execute_update(
     Every attempt carries the same update id (`id`, or one made here), so Temporal applies it once.
     """
     update_id = id or str(uuid.uuid4())
-    give_up = time.monotonic() + deadline
-    delay = 0.2
-    while True:
+    refused: RPCError | None = None
+    async for _ in attempts(deadline, 0.2, 5.0):
         try:
             return await handle.execute_update(update, arg, id=update_id, result_type=result_type)
         except RPCError as err:
-            if not not_ready(err) or time.monotonic() + delay > give_up:
+            if not not_ready(err):
                 raise
-        await asyncio.sleep(delay * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not a secret
-        delay = min(delay * 2, 5.0)
+            refused = err
+    assert refused is not None  # the first attempt always runs
+    raise refused
