@@ -16,7 +16,7 @@ from temporalio import activity
 
 from schemas.playbooks import Playbook, PlaybookLoad, PlaybookLookup, PlaybookVersion
 from workflows.activity_names import LOAD_PLAYBOOK
-from workflows.gates import named_milestones
+from workflows.domain.gates import named_milestones
 
 COLUMNS = "version, body, sha256, applied_by, applied_at"
 

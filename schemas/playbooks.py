@@ -11,7 +11,7 @@ cannot be keys.
 """
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -22,7 +22,8 @@ from schemas.privacy import is_pseudonym
 from schemas.stages import Stage
 
 GateTarget = Literal["qualification", "pilot", "evaluation", "deployment", "deployed"]
-GATE_TARGETS: tuple[GateTarget, ...] = ("qualification", "pilot", "evaluation", "deployment", "deployed")
+# The moves a gate may guard, in order: every forward stage, then closing as deployed.
+GATE_TARGETS: tuple[GateTarget, ...] = get_args(GateTarget)
 ROLES = ("corporate", "startup", "owner")  # approvers named by role: the collaboration's own contacts
 SCALE = (1, 5)  # every criterion is scored on 1..5
 MAX_EVALUATORS = 30  # scorecards kept per collaboration: the state stays bounded

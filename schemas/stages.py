@@ -13,6 +13,26 @@ class Stage(StrEnum):
     DEPLOYMENT = "deployment"
 
 
+def stage_after(stage: Stage) -> Stage | None:
+    """Return the stage one step forward of `stage`, or None after the last."""
+    order = list(Stage)
+    index = order.index(stage)
+    return order[index + 1] if index + 1 < len(order) else None
+
+
+def stage_before(stage: Stage) -> Stage | None:
+    """Return the stage one step back of `stage`, or None before the first."""
+    order = list(Stage)
+    index = order.index(stage)
+    return order[index - 1] if index > 0 else None
+
+
+def is_ahead(stage: Stage, of: Stage) -> bool:
+    """Return True when `stage` comes after `of` in the stages' order."""
+    order = list(Stage)
+    return order.index(stage) > order.index(of)
+
+
 class Outcome(StrEnum):
     """How a collaboration ends; reaching one ends the workflow."""
 

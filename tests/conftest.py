@@ -203,7 +203,6 @@ def run_worker(pool: asyncpg.Pool, task_queue: str) -> WorkerFactory:
             overrides.pop("pool", pool),  # type: ignore[arg-type]
             settings,
             channels or [LogChannel()],
-            strict_sandbox=True,  # the workflow module sandboxed too: its restrictions guard it
         )
         async with worker:
             yield worker

@@ -23,3 +23,13 @@ def request_data(**changes: Any) -> dict[str, Any]:
 def request(**changes: Any) -> CollaborationRequest:
     """Return a validated request built from the example."""
     return CollaborationRequest.model_validate(request_data(**changes))
+
+
+def apply(state: Any, update: str, request: Any, now: Any, fetched: Any = None) -> Any:
+    """Judge `update` by its rule, then apply its operation, as the workflow does (`_check`, then
+    `_apply`); return the entry it records. `fetched`: what the handler would read first."""
+    from workflows.domain.updates import UPDATES
+
+    declared = UPDATES[update]
+    verdict = declared.rule(state, request)
+    return declared.operation(state, request, fetched if declared.fetch else verdict, now)

@@ -11,6 +11,7 @@ name so this module never imports asyncpg or any channel code.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,38 +24,40 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
 
     from schemas import (
-        Closure,
         CollaborationStatus,
         EventRecord,
         HistoryEntry,
-        MilestoneRequest,
         Notification,
         NotificationEvent,
-        PauseRequest,
-        ResumeRequest,
-        SnoozeRequest,
-        StageChange,
     )
     from schemas.playbooks import PlaybookLoad, PlaybookLookup
-    from workflows import patches, playbook_ops, rules, views
+    from workflows import patches, rekeying
     from workflows import search_attributes as sa
     from workflows.activity_names import LOAD_PLAYBOOK, RECORD_EVENTS
     from workflows.alarm import Alarm
-    from workflows.contact_updates import ContactUpdates
     from workflows.deliveries import Deliveries
     from workflows.delivery_policy import RECORD_RETRY, RECORD_TIMEOUT
-    from workflows.notifications import notification_for
-    from workflows.playbook_updates import PlaybookUpdates
-    from workflows.recent import remember_update, update_digest
-    from workflows.requests import decode_start, parse_request
-    from workflows.state import CollaborationState
+    from workflows.domain import approvals, playbook_ops, views
+    from workflows.domain.notifications import notification_for
+    from workflows.domain.recent import remember_update, update_digest
+    from workflows.domain.state import CollaborationState
+    from workflows.domain.update import Update
+    from workflows.handlers import declared_updates
+    from workflows.requests import decode_start, parse_request, refusal
 
-# A state method that applies one update: `CollaborationState.advance`, `.pause`...
-Operation = Callable[[CollaborationState, Any, datetime], HistoryEntry]
+
+@dataclass(frozen=True)
+class Judged:
+    """What an update's validator decoded and its rule found, at the state's `version`."""
+
+    request: Any
+    verdict: Any
+    version: int
 
 
 @workflow.defn
-class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
+@declared_updates
+class CollaborationWorkflow:
     """A collaboration's durable life: stages, milestones, reminders and its outcome."""
 
     @workflow.init
@@ -68,7 +71,8 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
         self._imported: list[HistoryEntry] = []
         self._state: CollaborationState | None = carried
         self._alarm = Alarm()  # the armed stall timer
-        self._published: dict[str, object] = {}  # search attributes upserted in this run
+        self._published = sa.Published()  # search attributes upserted in this run
+        self._judged: dict[str, Judged] = {}  # by update id, from its validator to its handler
         # A new collaboration reads its playbook first; updates wait for it (`_apply`).
         self._loading = False
         if carried is not None:
@@ -96,7 +100,7 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
         """Run the collaboration until it reaches an outcome; return its final status."""
         if self._invalid is not None:
             raise self._invalid
-        state = self._known()
+        state = self._started_state()
         self._publish()
         self._publish_memo()
         if self._bounded():
@@ -111,12 +115,12 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
             self._publish()
         if self._started is not None:
             await self._record([self._started, *self._imported, *adopted])
-        await self._destroy_old_keys()  # this run follows an erasure: its input is under the new key
+        await rekeying.destroy_old_keys(state)  # this run follows an erasure: its input is under the new key
 
         while state.outcome is None:
             if self._continue_as_new_due():
-                if self._rekey_due():
-                    await self._activate_key()
+                if rekeying.due(state):
+                    await rekeying.activate(state)
                 await self._deliveries.drain(state, handover=self._bounded(), prompt=self._prompt)
                 if state.outcome is not None:  # closed while draining: complete, no empty run
                     break
@@ -128,7 +132,7 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
                 continue
             approval = state.approval_reminder_at  # None without a playbook
             if approval is not None and approval <= now:
-                await self._change(lambda now: playbook_ops.remind_approvers(state, now))
+                await self._change(lambda now: approvals.remind_approvers(state, now))
                 continue
             # Wake at the "due soon" boundary too, so the SLA the UI shows is current.
             wake, why = reminder, "stall reminder"
@@ -146,106 +150,67 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
             await self._deliveries.drain(state, handover=False)  # each delivery ends within its window
         return views.status(state, workflow.now())
 
-    # -- updates: each is decoded and checked by its rule (`workflows.rules`) in the validator,
-    # before it enters history, and applied by the state, which runs the same rule again --
-
-    @workflow.update
-    async def advance(self, change: StageChange | Any) -> CollaborationStatus:
-        """Move to another stage (one step forward, evaluation → pilot, never past an outcome)."""
-        return await self._apply("advance", change, CollaborationState.advance)
-
-    @advance.validator
-    def _check_advance(self, change: StageChange | Any) -> None:
-        self._check("advance", change)
-
-    @workflow.update
-    async def record_milestone(self, milestone: MilestoneRequest | Any) -> CollaborationStatus:
-        """Record a milestone (NDA signed, pilot kick-off, ...) in the current stage."""
-        return await self._apply("record_milestone", milestone, CollaborationState.record_milestone)
-
-    @record_milestone.validator
-    def _check_milestone(self, milestone: MilestoneRequest | Any) -> None:
-        self._check("record_milestone", milestone)
-
-    @workflow.update
-    async def close(self, closure: Closure | Any) -> CollaborationStatus:
-        """End the collaboration as deployed, declined or abandoned."""
-        return await self._apply("close", closure, CollaborationState.close)
-
-    @close.validator
-    def _check_close(self, closure: Closure | Any) -> None:
-        self._check("close", closure)
-
-    @workflow.update
-    async def pause(self, pause: PauseRequest | Any) -> CollaborationStatus:
-        """Stop chasing the collaboration until it is resumed."""
-        return await self._apply("pause", pause, CollaborationState.pause)
-
-    @pause.validator
-    def _check_pause(self, pause: PauseRequest | Any) -> None:
-        self._check("pause", pause)
-
-    @workflow.update
-    async def resume(self, resume: ResumeRequest | Any) -> CollaborationStatus:
-        """Chase the collaboration again; the stall clock restarts now."""
-        return await self._apply("resume", resume, CollaborationState.resume)
-
-    @resume.validator
-    def _check_resume(self, resume: ResumeRequest | Any) -> None:
-        self._check("resume", resume)
-
-    @workflow.update
-    async def snooze_reminders(self, snooze: SnoozeRequest | Any) -> CollaborationStatus:
-        """Push the next reminder to at least `days` from now."""
-        return await self._apply("snooze_reminders", snooze, CollaborationState.snooze)
-
-    @snooze_reminders.validator
-    def _check_snooze(self, snooze: SnoozeRequest | Any) -> None:
-        self._check("snooze_reminders", snooze)
-
     @workflow.query
     def status(self) -> CollaborationStatus:
         """Return the collaboration as it stands now."""
-        return views.status(self._known(), workflow.now())
+        return views.status(self._started_state(), workflow.now())
 
     # -- internals --
 
-    def _known(self) -> CollaborationState:
+    def _started_state(self) -> CollaborationState:
+        """Return the state, or refuse: a run whose start input was invalid has none."""
         if self._state is None:
             raise ApplicationError(
                 "the collaboration did not start: its input is invalid", type="NotStarted", non_retryable=True
             )
         return self._state
 
-    def _check(self, update: str, request: Any) -> None:
-        """Decode an update's argument and run its rule; refuse it as final when either fails.
+    # -- updates: each is declared once (`workflows.domain.update`); `workflows.handlers` makes
+    # its handler and validator, which call these --
 
-        An update a previous run applied is accepted as it is: its handler answers without
-        applying it again (`_repeated`)."""
+    def _check(self, update: Update[Any, Any], request: Any) -> None:
+        """Decode an update's argument and run its rule once; refuse it as final when either fails.
+
+        What the rule found is kept for the handler, which runs next in the same task. An update
+        a previous run applied is accepted as it is: its handler answers without applying it
+        again (`_repeated`)."""
         if self._repeated():
             return
-        model, check = rules.UPDATES[update]
-        with rules.refusal():
-            check(self._known(), parse_request(model, request, update))
+        state = self._started_state()
+        valid = parse_request(update.model, request, update.name)
+        with refusal():
+            verdict = update.rule(state, valid)
+        self._judged[_update_id()] = Judged(valid, verdict, self._version)
 
-    async def _apply(self, update: str, request: Any, operation: Operation) -> CollaborationStatus:
+    async def _apply(self, update: Update[Any, Any], request: Any) -> CollaborationStatus:
+        """Apply the update's operation with what its rule found.
+
+        The rule runs again only when its verdict is missing (on replay validators do not run)
+        or stale (another change came first while this one waited for the playbook)."""
         if self._repeated():
-            return views.status(self._known(), workflow.now(), with_history=False)
-        model, _ = rules.UPDATES[update]
-        valid = parse_request(model, request, update, accepted=True)
-        if self._loading:  # its gates apply to this update too: the state checks it again below
+            return views.status(self._started_state(), workflow.now(), with_history=False)
+        judged = self._judged.pop(_update_id(), None)
+        valid = judged.request if judged else parse_request(update.model, request, update.name, accepted=True)
+        if self._loading:  # its gates apply to this update too
             await workflow.wait_condition(lambda: not self._loading)
-        status = await self._change(lambda now: [operation(self._known(), valid, now)])
-        info = workflow.current_update_info()
-        if info is not None:
-            remember_update(self._known().recent_updates, info.id)
+        state = self._started_state()
+        fetched = await self._load_playbook(update.fetch(state, valid)) if update.fetch else None
+
+        def apply(now: datetime) -> list[HistoryEntry]:
+            verdict = (
+                judged.verdict if judged and judged.version == self._version else update.rule(state, valid)
+            )
+            return [update.operation(state, valid, fetched if update.fetch else verdict, now)]
+
+        status = await self._change(apply)
+        remember_update(state.recent_updates, _update_id())
         return status
 
     def _repeated(self) -> bool:
         """Return whether the update being handled was applied already, by a run before this one.
 
         Temporal applies an update id once per run only: one sent again after its run
-        continued-as-new reaches this run (`workflows.recent.RECENT_UPDATES`)."""
+        continued-as-new reaches this run (`workflows.domain.recent.RECENT_UPDATES`)."""
         info = workflow.current_update_info()
         state = self._state
         return info is not None and state is not None and update_digest(info.id) in state.recent_updates
@@ -276,7 +241,7 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
         return self._settled() or patches.PLAYBOOKS.applies()
 
     def _hands_off(self) -> bool:
-        return self._deliveries.busy(self._known()) and self._prompt()
+        return self._deliveries.busy(self._started_state()) and self._prompt()
 
     def _prompt(self) -> bool:
         # A run begun before `settled-0.4` asks only when deliveries are under way: it records
@@ -288,8 +253,8 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
 
     async def _change(self, apply: Callable[[Any], list[HistoryEntry]]) -> CollaborationStatus:
         """Apply a change now, record what it produced, and return the new status."""
-        state = self._known()
-        with rules.refusal():  # lost a race with another update since validation
+        state = self._started_state()
+        with refusal():  # a rule run again (replay, or a stale verdict) refuses
             entries = apply(workflow.now())
         self._version += 1
         self._publish()
@@ -298,7 +263,7 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
         return views.status(state, workflow.now(), with_history=False)
 
     async def _record(self, entries: list[HistoryEntry]) -> None:
-        state = self._known()
+        state = self._started_state()
         bounded = self._bounded()
         notifications = [n for e in entries if (n := notification_for(state, e)) is not None]
         if bounded:  # they enter the outbox with the rows
@@ -343,19 +308,19 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
-        limit = self._known().request.continue_as_new_after_events
+        limit = self._started_state().request.continue_as_new_after_events
         too_long = limit is not None and info.get_current_history_length() >= limit
-        return too_long or info.is_continue_as_new_suggested() or self._rekey_due()
+        return too_long or info.is_continue_as_new_suggested() or rekeying.due(self._started_state())
 
     def _publish_memo(self) -> None:
         """Show the collaboration id (the key of its Postgres rows) in the Web UI's memo, every run."""
         if not self._settled():
             patches.MEMO.deprecate()
-        workflow.upsert_memo({"collaboration_id": self._known().collaboration_id})
+        workflow.upsert_memo({"collaboration_id": self._started_state().collaboration_id})
 
     def _publish(self) -> None:
         """Keep search attributes and the Web UI's current details in step with the state."""
-        state = self._known()
+        state = self._started_state()
         request = state.request
         updates: list[SearchAttributeUpdate[Any]] = [
             sa.CORPORATE.value_set(request.corporate.name),
@@ -369,9 +334,13 @@ class CollaborationWorkflow(PlaybookUpdates, ContactUpdates):
         ]
         if not self._settled():
             patches.LEAN_COMMANDS.deprecate()
-        # Only what changed: each upsert is a command and an event in history.
-        updates = [u for u in updates if self._published.get(u.key.name) != u.value]
-        self._published.update((u.key.name, u.value) for u in updates)
+        updates = self._published.changes(updates)
         if updates:
             workflow.upsert_search_attributes(updates)
         workflow.set_current_details(views.current_details(state, workflow.now()))
+
+
+def _update_id() -> str:
+    info = workflow.current_update_info()
+    assert info is not None, "called from an update's validator or handler"
+    return info.id

@@ -22,7 +22,7 @@ from schemas import Notification
 from schemas.records import DeliveryHandover, PendingDelivery
 from workflows.activity_names import DELIVER, DELIVERY_WORKFLOW, NOTIFY
 from workflows.delivery_policy import DELIVERY_WINDOW, NOTIFY_RETRY, NOTIFY_TIMEOUT
-from workflows.state import CollaborationState
+from workflows.domain.state import CollaborationState
 
 # Deliveries handed to the next run at continue-as-new: beyond this many (a channel down for
 # days), the rest wait in the outbox as `pending` for `passerelle notifications retry`.

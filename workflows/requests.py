@@ -6,7 +6,8 @@ reject a bad request with only "Failed decoding arguments"; decoding here gives 
 `invalid advance: to: Input should be 'introduction', ...` instead. Pure: no I/O, no clock.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -16,7 +17,8 @@ from temporalio.exceptions import ApplicationError
 
 from schemas import CollaborationRequest, describe_validation_error
 from schemas.fields import HIDDEN_CHARACTER
-from workflows.rules import REFUSALS
+from workflows.domain.transitions import Refused
+from workflows.domain.updates import REFUSALS
 
 # Input refused as invalid: the request does not decode, the start input is invalid (the workflow
 # fails), a run whose input was invalid is asked something. Their messages name fields and rules,
@@ -71,3 +73,12 @@ def decode_start(request: Any, strict: bool, refuses_hidden: Callable[[], bool])
     except Exception:
         message = "invalid collaboration request: input is not a JSON object"
     raise ApplicationError(message, type="InvalidCollaborationRequest", non_retryable=True)
+
+
+@contextmanager
+def refusal() -> Iterator[None]:
+    """Raise a rule's refusal as a final (non-retryable) failure of its stable type."""
+    try:
+        yield
+    except Refused as err:
+        raise ApplicationError(str(err), type=err.type, non_retryable=True) from None

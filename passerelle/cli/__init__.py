@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from passerelle.cli.commands import COMMANDS
+from passerelle.cli.commands import COMMANDS, every_command
 
 HELP = "Durable corporate–start-up collaborations on Temporal and PostgreSQL."
 # Errors that are one line on stderr, never a traceback, by the module that defines them (looked
@@ -52,7 +52,7 @@ def _register(app: typer.Typer, module: str) -> None:
 def full_app() -> typer.Typer:
     """Return the app with every command registered (what the docs and tests check)."""
     app = new_app()
-    for module in dict.fromkeys(module for module, _ in COMMANDS.values()):
+    for module in dict.fromkeys(module for module, _ in every_command().values()):
         _register(app, module)
     return app
 
@@ -65,7 +65,11 @@ def app_for(args: list[str]) -> typer.Typer:
     if name in COMMANDS:
         _register(app, COMMANDS[name][0])
         return app
-    for command, (_, text) in COMMANDS.items():
+    commands = every_command()
+    if name in commands:  # an update's command
+        _register(app, commands[name][0])
+        return app
+    for command, (_, text) in commands.items():
         app.command(command, help=text, add_help_option=False)(_listed)
     return app
 

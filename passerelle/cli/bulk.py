@@ -8,7 +8,7 @@ refusals are reported, not fatal.
 
 import asyncio
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from pydantic import BaseModel
@@ -17,16 +17,15 @@ from rich.table import Table
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from passerelle.cli.common import BAD_INPUT, CliError, build, print_json, run
+from passerelle.cli.common import BAD_INPUT, By, CliError, Json, build, print_json, run
 from passerelle.cli.consoles import plain_console
 from passerelle.cli.visibility import Row, UnsafeQuery, fetch, restrict
 from passerelle.platform.pressure import execute_update
 from passerelle.platform.settings import Settings
-from schemas import Closure, PauseRequest, ResumeRequest
+from schemas import Closure, CollaborationStatus, PauseRequest, ResumeRequest
 from schemas.playbooks import PlaybookAdoption
-from workflows.collaboration import CollaborationWorkflow
-from workflows.rules import UPDATES
-from workflows.transitions import Refused
+from workflows.domain.transitions import Refused
+from workflows.domain.updates import UPDATES
 
 app = typer.Typer(
     help="Pause, resume, close or adopt a playbook for every collaboration a visibility query matches."
@@ -36,8 +35,6 @@ CONCURRENCY = 8  # updates in flight at once: fast, without flooding a small clu
 
 Query = Annotated[str, typer.Option(help="Visibility query, e.g. 'Stage = \"pilot\" AND Stalled = true'")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="List what would change; change nothing")]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
-By = Annotated[str, typer.Option("--by", help="Who does it (name or e-mail)")]
 
 
 @dataclass
@@ -53,21 +50,20 @@ class Match:
 def _skip_reason(update: str, request: BaseModel, row: Row) -> str | None:
     """Return why the workflow would refuse `update` for `row`, judged from its search attributes.
 
-    The rule is the workflow's own (`workflows.rules`); a row whose attributes are not all set yet
+    The rule is the workflow's own (`workflows.domain.rules`); a row whose attributes are not all set yet
     is left for the workflow to judge.
     """
     facts = row.facts()
     if facts is None:
         return None
-    _, check = UPDATES[update]
     try:
-        check(facts, request)
+        UPDATES[update].rule(facts, request)
     except Refused as err:
         return str(err)
     return None
 
 
-async def _apply(client: Client, update: Any, request: BaseModel, planned: list[Match]) -> None:
+async def _apply(client: Client, update: str, request: BaseModel, planned: list[Match]) -> None:
     gate = asyncio.Semaphore(CONCURRENCY)
     with Progress(console=stderr, transient=False) as progress:
         bar = progress.add_task("updating", total=len(planned))
@@ -75,7 +71,8 @@ async def _apply(client: Client, update: Any, request: BaseModel, planned: list[
         async def one(item: Match) -> None:
             async with gate:
                 try:
-                    await execute_update(client.get_workflow_handle(item.workflow_id), update, request)
+                    handle = client.get_workflow_handle(item.workflow_id)
+                    await execute_update(handle, update, request, result_type=CollaborationStatus)
                     item.action = "changed"
                 except WorkflowUpdateFailedError as err:
                     item.action, item.reason = "refused", str(getattr(err.cause, "message", err.cause))
@@ -86,7 +83,7 @@ async def _apply(client: Client, update: Any, request: BaseModel, planned: list[
         await asyncio.gather(*(one(item) for item in planned))
 
 
-def _bulk(operation: str, update: Any, request: BaseModel, query: str, dry_run: bool, as_json: bool) -> None:
+def _bulk(update: str, request: BaseModel, query: str, dry_run: bool, as_json: bool) -> None:
     try:
         scoped = restrict(query)
     except UnsafeQuery as err:
@@ -95,7 +92,7 @@ def _bulk(operation: str, update: Any, request: BaseModel, query: str, dry_run: 
     async def go(settings: Settings, client: Client) -> list[Match]:
         outcomes = []
         for row in await fetch(client.service_client, client.namespace, scoped):
-            reason = _skip_reason(operation, request, row)
+            reason = _skip_reason(update, request, row)
             action = "skipped" if reason else "would_change"
             outcomes.append(Match(row.workflow_id, row.stage, action, reason or ""))
         if not dry_run:
@@ -106,7 +103,7 @@ def _bulk(operation: str, update: Any, request: BaseModel, query: str, dry_run: 
     if as_json:
         print_json([o.__dict__ for o in outcomes])
     else:
-        table = Table("workflow id", "stage", operation, "reason", title=f"bulk {operation}")
+        table = Table("workflow id", "stage", update, "reason", title=f"bulk {update}")
         for o in outcomes:
             table.add_row(o.workflow_id, o.stage or "?", o.action.replace("_", " "), o.reason)
         plain_console().print(table)
@@ -115,7 +112,7 @@ def _bulk(operation: str, update: Any, request: BaseModel, query: str, dry_run: 
         typer.echo(", ".join(f"{n} {a.replace('_', ' ')}" for a, n in counts.items() if n) or "no match")
     refused = [o for o in outcomes if o.action == "refused"]
     if refused:
-        raise CliError(f"{len(refused)} of {len(outcomes)} collaboration(s) refused the {operation}")
+        raise CliError(f"{len(refused)} of {len(outcomes)} collaboration(s) refused the {update}")
 
 
 @app.command()
@@ -128,14 +125,14 @@ def pause(
 ) -> None:
     """Pause the reminders of every matching collaboration."""
     request = build(PauseRequest, {"by": by, "reason": reason}, "pause")
-    _bulk("pause", CollaborationWorkflow.pause, request, query, dry_run, as_json)
+    _bulk("pause", request, query, dry_run, as_json)
 
 
 @app.command()
 def resume(query: Query, by: By, dry_run: DryRun = False, as_json: Json = False) -> None:
     """Resume every matching paused collaboration."""
     request = build(ResumeRequest, {"by": by}, "resume")
-    _bulk("resume", CollaborationWorkflow.resume, request, query, dry_run, as_json)
+    _bulk("resume", request, query, dry_run, as_json)
 
 
 @app.command()
@@ -149,7 +146,7 @@ def close(
 ) -> None:
     """Close every matching collaboration with an outcome."""
     request = build(Closure, {"outcome": outcome, "by": by, "reason": reason}, "close")
-    _bulk("close", CollaborationWorkflow.close, request, query, dry_run, as_json)
+    _bulk("close", request, query, dry_run, as_json)
 
 
 @app.command("adopt-playbook")
@@ -163,7 +160,7 @@ def adopt_playbook(
     """Move every matching collaboration to a playbook version; each one's validator and handler
     refuse a version that would break it (reported, not fatal)."""
     request = build(PlaybookAdoption, {"version": version, "by": by}, "adopt_playbook")
-    _bulk("adopt_playbook", CollaborationWorkflow.adopt_playbook, request, query, dry_run, as_json)
+    _bulk("adopt_playbook", request, query, dry_run, as_json)
 
 
 def register(parent: typer.Typer) -> None:

@@ -1,9 +1,10 @@
 """Which module holds each command, and its one-line help: what `passerelle` needs before importing any.
 
-`passerelle --help` lists the commands from this table alone, and `passerelle NAME ...` imports
-only NAME's module, so that no command pays for the Temporal SDK, the audit code, matplotlib or
-aiohttp unless it uses them. `tests/unit/test_cli_startup.py` checks the table against the
-commands the modules register, so a new or renamed command cannot be left out.
+`passerelle NAME ...` imports only NAME's module, so that no command pays for the Temporal SDK,
+the audit code, matplotlib or aiohttp unless it uses them. The commands that send an update are
+read from the updates' declarations (`update_commands`), which import the contract: only the
+listing and those commands pay for it. `tests/unit/test_cli_startup.py` checks the listing against
+the commands the modules register, so a new or renamed command cannot be left out.
 """
 
 # command: (module of passerelle.cli, its help's first paragraph); in the order of the listing
@@ -19,33 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Register the search attributes and apply the digest Schedule (idempotent; once per deployment).",
     ),
     "start": ("operate", "Start a collaboration from flags or from --file request.json."),
-    "advance": ("operate", "Move a collaboration to another stage."),
-    "milestone": ("operate", "Record a milestone (NDA signed, pilot kick-off...)."),
-    "close": ("operate", "Close a collaboration as deployed, declined or abandoned."),
-    "pause": ("operate", "Pause the reminders of a collaboration."),
-    "resume": ("operate", "Resume a paused collaboration; its stall clock restarts now."),
-    "snooze": (
-        "operate",
-        "Push the next reminder of a collaboration to at least DAYS from now (fractions allowed).",
-    ),
     "status": ("operate", "Show a collaboration's stage, SLA, reminders and its history from PostgreSQL."),
-    "request-approval": (
-        "playbook_updates",
-        "Ask a second person to approve a gated move or closing as deployed.",
-    ),
-    "approve": (
-        "playbook_updates",
-        "Approve the pending approval (not its requester; one of the playbook's approvers).",
-    ),
-    "reject": ("playbook_updates", "Reject the pending approval, with a reason."),
-    "score": (
-        "playbook_updates",
-        "Record your scorecard of the evaluation (a new one replaces your previous one).",
-    ),
-    "adopt-playbook": (
-        "playbook_updates",
-        "Move a collaboration to a newer version of its programme's playbook.",
-    ),
     "codec-server": (
         "codec",
         "Decode and encode payloads for the Temporal Web UI with PASSERELLE_ENCRYPTION_KEYS.",
@@ -77,3 +52,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "Write spreadsheets from PostgreSQL."),
     "notifications": ("notifications", "The notification outbox: failed deliveries, and resending them."),
 }
+
+
+UPDATE_MODULE = "updates"  # `passerelle.cli.updates` registers a command per declared update
+
+
+def update_commands() -> dict[str, tuple[str, str]]:
+    """Return the command of each declared update that has one, with the update's text."""
+    from workflows.domain.updates import UPDATES
+
+    return {u.command: (UPDATE_MODULE, u.doc) for u in UPDATES.values() if u.command is not None}
+
+
+def every_command() -> dict[str, tuple[str, str]]:
+    """Return every command in the listing's order: the update commands follow `status`."""
+    listed: dict[str, tuple[str, str]] = {}
+    for name, entry in COMMANDS.items():
+        listed[name] = entry
+        if name == "status":
+            listed.update(update_commands())
+    return listed

@@ -31,6 +31,10 @@ __all__ = ["BAD_INPUT", "FAILURE", "CliError", "build", "print_json", "run"]
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
+# The options every steering command shares.
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
+By = Annotated[str, typer.Option("--by", help="Who does it (name or e-mail)")]
+
 
 def build(model: type[M], data: dict[str, Any], what: str) -> M:
     """Validate `data` into `model` or raise a CliError naming every bad field."""

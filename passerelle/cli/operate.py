@@ -1,8 +1,7 @@
-"""Operator commands: start and steer collaborations, and read their status.
+"""Operator commands: start a collaboration, and read its status (`passerelle.cli.updates` steers it).
 
-Each validates its request locally with the workflow's own schemas before it calls Temporal; the
-update's rule (`workflows.rules`) is judged by the workflow's validator, which refuses before the
-update enters history. Bad input or a refusal prints one clear line and exits 2.
+`start` validates its request locally with the workflow's own schema before it calls Temporal.
+Bad input prints one clear line and exits 2.
 """
 
 import asyncio
@@ -18,6 +17,7 @@ from passerelle.cli.common import (
     BAD_INPUT,
     NO_DATABASE,
     CliError,
+    Json,
     StateDir,
     build,
     erasure_note,
@@ -29,32 +29,17 @@ from passerelle.cli.common import (
 from passerelle.cli.output import show_status
 from passerelle.intake.files import FileRefused, read_json_object
 from passerelle.intake.ids import default_workflow_id
-from passerelle.platform.pressure import execute_update
 from passerelle.platform.settings import Settings, load_settings
 from schemas import (
-    Closure,
     CollaborationRequest,
     CollaborationStatus,
     HistoryEntry,
-    MilestoneRequest,
-    PauseRequest,
-    ResumeRequest,
-    SnoozeRequest,
-    StageChange,
 )
 from workflows.collaboration import CollaborationWorkflow
-
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
-By = Annotated[str, typer.Option("--by", help="Who does it (name or e-mail)")]
 
 
 def _show(status: CollaborationStatus, as_json: bool) -> None:
     print_json(status) if as_json else show_status(status)
-
-
-def _show_answer(status: CollaborationStatus, as_json: bool) -> None:
-    """Print an update's answer: the new status, without history (`passerelle status` has it)."""
-    print_json(status) if as_json else show_status(status, with_history=False)
 
 
 def start(
@@ -138,98 +123,6 @@ async def _wait_status(handle: WorkflowHandle[Any, Any]) -> CollaborationStatus:
     return await handle.query(CollaborationWorkflow.status)
 
 
-def send_update(workflow_id: str, update: Any, request: Any, as_json: bool) -> None:
-    """Send one update. The workflow's validator runs the update's rule (`workflows.rules`) and
-    refuses it, as final, before it enters history: `run` shows that refusal as one line."""
-
-    async def go(settings: Settings, client: Client) -> CollaborationStatus:
-        result: CollaborationStatus = await execute_update(
-            client.get_workflow_handle(workflow_id), update, request
-        )
-        return result
-
-    _show_answer(run(go), as_json)
-
-
-def advance(
-    workflow_id: str,
-    to: Annotated[str, typer.Option()],
-    by: By,
-    note: Annotated[str, typer.Option()] = "",
-    as_json: Json = False,
-) -> None:
-    """Move a collaboration to another stage."""
-    change = build(StageChange, {"to": to, "by": by, "note": note}, "advance")
-    send_update(
-        workflow_id,
-        CollaborationWorkflow.advance,
-        change,
-        as_json,
-    )
-
-
-def milestone(
-    workflow_id: str,
-    kind: Annotated[str, typer.Option()],
-    by: By,
-    note: Annotated[str, typer.Option()] = "",
-    evidence_url: Annotated[str | None, typer.Option()] = None,
-    as_json: Json = False,
-) -> None:
-    """Record a milestone (NDA signed, pilot kick-off...)."""
-    data = {"kind": kind, "by": by, "note": note, "evidence_url": evidence_url}
-    send_update(
-        workflow_id,
-        CollaborationWorkflow.record_milestone,
-        build(MilestoneRequest, data, "milestone"),
-        as_json,
-    )
-
-
-def close(
-    workflow_id: str,
-    outcome: Annotated[str, typer.Option()],
-    by: By,
-    reason: Annotated[str, typer.Option()],
-    as_json: Json = False,
-) -> None:
-    """Close a collaboration as deployed, declined or abandoned."""
-    closure = build(Closure, {"outcome": outcome, "by": by, "reason": reason}, "close")
-    send_update(
-        workflow_id,
-        CollaborationWorkflow.close,
-        closure,
-        as_json,
-    )
-
-
-def pause(workflow_id: str, by: By, reason: Annotated[str, typer.Option()], as_json: Json = False) -> None:
-    """Pause the reminders of a collaboration."""
-    send_update(
-        workflow_id,
-        CollaborationWorkflow.pause,
-        build(PauseRequest, {"by": by, "reason": reason}, "pause"),
-        as_json,
-    )
-
-
-def resume(workflow_id: str, by: By, as_json: Json = False) -> None:
-    """Resume a paused collaboration; its stall clock restarts now."""
-    send_update(
-        workflow_id, CollaborationWorkflow.resume, build(ResumeRequest, {"by": by}, "resume"), as_json
-    )
-
-
-def snooze(workflow_id: str, by: By, days: Annotated[str, typer.Option()], as_json: Json = False) -> None:
-    """Push the next reminder of a collaboration to at least DAYS from now (fractions allowed)."""
-    send_update(
-        workflow_id,
-        CollaborationWorkflow.snooze_reminders,
-        build(SnoozeRequest, {"by": by, "days": days}, "snooze"),
-        as_json,
-    )
-
-
 def status(
     workflow_id: str,
     last: Annotated[int | None, typer.Option("--last", min=1, help="Show only the last N entries")] = None,
@@ -283,5 +176,5 @@ async def _recorded(url: str, collaboration_id: str, last: int | None) -> list[H
 
 def register(app: typer.Typer) -> None:
     """Add the operator commands to the app."""
-    for command in (start, advance, milestone, close, pause, resume, snooze, status):
+    for command in (start, status):
         app.command()(command)

@@ -115,7 +115,7 @@ def restrict(query: str) -> str:
 
 @dataclass(frozen=True)
 class RowFacts:
-    """A row's stage, outcome and pause, as the update rules (`workflows.rules`) read them."""
+    """A row's stage, outcome and pause, as the update rules (`workflows.domain.rules`) read them."""
 
     stage: "Stage"
     outcome: "Outcome | None"

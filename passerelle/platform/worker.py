@@ -49,60 +49,33 @@ log = structlog.get_logger()
 WORKFLOWS = [CollaborationWorkflow, DeliveryWorkflow, DigestWorkflow, PrivacyRetentionWorkflow]
 
 
-# The collaboration workflow's own modules (the workflow, its decoder, timer and deliveries).
-# Passed through in production: otherwise every open collaboration re-imports them into a sandbox
-# of its own, which costs worker memory per collaboration and CPU on every start or cache miss
-# (`bench/scale.py` and `bench/lifecycle.py` measure it; figures in docs/benchmarks.md). Sandboxed
-# (`strict=True`) by the suite's worker fixtures (tests/conftest.py) and the workflow tests, where
-# the sandbox's restrictions then guard this code as they guard any workflow module.
-WORKFLOW_MODULES = (
-    "workflows.collaboration",
-    "workflows.requests",
-    "workflows.alarm",
-    "workflows.deliveries",
-    "workflows.handover",
-    "workflows.playbook_updates",
-    "workflows.contact_updates",
+# What the workflows import passes through the sandbox instead of being re-imported for every
+# workflow run: the contract (`schemas`, with pydantic and e-mail validation) and our workflow
+# package (`workflows`: the pure domain of `workflows.domain` and the Temporal-facing modules
+# beside it). Re-imported per run, every open collaboration would hold its own copy (worker
+# memory per collaboration) and pay for it on every start or cache miss (CPU); `bench/scale.py`
+# and `bench/lifecycle.py` measure it (docs/benchmarks.md). The same in production and in every
+# test, so what the suite runs is what a worker runs. None of these modules keeps module state,
+# so runs sharing them cannot see each other; what the sandbox's restrictions would catch at run
+# time in them (I/O, a clock, randomness) `tests/unit/test_workflow_purity.py` refuses in the
+# source, and the replay tests check the result.
+PASSED_THROUGH = (
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "email_validator",
+    "idna",
+    "dns",
+    "schemas",
+    "workflows",
 )
 
 
-def workflow_runner(*, strict: bool = False) -> SandboxedWorkflowRunner:
-    """Return the sandbox the workflows run in.
-
-    Deterministic, side-effect-free modules are passed through instead of being re-imported for
-    every workflow run: the contract (pydantic models, e-mail validation), the pure rules and,
-    unless `strict`, the workflow module itself. They keep no module state, so runs sharing them
-    cannot see each other. Each payload's serialization context is read without entering the
-    sandbox (`passerelle.platform.sandbox`). The sandbox's restrictions guard the code it imports itself: in
-    production that is the digest and anything a workflow imports outside this list; under
-    `strict` (the tests) the workflow modules too.
-    """
-    own = () if strict else WORKFLOW_MODULES
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """Return the sandbox the workflows run in (`PASSED_THROUGH`); each payload's serialization
+    context is read without entering it (`passerelle.platform.sandbox`)."""
     return DirectContextRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            "pydantic",
-            "pydantic_core",
-            "annotated_types",
-            "email_validator",
-            "idna",
-            "dns",
-            "schemas",
-            "workflows.state",
-            "workflows.transitions",
-            "workflows.rules",
-            "workflows.patches",
-            "workflows.delivery_policy",
-            "workflows.notifications",
-            "workflows.views",
-            "workflows.gates",
-            "workflows.progress",
-            "workflows.playbook_ops",
-            # Constants only (names of activities and search attribute keys): passing them through
-            # spares every new workflow instance a re-import of its own (memory and CPU per instance).
-            "workflows.activity_names",
-            "workflows.search_attributes",
-            *own,
-        )
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
     )
 
 
@@ -140,12 +113,9 @@ def build_worker(
     pool: asyncpg.Pool,
     settings: Settings,
     channels: Sequence[Channel],
-    *,
-    strict_sandbox: bool = False,
 ) -> Worker:
     """Return a worker with every workflow and activity of Passerelle registered.
 
-    `strict_sandbox` (the tests) also sandboxes the workflow module itself: see `workflow_runner`.
     The re-key and retention activities work through the key store the client's codec seals
     with; a client without data keys (no encryption, or master keys only) has no such activities.
     """
@@ -170,7 +140,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=workflow_runner(strict=strict_sandbox),
+        workflow_runner=workflow_runner(),
         activities=activities,
         interceptors=[LogContextInterceptor()],
         max_concurrent_activities=settings.max_concurrent_activities,

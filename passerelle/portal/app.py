@@ -53,7 +53,7 @@ PER_LINK_PER_MINUTE = 10
 # A partner waits this long at most while Temporal asks to try again (`passerelle.platform.pressure`).
 PORTAL_DEADLINE = 30.0
 STYLESHEET = files("passerelle.portal").joinpath("templates/portal.css").read_bytes()
-# How the workflow's refusals read in the portal (`workflows.rules`); any other is `other`.
+# How the workflow's refusals read in the portal (`workflows.domain.rules`); any other is `other`.
 REFUSAL_PAGES = {"CollaborationClosed": "closed", "AlreadyPaused": "paused", "LinkUsed": "answered"}
 
 

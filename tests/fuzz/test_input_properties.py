@@ -25,11 +25,11 @@ from schemas import (
     describe_validation_error,
 )
 from schemas.errors import field_of
-from tests.factories import EXAMPLE
+from tests.factories import EXAMPLE, apply
 from tests.fuzz.strategies import mutated
-from workflows import views
-from workflows.notifications import notification_for
-from workflows.state import CollaborationState
+from workflows.domain import views
+from workflows.domain.notifications import notification_for
+from workflows.domain.state import CollaborationState
 
 CASES = 1000
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -178,7 +178,7 @@ def test_update_request_is_accepted_and_valid_or_rejected_naming_the_field(updat
         assert_accepted_is_valid(request)
         state = CollaborationState.begin(CollaborationRequest.model_validate(EXAMPLE), "w", "r", NOW)
         if update == "resume":
-            state.pause(PauseRequest(by="ops", reason="x"), NOW)
+            apply(state, "pause", PauseRequest(by="ops", reason="x"), NOW)
         try:
             entry = getattr(state, update.removesuffix("_reminders"))(request, NOW)
         except ValueError:

@@ -22,9 +22,9 @@ import asyncpg
 
 from activities.milestones import MilestoneActivities
 from schemas import Closure, EventRecord, HistoryEntry, Outcome, Stage, StageChange
-from tests.factories import request
-from workflows import views
-from workflows.state import CollaborationState
+from tests.factories import apply, request
+from workflows.domain import views
+from workflows.domain.state import CollaborationState
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -56,10 +56,12 @@ class Recorder:
         return self
 
     async def advance(self, stage: Stage, now: datetime) -> None:
-        await self.record([self.state.advance(StageChange(to=stage, by="ops"), now)], now)
+        await self.record([apply(self.state, "advance", StageChange(to=stage, by="ops"), now)], now)
 
     async def close(self, outcome: Outcome, now: datetime) -> None:
-        await self.record([self.state.close(Closure(outcome=outcome, by="ops", reason="x"), now)], now)
+        await self.record(
+            [apply(self.state, "close", Closure(outcome=outcome, by="ops", reason="x"), now)], now
+        )
 
     async def remind(self, now: datetime) -> None:
         await self.record(self.state.remind(now), now)

@@ -32,8 +32,8 @@ from tests.integration.test_webhook_notifications import Receiver, channel
 from tests.integration.test_webhook_notifications import receiver as receiver
 from tests.workflows.helpers import start
 from workflows.collaboration import CollaborationWorkflow
-from workflows.notifications import notification_for
-from workflows.state import CollaborationState
+from workflows.domain.notifications import notification_for
+from workflows.domain.state import CollaborationState
 
 DAY = timedelta(days=1)
 DELIVERIES = """

@@ -54,7 +54,7 @@ async def long_run(dev_env: WorkflowEnvironment, pool: asyncpg.Pool) -> AsyncIte
     """A collaboration grown to `EVENTS` events on the dev server, by a real worker, encrypted."""
     task_queue, workflow_id = f"tq-{uuid.uuid4()}", f"collab-long-{uuid.uuid4()}"
     worker_settings = load_settings({**os.environ, "PASSERELLE_TASK_QUEUE": task_queue})
-    worker = build_worker(dev_env.client, pool, worker_settings, [LogChannel()], strict_sandbox=True)
+    worker = build_worker(dev_env.client, pool, worker_settings, [LogChannel()])
     async with worker:
         handle = await start(dev_env.client, workflow_id, task_queue)
         kinds = await grow(handle, EVENTS)

@@ -24,8 +24,8 @@ from tests.conftest import WorkerFactory
 from tests.factories import request
 from tests.workflows.helpers import start
 from workflows.collaboration import CollaborationWorkflow
-from workflows.notifications import notification_for
-from workflows.state import CollaborationState
+from workflows.domain.notifications import notification_for
+from workflows.domain.state import CollaborationState
 
 SECRET = "webhook-test-secret"
 TOKEN = "xoxb-9f8e7d6c5b4a-secret-path-token"  # a hook URL's path is its credential

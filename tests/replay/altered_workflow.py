@@ -11,11 +11,11 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from schemas import CollaborationStatus, EventRecord, HistoryEntry
-    from workflows import views
     from workflows.activity_names import RECORD_EVENTS
     from workflows.collaboration import CollaborationWorkflow
     from workflows.delivery_policy import RECORD_RETRY
-    from workflows.state import CollaborationState
+    from workflows.domain import views
+    from workflows.domain.state import CollaborationState
 
 
 @workflow.defn(name="CollaborationWorkflow")

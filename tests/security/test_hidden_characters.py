@@ -25,9 +25,9 @@ from schemas import CollaborationRequest, MilestoneRequest, StageChange
 from schemas.playbooks import Playbook, PlaybookVersion, Scorecard
 from schemas.privacy import ContactErasure
 from tests.e2e.cli import assert_one_line_error, passerelle
-from tests.factories import request_data
-from workflows import views
-from workflows.state import CollaborationState
+from tests.factories import apply, request_data
+from workflows.domain import views
+from workflows.domain.state import CollaborationState
 
 BIDI = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
 ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
@@ -143,7 +143,7 @@ def test_the_terminal_shows_them_escaped() -> None:
         NOW,
     )
     state.start_entry(NOW)
-    state.record_milestone(MilestoneRequest(kind="NDA", by="ops", note=f"from {name}"), NOW)
+    apply(state, "record_milestone", MilestoneRequest(kind="NDA", by="ops", note=f"from {name}"), NOW)
     buffer = io.StringIO()
     console = consoles.plain_console(file=buffer, width=300)
     original, output.console = output.console, console

@@ -34,9 +34,9 @@ from schemas import (
     Stage,
     StageKpi,
 )
-from tests.factories import request_data
-from workflows import views
-from workflows.state import CollaborationState
+from tests.factories import apply, request_data
+from workflows.domain import views
+from workflows.domain.state import CollaborationState
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 PIECES = ["[", "]", "[/bold]", "[link=https://evil.example]", "[/link]", ":smile:", "\u200f", "\u202e",
@@ -70,7 +70,7 @@ def state_with(corporate: str, startup: str, note: str) -> CollaborationState:
     milestone = MilestoneRequest.model_validate(
         {"kind": note[:80], "by": startup, "note": note}, context=legacy
     )
-    state.record_milestone(milestone, NOW)
+    apply(state, "record_milestone", milestone, NOW)
     return state
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typer.main import get_command
 
 from passerelle.cli import app_for, full_app
-from passerelle.cli.commands import COMMANDS
+from passerelle.cli.commands import every_command
 
 PASSERELLE = str(Path(sys.executable).parent / "passerelle")
 # What a listing must never load: the SDK, the charts, the web servers, the spreadsheets, the
@@ -54,9 +54,10 @@ def test_a_command_imports_its_own_module_only() -> None:
 def test_the_table_is_what_the_modules_register() -> None:
     """Every command, in the listing's order, with its module and its help's first paragraph."""
     group = get_command(full_app())
-    assert list(group.commands) == list(COMMANDS)  # type: ignore[attr-defined]
+    commands = every_command()
+    assert list(group.commands) == list(commands)  # type: ignore[attr-defined]
     for name, command in group.commands.items():  # type: ignore[attr-defined]
-        module, text = COMMANDS[name]
+        module, text = commands[name]
         assert (command.help or "").split("\n\n")[0].replace("\n", " ").strip() == text, name
         assert name in get_command(app_for([name])).commands, (name, module)  # type: ignore[attr-defined]
 

@@ -1,5 +1,5 @@
 """`erase_contact` on a collaboration's state: the address leaves every field, and nobody is
-written to in its place when no replacement is given (pure rules of `workflows.privacy_ops`)."""
+written to in its place when no replacement is given (pure rules of `workflows.domain.privacy_ops`)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 from passerelle.cli import output
 from schemas import Closure, EventKind, MilestoneRequest, Outcome, PauseRequest
 from schemas.privacy import ContactErasure, pseudonym_of
-from tests.factories import EXAMPLE, request
-from workflows import privacy_ops, rules, views
-from workflows.notifications import notification_for
-from workflows.state import CollaborationState
-from workflows.transitions import Refused
+from tests.factories import EXAMPLE, apply, request
+from workflows.domain import views
+from workflows.domain.notifications import notification_for
+from workflows.domain.state import CollaborationState
+from workflows.domain.transitions import Refused
+from workflows.domain.updates import UPDATES
 
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
 ADDRESS = EXAMPLE["startup"]["contact_email"]
@@ -24,8 +25,11 @@ PSEUDONYM = pseudonym_of(ADDRESS, b"secret")
 def talked_about() -> CollaborationState:
     state = CollaborationState.begin(request(), "collab-w", "collab-c", NOW)
     state.start_entry(NOW)
-    state.record_milestone(
-        MilestoneRequest(kind="call", by=ADDRESS.upper(), note=f"Ask {ADDRESS} for the deck"), NOW
+    apply(
+        state,
+        "record_milestone",
+        MilestoneRequest(kind="call", by=ADDRESS.upper(), note=f"Ask {ADDRESS} for the deck"),
+        NOW,
     )
     return state
 
@@ -43,7 +47,7 @@ def erasure(replacement: str | None = None) -> ContactErasure:
 
 def test_a_replacement_takes_the_contact_field_and_the_pseudonym_every_other_place() -> None:
     state = talked_about()
-    entry = privacy_ops.erase(state, erasure("new@nabla.example"), NOW + timedelta(days=1))
+    entry = apply(state, "erase_contact", erasure("new@nabla.example"), NOW + timedelta(days=1))
     assert state.request.startup.contact_email == "new@nabla.example"
     assert ADDRESS.lower() not in state.model_dump_json().lower()
     assert PSEUDONYM in state.history[1].note and state.history[1].actor == PSEUDONYM
@@ -56,7 +60,7 @@ def test_a_replacement_takes_the_contact_field_and_the_pseudonym_every_other_pla
 
 def test_without_a_replacement_nobody_is_written_to_and_the_reminders_pause() -> None:
     state = talked_about()
-    privacy_ops.erase(state, erasure(), NOW + timedelta(days=1))
+    apply(state, "erase_contact", erasure(), NOW + timedelta(days=1))
     assert state.request.startup.contact_email == PSEUDONYM
     assert state.paused and state.next_reminder_at is None and state.erased_parties == ["startup"]
     entry = state.append(EventKind.CLOSED, NOW + timedelta(days=2), actor="ops", outcome=Outcome.ABANDONED)
@@ -70,7 +74,7 @@ def test_without_a_replacement_nobody_is_written_to_and_the_reminders_pause() ->
 
 def test_the_status_panel_says_whose_contact_was_erased(capsys: pytest.CaptureFixture[str]) -> None:
     state = talked_about()
-    privacy_ops.erase(state, erasure(), NOW)
+    apply(state, "erase_contact", erasure(), NOW)
     output.show_status(views.status(state, NOW), with_history=False)
     shown = " ".join(capsys.readouterr().out.split())
     assert "the startup contact (no replacement)" in shown and "moving to a new data key" in shown
@@ -78,14 +82,14 @@ def test_the_status_panel_says_whose_contact_was_erased(capsys: pytest.CaptureFi
 
 def test_a_second_erasure_waits_for_the_first_and_a_closed_collaboration_refuses() -> None:
     state = talked_about()
-    privacy_ops.erase(state, erasure(), NOW)
+    apply(state, "erase_contact", erasure(), NOW)
     with pytest.raises(Refused) as info:
-        rules.check_erase_contact(state, erasure())
+        UPDATES["erase_contact"].rule(state, erasure())
     assert info.value.type == "ErasureUnderWay"
     closed = talked_about()
-    closed.close(Closure(outcome=Outcome.ABANDONED, by="ops", reason="over"), NOW)
+    apply(closed, "close", Closure(outcome=Outcome.ABANDONED, by="ops", reason="over"), NOW)
     with pytest.raises(Refused) as info:
-        rules.check_erase_contact(closed, erasure())
+        UPDATES["erase_contact"].rule(closed, erasure())
     assert info.value.type == "CollaborationClosed"
 
 
@@ -104,11 +108,13 @@ def test_neighbours_of_the_address_are_left_alone_in_the_state() -> None:
         "collab-c",
         NOW,
     )
-    state.record_milestone(
+    apply(
+        state,
+        "record_milestone",
         MilestoneRequest(kind="call", by=neighbours[2], note=f"{' '.join(neighbours)}\n{ADDRESS.upper()}."),
         NOW,
     )
-    privacy_ops.erase(state, erasure(), NOW)
+    apply(state, "erase_contact", erasure(), NOW)
     dumped = state.model_dump_json()
     assert (
         state.request.owner_email == neighbours[0] and state.request.corporate.contact_email == neighbours[1]
@@ -146,13 +152,13 @@ def test_an_erasure_never_makes_a_field_invalid(where: str, filler: int) -> None
         changes["link"] = f"https://user:{SHORT}/"
     state = CollaborationState.begin(request(**changes), "collab-w", "collab-c", NOW)
     if where == "note":
-        state.record_milestone(MilestoneRequest(kind="call", by="ops", note=text), NOW)
+        apply(state, "record_milestone", MilestoneRequest(kind="call", by="ops", note=text), NOW)
     if where == "by":
-        state.record_milestone(MilestoneRequest(kind="call", by=text), NOW)
+        apply(state, "record_milestone", MilestoneRequest(kind="call", by=text), NOW)
     if where == "reason":
-        state.pause(PauseRequest(by="ops", reason=text), NOW)
+        apply(state, "pause", PauseRequest(by="ops", reason=text), NOW)
     gone = ContactErasure(email=SHORT, pseudonym=PSEUDONYM, by="dpo", reason="GDPR 42", next_key="a" * 24)
-    privacy_ops.erase(state, gone, NOW)
+    apply(state, "erase_contact", gone, NOW)
     dumped = state.model_dump_json()
     assert SHORT not in dumped
     carried = CollaborationState.model_validate_json(dumped)

@@ -18,8 +18,8 @@ from temporalio.exceptions import ApplicationError
 from passerelle.platform.client import converter_for
 from passerelle.platform.codec import new_key
 from passerelle.platform.settings import load_settings
+from workflows.domain.updates import UPDATES
 from workflows.requests import IN_CLEAR, decode_start, parse_request
-from workflows.rules import UPDATES
 
 VALID: dict[str, Any] = {
     "corporate": {"name": "Natixis", "contact_email": "innovation@natixis.example"},
@@ -129,7 +129,8 @@ async def test_an_invalid_start_names_its_fields_and_rules_and_no_value(
 def _update_cases() -> list[tuple[str, str]]:
     """Every update and every text field of its request."""
     cases = []
-    for update, (model, _) in UPDATES.items():
+    for update, declared in UPDATES.items():
+        model = declared.model
         for field, info in model.model_fields.items():
             if "str" in str(info.annotation) or "Email" in str(info.annotation):
                 cases.append((update, field))
@@ -140,7 +141,7 @@ def _update_cases() -> list[tuple[str, str]]:
 @given(token=tokens)
 @pytest.mark.parametrize(("update", "field"), _update_cases())
 async def test_an_invalid_update_names_its_field_and_no_value(update: str, field: str, token: str) -> None:
-    model, _ = UPDATES[update]
+    model = UPDATES[update].model
     for value in (f"{token}\x00" + token * 1200, {token: token}, [token]):
         request = {field: value, f"{token}@x.example": token}
         error = _refusal(lambda r=request: parse_request(model, r, update))  # type: ignore[misc]

@@ -1,4 +1,4 @@
-"""The gate rules of playbooks (`workflows.gates`), judged on the state the workflow runs.
+"""The gate rules of playbooks (`workflows.domain.gates`), judged on the state the workflow runs.
 
 The property test plays random playbooks against random operations and checks every move that
 got through against an oracle built only from the recorded entries: never past an unmet gate.
@@ -24,10 +24,10 @@ from schemas.playbooks import (
     Rejection,
     Scorecard,
 )
-from tests.factories import request
-from workflows import playbook_ops, views
-from workflows.state import CollaborationState
-from workflows.transitions import Refused
+from tests.factories import apply, request
+from workflows.domain import approvals, playbook_ops, views
+from workflows.domain.state import CollaborationState
+from workflows.domain.transitions import Refused
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 EXAMPLES = Path(__file__).parents[2] / "passerelle" / "devstack" / "playbooks"
@@ -59,17 +59,24 @@ def refusal(call: Any) -> Refused:
 
 def test_an_unmet_gate_refuses_the_move_listing_exactly_what_is_missing() -> None:
     state = state_under(coalition(), Stage.QUALIFICATION)
-    state.record_milestone(MilestoneRequest(kind="nda SIGNED", by="ops"), NOW)  # matched without case
-    state.record_milestone(MilestoneRequest(kind="pilot success criteria", by="ops"), NOW)  # no URL
-    err = refusal(lambda: state.advance(StageChange(to=Stage.PILOT, by="ops"), NOW))
+    apply(
+        state, "record_milestone", MilestoneRequest(kind="nda SIGNED", by="ops"), NOW
+    )  # matched without case
+    apply(state, "record_milestone", MilestoneRequest(kind="pilot success criteria", by="ops"), NOW)  # no URL
+    err = refusal(lambda: apply(state, "advance", StageChange(to=Stage.PILOT, by="ops"), NOW))
     assert err.type == "GateUnmet"
     assert str(err) == (
         'cannot move to pilot: missing milestone "pilot success criteria" (with evidence URL); '
         "playbook Coalition Next v3"
     )
     url = "https://docs.example/criteria"
-    state.record_milestone(MilestoneRequest(kind="Pilot success criteria", by="ops", evidence_url=url), NOW)
-    entry = state.advance(StageChange(to=Stage.PILOT, by="ops"), NOW)
+    apply(
+        state,
+        "record_milestone",
+        MilestoneRequest(kind="Pilot success criteria", by="ops", evidence_url=url),
+        NOW,
+    )
+    entry = apply(state, "advance", StageChange(to=Stage.PILOT, by="ops"), NOW)
     assert entry.details == {
         "gate": "pilot",
         "playbook": "Coalition Next v3",
@@ -79,77 +86,69 @@ def test_an_unmet_gate_refuses_the_move_listing_exactly_what_is_missing() -> Non
 
 def test_back_moves_declined_and_abandoned_are_never_gated() -> None:
     state = state_under(coalition(), Stage.EVALUATION)
-    state.advance(StageChange(to=Stage.PILOT, by="ops"), NOW)  # back: no pilot gate again
-    state.close(Closure(outcome=Outcome.ABANDONED, by="ops", reason="no budget"), NOW)
+    apply(state, "advance", StageChange(to=Stage.PILOT, by="ops"), NOW)  # back: no pilot gate again
+    apply(state, "close", Closure(outcome=Outcome.ABANDONED, by="ops", reason="no budget"), NOW)
     assert state.outcome is Outcome.ABANDONED
     other = state_under(coalition(), Stage.QUALIFICATION)
-    other.close(Closure(outcome=Outcome.DECLINED, by="ops", reason="not a fit"), NOW)
+    apply(other, "close", Closure(outcome=Outcome.DECLINED, by="ops", reason="not a fit"), NOW)
 
 
 def test_four_eyes_scorecards_and_the_sponsors_approval() -> None:
     state = state_under(coalition(), Stage.EVALUATION)
-    err = refusal(lambda: state.advance(StageChange(to=Stage.DEPLOYMENT, by="ops"), NOW))
+    err = refusal(lambda: apply(state, "advance", StageChange(to=Stage.DEPLOYMENT, by="ops"), NOW))
     assert "missing passing scorecard (0 of 2 evaluators, no score yet, needs 3.5), approval" in str(err)
     card = {"clinical value": 4, "integration effort": 3, "data protection": 4}
-    playbook_ops.score(state, Scorecard(by="eva@x.example", scores=card), NOW)
-    playbook_ops.score(state, Scorecard(by="eva@x.example", scores={**card, "clinical value": 2}), NOW)
-    assert len(state.gates.scores) == 1  # type: ignore[union-attr]  # replaced, not added
+    apply(state, "score", Scorecard(by="eva@x.example", scores=card), NOW)
+    apply(state, "score", Scorecard(by="eva@x.example", scores={**card, "clinical value": 2}), NOW)
+    assert len(state.progress.scores) == 1  # type: ignore[union-attr]  # replaced, not added
     bad = refusal(
-        lambda: playbook_ops.score(state, Scorecard(by="b@x.example", scores={"clinical value": 4}), NOW)
+        lambda: apply(state, "score", Scorecard(by="b@x.example", scores={"clinical value": 4}), NOW)
     )
     assert bad.type == "BadScorecard" and "missing integration effort, data protection" in str(bad)
     odd = {**card, "jane.doe@x.example": 3}
-    echo = refusal(lambda: playbook_ops.score(state, Scorecard(by="b@x.example", scores=odd), NOW))
+    echo = refusal(lambda: apply(state, "score", Scorecard(by="b@x.example", scores=odd), NOW))
     assert "1 unknown criterion name(s)" in str(echo) and "jane" not in str(echo)
-    playbook_ops.score(state, Scorecard(by="bob@x.example", scores={k: 5 for k in card}), NOW)
+    apply(state, "score", Scorecard(by="bob@x.example", scores={k: 5 for k in card}), NOW)
     # weighted mean: clinical (2+5)/2*3, integration (3+5)/2*2, data (4+5)/2*2 over 7 = 3.93
     request_ = ApprovalRequest.model_validate({"for": "deployment", "by": "anne@x.example"})
-    playbook_ops.request_approval(state, request_, NOW)
-    same = refusal(lambda: playbook_ops.approve(state, Approval(by="ANNE@x.example"), NOW))
+    apply(state, "request_approval", request_, NOW)
+    same = refusal(lambda: apply(state, "approve", Approval(by="ANNE@x.example"), NOW))
     assert same.type == "SameApprover"
-    outsider = refusal(lambda: playbook_ops.approve(state, Approval(by="someone@x.example"), NOW))
+    outsider = refusal(lambda: apply(state, "approve", Approval(by="someone@x.example"), NOW))
     assert outsider.type == "NotAnApprover" and "only the approvers playbook" in str(outsider)
-    playbook_ops.reject(
-        state, Rejection(by="claire.martin@coalition-next.example", reason="scores first"), NOW
-    )
-    assert state.gates.pending is None  # type: ignore[union-attr]
-    playbook_ops.request_approval(state, request_, NOW)
-    playbook_ops.approve(state, Approval(by="claire.martin@coalition-next.example"), NOW)
-    entry = state.advance(StageChange(to=Stage.DEPLOYMENT, by="ops"), NOW)
+    apply(state, "reject", Rejection(by="claire.martin@coalition-next.example", reason="scores first"), NOW)
+    assert state.progress.pending is None  # type: ignore[union-attr]
+    apply(state, "request_approval", request_, NOW)
+    apply(state, "approve", Approval(by="claire.martin@coalition-next.example"), NOW)
+    entry = apply(state, "advance", StageChange(to=Stage.DEPLOYMENT, by="ops"), NOW)
     assert entry.details["scorecard"] == {"evaluators": 2, "weighted_mean": 3.9286}  # type: ignore[index]
     assert entry.details["approved_by"] == "claire.martin@coalition-next.example"  # type: ignore[index]
     # closing as deployed: the corporate sponsor (the corporate's own contact) approves
-    playbook_ops.request_approval(
-        state, ApprovalRequest.model_validate({"for": "deployed", "by": "anne"}), NOW
-    )
-    wrong = refusal(
-        lambda: playbook_ops.approve(state, Approval(by="claire.martin@coalition-next.example"), NOW)
-    )
+    apply(state, "request_approval", ApprovalRequest.model_validate({"for": "deployed", "by": "anne"}), NOW)
+    wrong = refusal(lambda: apply(state, "approve", Approval(by="claire.martin@coalition-next.example"), NOW))
     assert wrong.type == "NotAnApprover" and "names for deployed may answer" in str(wrong)
-    playbook_ops.approve(state, Approval(by=CORPORATE), NOW)
-    state.close(Closure(outcome=Outcome.DEPLOYED, by="ops", reason="live"), NOW)
+    apply(state, "approve", Approval(by=CORPORATE), NOW)
+    apply(state, "close", Closure(outcome=Outcome.DEPLOYED, by="ops", reason="live"), NOW)
 
 
 def test_a_scorecard_passes_only_with_enough_evaluators_and_the_mean() -> None:
     state = state_under(coalition(), Stage.EVALUATION)
-    playbook_ops.request_approval(
-        state, ApprovalRequest.model_validate({"for": "deployment", "by": "a"}), NOW
-    )
-    playbook_ops.approve(state, Approval(by="claire.martin@coalition-next.example"), NOW)
+    apply(state, "request_approval", ApprovalRequest.model_validate({"for": "deployment", "by": "a"}), NOW)
+    apply(state, "approve", Approval(by="claire.martin@coalition-next.example"), NOW)
     top = {"clinical value": 5, "integration effort": 5, "data protection": 5}
-    playbook_ops.score(state, Scorecard(by="one", scores=top), NOW)
-    one = refusal(lambda: state.advance(StageChange(to=Stage.DEPLOYMENT, by="ops"), NOW))
+    apply(state, "score", Scorecard(by="one", scores=top), NOW)
+    one = refusal(lambda: apply(state, "advance", StageChange(to=Stage.DEPLOYMENT, by="ops"), NOW))
     assert "passing scorecard (1 of 2 evaluators, weighted mean 5.00, needs 3.5)" in str(one)
-    playbook_ops.score(state, Scorecard(by="two", scores={k: 1 for k in top}), NOW)
-    low = refusal(lambda: state.advance(StageChange(to=Stage.DEPLOYMENT, by="ops"), NOW))
+    apply(state, "score", Scorecard(by="two", scores={k: 1 for k in top}), NOW)
+    low = refusal(lambda: apply(state, "advance", StageChange(to=Stage.DEPLOYMENT, by="ops"), NOW))
     assert "passing scorecard (2 of 2 evaluators, weighted mean 3.00, needs 3.5)" in str(low)
-    playbook_ops.score(state, Scorecard(by="two", scores={k: 3 for k in top}), NOW)  # replaces theirs
-    state.advance(StageChange(to=Stage.DEPLOYMENT, by="ops"), NOW)
+    apply(state, "score", Scorecard(by="two", scores={k: 3 for k in top}), NOW)  # replaces theirs
+    apply(state, "advance", StageChange(to=Stage.DEPLOYMENT, by="ops"), NOW)
 
 
 def test_status_and_details_show_the_checklist_and_who_acts() -> None:
     state = state_under(coalition(), Stage.QUALIFICATION)
-    state.record_milestone(MilestoneRequest(kind="NDA signed", by="ops"), NOW)
+    apply(state, "record_milestone", MilestoneRequest(kind="NDA signed", by="ops"), NOW)
     status = views.status(state, NOW)
     assert status.playbook == "Coalition Next v3"
     assert [(i.item, i.done) for i in status.checklist] == [
@@ -164,42 +163,44 @@ def test_status_and_details_show_the_checklist_and_who_acts() -> None:
 def test_approvals_are_only_for_gated_moves_it_may_make_now() -> None:
     state = state_under(coalition(), Stage.PILOT)
     ask = ApprovalRequest.model_validate({"for": "evaluation", "by": "anne"})
-    assert refusal(lambda: playbook_ops.request_approval(state, ask, NOW)).type == "NoApprovalNeeded"
+    assert refusal(lambda: apply(state, "request_approval", ask, NOW)).type == "NoApprovalNeeded"
     ahead = ApprovalRequest.model_validate({"for": "deployment", "by": "anne"})
-    assert refusal(lambda: playbook_ops.request_approval(state, ahead, NOW)).type == "IllegalMove"
+    assert refusal(lambda: apply(state, "request_approval", ahead, NOW)).type == "IllegalMove"
     assert (
-        refusal(lambda: playbook_ops.approve(state, Approval(by="x@y.example"), NOW)).type
-        == "NoApprovalPending"
+        refusal(lambda: apply(state, "approve", Approval(by="x@y.example"), NOW)).type == "NoApprovalPending"
     )
     plain = state_under(None, Stage.EVALUATION)
     card = Scorecard(by="e", scores={"x": 3})
-    assert refusal(lambda: playbook_ops.score(plain, card, NOW)).type == "NoPlaybook"
+    assert refusal(lambda: apply(plain, "score", card, NOW)).type == "NoPlaybook"
 
 
 def test_an_approval_pending_too_long_reminds_with_back_off_then_stops() -> None:
     state = state_under(coalition(), Stage.EVALUATION)
-    playbook_ops.request_approval(
-        state, ApprovalRequest.model_validate({"for": "deployment", "by": "a"}), NOW
-    )
+    apply(state, "request_approval", ApprovalRequest.model_validate({"for": "deployment", "by": "a"}), NOW)
     gaps, at = [], NOW
     while (due := state.approval_reminder_at) is not None:
         gaps.append((due - at) / timedelta(days=1))
         at = due
-        [entry] = playbook_ops.remind_approvers(state, due)
+        [entry] = approvals.remind_approvers(state, due)
         assert entry.kind is EventKind.APPROVAL_REMINDER
     assert gaps == [3, 3, 6, 12, 24, 48, 96, 192]  # escalate_after_reminders=2: doubling from the 2nd
 
 
 def test_adoption_keeps_what_was_done_and_refuses_what_would_break() -> None:
     state = state_under(coalition(), Stage.EVALUATION)
-    playbook_ops.score(
+    apply(
         state,
+        "score",
         Scorecard(by="e", scores={"clinical value": 4, "integration effort": 4, "data protection": 4}),
         NOW,
     )
     stale = refusal(
-        lambda: playbook_ops.adopt(
-            state, PlaybookAdoption(version=3, by="o"), PlaybookLoad(found=coalition()), NOW
+        lambda: apply(
+            state,
+            "adopt_playbook",
+            PlaybookAdoption(version=3, by="o"),
+            NOW,
+            fetched=PlaybookLoad(found=coalition()),
         )
     )
     assert stale.type == "PlaybookConflict"
@@ -207,18 +208,26 @@ def test_adoption_keeps_what_was_done_and_refuses_what_would_break() -> None:
     body["scorecard"]["criteria"] = [{"name": "value", "weight": 1}]
     changed = version_of(body, 4)
     err = refusal(
-        lambda: playbook_ops.adopt(
-            state, PlaybookAdoption(version=4, by="o"), PlaybookLoad(found=changed), NOW
+        lambda: apply(
+            state,
+            "adopt_playbook",
+            PlaybookAdoption(version=4, by="o"),
+            NOW,
+            fetched=PlaybookLoad(found=changed),
         )
     )
     assert "changes the scorecard criteria, and 1 scorecard(s) are recorded under v3" in str(err)
     body = coalition().playbook.model_dump()
     body["gates"]["pilot"]["milestones"].append({"kind": "ethics review", "evidence": False})
     newer = version_of(body, 4)
-    entry = playbook_ops.adopt(state, PlaybookAdoption(version=4, by="o"), PlaybookLoad(found=newer), NOW)
-    assert entry.kind is EventKind.PLAYBOOK_ADOPTED and state.gates.label == "Coalition Next v4"  # type: ignore[union-attr]
-    state.advance(StageChange(to=Stage.PILOT, by="ops"), NOW)  # pilot's gate is behind it: not re-gated
-    assert len(state.gates.scores) == 1  # type: ignore[union-attr]
+    entry = apply(
+        state, "adopt_playbook", PlaybookAdoption(version=4, by="o"), NOW, fetched=PlaybookLoad(found=newer)
+    )
+    assert entry.kind is EventKind.PLAYBOOK_ADOPTED and state.progress.label == "Coalition Next v4"  # type: ignore[union-attr]
+    apply(
+        state, "advance", StageChange(to=Stage.PILOT, by="ops"), NOW
+    )  # pilot's gate is behind it: not re-gated
+    assert len(state.progress.scores) == 1  # type: ignore[union-attr]
 
 
 def test_the_playbook_thresholds_apply_unless_the_collaboration_sets_its_own() -> None:
@@ -391,28 +400,33 @@ def test_no_sequence_of_operations_gets_past_an_unmet_gate(
         name, *args = towards(state, version, op) if op[0] == "work" else op
         try:
             if name == "forward" and isinstance(target := ahead(stage), Stage):
-                new = [state.advance(StageChange(to=target, by="ops"), NOW)]
+                new = [apply(state, "advance", StageChange(to=target, by="ops"), NOW)]
             elif name == "forward":
-                new = [state.close(Closure(outcome=Outcome.DEPLOYED, by="ops", reason="r"), NOW)]
+                new = [apply(state, "close", Closure(outcome=Outcome.DEPLOYED, by="ops", reason="r"), NOW)]
             elif name == "back":
-                new = [state.advance(StageChange(to=Stage.PILOT, by="ops"), NOW)]
+                new = [apply(state, "advance", StageChange(to=Stage.PILOT, by="ops"), NOW)]
             elif name == "close":
-                new = [state.close(Closure(outcome=args[0], by="ops", reason="r"), NOW)]
+                new = [apply(state, "close", Closure(outcome=args[0], by="ops", reason="r"), NOW)]
             elif name == "milestone":
                 url = "https://e.example/x" if args[1] else None
                 new = [
-                    state.record_milestone(MilestoneRequest(kind=args[0], by="ops", evidence_url=url), NOW)
+                    apply(
+                        state,
+                        "record_milestone",
+                        MilestoneRequest(kind=args[0], by="ops", evidence_url=url),
+                        NOW,
+                    )
                 ]
             elif name == "request":
                 ask = ApprovalRequest.model_validate({"for": ahead(stage).value, "by": args[0]})
-                new = [playbook_ops.request_approval(state, ask, NOW)]
+                new = [apply(state, "request_approval", ask, NOW)]
             elif name == "approve":
-                new = [playbook_ops.approve(state, Approval(by=args[0]), NOW)]
+                new = [apply(state, "approve", Approval(by=args[0]), NOW)]
             elif name == "reject":
-                new = [playbook_ops.reject(state, Rejection(by=args[0], reason="no"), NOW)]
+                new = [apply(state, "reject", Rejection(by=args[0], reason="no"), NOW)]
             else:
                 card = Scorecard(by=args[0], scores={"value": args[1], "effort": args[2]})
-                new = [playbook_ops.score(state, card, NOW)]
+                new = [apply(state, "score", card, NOW)]
         except Refused as err:
             # Refusals travel in clear (`RefusalsInClear`): they never name a person.
             assert "@" not in str(err), err
@@ -437,21 +451,26 @@ def test_the_property_got_through_every_kind_of_gate() -> None:
 
 def test_the_stage_e_mail_and_the_approvers_e_mail_carry_the_gate_and_its_checklist() -> None:
     from activities.rendering import Renderer
-    from workflows.notifications import notification_for
+    from workflows.domain.notifications import notification_for
 
     state = state_under(coalition(), Stage.QUALIFICATION)
-    state.record_milestone(MilestoneRequest(kind="NDA signed", by="ops"), NOW)
+    apply(state, "record_milestone", MilestoneRequest(kind="NDA signed", by="ops"), NOW)
     url = "https://docs.example/c"
-    state.record_milestone(MilestoneRequest(kind="pilot success criteria", by="ops", evidence_url=url), NOW)
-    moved = notification_for(state, state.advance(StageChange(to=Stage.PILOT, by="ops"), NOW))
+    apply(
+        state,
+        "record_milestone",
+        MilestoneRequest(kind="pilot success criteria", by="ops", evidence_url=url),
+        NOW,
+    )
+    moved = notification_for(state, apply(state, "advance", StageChange(to=Stage.PILOT, by="ops"), NOW))
     assert moved is not None
     message = Renderer("http://ui.example", "default").render(moved)
     assert 'Conditions du prochain passage :\n[ ] evaluation: milestone "pilot report"' in message.text
     assert "<li>[ ] evaluation: milestone &#34;pilot report&#34;" in message.html
-    state.record_milestone(MilestoneRequest(kind="pilot report", by="ops"), NOW)
-    state.advance(StageChange(to=Stage.EVALUATION, by="ops"), NOW)
-    ask = playbook_ops.request_approval(
-        state, ApprovalRequest.model_validate({"for": "deployment", "by": "anne"}), NOW
+    apply(state, "record_milestone", MilestoneRequest(kind="pilot report", by="ops"), NOW)
+    apply(state, "advance", StageChange(to=Stage.EVALUATION, by="ops"), NOW)
+    ask = apply(
+        state, "request_approval", ApprovalRequest.model_validate({"for": "deployment", "by": "anne"}), NOW
     )
     asked = notification_for(state, ask)
     assert asked is not None

@@ -6,9 +6,9 @@ from passerelle.audit.entries import RecordedEntry
 from passerelle.audit.timeline import story
 from passerelle.cli import consoles, output
 from schemas.partners import PartnerAction, PartnerAnswer
-from tests.factories import request
-from workflows import partner_ops, views
-from workflows.state import CollaborationState
+from tests.factories import apply, request
+from workflows.domain import views
+from workflows.domain.state import CollaborationState
 
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -18,13 +18,15 @@ def answered() -> CollaborationState:
     state.start_entry(NOW)
     state.remind(NOW + timedelta(days=14))
     later = NOW + timedelta(days=15)
-    partner_ops.answer(
+    apply(
         state,
+        "partner_answer",
         PartnerAnswer(party="corporate", action=PartnerAction.PAUSE, link="1" * 32, answered_seq=2, days=20),
         later,
     )
-    partner_ops.answer(
+    apply(
         state,
+        "partner_answer",
         PartnerAnswer(
             party="startup", action=PartnerAction.STOPPED, link="2" * 32, answered_seq=2, note="Funding lost"
         ),

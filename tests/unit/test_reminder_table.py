@@ -1,4 +1,4 @@
-"""The reminder table of docs/operators.md is the schedule `workflows/reminders.py` computes.
+"""The reminder table of docs/operators.md is the schedule `workflows/domain/reminders.py` computes.
 
 The time-skipping tests check the workflow against `reminder_days`; this checks the table people
 read against the same function, so the documented schedule cannot drift from the real one.
@@ -8,7 +8,7 @@ import re
 
 from schemas import DEFAULT_STALL_DAYS, Stage
 from tests.audit_cli import ROOT
-from workflows.reminders import MAX_REMINDERS_PER_STAGE, reminder_days
+from workflows.domain.reminders import MAX_REMINDERS_PER_STAGE, reminder_days
 
 ROW = re.compile(r"^\| (\w+) \((\d+)\) \| ([\d, ]+) \| day (\d+) \|$", re.MULTILINE)
 

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from schemas import Outcome, Stage
-from workflows.transitions import IllegalMove, allowed_moves, check_move
+from workflows.domain.transitions import IllegalMove, allowed_moves, check_move
 
 S, O = Stage, Outcome
 EXPECTED: dict[Stage, set[Stage | Outcome]] = {

@@ -1,4 +1,4 @@
-"""Each update's rule, written once in `workflows.rules`, judges the same in every place it runs.
+"""Each update's rule, written once in `workflows.domain.rules`, judges the same in every place it runs.
 
 The workflow's state (validator and handler), the status query's answer and a visibility row all
 carry the three facts a rule reads; each refusal has a stable type. The playbook updates' rules
@@ -26,10 +26,11 @@ from schemas import (
 from schemas.partners import PartnerAction, PartnerAnswer
 from schemas.privacy import ContactErasure
 from tests.factories import request
-from workflows import views
-from workflows.rules import UPDATES, Facts
-from workflows.state import CollaborationState
-from workflows.transitions import Refused
+from workflows.domain import views
+from workflows.domain.rules import Facts
+from workflows.domain.state import CollaborationState
+from workflows.domain.transitions import Refused
+from workflows.domain.updates import UPDATES
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 REQUESTS: dict[str, Any] = {
@@ -124,7 +125,7 @@ def as_row(stage: Stage, outcome: Outcome | None, paused: bool) -> Facts:
 
 
 def verdict(facts: Facts, update: str) -> str | None:
-    _, check = UPDATES[update]
+    check = UPDATES[update].rule
     try:
         check(facts, REQUESTS[update])
     except Refused as err:
@@ -152,12 +153,13 @@ def test_only_playbook_updates_read_more_than_the_three_facts() -> None:
     }
 
 
-def test_the_state_refuses_what_its_rule_refuses() -> None:
-    """The handler path (a race lost since validation) raises the very refusal the validator does."""
+def test_an_operation_applies_what_its_rule_allowed_without_judging_again() -> None:
+    """The rule is judged once, by the validator (or by the handler on replay or when the state
+    changed since): the operation never runs it, so it applies even where the rule would refuse."""
     state = as_state(Stage.DEPLOYMENT, None, True)
-    with pytest.raises(Refused) as info:
-        state.pause(REQUESTS["pause"], NOW)
-    assert info.value.type == "AlreadyPaused" and str(info.value) == "the collaboration is already paused"
+    assert verdict(state, "pause") == "AlreadyPaused"
+    entry = UPDATES["pause"].operation(state, REQUESTS["pause"], None, NOW)
+    assert entry.kind == "paused" and state.paused
 
 
 def test_a_row_without_its_attributes_is_left_to_the_workflow() -> None:

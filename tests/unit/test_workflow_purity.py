@@ -21,7 +21,7 @@ FORBIDDEN = {
     "subprocess",
     "os",
 }
-WORKFLOW_FILES = sorted(Path(__file__).resolve().parents[2].joinpath("workflows").glob("*.py"))
+WORKFLOW_FILES = sorted(Path(__file__).resolve().parents[2].joinpath("workflows").rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)

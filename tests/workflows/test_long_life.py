@@ -31,8 +31,8 @@ from tests.factories import request_data
 from tests.payloads import BUDGET, HISTORY_WARNING, largest_payload
 from tests.workflows.helpers import abandon, start
 from workflows.collaboration import CollaborationWorkflow
-from workflows.recent import NOTE_PREVIEW, RECENT_ENTRIES
-from workflows.state import CollaborationState
+from workflows.domain.recent import NOTE_PREVIEW, RECENT_ENTRIES
+from workflows.domain.state import CollaborationState
 
 DAY = timedelta(days=1)
 MILESTONES = 500

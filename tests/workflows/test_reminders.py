@@ -26,8 +26,8 @@ from schemas import (
 from tests.conftest import WorkerFactory
 from tests.workflows.helpers import abandon, start
 from workflows.collaboration import CollaborationWorkflow
-from workflows.reminders import MAX_REMINDERS_PER_STAGE
-from workflows.reminders import reminder_days as scheduled_days
+from workflows.domain.reminders import MAX_REMINDERS_PER_STAGE
+from workflows.domain.reminders import reminder_days as scheduled_days
 
 DAY = timedelta(days=1)
 
@@ -229,7 +229,7 @@ async def test_worker_restart_mid_wait_sends_nothing_twice(
         time_env.client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=workflow_runner(strict=True),
+        workflow_runner=workflow_runner(),
         activities=[
             MilestoneActivities(pool).record_events,
             *NotificationActivities(pool, [LogChannel()]).activities(),

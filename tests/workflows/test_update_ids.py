@@ -3,7 +3,7 @@
 Temporal applies an update id once per run. A client that sends an update again once the run
 that applied it has continued-as-new (the SDK resends an update its server only admitted;
 `passerelle` resends on back-pressure) reaches the next run: the workflow carries the ids of its
-latest updates across continue-as-new (`workflows.recent`) and answers without applying. An id
+latest updates across continue-as-new (`workflows.domain.recent`) and answers without applying. An id
 that differs in any way (a near miss) is another update, applied as usual.
 """
 
@@ -14,7 +14,7 @@ from schemas import MilestoneRequest
 from tests.conftest import WorkerFactory
 from tests.workflows.helpers import abandon, latest_status, start
 from workflows.collaboration import CollaborationWorkflow
-from workflows.recent import RECENT_UPDATES, remember_update, update_digest
+from workflows.domain.recent import RECENT_UPDATES, remember_update, update_digest
 
 SENT = "cli-3f2a9c1e-7b5d-4e8f-9a01-c2d3e4f5a6b7"
 NEAR_MISSES = [SENT.upper(), SENT[:-1], SENT + " ", " " + SENT, SENT.replace("-", "_"), SENT[:-1] + "8"]

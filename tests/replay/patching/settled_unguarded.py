@@ -12,7 +12,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from schemas import CollaborationStatus
     from workflows.collaboration import CollaborationWorkflow
-    from workflows.state import CollaborationState
+    from workflows.domain.state import CollaborationState
 
 
 @workflow.defn(name="CollaborationWorkflow")

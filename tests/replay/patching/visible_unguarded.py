@@ -12,10 +12,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from schemas import CollaborationStatus
-    from workflows import rules
     from workflows.collaboration import CollaborationWorkflow, Operation
+    from workflows.domain import rules
+    from workflows.domain.state import CollaborationState
     from workflows.requests import parse_request
-    from workflows.state import CollaborationState
 
 
 @workflow.defn(name="CollaborationWorkflow")

@@ -17,7 +17,7 @@ def next_reminder(
 ) -> datetime | None:
     """Return when the reminder after the `unanswered`-th one fires, or None once the cap is reached.
 
-    The one schedule of stall reminders and of approval reminders (`workflows.playbook_ops`).
+    The one schedule of stall reminders and of approval reminders (`workflows.domain.playbook_ops`).
     """
     if unanswered >= MAX_REMINDERS_PER_STAGE:
         return None

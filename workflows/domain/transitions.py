@@ -1,17 +1,16 @@
 """The transition table: which moves a collaboration may make from each stage.
 
-One pure, tested source of truth for `workflows.rules`, which the workflow's validators and
+One pure, tested source of truth for `workflows.domain.rules`, which the workflow's validators and
 handlers and `passerelle bulk` share (docs/architecture.md §1, Allowed moves):
 - one step forward through the stages;
 - back from `evaluation` to `pilot` (a pilot extended or re-run);
 - any stage to `declined` or `abandoned`; `deployed` only from `deployment`.
 """
 
-from schemas.stages import Outcome, Stage
+from schemas.stages import Outcome, Stage, stage_after
 
 Target = Stage | Outcome
 
-_ORDER = list(Stage)
 _BACK: dict[Stage, tuple[Stage, ...]] = {Stage.EVALUATION: (Stage.PILOT,)}
 
 
@@ -31,8 +30,8 @@ def allowed_moves(stage: Stage, outcome: Outcome | None = None) -> tuple[Target,
     """Return every target reachable from `stage`, stages first; none once an outcome is reached."""
     if outcome is not None:
         return ()
-    index = _ORDER.index(stage)
-    forward: tuple[Stage, ...] = (_ORDER[index + 1],) if index + 1 < len(_ORDER) else ()
+    after = stage_after(stage)
+    forward: tuple[Stage, ...] = (after,) if after is not None else ()
     endings = (Outcome.DEPLOYED,) if stage is Stage.DEPLOYMENT else ()
     return (*forward, *_BACK.get(stage, ()), *endings, Outcome.DECLINED, Outcome.ABANDONED)
 

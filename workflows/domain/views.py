@@ -11,14 +11,14 @@ from typing import Any
 from schemas import CollaborationStatus, Projection, SlaState
 from schemas.moments import minute
 from schemas.status import ChecklistItem
-from workflows import gates
-from workflows.reminders import DUE_SOON_FRACTION
-from workflows.state import CollaborationState
+from workflows.domain import gates
+from workflows.domain.reminders import DUE_SOON_FRACTION
+from workflows.domain.state import CollaborationState
 
 
 def checklist(state: CollaborationState) -> list[ChecklistItem]:
     """Return the checklist of the gates ahead: done, missing, and who has to act."""
-    return gates.checklist(state.gates, state.stage, state.outcome, state.contacts)
+    return gates.checklist(state.progress, state.stage, state.outcome, state.contacts)
 
 
 def checklist_lines(items: list[ChecklistItem]) -> list[str]:
@@ -98,7 +98,7 @@ def status(state: CollaborationState, now: datetime, with_history: bool = True) 
         runs=state.runs,
         history=list(state.history) if with_history else [],
         entries=state.seq,
-        playbook=state.gates.label if state.gates else None,
+        playbook=state.progress.label if state.progress else None,
         checklist=checklist(state),
         partner_answers=list(state.partner_answers),
         withdrawal=state.withdrawal,
@@ -145,8 +145,8 @@ def current_details(state: CollaborationState, now: datetime) -> str:
         f"- **Programme**: {request.programme} ({request.sector})",
     ]
     lines += partner_lines(state)
-    if state.gates is not None:
-        lines.append(f"- **Playbook**: {state.gates.label}")
+    if state.progress is not None:
+        lines.append(f"- **Playbook**: {state.progress.label}")
         items = checklist(state)
         if items:
             lines += ["", "**Gate checklist**", ""]

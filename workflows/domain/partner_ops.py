@@ -3,7 +3,7 @@
 Every answer is recorded as a `partner_update` entry by `partner:<party>`, with the action, the
 party's contact address, the link's id and the e-mail it answered in `details`. An answer is news
 from the party the reminders chase, so the stall clock restarts (`stalled` clears); then:
-- `need_help` tells the owner at once, with the note (`workflows.notifications`);
+- `need_help` tells the owner at once, with the note (`workflows.domain.notifications`);
 - `pause` pushes the next reminder to at least `days` from now, and tells the owner;
 - `stopped` leaves a withdrawal proposal and holds the reminders; only the operator's `close`
   ends the collaboration, and the next news (any update that restarts the clock) withdraws it.
@@ -12,21 +12,39 @@ workflow's time.
 """
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from schemas import EventKind, HistoryEntry
 from schemas.partners import PartnerAction, PartnerAnswer
 from schemas.status import NOTE_SHOWN, PartnerAnswerSeen, Withdrawal
-from workflows import rules
-from workflows.state import CollaborationState
+from workflows.domain.lifecycle import AlreadyPaused
+from workflows.domain.rules import Facts, check_open
+from workflows.domain.state import CollaborationState
+from workflows.domain.transitions import Refused
+from workflows.domain.update import Update
+
+
+class LinkUsed(Refused):
+    """A partner's link that already answered (the portal refuses it first; this is the backstop)."""
+
+    type = "LinkUsed"
 
 
 def _short(text: str) -> str:
     return text if len(text) <= NOTE_SHOWN else text[: NOTE_SHOWN - 1] + "…"
 
 
-def answer(state: CollaborationState, answer: PartnerAnswer, now: datetime) -> HistoryEntry:
+def check_answer(facts: Facts, answer: PartnerAnswer) -> None:
+    check_open(facts)
+    if answer.action is PartnerAction.PAUSE and facts.paused:
+        raise AlreadyPaused("the programme has already paused the collaboration")
+    answers = getattr(facts, "partner_answers", [])  # only the workflow's state has them
+    if any(seen.link == answer.link for seen in answers):
+        raise LinkUsed("this link has already answered")
+
+
+def answer(state: CollaborationState, answer: PartnerAnswer, _: None, now: datetime) -> HistoryEntry:
     """Record a partner's answer and apply its action."""
-    rules.check_partner_answer(state, answer)
     until = now + timedelta(days=answer.days) if answer.days is not None else None
     details: dict[str, object] = {
         "action": answer.action.value,
@@ -43,9 +61,7 @@ def answer(state: CollaborationState, answer: PartnerAnswer, now: datetime) -> H
     )
     state.restart_clock(now)
     if until is not None:
-        state.snoozed_until = until
-        if state.next_reminder_at is not None:
-            state.next_reminder_at = max(state.next_reminder_at, until)
+        state.push_reminder(until)
     if answer.action is PartnerAction.STOPPED:
         state.withdrawal = Withdrawal(party=answer.party, at=now, seq=entry.seq, reason=_short(answer.note))
         state.next_reminder_at = None  # nobody is chased while the operator decides
@@ -60,3 +76,15 @@ def answer(state: CollaborationState, answer: PartnerAnswer, now: datetime) -> H
     )
     state.partner_answers = [*(a for a in state.partner_answers if a.party != answer.party), seen]
     return entry
+
+
+UPDATES: tuple[Update[Any, Any], ...] = (
+    # No command: the partner portal sends it (docs/partners.md).
+    Update(
+        "partner_answer",
+        PartnerAnswer,
+        check_answer,
+        answer,
+        "Record a partner's one-click answer from the portal.",
+    ),
+)

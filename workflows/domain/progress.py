@@ -2,15 +2,15 @@
 
 `Progress` is what the state carries: a summary, never a growing list (the milestones the
 playbook names, one scorecard per evaluator, one approval per gate, one pending approval). The
-rules that read and change it are in `workflows.gates`.
+rules that read and change it are in `workflows.domain.gates`.
 """
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from schemas.playbooks import GateTarget, PlaybookVersion
-from workflows.transitions import Refused
+from schemas.playbooks import GateTarget, Playbook, PlaybookVersion
+from workflows.domain.transitions import Refused
 
 
 class NoPlaybook(Refused):
@@ -77,7 +77,8 @@ class Progress(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    playbook: PlaybookVersion
+    # The version it runs under. A state carried from a run begun before this name says `playbook`.
+    adopted: PlaybookVersion = Field(validation_alias=AliasChoices("adopted", "playbook"))
     milestones: dict[str, str | None] = {}  # a kind the playbook names (casefolded) → evidence URL
     scores: dict[str, dict[str, int]] = {}  # evaluator (casefolded) → criterion → score
     approved: dict[str, str] = {}  # gate → who approved it
@@ -85,5 +86,10 @@ class Progress(BaseModel):
     passed: list[str] = []  # gates passed, in order (each at most once)
 
     @property
+    def playbook(self) -> Playbook:
+        """Return the rules of the adopted version: its gates, scorecard and approvers."""
+        return self.adopted.playbook
+
+    @property
     def label(self) -> str:
-        return self.playbook.label
+        return self.adopted.label

@@ -8,8 +8,8 @@ lease; SMTP's Message-ID and the webhook's Idempotency-Key make that duplicate r
 
 from schemas import EventKind, HistoryEntry, Notification, NotificationEvent, Recipient
 from schemas.privacy import is_pseudonym
-from workflows import views
-from workflows.state import CollaborationState
+from workflows.domain import views
+from workflows.domain.state import CollaborationState
 
 _EVENTS: dict[EventKind, NotificationEvent] = {
     EventKind.STARTED: NotificationEvent.STARTED,
@@ -83,13 +83,13 @@ def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notifica
         "next_reminder_at": state.next_reminder_at.isoformat() if state.next_reminder_at else "",
         # Playbook runs: the gates ahead (stage e-mails show them) and an approval's facts.
         "checklist": "\n".join(views.checklist_lines(views.checklist(state))),
-        "playbook": state.gates.label if state.gates else "",
+        "playbook": state.progress.label if state.progress else "",
         "approval_for": str(details.get("for", "")),
         "requested_by": str(details.get("requested_by", "")),
         "answer": entry.kind.value if event is NotificationEvent.APPROVAL_ANSWERED else "",
         # The e-mail's event: the partner links it carries name it (`activities.links`).
         "seq": str(entry.seq),
-        # A partner's answer: who, what, until when (`workflows.partner_ops`).
+        # A partner's answer: who, what, until when (`workflows.domain.partner_ops`).
         "party": str(details.get("party", "")),
         "partner_action": str(details.get("action", "")),
         "until": str(details.get("until", "")),

@@ -4,12 +4,12 @@ The workflow owns a `CollaborationState` and calls these methods from its update
 timer loop; each returns the `HistoryEntry` to record. Nothing here does I/O or reads a clock: the
 caller passes `now` (the workflow's time), so the same rules run in unit tests, in the workflow and
 on replay. The state is carried across continue-as-new; it stays small whatever the
-collaboration's age, because it keeps only the latest entries (`workflows.recent`).
+collaboration's age, because it keeps only the latest entries (`workflows.domain.recent`).
 
 Stall clock (docs/operators.md, "Reminders"): a stage change (`advance`), a milestone
 (`record_milestone`) and a `resume` are news. Each restarts the clock (`restart_clock`): it clears
 `stalled`, the count of unanswered reminders and any snooze, and sets the next reminder one
-threshold ahead (none while paused). Reminders then fire on the schedule of `workflows.reminders`
+threshold ahead (none while paused). Reminders then fire on the schedule of `workflows.domain.reminders`
 (one threshold apart, doubling from the escalation, stopping at a cap); the
 `escalate_after_reminders`-th unanswered one also escalates to the programme owner, once per
 stage. A `pause` stops the chase (no reminders while paused) until a `resume`; a `close` ends it.
@@ -20,28 +20,21 @@ that restarts the clock clears the snooze.
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 from schemas import (
-    Closure,
     CollaborationRequest,
     EventKind,
     HistoryEntry,
-    MilestoneRequest,
     Outcome,
-    PauseRequest,
-    ResumeRequest,
-    SnoozeRequest,
     Stage,
-    StageChange,
 )
 from schemas.imports import effective_at
 from schemas.privacy import Rekey
 from schemas.status import PartnerAnswerSeen, Withdrawal
-from workflows import gates, rules
-from workflows.progress import Progress
-from workflows.recent import keep_recent
-from workflows.reminders import DUE_SOON_FRACTION, MAX_REMINDERS_PER_STAGE, next_reminder
+from workflows.domain.progress import Progress
+from workflows.domain.recent import keep_recent
+from workflows.domain.reminders import DUE_SOON_FRACTION, MAX_REMINDERS_PER_STAGE, next_reminder
 
 
 def _carried_request(value: Any) -> Any:
@@ -76,18 +69,20 @@ class CollaborationState(BaseModel):
     snoozed_until: datetime | None = None
     seq: int = 0
     runs: int = 1
-    history: list[HistoryEntry] = []  # the latest entries only, notes shortened (`workflows.recent`)
+    history: list[HistoryEntry] = []  # the latest entries only, notes shortened (`workflows.domain.recent`)
     # Keys of deliveries still under way when the previous run continued-as-new: this run sends them.
     pending_deliveries: list[str] = []
-    gates: Progress | None = None  # the playbook version it runs under and its progress (`workflows.gates`)
-    # Each party's latest one-click answer and a pending withdrawal proposal (`workflows.partner_ops`).
+    # The playbook version it runs under and its progress (`workflows.domain.gates`). A state
+    # carried from a run begun before this name says `gates`.
+    progress: Progress | None = Field(None, validation_alias=AliasChoices("progress", "gates"))
+    # Each party's latest one-click answer and a pending withdrawal proposal (`workflows.domain.partner_ops`).
     partner_answers: list[PartnerAnswerSeen] = []
     withdrawal: Withdrawal | None = None
-    # An erasure under way (`workflows.privacy_ops`): the run continues-as-new under this data key.
+    # An erasure under way (`workflows.domain.privacy_ops`): the run continues-as-new under this data key.
     rekey: Rekey | None = None
     # Parties whose address was erased with no replacement: nobody is written to in their place.
     erased_parties: list[str] = []
-    # Digests of the ids of the updates applied lately (`workflows.recent.remember_update`).
+    # Digests of the ids of the updates applied lately (`workflows.domain.recent.remember_update`).
     recent_updates: list[str] = []
 
     @classmethod
@@ -113,8 +108,8 @@ class CollaborationState(BaseModel):
         state.restart_clock(now)  # the stall clock starts now, not at the spreadsheet's dates
         return state
 
-    # -- operations: each runs its rule (`workflows.rules`), changes the state and returns the
-    # entry to record --
+    # -- the entries of its start; the updates' operations are declared with their rules
+    # (`workflows.domain.updates`) --
 
     def start_entry(self, now: datetime) -> HistoryEntry:
         """Return the `started` entry recorded when the collaboration begins."""
@@ -143,85 +138,9 @@ class CollaborationState(BaseModel):
             )
         return entries
 
-    def advance(self, change: StageChange, now: datetime) -> HistoryEntry:
-        """Move to another stage, or raise IllegalMove listing the allowed ones."""
-        rules.check_advance(self, change)
-        passed = gates.pass_gate(self.gates, self.stage, change.to)
-        entry = self.append(
-            EventKind.STAGE_CHANGED,
-            now,
-            actor=change.by,
-            note=change.note,
-            to_stage=change.to,
-            details=passed,
-        )
-        self.stage, self.stage_since = change.to, now
-        self.restart_clock(now)
-        return entry
-
-    def record_milestone(self, milestone: MilestoneRequest, now: datetime) -> HistoryEntry:
-        """Record a milestone in the current stage."""
-        rules.check_milestone(self, milestone)
-        url = str(milestone.evidence_url) if milestone.evidence_url else None
-        gates.note_milestone(self.gates, milestone.kind, url)
-        entry = self.append(
-            EventKind.MILESTONE,
-            now,
-            actor=milestone.by,
-            note=milestone.note,
-            milestone=milestone.kind,
-            evidence_url=url,
-        )
-        self.restart_clock(now)
-        return entry
-
-    def close(self, closure: Closure, now: datetime) -> HistoryEntry:
-        """End the collaboration with an outcome, or raise IllegalMove."""
-        rules.check_close(self, closure)
-        passed = gates.pass_gate(self.gates, self.stage, closure.outcome)
-        entry = self.append(
-            EventKind.CLOSED,
-            now,
-            actor=closure.by,
-            note=closure.reason,
-            outcome=closure.outcome,
-            details=passed,
-        )
-        self.outcome, self.closed_at = closure.outcome, now
-        if self.gates is not None:
-            self.gates.pending = None  # nothing left to approve
-        self.withdrawal = None  # decided
-        self.stalled, self.next_reminder_at = False, None
-        return entry
-
-    def pause(self, pause: PauseRequest, now: datetime) -> HistoryEntry:
-        """Stop chasing the collaboration until it is resumed."""
-        rules.check_pause(self, pause)
-        entry = self.append(EventKind.PAUSED, now, actor=pause.by, note=pause.reason)
-        self.paused, self.stalled, self.next_reminder_at = True, False, None
-        return entry
-
-    def resume(self, resume: ResumeRequest, now: datetime) -> HistoryEntry:
-        """Chase the collaboration again; its stall clock restarts now."""
-        rules.check_resume(self, resume)
-        entry = self.append(EventKind.RESUMED, now, actor=resume.by)
-        self.paused = False
-        self.restart_clock(now)
-        return entry
-
-    def snooze(self, snooze: SnoozeRequest, now: datetime) -> HistoryEntry:
-        """Push the next reminder to at least `now + days` (no reminder is due while paused)."""
-        rules.check_snooze(self, snooze)
-        until = now + timedelta(days=snooze.days)
-        entry = self.append(EventKind.SNOOZED, now, actor=snooze.by, note=f"until {until.isoformat()}")
-        self.snoozed_until = until
-        if self.next_reminder_at is not None:
-            self.next_reminder_at = max(self.next_reminder_at, until)
-        return entry
-
     def remind(self, now: datetime, backoff: bool = True) -> list[HistoryEntry]:
         """Fire the due reminder: mark stalled, escalate once per stage when it is time, and
-        schedule the next one (`workflows.reminders`), or stop at the cap and tell the owner.
+        schedule the next one (`workflows.domain.reminders`), or stop at the cap and tell the owner.
 
         `backoff=False` keeps the fixed period of collaborations whose run began before the
         schedule existed, so that their histories replay.
@@ -277,8 +196,8 @@ class CollaborationState(BaseModel):
         """Return the current stage's stall threshold: the collaboration's own, else its
         playbook's, else the default."""
         own = self.request.stall_after_days
-        if self.stage not in own and self.gates is not None:
-            playbook_days = self.gates.playbook.playbook.stall_after_days.get(self.stage)
+        if self.stage not in own and self.progress is not None:
+            playbook_days = self.progress.playbook.stall_after_days.get(self.stage)
             if playbook_days is not None:
                 return timedelta(days=playbook_days)
         return timedelta(days=self.request.stall_days(self.stage))
@@ -296,9 +215,9 @@ class CollaborationState(BaseModel):
     @property
     def approval_reminder_at(self) -> datetime | None:
         """Return when the pending approval reminds its approvers, or None."""
-        if self.gates is None or self.gates.pending is None or self.outcome is not None or self.paused:
+        if self.progress is None or self.progress.pending is None or self.outcome is not None or self.paused:
             return None
-        return self.gates.pending.next_reminder_at
+        return self.progress.pending.next_reminder_at
 
     @property
     def due_soon_at(self) -> datetime | None:
@@ -309,13 +228,18 @@ class CollaborationState(BaseModel):
 
     @staticmethod
     def days_since(start: datetime, now: datetime) -> float:
-        """Return whole-ish days between two instants, rounded for messages."""
+        """Return the days between two instants, rounded for messages (stall and approval reminders)."""
         return round((now - start).total_seconds() / 86400, 2)
 
-    # -- shared by the operations (here and in `workflows.playbook_ops`) --
+    def due_soon(self, now: datetime) -> bool:
+        """Return True once the running stall clock is in its last `DUE_SOON_FRACTION`."""
+        due = self.due_soon_at
+        return due is not None and now >= due
+
+    # -- shared by the operations (here and in `workflows.domain.playbook_ops`) --
 
     def restart_clock(self, now: datetime) -> None:
-        """Restart the stall clock: there is news (`workflows.playbook_ops`, `.partner_ops` too)."""
+        """Restart the stall clock: there is news (`workflows.domain.playbook_ops`, `.partner_ops` too)."""
         self.clock_start = now
         self.stalled = False
         self.unanswered_reminders = 0
@@ -323,8 +247,15 @@ class CollaborationState(BaseModel):
         self.withdrawal = None  # news: whoever proposed to stop is back, or the operator moved on
         self.next_reminder_at = None if self.paused or self.outcome else now + self.threshold
 
+    def push_reminder(self, until: datetime) -> None:
+        """Hold the next reminder, when one is scheduled, until at least `until` (a snooze, a
+        partner's pause); news that restarts the clock clears it."""
+        self.snoozed_until = until
+        if self.next_reminder_at is not None:
+            self.next_reminder_at = max(self.next_reminder_at, until)
+
     def append(self, kind: EventKind, now: datetime, *, actor: str, **fields: object) -> HistoryEntry:
-        """Number and keep a new entry (`workflows.playbook_ops` records through it too)."""
+        """Number and keep a new entry (`workflows.domain.playbook_ops` records through it too)."""
         self.seq += 1
         entry = HistoryEntry.model_validate(
             {"seq": self.seq, "kind": kind, "at": now, "stage": self.stage, "actor": actor} | fields

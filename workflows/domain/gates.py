@@ -1,7 +1,7 @@
 """The gate rules of playbooks, written once: what a move needs, what is missing, who must act.
 
 Refusal messages name rules, stages, milestone kinds and the playbook, never a person: clients
-show them in clear (`workflows.rules.REFUSALS`).
+show them in clear (`workflows.domain.rules.REFUSALS`).
 
 One pure module, like the transition table: the workflow's validators and handlers, its status
 and the CLI all read a collaboration's playbook progress through these functions
@@ -19,62 +19,46 @@ from typing import Any
 
 from schemas.playbooks import (
     GATE_TARGETS,
-    MAX_EVALUATORS,
     ROLES,
     Gate,
-    GateTarget,
     PlaybookVersion,
-    Scorecard,
 )
-from schemas.stages import Outcome, Stage
+from schemas.stages import Outcome, Stage, is_ahead, stage_after, stage_before
 from schemas.status import ChecklistItem
-from workflows.progress import (
-    ApprovalPending,
-    BadScorecard,
+from workflows.domain.progress import (
     GateUnmet,
-    NoApprovalNeeded,
-    NoApprovalPending,
-    NoPlaybook,
-    NotAnApprover,
-    NotScoring,
-    PendingApproval,
-    PlaybookConflict,
     Progress,
-    SameApprover,
 )
-
-_STAGES = list(Stage)
-
 
 # -- reading a playbook --
 
 
 def source_stage(target: str) -> Stage:
     """Return the stage a gated move leaves: the stage before `target`, or deployment."""
-    if target == Outcome.DEPLOYED.value:
-        return Stage.DEPLOYMENT
-    return _STAGES[_STAGES.index(Stage(target)) - 1]
+    before = Stage.DEPLOYMENT if target == Outcome.DEPLOYED.value else stage_before(Stage(target))
+    assert before is not None, "a gate guards a move into a stage after the first"
+    return before
 
 
 def next_targets(stage: Stage) -> list[str]:
     """Return the forward moves out of `stage` a gate may guard."""
-    index = _STAGES.index(stage)
-    ahead = [_STAGES[index + 1].value] if index + 1 < len(_STAGES) else [Outcome.DEPLOYED.value]
-    return [t for t in GATE_TARGETS if t in ahead]
+    after = stage_after(stage)
+    ahead = after.value if after is not None else Outcome.DEPLOYED.value
+    return [t for t in GATE_TARGETS if t == ahead]
 
 
 def is_forward(stage: Stage, target: Stage | Outcome) -> bool:
     """Return True for a move a gate may guard: one step forward, or closing as deployed."""
     if isinstance(target, Outcome):
         return target is Outcome.DEPLOYED
-    return _STAGES.index(target) > _STAGES.index(stage)
+    return is_ahead(target, stage)
 
 
 def gate_of(progress: Progress | None, stage: Stage, target: Stage | Outcome) -> Gate | None:
     """Return the gate this move must pass now, or None (no playbook, not gated, already passed)."""
     if progress is None or not is_forward(stage, target) or target.value in progress.passed:
         return None
-    return progress.playbook.playbook.gates.get(target.value)
+    return progress.playbook.gates.get(target.value)
 
 
 def resolve(approvers: list[str], contacts: Mapping[str, str]) -> list[str]:
@@ -83,12 +67,12 @@ def resolve(approvers: list[str], contacts: Mapping[str, str]) -> list[str]:
 
 
 def approvers_of(progress: Progress, target: str, contacts: Mapping[str, str]) -> list[str]:
-    return resolve(progress.playbook.playbook.approvers_for(target), contacts)
+    return resolve(progress.playbook.approvers_for(target), contacts)
 
 
 def weighted_mean(progress: Progress) -> float | None:
     """Return the scorecard's weighted mean over every evaluator, or None before the first."""
-    rule = progress.playbook.playbook.scorecard
+    rule = progress.playbook.scorecard
     if rule is None or not progress.scores:
         return None
     total = sum(c.weight for c in rule.criteria)
@@ -98,7 +82,7 @@ def weighted_mean(progress: Progress) -> float | None:
 
 def criterion_means(progress: Progress) -> dict[str, float]:
     """Return each criterion's mean score over the evaluators."""
-    rule = progress.playbook.playbook.scorecard
+    rule = progress.playbook.scorecard
     cards = list(progress.scores.values())
     if rule is None or not cards:
         return {}
@@ -123,7 +107,7 @@ def _needs(progress: Progress, target: str, gate: Gate, contacts: Mapping[str, s
                 who="the partners; an operator records it",
             )
         )
-    scorecard = progress.playbook.playbook.scorecard
+    scorecard = progress.playbook.scorecard
     if gate.scorecard and scorecard is not None:
         scored, mean = len(progress.scores), weighted_mean(progress)
         done = scored >= scorecard.min_evaluators and mean is not None and mean >= scorecard.pass_mean
@@ -165,7 +149,7 @@ def checklist(
         return []
     items = []
     for target in next_targets(stage):
-        gate = progress.playbook.playbook.gates.get(target)
+        gate = progress.playbook.gates.get(target)
         if gate is not None and target not in progress.passed:
             items.extend(_needs(progress, target, gate, contacts))
     return items
@@ -176,124 +160,22 @@ def checklist(
 
 def check_gate(
     progress: Progress | None, stage: Stage, target: Stage | Outcome, contacts: Mapping[str, str]
-) -> None:
-    """Refuse a forward move whose gate is unmet, listing every missing item."""
+) -> Gate | None:
+    """Refuse a forward move whose gate is unmet, listing every missing item; return the gate
+    the move passes (None: no playbook, not gated, or passed already)."""
     gate = gate_of(progress, stage, target)
     if gate is None or progress is None:
-        return
+        return None
     missing = [i.item for i in _needs(progress, target.value, gate, contacts) if not i.done]
     if missing:
         verb = "close as" if isinstance(target, Outcome) else "move to"
         raise GateUnmet(
             f"cannot {verb} {target.value}: missing {', '.join(missing)}; playbook {progress.label}"
         )
+    return gate
 
 
-def _playbook(progress: Progress | None) -> Progress:
-    if progress is None:
-        raise NoPlaybook("the collaboration runs under no playbook")
-    return progress
-
-
-def check_request(progress: Progress | None, stage: Stage, target: GateTarget) -> None:
-    """Refuse an approval request for a move that needs none, or while one is pending."""
-    progress = _playbook(progress)
-    gate = progress.playbook.playbook.gates.get(target)
-    if gate is None or not gate.approval:
-        raise NoApprovalNeeded(f"playbook {progress.label} asks no approval for {target}")
-    if target in progress.approved:
-        raise NoApprovalNeeded(f"{target} is already approved")
-    if progress.pending is not None:
-        p = progress.pending
-        raise ApprovalPending(f"an approval for {p.target} is pending: approve or reject it first")
-
-
-def _same(a: str, b: str) -> bool:
-    return a.strip().casefold() == b.strip().casefold()
-
-
-def check_answer(progress: Progress | None, by: str, contacts: Mapping[str, str]) -> PendingApproval:
-    """Refuse an answer when nothing is pending, from the requester, or from a non-approver."""
-    progress = _playbook(progress)
-    pending = progress.pending
-    if pending is None:
-        raise NoApprovalPending("no approval is pending")
-    if _same(by, pending.requested_by):
-        raise SameApprover(
-            "whoever requested this approval may not answer it: a second person must (four eyes)"
-        )
-    approvers = approvers_of(progress, pending.target, contacts)
-    if approvers and by.strip().lower() not in approvers:
-        raise NotAnApprover(
-            f"only the approvers playbook {progress.label} names for {pending.target} may answer "
-            "(`passerelle status` lists them)"
-        )
-    return pending
-
-
-def check_score(progress: Progress | None, stage: Stage, card: Scorecard) -> None:
-    """Refuse a scorecard outside the stage it serves, with missing or unknown criteria, or one
-    evaluator too many."""
-    progress = _playbook(progress)
-    playbook = progress.playbook.playbook
-    rule = playbook.scorecard
-    scored = [t for t, g in playbook.gates.items() if g.scorecard]
-    if rule is None:
-        raise NotScoring(f"playbook {progress.label} has no scorecard")
-    stages = {source_stage(t) for t in scored}
-    if stage not in stages:
-        where = ", ".join(sorted(s.value for s in stages))
-        raise NotScoring(f"scorecards are recorded in {where}; the collaboration is in {stage.value}")
-    expected = {c.name.casefold(): c.name for c in rule.criteria}
-    given = {k.casefold() for k in card.scores}
-    unknown = sorted(k for k in card.scores if k.casefold() not in expected)
-    missing = [name for key, name in expected.items() if key not in given]
-    if unknown or missing or len(given) != len(card.scores):
-        # Unknown names are counted, not quoted: a refusal travels in clear, and they are input.
-        parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
-            [f"{len(unknown)} unknown criterion name(s)"] if unknown else []
-        )
-        raise BadScorecard(
-            f"scores: {'; '.join(parts) or 'a criterion is given twice'} "
-            f"(criteria: {', '.join(expected.values())})"
-        )
-    if by_key(card.by) not in progress.scores and len(progress.scores) >= MAX_EVALUATORS:
-        raise BadScorecard(f"at most {MAX_EVALUATORS} evaluators may score one collaboration")
-
-
-def check_adoption(progress: Progress | None, version: int) -> None:
-    """Refuse a version that is not newer than the one the collaboration runs under."""
-    if progress is not None and version <= progress.playbook.version:
-        raise PlaybookConflict(
-            f"the collaboration already runs under {progress.label}; adopt a newer version"
-        )
-
-
-def check_compatible(progress: Progress | None, new: PlaybookVersion) -> None:
-    """Refuse a version that would break the collaboration: recorded scorecards it cannot read,
-    or a pending approval it no longer asks for."""
-    if progress is None:
-        return
-    check_adoption(progress, new.version)
-    old_rule, new_rule = progress.playbook.playbook.scorecard, new.playbook.scorecard
-    if progress.scores:
-        old_names = sorted(c.name.casefold() for c in old_rule.criteria) if old_rule else []
-        new_names = sorted(c.name.casefold() for c in new_rule.criteria) if new_rule else []
-        if old_names != new_names:
-            raise PlaybookConflict(
-                f"{new.label} changes the scorecard criteria, and {len(progress.scores)} scorecard(s) "
-                f"are recorded under v{progress.playbook.version}"
-            )
-    pending = progress.pending
-    if pending is not None:
-        gate = new.playbook.gates.get(pending.target)
-        if gate is None or not gate.approval:
-            raise PlaybookConflict(
-                f"an approval for {pending.target} is pending and {new.label} asks none: answer it first"
-            )
-
-
-# -- changes: the state calls these once the check passed --
+# -- changes: the operations call these once the rule passed --
 
 
 def by_key(who: str) -> str:
@@ -309,13 +191,9 @@ def begin(version: PlaybookVersion, stage: Stage, milestones: Mapping[str, str |
     """Return the progress of a collaboration that adopts `version` in `stage`: every gate up to
     its stage counts as passed (it is past them), and the milestones it already recorded count."""
     named = named_milestones(version)
-    behind = [
-        t
-        for t in GATE_TARGETS
-        if t != Outcome.DEPLOYED.value and _STAGES.index(Stage(t)) <= _STAGES.index(stage)
-    ]
+    behind = [t for t in GATE_TARGETS if t != Outcome.DEPLOYED.value and not is_ahead(Stage(t), stage)]
     return Progress(
-        playbook=version,
+        adopted=version,
         milestones={k.casefold(): v for k, v in milestones.items() if k.casefold() in named},
         passed=behind,
     )
@@ -346,13 +224,12 @@ def note_milestone(progress: Progress | None, kind: str, evidence_url: str | Non
     if progress is None:
         return
     key = kind.casefold()
-    if key in named_milestones(progress.playbook):
+    if key in named_milestones(progress.adopted):
         progress.milestones[key] = evidence_url or progress.milestones.get(key)
 
 
-def pass_gate(progress: Progress | None, stage: Stage, target: Stage | Outcome) -> dict[str, Any] | None:
-    """Mark the move's gate passed; return what satisfied it, for the audit (None: no gate)."""
-    gate = gate_of(progress, stage, target)
+def pass_gate(progress: Progress | None, target: Stage | Outcome, gate: Gate | None) -> dict[str, Any] | None:
+    """Mark the gate `check_gate` returned passed; return what satisfied it, for the audit."""
     if gate is None or progress is None:
         return None
     progress.passed.append(target.value)

@@ -9,21 +9,35 @@ activates the new data key, continues-as-new under it, and the new run destroys 
 """
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import HttpUrl, TypeAdapter, ValidationError
 
 from schemas import EventKind, HistoryEntry
 from schemas import addresses as rule
 from schemas.privacy import ContactErasure, Rekey
-from workflows import rules
-from workflows.state import CollaborationState
+from workflows.domain.rules import Facts, check_open
+from workflows.domain.state import CollaborationState
+from workflows.domain.transitions import Refused
+from workflows.domain.update import Update
 
 CHASED = ("startup", "corporate")
 
 
-def erase(state: CollaborationState, erasure: ContactErasure, now: datetime) -> HistoryEntry:
+class ErasureUnderWay(Refused):
+    """An erasure asked while another is still moving the collaboration to its new data key."""
+
+    type = "ErasureUnderWay"
+
+
+def check_erase(facts: Facts, erasure: ContactErasure) -> None:
+    check_open(facts)
+    if getattr(facts, "rekey", None) is not None:  # only the workflow's state knows
+        raise ErasureUnderWay("an erasure is under way: send the next one once it is done")
+
+
+def erase(state: CollaborationState, erasure: ContactErasure, _: None, now: datetime) -> HistoryEntry:
     """Replace `erasure.email` throughout the state and ask for a re-key."""
-    rules.check_erase_contact(state, erasure)
     address = erasure.email.lower()
     parties = [party for party, email in state.contacts.items() if email.lower() == address]
     request = state.request
@@ -84,3 +98,15 @@ def _scrub(state: CollaborationState, address: str, pseudonym: str) -> None:
     )
     for name in CollaborationState.model_fields:
         setattr(state, name, getattr(scrubbed, name))
+
+
+UPDATES: tuple[Update[Any, Any], ...] = (
+    # Sent by `passerelle privacy erase` (docs/privacy.md), which plans the erasure first.
+    Update(
+        "erase_contact",
+        ContactErasure,
+        check_erase,
+        erase,
+        "Erase an address from a collaboration and move it to a new data key.",
+    ),
+)

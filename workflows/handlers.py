@@ -1,0 +1,44 @@
+"""Each declared update becomes a handler and a validator of the workflow class.
+
+`declared_updates` adds one `@workflow.update` method per `Update` of `workflows.domain.updates`,
+named as the update and described by its text (the Web UI lists both). Each delegates to the
+workflow's `_check` (decode the request, run the rule) and `_apply` (apply the operation): the
+update's name, model, rule and operation are written once, in its declaration.
+
+The handlers take `Any`, not the model: the SDK would otherwise decode the argument before the
+validator runs and refuse a bad one with only "Failed decoding arguments" (`workflows.requests`).
+"""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from schemas import CollaborationStatus
+    from workflows.domain.update import Update
+    from workflows.domain.updates import UPDATES
+
+C = TypeVar("C", bound=type)
+
+
+def _handler(update: Update[Any, Any]) -> Callable[..., Any]:
+    async def handler(self: Any, request: Any) -> CollaborationStatus:
+        status: CollaborationStatus = await self._apply(update, request)
+        return status
+
+    def validator(self: Any, request: Any) -> None:
+        self._check(update, request)
+
+    handler.__name__ = handler.__qualname__ = update.name
+    handler.__doc__ = validator.__doc__ = update.doc
+    declared = workflow.update(name=update.name, description=update.doc)(handler)
+    declared.validator(validator)
+    return declared
+
+
+def declared_updates(cls: C) -> C:
+    """Add a handler and its validator to `cls` for every declared update."""
+    for update in UPDATES.values():
+        setattr(cls, update.name, _handler(update))
+    return cls
