@@ -13,10 +13,10 @@ Three shortcuts, each for speed or detail the public API does not offer (docs/be
 Each leans on what one SDK version does inside, so each is taken only on the minor versions the
 suite runs on (`TESTED`; pyproject.toml pins `temporalio` to them and
 tests/unit/test_sdk_shortcuts.py checks both agree). On any other version this module hands out
-the public path instead, and logs `temporalio_untested` once, when it is imported: the SDK's own
-`SandboxedWorkflowRunner` and `DataConverter` (slower, same payloads), and a replay failure's
-message as Core wrote it, with no event id (the verdict is the Replayer's either way). No other
-module of the product imports the SDK's private modules (tests/unit/test_sdk_shortcuts.py).
+the public path instead, and logs `temporalio_untested` once per process, when it is imported:
+the SDK's own `SandboxedWorkflowRunner` and `DataConverter` (slower, same payloads), and a replay
+failure's message as Core wrote it, with no event id (the verdict is the Replayer's either way).
+No other module of the product imports the SDK's private modules (tests/unit/test_sdk_shortcuts.py).
 
 The sandbox's modules load only when a runner is asked for: the operator's commands convert
 payloads but run no workflow, and pay for no more than they use (tests/unit/test_cli_startup.py).
@@ -38,8 +38,11 @@ TESTED = ("1.35",)  # the SDK's minor versions the suite runs on, hence the shor
 
 
 def installed_version() -> str:
-    """Return the version of the installed Temporal SDK."""
-    return importlib.metadata.version("temporalio")
+    """Return the version of the installed Temporal SDK (`unknown` without its metadata)."""
+    try:
+        return importlib.metadata.version("temporalio")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def is_tested(version: str) -> bool:
@@ -47,11 +50,12 @@ def is_tested(version: str) -> bool:
     return ".".join(version.split(".")[:2]) in TESTED
 
 
-SHORTCUTS = is_tested(installed_version())
-if not SHORTCUTS:
+_VERSION = installed_version()
+SHORTCUTS = is_tested(_VERSION)
+if not SHORTCUTS:  # once per process: a module runs once
     structlog.get_logger().warning(
         "temporalio_untested",
-        version=installed_version(),
+        version=_VERSION,
         tested=list(TESTED),
         taking="the SDK's public API: the plain sandboxed runner and data converter, no replay event ids",
     )

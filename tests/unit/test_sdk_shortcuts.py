@@ -9,6 +9,7 @@ classes, real codec: nothing of Temporal is mocked.
 
 import ast
 import dataclasses
+import re
 import subprocess
 import sys
 import tomllib
@@ -38,12 +39,15 @@ def test_only_the_tested_minor_versions_take_the_shortcuts() -> None:
 
 
 def test_pyproject_pins_the_sdk_to_the_tested_versions() -> None:
-    """The pin and `TESTED` name the same minor versions, and the installed SDK is one of them."""
+    """The pin and `TESTED` name the same minor versions; the installed and the locked SDK are of them."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     (pin,) = [d for d in project["dependencies"] if d.startswith("temporalio")]
-    assert sdk_shortcuts.TESTED == ("1.35",)
-    assert pin == "temporalio>=1.35,<1.36"
+    minors = sorted(tuple(int(n) for n in minor.split(".")) for minor in sdk_shortcuts.TESTED)
+    (low_major, low_minor), (high_major, high_minor) = minors[0], minors[-1]
+    assert pin == f"temporalio>={low_major}.{low_minor},<{high_major}.{high_minor + 1}"
     assert sdk_shortcuts.is_tested(sdk_shortcuts.installed_version())
+    (locked,) = re.findall(r"^temporalio==(\S+)", (ROOT / "requirements.lock").read_text(), re.MULTILINE)
+    assert sdk_shortcuts.is_tested(locked), "requirements.lock pins an SDK the suite does not run on"
 
 
 def test_the_tested_version_takes_the_shortcuts() -> None:
