@@ -24,7 +24,6 @@ checked by the suite, so they replay sandboxed by default.
 import asyncio
 import multiprocessing
 import os
-import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -37,12 +36,9 @@ from temporalio.workflow import NondeterminismError
 
 from passerelle.audit.histories import Run
 from passerelle.platform.client import converter_for
+from passerelle.platform.sdk_shortcuts import divergence
 from passerelle.platform.settings import Settings
 
-# Core names the event it could not match: "No command scheduled for event HistoryEvent(id: 11, ..."
-# or "..., event id: 11".
-_EVENT_ID = re.compile(r"(?:HistoryEvent\(id: |event id:? |event_id: )(\d+)")
-_MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
 IN_PROCESS_BELOW = 8  # fewer histories than this: a process pool costs more than it saves
 
 
@@ -55,7 +51,7 @@ class ReplayOutcome:
     events: int
     error: str | None = None
     nondeterministic: bool = False
-    event_id: int | None = None
+    event_id: int | None = None  # the event Core could not match, when named (platform.sdk_shortcuts)
     event_type: str | None = None
     erased: str | None = None  # the history's data key was destroyed: nothing left to replay
 
@@ -72,15 +68,14 @@ def default_workflows() -> list[type]:
     return list(WORKFLOWS)
 
 
-def _diverging_event(history: History, message: str) -> tuple[int | None, str | None]:
-    match = _EVENT_ID.search(message)
-    if match is None:
-        return None, None
-    event_id = int(match.group(1))
+def _event_type(history: History, event_id: int | None) -> str | None:
+    """Return the type of the history's event `event_id` (`TIMER_STARTED`...), None if not there."""
+    if event_id is None:
+        return None
     for event in history.events:
         if event.event_id == event_id:
-            return event_id, EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
-    return event_id, None
+            return EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+    return None
 
 
 async def _replay_batch_async(
@@ -121,9 +116,9 @@ async def _replay_batch_async(
                 if on_done:
                     on_done(outcomes[-1])
                 continue
-            message = _MESSAGE.search(str(failure))
-            error = message.group(1) if message else str(failure)
-            event_id, event_type = _diverging_event(history, error)
+            # The event Core could not match, when the SDK version lets us read it
+            # (`passerelle.platform.sdk_shortcuts`); the verdict below does not depend on it.
+            error, event_id = divergence(failure)
             outcomes.append(
                 ReplayOutcome(
                     wid,
@@ -132,7 +127,7 @@ async def _replay_batch_async(
                     error=error,
                     nondeterministic=isinstance(failure, NondeterminismError),
                     event_id=event_id,
-                    event_type=event_type,
+                    event_type=_event_type(history, event_id),
                 )
             )
             if on_done:

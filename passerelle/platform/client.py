@@ -14,7 +14,6 @@ default), the master key alone otherwise (`passerelle.platform.codec`). Payloads
 (before encryption was switched on) or under a master key still read through either.
 """
 
-import dataclasses
 from typing import Any
 
 from temporalio.api.failure.v1 import Failure
@@ -27,6 +26,7 @@ from passerelle.platform.codec import EncryptionCodec
 from passerelle.platform.envelope import EnvelopeCodec
 from passerelle.platform.keystore import KeyStore
 from passerelle.platform.pressure import PATIENT
+from passerelle.platform.sdk_shortcuts import converter_class
 from passerelle.platform.service import unreachable
 from passerelle.platform.settings import Settings
 from workflows.requests import IN_CLEAR
@@ -86,44 +86,19 @@ class RefusalsInClear(DefaultFailureConverter):
         super().to_failure(exception, payload_converter, failure)
 
 
-# One payload converter and one failure converter per pair of classes, shared by every copy.
-_BUILT: dict[tuple[type, type], tuple[Any, Any]] = {}
-
-
-@dataclasses.dataclass(frozen=True)
-class SharedConverters(DataConverter):
-    """The SDK's `DataConverter`, its payload and failure converters built once per process.
-
-    The SDK binds a converter to each payload's serialization context by copying it
-    (`with_context`, through `dataclasses.replace`), and each copy first builds a payload
-    converter and a failure converter of its own, which the context-bound ones then replace. With
-    the data-key codec, which binds to every context (`passerelle.platform.envelope`), that is two
-    throwaway converters per payload sequence: a tenth of a worker's CPU under the lifecycle
-    benchmark (docs/benchmarks.md). Neither keeps per-payload state (the pydantic one caches type
-    adapters, which a shared instance keeps warm), so every copy starts from the first ones.
-    """
-
-    def __post_init__(self) -> None:
-        key = (self.payload_converter_class, self.failure_converter_class)
-        if key not in _BUILT:
-            super().__post_init__()
-            _BUILT[key] = (self.payload_converter, self.failure_converter)
-            return
-        payload, failure = _BUILT[key]
-        object.__setattr__(self, "payload_converter", payload)
-        object.__setattr__(self, "failure_converter", failure)
-
-
 def converter_for(settings: Settings) -> DataConverter:
     """Return the pydantic data converter, encrypting with the settings' keys when there are any.
 
     With a codec, failure messages and stack traces are encrypted too (moved into the failure's
-    encoded attributes), but for the workflow's refusals (`RefusalsInClear`).
+    encoded attributes), but for the workflow's refusals (`RefusalsInClear`). On the SDK versions
+    the suite runs on, its context-bound copies share one payload and one failure converter
+    (`passerelle.platform.sdk_shortcuts.SharedConverters`: a tenth of a worker's CPU with data
+    keys, docs/benchmarks.md); on others it is the SDK's own `DataConverter`.
     """
     codec = codec_for(settings)
     if codec is None:
         return pydantic_data_converter
-    return SharedConverters(
+    return converter_class()(
         payload_converter_class=PydanticPayloadConverter,
         payload_codec=codec,
         failure_converter_class=RefusalsInClear,

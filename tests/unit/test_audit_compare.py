@@ -5,11 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History, HistoryEvent
+from temporalio.workflow import NondeterminismError
 
 from passerelle.audit.entries import RecordedEntry
-from passerelle.audit.replay import _diverging_event
+from passerelle.audit.replay import _event_type
 from passerelle.audit.timeline import human, stage_times
 from passerelle.audit.verify import compare, expected_row
+from passerelle.platform.sdk_shortcuts import divergence
 from schemas import EventKind, HistoryEntry, Outcome, Stage
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -107,5 +109,10 @@ def test_diverging_event_is_read_from_either_core_message() -> None:
     """Both of Core's phrasings name the event; its type comes from the history."""
     history = History(events=[HistoryEvent(event_id=7, event_type=EventType.EVENT_TYPE_TIMER_STARTED)])
     for message in ("No command scheduled for event HistoryEvent(id: 7, TimerStarted)", "x, event id: 7"):
-        assert _diverging_event(history, message) == (7, "TIMER_STARTED")
-    assert _diverging_event(history, "[TMPRL1100] something else") == (None, None)
+        error, event_id = divergence(NondeterminismError(message))
+        assert (error, event_id, _event_type(history, event_id)) == (message, 7, "TIMER_STARTED")
+    assert divergence(NondeterminismError("[TMPRL1100] something else")) == (
+        "[TMPRL1100] something else",
+        None,
+    )
+    assert _event_type(history, None) is None and _event_type(history, 8) is None

@@ -1,8 +1,9 @@
 """The worker's sandbox answers each payload's serialization context as the SDK's does, unentered.
 
-`passerelle.platform.sandbox` reads the context from the instance inside the sandbox instead of
-executing code in it. Same instance details, same command: the same context as the SDK's own
-runner, and no code run in the sandbox to get it. Every workflow test then runs on this runner
+`passerelle.platform.sandbox`'s runner (on the SDK versions the suite runs on, the shortcut of
+`passerelle.platform.sdk_shortcuts`) reads the context from the instance inside the sandbox
+instead of executing code in it. Same instance details, same command: the same context as the
+SDK's own runner, and no code run in the sandbox to get it. Every workflow test then runs on this runner
 (`strict`), and the data-key tests show each payload sealed under its own collaboration's key.
 """
 

@@ -2,7 +2,7 @@
 
 The SDK copies the data converter for every payload's serialization context; with the data-key
 codec every copy is a real one. Each copy must still bind the codec to its own workflow, and
-must not build a payload or failure converter of its own (`passerelle.platform.client`).
+must not build a payload or failure converter of its own (`passerelle.platform.sdk_shortcuts`).
 """
 
 import dataclasses
@@ -10,11 +10,12 @@ import dataclasses
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import WorkflowSerializationContext
 
-from passerelle.platform.client import RefusalsInClear, SharedConverters
+from passerelle.platform.client import RefusalsInClear
 from passerelle.platform.codec import EncryptionCodec, new_key
 from passerelle.platform.envelope import EnvelopeCodec
 from passerelle.platform.keys import parse_keys
 from passerelle.platform.keystore import KeyStore
+from passerelle.platform.sdk_shortcuts import SharedConverters
 
 
 def test_copies_bind_their_context_and_build_no_converter(monkeypatch: object) -> None:
