@@ -28,7 +28,7 @@ class SilentCollaborationWorkflow(CollaborationWorkflow):
         return await super().run(request, carried)
 
     async def _record(self, entries: list[HistoryEntry]) -> None:
-        state = self._known()
+        state = self._started_state()
         record = EventRecord(
             run_id=workflow.info().run_id, entries=entries, projection=views.projection(state, workflow.now())
         )

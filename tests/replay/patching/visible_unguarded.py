@@ -12,9 +12,9 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from schemas import CollaborationStatus
-    from workflows.collaboration import CollaborationWorkflow, Operation
-    from workflows.domain import rules
+    from workflows.collaboration import CollaborationWorkflow
     from workflows.domain.state import CollaborationState
+    from workflows.domain.update import Update
     from workflows.requests import parse_request
 
 
@@ -40,7 +40,9 @@ class StrictHandlersWorkflow(CollaborationWorkflow):
         """Run as the real workflow does."""
         return await super().run(request, carried)
 
-    async def _apply(self, update: str, request: Any, operation: Operation) -> CollaborationStatus:
-        model, _ = rules.UPDATES[update]
-        valid = parse_request(model, request, update)
-        return await self._change(lambda now: [operation(self._known(), valid, now)])
+    async def _apply(self, update: Update[Any, Any], request: Any) -> CollaborationStatus:
+        valid = parse_request(update.model, request, update.name)
+        state = self._started_state()
+        return await self._change(
+            lambda now: [update.operation(state, valid, update.rule(state, valid), now)]
+        )
