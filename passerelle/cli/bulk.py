@@ -17,7 +17,7 @@ from rich.table import Table
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from passerelle.cli.common import BAD_INPUT, CliError, build, print_json, run
+from passerelle.cli.common import BAD_INPUT, By, CliError, Json, build, print_json, run
 from passerelle.cli.consoles import plain_console
 from passerelle.cli.visibility import Row, UnsafeQuery, fetch, restrict
 from passerelle.platform.pressure import execute_update
@@ -36,8 +36,6 @@ CONCURRENCY = 8  # updates in flight at once: fast, without flooding a small clu
 
 Query = Annotated[str, typer.Option(help="Visibility query, e.g. 'Stage = \"pilot\" AND Stalled = true'")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="List what would change; change nothing")]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
-By = Annotated[str, typer.Option("--by", help="Who does it (name or e-mail)")]
 
 
 @dataclass

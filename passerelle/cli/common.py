@@ -114,6 +114,8 @@ async def failure_note(client: Client, workflow_id: str) -> str | None:
 StateDir = Annotated[
     Path | None, typer.Option(help="State folder (default: $PASSERELLE_STATE_DIR or .passerelle)")
 ]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
+By = Annotated[str, typer.Option("--by", help="Who does it (name or e-mail)")]
 
 
 @contextlib.contextmanager

@@ -17,7 +17,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from passerelle.cli.common import (
     BAD_INPUT,
     NO_DATABASE,
+    By,
     CliError,
+    Json,
     StateDir,
     build,
     erasure_note,
@@ -43,9 +45,6 @@ from schemas import (
     StageChange,
 )
 from workflows.collaboration import CollaborationWorkflow
-
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
-By = Annotated[str, typer.Option("--by", help="Who does it (name or e-mail)")]
 
 
 def _show(status: CollaborationStatus, as_json: bool) -> None:

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from passerelle.cli.common import BAD_INPUT, CliError, build
-from passerelle.cli.operate import By, Json, send_update
+from passerelle.cli.common import BAD_INPUT, By, CliError, Json, build
+from passerelle.cli.operate import send_update
 from schemas.playbooks import Approval, ApprovalRequest, PlaybookAdoption, Rejection, Scorecard
 from workflows.collaboration import CollaborationWorkflow
 
