@@ -14,7 +14,7 @@ import asyncpg
 import structlog
 from temporalio import activity
 
-from schemas import EventRecord, Projection
+from schemas import EventRecord, HistoryEntry, Projection
 from workflows.activity_names import RECORD_EVENTS
 
 log = structlog.get_logger()
@@ -107,6 +107,35 @@ def projection_args(p: Projection, last_seq: int) -> list[Any]:
     ]
 
 
+# The columns an entry fills, besides its collaboration, workflow and run, in the order of the
+# arrays and parameters of `RECORD` and `RECORD_ONE`; `details` comes apart ($39), as JSON text.
+ENTRY_COLUMNS = ("seq", "kind", "stage", "to_stage", "outcome", "milestone", "actor", "note",
+                 "evidence_url", "reminder_number", "occurred_at", "effective_at")  # fmt: skip
+
+
+def milestone_row(e: HistoryEntry) -> dict[str, Any]:
+    """Return the milestone columns a history entry fills (`details` as a JSON object).
+
+    The one mapping of an entry to its row: `record_events` writes it and `passerelle audit
+    verify` expects it, so the two cannot disagree on what a recorded event looks like.
+    """
+    return {
+        "seq": e.seq,
+        "kind": e.kind.value,
+        "stage": e.stage.value,
+        "to_stage": e.to_stage.value if e.to_stage else None,
+        "outcome": e.outcome.value if e.outcome else None,
+        "milestone": e.milestone,
+        "actor": e.actor,
+        "note": e.note,
+        "evidence_url": e.evidence_url,
+        "reminder_number": e.reminder_number,
+        "occurred_at": e.at,
+        "effective_at": e.effective_at,
+        "details": e.details,
+    }
+
+
 class MilestoneActivities:
     """Activities that write a collaboration's records to PostgreSQL."""
 
@@ -118,22 +147,9 @@ class MilestoneActivities:
         """Write the change's milestone rows and projection in one statement; return rows added."""
         p = record.projection
         last_seq = max(e.seq for e in record.entries)
-        entries = record.entries
-        columns: list[list[Any]] = [
-            [e.seq for e in entries],
-            [e.kind.value for e in entries],
-            [e.stage.value for e in entries],
-            [e.to_stage.value if e.to_stage else None for e in entries],
-            [e.outcome.value if e.outcome else None for e in entries],
-            [e.milestone for e in entries],
-            [e.actor for e in entries],
-            [e.note for e in entries],
-            [e.evidence_url for e in entries],
-            [e.reminder_number for e in entries],
-            [e.at for e in entries],
-            [e.effective_at for e in entries],
-        ]
-        details = [None if e.details is None else json.dumps(e.details) for e in entries]
+        entries = [milestone_row(e) for e in record.entries]
+        columns: list[list[Any]] = [[row[c] for row in entries] for c in ENTRY_COLUMNS]
+        details = [None if row["details"] is None else json.dumps(row["details"]) for row in entries]
         one = len(entries) == 1
         rows: list[Any] = [c[0] for c in columns] if one else columns
         notes = record.notifications

@@ -2,5 +2,6 @@
 
 Every function here reads Temporal histories (live, or exported JSON files) and, for `verify`,
 the PostgreSQL milestone rows; nothing here writes to Temporal or to the database. The CLI
-(`passerelle audit …`, `passerelle/cli/audit.py`) is a thin layer over these modules.
+(`passerelle audit …`, `passerelle/cli/audit.py` and the `audit_*` modules beside it) is a thin
+layer over these modules.
 """

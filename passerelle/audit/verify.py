@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from activities.milestones import milestone_row
 from passerelle.audit.entries import ErasedRecord, RecordedEntry
 from schemas.addresses import ADDRESS, PSEUDONYM, map_strings, strings_in
 
@@ -44,21 +45,10 @@ class Difference:
 
 def expected_row(recorded: RecordedEntry) -> dict[str, Any]:
     """Return the milestone row the history says was written for an entry."""
-    e = recorded.entry
     return {
         "workflow_id": recorded.workflow_id,
         "run_id": recorded.run_id,
-        "kind": e.kind.value,
-        "stage": e.stage.value,
-        "to_stage": e.to_stage.value if e.to_stage else None,
-        "outcome": e.outcome.value if e.outcome else None,
-        "milestone": e.milestone,
-        "actor": e.actor,
-        "note": e.note,
-        "evidence_url": e.evidence_url,
-        "reminder_number": e.reminder_number,
-        "occurred_at": e.at,
-        "details": e.details,
+        **milestone_row(recorded.entry),
     }
 
 

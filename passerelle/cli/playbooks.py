@@ -16,7 +16,7 @@ import asyncpg
 import typer
 
 from activities import playbooks as store
-from passerelle.cli.common import BAD_INPUT, CliError, StateDir, database_url, print_json
+from passerelle.cli.common import BAD_INPUT, CliError, Json, StateDir, database_url, print_json
 from passerelle.cli.consoles import plain_console
 from passerelle.intake.playbooks import PlaybookRefused, read
 from passerelle.platform.db import create_pool
@@ -25,7 +25,6 @@ from schemas.playbooks import PlaybookVersion
 
 app = typer.Typer(help="Apply, list, show and compare programme playbooks (docs/playbooks.md).")
 T = TypeVar("T")
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
 
 
 def _with_pool(state_dir: Path | None, work: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
