@@ -165,7 +165,7 @@ def test_operator_starts_finds_opens_queries_and_advances_from_the_web_ui(
         page.get_by_role("menuitem", name="Send an Update").click()
         dialog = page.get_by_role("dialog", name="Send an Update")
         dialog.get_by_test_id("update-select-button").click()
-        page.get_by_role("option", name="advance", exact=True).click()
+        update_option(page, "advance").click()
         dialog.locator(".cm-content").click()
         page.keyboard.insert_text(json.dumps({"to": "qualification", "by": "ui@programme.example"}))
         dialog.locator("#update-id").click()  # leave the editor: it re-formats, then Submit stays put
@@ -184,13 +184,26 @@ SPONSOR = "innovation@sanofi.example"
 APPROVER = "claire.martin@coalition-next.example"
 
 
+def update_option(page: Page, name: str) -> Any:
+    """Return the Send an Update list's option for update `name`, which shows its description
+    (the update's declared text) after the name; print the options when it is missing."""
+    options = page.get_by_role("option")
+    option = options.filter(has_text=re.compile(rf"^\s*{re.escape(name)}(\s|$)"))
+    try:
+        option.first.wait_for(timeout=15_000)
+    except Exception:
+        raise AssertionError(f"no option {name!r} among {options.all_inner_texts()}") from None
+    expect(option).to_have_count(1)
+    return option
+
+
 def send_update(page: Page, name: str, payload: dict[str, Any]) -> None:
     """Open Send an Update, choose `name`, paste `payload` and submit (the dialog stays on refusal)."""
     page.get_by_role("button", name="More Actions").click()
     page.get_by_role("menuitem", name="Send an Update").click()
     dialog = page.get_by_role("dialog", name="Send an Update")
     dialog.get_by_test_id("update-select-button").click()
-    page.get_by_role("option", name=name, exact=True).click()
+    update_option(page, name).click()
     dialog.locator(".cm-content").click()
     page.keyboard.press("Control+A")  # the dialog keeps the last update's Data: replace it
     page.keyboard.insert_text(json.dumps(payload))
