@@ -12,6 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import structlog
 
+from schemas.records import EventKind
+
 log = structlog.get_logger()
 
 _MIGRATION_LOCK = 0x7061_7373  # "pass": any constant shared by every Passerelle process
@@ -24,6 +26,8 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 LEDGER_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL"
 APPLIED = "SELECT version FROM schema_migrations"
 MARK_APPLIED = "INSERT INTO schema_migrations (version) VALUES ($1)"
+KNOWN_KINDS = "SELECT kind FROM event_kinds"
+ADD_KINDS = "INSERT INTO event_kinds (kind) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING"
 
 
 def redact_url(url: str) -> str:
@@ -127,6 +131,13 @@ async def grant_worker(conn: asyncpg.Connection, role: str) -> None:
     log.info("worker role granted", role=role)
 
 
+async def _missing_kinds(conn: asyncpg.Connection) -> list[str]:
+    """Return the kinds of `EventKind` the `event_kinds` table lacks: those of a release that
+    records a new kind of event (`migrations/0010_event_kinds.sql`)."""
+    known = {row["kind"] for row in await conn.fetch(KNOWN_KINDS)}
+    return sorted({kind.value for kind in EventKind} - known)
+
+
 async def migrate(url: str, *, worker_role: str | None = None) -> list[str]:
     """Apply the migrations not yet applied; return their versions.
 
@@ -150,10 +161,15 @@ async def migrate(url: str, *, worker_role: str | None = None) -> list[str]:
                         await conn.execute(sql)
                         await conn.execute(MARK_APPLIED, version)
                     log.info("migration applied", version=version)
+                missing = await _missing_kinds(conn)
+                if missing:
+                    await conn.execute(ADD_KINDS, missing)
+                    log.info("event kinds added", kinds=missing)
             except asyncpg.InsufficientPrivilegeError:
-                names = ", ".join(v for v, _ in pending)
+                what = [f"migrations {', '.join(v for v, _ in pending)}"] if pending else []
+                what += [f"event kinds {', '.join(missing)}"] if not pending else []
                 raise SystemExit(
-                    f"migrations {names} are pending and this database role may not apply them: "
+                    f"{' and '.join(what)} are pending and this database role may not apply them: "
                     "run `passerelle migrate` as the owner role"
                 ) from None
             if worker_role is not None:

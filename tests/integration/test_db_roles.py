@@ -4,6 +4,7 @@ import asyncpg
 import pytest
 
 from passerelle.platform.db import migrate
+from schemas.records import EventKind
 from tests.integration.roles import create_roles, run_script
 
 
@@ -61,3 +62,33 @@ def test_init_script_is_idempotent_and_needs_every_secret(postgres_url: str) -> 
     missing = run_script(postgres_url, {**names, "TEMPORAL_DB_PASSWORD": "a"})
     assert missing.returncode != 0
     assert "PASSERELLE_DB_OWNER_PASSWORD" in missing.stderr
+
+
+async def test_a_new_kind_of_event_needs_no_migration_of_its_own(postgres_url: str) -> None:
+    """The kinds a row may have are `EventKind`'s: `migrate` adds one the table lacks (as after
+    a release that records a new kind), leaves the other kinds and the rows alone, a worker role
+    may not add one (one line, naming it), and the database refuses a row of an unknown kind."""
+    roles = create_roles(postgres_url)
+    assert await migrate(roles.owner, worker_role=roles.worker_role)
+    owner = await asyncpg.connect(roles.owner)
+    try:
+        kinds = {r["kind"] for r in await owner.fetch("SELECT kind FROM event_kinds")}
+        assert kinds == {k.value for k in EventKind}
+        await owner.execute("DELETE FROM event_kinds WHERE kind = 'contact_erased'")  # as before its release
+        with pytest.raises(SystemExit, match="event kinds contact_erased are pending"):
+            await migrate(roles.worker)
+        assert await migrate(roles.owner) == []  # no migration pending; the kind is added
+        after = {r["kind"] for r in await owner.fetch("SELECT kind FROM event_kinds")}
+        assert after == kinds
+        await owner.execute(
+            "INSERT INTO collaborations (collaboration_id, workflow_id, corporate, startup, programme, sector,"
+            " topic, stage, stage_since, stalled, paused, started_at, updated_at, last_seq) VALUES ('c', 'w',"
+            " 'A', 'B', 'P', 'S', 'T', 'introduction', now(), false, false, now(), now(), 1)"
+        )
+        row = "INSERT INTO milestones (collaboration_id, seq, workflow_id, run_id, kind, stage, actor, note,"
+        row += " occurred_at) VALUES ('c', $1, 'w', 'r', $2, 'introduction', 'ops', '', now())"
+        await owner.execute(row, 1, "contact_erased")
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await owner.execute(row, 2, "contact_erasedx")
+    finally:
+        await owner.close()
