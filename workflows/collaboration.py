@@ -11,48 +11,29 @@ name so this module never imports asyncpg or any channel code.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     # pydantic imports email_validator at the first EmailStr check; import it with the rest.
     import email_validator  # noqa: F401
 
-    from schemas import (
-        CollaborationStatus,
-        EventRecord,
-        HistoryEntry,
-        Notification,
-        NotificationEvent,
-    )
+    from schemas import CollaborationStatus, HistoryEntry
     from schemas.playbooks import PlaybookLoad, PlaybookLookup
-    from workflows import patches, rekeying
-    from workflows import search_attributes as sa
-    from workflows.activity_names import LOAD_PLAYBOOK, RECORD_EVENTS
+    from workflows import patches, recording, rekeying, visibility
+    from workflows.activity_names import LOAD_PLAYBOOK
     from workflows.alarm import Alarm
     from workflows.deliveries import Deliveries
     from workflows.delivery_policy import RECORD_RETRY, RECORD_TIMEOUT
     from workflows.domain import approvals, playbook_ops, views
-    from workflows.domain.notifications import notification_for
     from workflows.domain.recent import remember_update, update_digest
     from workflows.domain.state import CollaborationState
     from workflows.domain.update import Update
-    from workflows.handlers import declared_updates
+    from workflows.handlers import Judged, declared_updates, update_id
     from workflows.requests import decode_start, parse_request, refusal
-
-
-@dataclass(frozen=True)
-class Judged:
-    """What an update's validator decoded and its rule found, at the state's `version`."""
-
-    request: Any
-    verdict: Any
-    version: int
 
 
 @workflow.defn
@@ -71,7 +52,7 @@ class CollaborationWorkflow:
         self._imported: list[HistoryEntry] = []
         self._state: CollaborationState | None = carried
         self._alarm = Alarm()  # the armed stall timer
-        self._published = sa.Published()  # search attributes upserted in this run
+        self._published = visibility.Published()  # search attributes upserted in this run
         self._judged: dict[str, Judged] = {}  # by update id, from its validator to its handler
         # A new collaboration reads its playbook first; updates wait for it (`_apply`).
         self._loading = False
@@ -180,7 +161,7 @@ class CollaborationWorkflow:
         valid = parse_request(update.model, request, update.name)
         with refusal():
             verdict = update.rule(state, valid)
-        self._judged[_update_id()] = Judged(valid, verdict, self._version)
+        self._judged[update_id()] = Judged(valid, verdict, self._version)
 
     async def _apply(self, update: Update[Any, Any], request: Any) -> CollaborationStatus:
         """Apply the update's operation with what its rule found.
@@ -189,7 +170,7 @@ class CollaborationWorkflow:
         or stale (another change came first while this one waited for the playbook)."""
         if self._repeated():
             return views.status(self._started_state(), workflow.now(), with_history=False)
-        judged = self._judged.pop(_update_id(), None)
+        judged = self._judged.pop(update_id(), None)
         valid = judged.request if judged else parse_request(update.model, request, update.name, accepted=True)
         if self._loading:  # its gates apply to this update too
             await workflow.wait_condition(lambda: not self._loading)
@@ -203,7 +184,7 @@ class CollaborationWorkflow:
             return [update.operation(state, valid, fetched if update.fetch else verdict, now)]
 
         status = await self._change(apply)
-        remember_update(state.recent_updates, _update_id())
+        remember_update(state.recent_updates, update_id())
         return status
 
     def _repeated(self) -> bool:
@@ -263,38 +244,9 @@ class CollaborationWorkflow:
         return views.status(state, workflow.now(), with_history=False)
 
     async def _record(self, entries: list[HistoryEntry]) -> None:
-        state = self._started_state()
-        bounded = self._bounded()
-        notifications = [n for e in entries if (n := notification_for(state, e)) is not None]
-        if bounded:  # they enter the outbox with the rows
-            self._milestone_patch(notifications)
-        record = EventRecord(
-            run_id=workflow.info().run_id,
-            entries=entries,
-            projection=views.projection(state, workflow.now()),
-            notifications=notifications if bounded else [],
+        await recording.record(
+            self._started_state(), entries, self._deliveries, bounded=self._bounded(), settled=self._settled()
         )
-        await workflow.execute_activity(
-            RECORD_EVENTS,
-            record,
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-            summary=", ".join(e.kind.value for e in entries),
-        )
-        # Delivery runs beside the workflow: an update answers once its record is durable, not
-        # when every mailbox has accepted the message.
-        for notification in notifications:
-            if bounded:  # it entered the outbox with the rows
-                self._deliveries.start(state, notification.key)
-            else:
-                self._milestone_patch([notification])
-                self._deliveries.send(notification)
-
-    def _milestone_patch(self, notifications: list[Notification]) -> None:
-        # Its marker sits where the patch first met a milestone notification: before the record
-        # activity in bounded runs, after it (when scheduling the send) in older ones.
-        if any(n.event is NotificationEvent.MILESTONE for n in notifications) and not self._settled():
-            patches.MILESTONE_NOTIFICATIONS.deprecate()
 
     async def _wait(self, seen: int, wake: datetime | None, why: str) -> bool:
         """Wait for a change or until `wake`; return True when the wake-up time came."""
@@ -321,26 +273,9 @@ class CollaborationWorkflow:
     def _publish(self) -> None:
         """Keep search attributes and the Web UI's current details in step with the state."""
         state = self._started_state()
-        request = state.request
-        updates: list[SearchAttributeUpdate[Any]] = [
-            sa.CORPORATE.value_set(request.corporate.name),
-            sa.STARTUP.value_set(request.startup.name),
-            sa.PROGRAMME.value_set(request.programme),
-            sa.SECTOR.value_set(request.sector),
-            sa.STAGE.value_set(state.stage.value),
-            sa.STALLED.value_set(state.stalled),
-            sa.PAUSED.value_set(state.paused),
-            sa.OUTCOME.value_unset() if state.outcome is None else sa.OUTCOME.value_set(state.outcome.value),
-        ]
         if not self._settled():
             patches.LEAN_COMMANDS.deprecate()
-        updates = self._published.changes(updates)
+        updates = self._published.changes(visibility.attributes(state))
         if updates:
             workflow.upsert_search_attributes(updates)
         workflow.set_current_details(views.current_details(state, workflow.now()))
-
-
-def _update_id() -> str:
-    info = workflow.current_update_info()
-    assert info is not None, "called from an update's validator or handler"
-    return info.id

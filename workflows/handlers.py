@@ -10,6 +10,7 @@ validator runs and refuse a bad one with only "Failed decoding arguments" (`work
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -20,6 +21,23 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.updates import UPDATES
 
 C = TypeVar("C", bound=type)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What an update's validator decoded and its rule found, at the state's `version` (the
+    workflow's count of changes): its handler, which runs next, applies it if nothing changed."""
+
+    request: Any
+    verdict: Any
+    version: int
+
+
+def update_id() -> str:
+    """Return the id of the update being validated or handled."""
+    info = workflow.current_update_info()
+    assert info is not None, "called from an update's validator or handler"
+    return info.id
 
 
 def _handler(update: Update[Any, Any]) -> Callable[..., Any]:

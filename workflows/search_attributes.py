@@ -4,9 +4,7 @@ No personal data goes here (no e-mails, no notes): search attributes are stored 
 the visibility store, even when payload encryption is on.
 """
 
-from typing import Any
-
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeKey
 
 CORPORATE = SearchAttributeKey.for_keyword("Corporate")
 STARTUP = SearchAttributeKey.for_keyword("Startup")
@@ -35,17 +33,3 @@ def cli_flags() -> list[str]:
     for key in ALL:
         flags += ["--search-attribute", f"{key.name}={key.indexed_value_type.name.title()}"]
     return flags
-
-
-class Published:
-    """The search attributes a run has upserted, so that it upserts only what changed: each
-    upsert is a command and an event in history."""
-
-    def __init__(self) -> None:
-        self._values: dict[str, object] = {}
-
-    def changes(self, updates: list[SearchAttributeUpdate[Any]]) -> list[SearchAttributeUpdate[Any]]:
-        """Return the updates whose value differs from the last one upserted, and remember them."""
-        changed = [u for u in updates if self._values.get(u.key.name) != u.value]
-        self._values.update((u.key.name, u.value) for u in changed)
-        return changed
