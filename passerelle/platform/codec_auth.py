@@ -38,7 +38,7 @@ class CodecAuthError(ValueError):
     """A codec server configuration that cannot be used (the message names the variable)."""
 
 
-class Refused(Exception):
+class NotServed(Exception):
     """A request the codec server does not serve; `status` is the HTTP answer."""
 
     def __init__(self, status: int, reason: str) -> None:
@@ -146,7 +146,7 @@ class Verifier:
 
     async def check(self, authorization: str | None) -> str | None:
         """Return who the header's accepted token speaks for (None when no token is required);
-        raise Refused(401) saying why not.
+        raise NotServed(401) saying why not.
 
         The answer names the caller without its secret: a digest of the static token, or of a
         JWT's subject (of the token itself when it has none), so the rate counts each apart.
@@ -155,12 +155,12 @@ class Verifier:
             return None
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Refused(401, "a bearer token is required")
+            raise NotServed(401, "a bearer token is required")
         token = token.strip()
         if self._auth.token and hmac.compare_digest(token.encode(), self._auth.token.encode()):
             return f"token {_digest(token)}"
         if not self._auth.jwks_url:
-            raise Refused(401, "the token is not accepted")
+            raise NotServed(401, "the token is not accepted")
         claims = await self._check_jwt(token)
         subject = claims.get("sub")
         if isinstance(subject, str) and subject:
@@ -171,9 +171,9 @@ class Verifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise Refused(401, "the token is neither the static token nor a JWT") from None
+            raise NotServed(401, "the token is neither the static token nor a JWT") from None
         if header.get("alg") not in self._auth.algorithms:  # `none`, HS256 with a public key...
-            raise Refused(401, f"the token's algorithm {header.get('alg')!r} is not accepted")
+            raise NotServed(401, f"the token's algorithm {header.get('alg')!r} is not accepted")
         key = await self._key(str(header.get("kid", "")))
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -186,13 +186,13 @@ class Verifier:
                 options={"require": ["exp", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError:
-            raise Refused(401, "the token has expired") from None
+            raise NotServed(401, "the token has expired") from None
         except jwt.InvalidAudienceError:
-            raise Refused(401, "the token is for another audience") from None
+            raise NotServed(401, "the token is for another audience") from None
         except jwt.InvalidIssuerError:
-            raise Refused(401, "the token is from another issuer") from None
+            raise NotServed(401, "the token is from another issuer") from None
         except jwt.PyJWTError as err:
-            raise Refused(401, f"the token is not valid ({type(err).__name__})") from None
+            raise NotServed(401, f"the token is not valid ({type(err).__name__})") from None
         return claims
 
     async def _key(self, kid: str) -> Any:
@@ -203,7 +203,7 @@ class Verifier:
         if kid not in self._keys:
             if len(self._keys) == 1 and not kid:  # a provider with one key may omit `kid`
                 return next(iter(self._keys.values()))
-            raise Refused(401, "the token is signed by a key the provider does not publish")
+            raise NotServed(401, "the token is signed by a key the provider does not publish")
         return self._keys[kid]
 
     async def _fetch(self, now: float) -> None:
@@ -219,7 +219,7 @@ class Verifier:
             if self._keys:  # keep serving with the keys we had; try again after the gap
                 self._fetched = now - JWKS_TTL + JWKS_REFRESH_GAP
                 return
-            raise Refused(503, f"cannot read the provider's keys ({type(err).__name__})") from None
+            raise NotServed(503, f"cannot read the provider's keys ({type(err).__name__})") from None
         self._keys = {
             str(k.key_id or ""): k.key
             for k in keys

@@ -19,7 +19,7 @@ from temporalio.converter import PayloadCodec
 
 from passerelle.platform.codec_auth import (
     CodecAuth,
-    Refused,
+    NotServed,
     Verifier,
     allowed_hosts,
     check_bind,
@@ -65,23 +65,23 @@ def _guard(auth: CodecAuth, hosts: frozenset[str]) -> Any:
         address = request.remote or "?"
         try:
             identity = await verifier.check(request.headers.get("Authorization"))
-        except Refused:
+        except NotServed:
             # Refused tokens spend the address's budget: guessing is bounded where it comes from.
             if not limit.allow(f"address {address}", cost(request.content_length)):
-                raise Refused(429, TOO_MANY) from None
+                raise NotServed(429, TOO_MANY) from None
             raise
         who = caller(identity, address, auth)
         if who is not None and not limit.allow(who, cost(request.content_length)):
-            raise Refused(429, TOO_MANY)
+            raise NotServed(429, TOO_MANY)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             if request.headers.get("Host", "").lower() not in hosts:
-                raise Refused(421, "this host name is not served here")
+                raise NotServed(421, "this host name is not served here")
             if request.method != "OPTIONS":  # a CORS preflight carries no credentials
                 await admit(request)
-        except Refused as refused:
+        except NotServed as refused:
             response = web.json_response({"error": refused.reason}, status=refused.status)
             if refused.status == 401:
                 response.headers["WWW-Authenticate"] = "Bearer"

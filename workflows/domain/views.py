@@ -12,7 +12,6 @@ from schemas import CollaborationStatus, Projection, SlaState
 from schemas.moments import minute
 from schemas.status import ChecklistItem
 from workflows.domain import gates
-from workflows.domain.reminders import DUE_SOON_FRACTION
 from workflows.domain.state import CollaborationState
 
 
@@ -72,8 +71,7 @@ def sla(state: CollaborationState, now: datetime) -> SlaState:
             state.unanswered_reminders >= state.request.escalate_after_reminders
         )
         return SlaState.ESCALATED if escalated else SlaState.STALLED
-    deadline = state.clock_start + state.threshold
-    if now >= deadline - state.threshold * DUE_SOON_FRACTION:
+    if state.due_soon(now):
         return SlaState.DUE_SOON
     return SlaState.ON_TRACK
 
