@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.deliveries import Deliveries
     from workflows.delivery_policy import RECORD_RETRY, RECORD_TIMEOUT
     from workflows.domain import approvals, playbook_ops, views
-    from workflows.domain.recent import remember_update, update_digest
+    from workflows.domain.recent import applied_lately, remember_update
     from workflows.domain.state import CollaborationState
     from workflows.domain.update import Update
     from workflows.handlers import Judged, declared_updates, update_id
@@ -184,7 +184,7 @@ class CollaborationWorkflow:
             return [update.operation(state, valid, fetched if update.fetch else verdict, now)]
 
         status = await self._change(apply)
-        remember_update(state.recent_updates, update_id())
+        state.recent_updates = remember_update(state.recent_updates, update_id())
         return status
 
     def _repeated(self) -> bool:
@@ -194,7 +194,7 @@ class CollaborationWorkflow:
         continued-as-new reaches this run (`workflows.domain.recent.RECENT_UPDATES`)."""
         info = workflow.current_update_info()
         state = self._state
-        return info is not None and state is not None and update_digest(info.id) in state.recent_updates
+        return info is not None and state is not None and applied_lately(state.recent_updates, info.id)
 
     async def _load_playbook(self, lookup: PlaybookLookup) -> PlaybookLoad:
         load: PlaybookLoad = await workflow.execute_activity(

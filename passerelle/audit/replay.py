@@ -13,12 +13,12 @@ history is the Replayer's own, so the result is the same as replaying them one b
 skips the sandbox and runs activations inline, which is faster per core (the sandbox costs time
 on every activation, not only on imports; figures in docs/benchmarks.md). The audit stays sound:
 the verdict is still Core's comparison of every command the code emits against the recorded
-events. The sandbox guards the *code* (no clock, no I/O, no shared globals), not a history: the
-same code runs fully sandboxed (`strict=True`) in the suite's worker fixtures and workflow tests,
-where a forbidden call fails at once; `tests/unit/test_workflow_purity.py` bans I/O imports in
-`workflows/`; and the workflow modules keep no mutable module state, so histories replayed one
-after another cannot leak into each other. Classes an auditor names (`--workflow`) are not
-checked by the suite, so they replay sandboxed by default.
+events. The sandbox guards the *code* (no clock, no I/O, no shared globals), not a history:
+workers pass the `workflows` package through it too, `tests/unit/test_workflow_purity.py`
+refuses in its source the imports and calls the sandbox would, and the workflow modules keep no
+mutable module state, so histories replayed one after another cannot leak into each other.
+Classes an auditor names (`--workflow`) are not checked by the suite, so they replay sandboxed
+by default.
 """
 
 import asyncio

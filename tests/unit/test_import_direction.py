@@ -29,7 +29,7 @@ def lint(root: Path) -> subprocess.CompletedProcess[str]:
 def test_the_project_keeps_its_layers() -> None:
     result = lint(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 kept, 0 broken" in result.stdout
+    assert "2 kept, 0 broken" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -46,6 +46,12 @@ def test_the_project_keeps_its_layers() -> None:
             "passerelle/audit/verify.py",
             "def _late() -> None:\n    from passerelle.cli import common",
             "passerelle.audit.verify -> passerelle.cli.common",
+        ),
+        # The pure domain reaching for the Temporal SDK.
+        (
+            "workflows/domain/views.py",
+            "from temporalio import workflow",
+            "workflows.domain.views -> temporalio",
         ),
         # The workflow importing the activities it only names.
         ("workflows/digest.py", "import activities.digest", "workflows.digest -> activities.digest"),

@@ -7,16 +7,29 @@ latest updates across continue-as-new (`workflows.domain.recent`) and answers wi
 that differs in any way (a near miss) is another update, applied as usual.
 """
 
+from datetime import UTC, datetime
+
 import asyncpg
+from hypothesis import given
+from hypothesis import strategies as st
 from temporalio.testing import WorkflowEnvironment
 
 from schemas import MilestoneRequest
 from tests.conftest import WorkerFactory
+from tests.factories import request
 from tests.workflows.helpers import abandon, latest_status, start
 from workflows.collaboration import CollaborationWorkflow
-from workflows.domain.recent import RECENT_UPDATES, remember_update, update_digest
+from workflows.domain.recent import (
+    DIGEST_CHARS,
+    RECENT_UPDATES,
+    applied_lately,
+    remember_update,
+    update_digest,
+)
+from workflows.domain.state import CollaborationState
 
 SENT = "cli-3f2a9c1e-7b5d-4e8f-9a01-c2d3e4f5a6b7"
+NOW = datetime(2026, 12, 7, 9, tzinfo=UTC)
 NEAR_MISSES = [SENT.upper(), SENT[:-1], SENT + " ", " " + SENT, SENT.replace("-", "_"), SENT[:-1] + "8"]
 
 
@@ -55,9 +68,35 @@ async def test_an_update_resent_to_the_next_run_is_answered_once(
 
 
 def test_the_state_keeps_a_bounded_digest_of_the_latest_ids() -> None:
-    recent: list[str] = []
+    recent = ""
     for n in range(RECENT_UPDATES * 3):
-        remember_update(recent, f"update-{n}-" + "x" * 5000)  # however long the id
-    assert len(recent) == RECENT_UPDATES and all(len(d) == 16 for d in recent)
-    assert recent[-1] == update_digest(f"update-{RECENT_UPDATES * 3 - 1}-" + "x" * 5000)
-    assert update_digest("update-0-" + "x" * 5000) not in recent, "the oldest are dropped"
+        recent = remember_update(recent, f"update-{n}-" + "x" * 5000)  # however long the id
+    assert len(recent) == RECENT_UPDATES * DIGEST_CHARS
+    assert recent.endswith(update_digest(f"update-{RECENT_UPDATES * 3 - 1}-" + "x" * 5000))
+    assert applied_lately(recent, f"update-{RECENT_UPDATES * 2}-" + "x" * 5000), "the oldest kept"
+    assert not applied_lately(recent, f"update-{RECENT_UPDATES * 2 - 1}-" + "x" * 5000), "dropped"
+
+
+@given(
+    ids=st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=60, unique=True),
+    other=st.text(max_size=40),
+)
+def test_only_a_remembered_id_is_found_never_one_straddling_two_digests(ids: list[str], other: str) -> None:
+    """A digest matches only at a digest's boundary: the tail of one and the head of the next
+    never pass for a third id (the neighbours of a remembered id stay unknown)."""
+    recent = ""
+    for update_id in ids:
+        recent = remember_update(recent, update_id)
+    assert all(applied_lately(recent, i) for i in ids)
+    assert applied_lately(recent, other) == (other in ids)
+    straddling = recent[DIGEST_CHARS // 2 : DIGEST_CHARS // 2 + DIGEST_CHARS] if len(ids) > 1 else ""
+    if straddling and straddling not in [update_digest(i) for i in ids]:
+        assert straddling in recent and recent.find(straddling) % DIGEST_CHARS
+
+
+def test_a_state_carried_with_a_list_of_digests_reads_them_end_to_end() -> None:
+    """A run begun before the digests were kept in one string carried them as a list."""
+    kept = [update_digest("a"), update_digest("b")]
+    state = CollaborationState.begin(request(), "w", "r", NOW).model_dump(mode="json")
+    carried = CollaborationState.model_validate({**state, "recent_updates": kept})
+    assert carried.recent_updates == "".join(kept) and applied_lately(carried.recent_updates, "b")

@@ -44,9 +44,11 @@ def keep_recent(entries: list[HistoryEntry]) -> None:
 # continued-as-new (the SDK resends one its server answered only "admitted"; `passerelle` keeps
 # resending for up to two minutes while Temporal sheds load) reaches the next run, which knows
 # the id from here. A thousand ids cover such a resend at any rate one collaboration sees (ten
-# updates in flight at most); 96-bit digests in 16 characters keep the continue-as-new input
-# within its budget (about 19 kB) whatever the ids' length.
+# updates in flight at most). Each is a 96-bit digest in 16 characters, whatever the id's length,
+# and the state keeps them end to end in one string (16 kB at most): a worker holding a thousand
+# aged collaborations holds a thousand strings, not a million.
 RECENT_UPDATES = 1000
+DIGEST_CHARS = 16
 
 
 def update_digest(update_id: str) -> str:
@@ -54,7 +56,21 @@ def update_digest(update_id: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(update_id.encode()).digest()[:12]).decode()
 
 
-def remember_update(recent: list[str], update_id: str) -> None:
-    """Add an applied update's id to `recent`, dropping the oldest beyond `RECENT_UPDATES`."""
-    recent.append(update_digest(update_id))
-    del recent[:-RECENT_UPDATES]
+def remember_update(recent: str, update_id: str) -> str:
+    """Return `recent` with an applied update's digest added, the oldest dropped beyond `RECENT_UPDATES`."""
+    return (recent + update_digest(update_id))[-RECENT_UPDATES * DIGEST_CHARS :]
+
+
+def applied_lately(recent: str, update_id: str) -> bool:
+    """Return True when the digest of `update_id` is one of `recent`'s (at a digest's boundary)."""
+    digest = update_digest(update_id)
+    at = recent.find(digest)
+    while at != -1 and at % DIGEST_CHARS:
+        at = recent.find(digest, at + 1)
+    return at != -1
+
+
+def digests(value: object) -> object:
+    """Read `recent_updates` as the state keeps it: a state carried from a run begun before the
+    digests were kept in one string has them as a list."""
+    return "".join(value) if isinstance(value, list) else value
