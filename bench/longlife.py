@@ -7,11 +7,14 @@ each. The ratio of the medians is the cost of age (target ≤ 1.2).
 
 Memory: two `passerelle worker` processes on the same server, one holding `held` fresh
 collaborations, the other `held` collaborations carrying the old one's real state, taken from its
-latest continue-as-new input (what a worker caches for a collaboration at entry 2,000). Memory per
-cached collaboration is the RSS growth over `held` on each side (target: aged ≤ 1.5 × fresh).
+latest continue-as-new input (what a worker caches for a collaboration at entry 2,000), once its
+burst of updates is older than a resend (`at_rest`). Memory per cached collaboration is the RSS
+growth over `held` on each side (target: aged ≤ 1.5 × fresh); the state as carried mid-burst,
+with a thousand update digests, is weighed too, without a target.
 """
 
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -29,6 +32,8 @@ from passerelle.devstack.servers import find_binary
 from passerelle.platform.worker import build_worker
 from schemas import MilestoneRequest
 from workflows.collaboration import CollaborationWorkflow
+from workflows.domain.recent import RESEND_WINDOW
+from workflows.domain.state import CollaborationState
 
 NOTE = ("Comité de pilotage : budget, périmètre, accès aux données, prochaines étapes. " * 60)[:4000]
 
@@ -86,9 +91,19 @@ async def run(entries: int = 2000, samples: int = 60, held: int = 300) -> Report
                 }
             )
             report.target(f"update latency, entry {entries:,} / entry 10", aged / young, 1.2, at_least=False)
-            per_fresh, per_aged = await weigh(env, url, settings.encryption_keys, carried, held, tag)
+            request, burst = carried
+            per_fresh, per_aged = await weigh(
+                env, url, settings.encryption_keys, [request, at_rest(burst)], held, tag
+            )
+            _, per_burst = await weigh(env, url, settings.encryption_keys, carried, held, f"{tag}b")
             report.values.update(
-                {"kb_per_fresh_collaboration": per_fresh, "kb_per_aged_collaboration": per_aged}
+                {
+                    "kb_per_fresh_collaboration": per_fresh,
+                    "kb_per_aged_collaboration": per_aged,
+                    "kb_per_aged_collaboration_mid_burst": per_burst,
+                    "carried_state_bytes": carried_bytes(at_rest(burst)),
+                    "carried_state_bytes_mid_burst": carried_bytes(burst),
+                }
             )
             report.target(
                 "memory per cached collaboration, aged / fresh", per_aged / per_fresh, 1.5, at_least=False
@@ -152,6 +167,22 @@ async def weigh(
             proc.terminate()
             proc.wait(30)
     return round(grown["fresh"], 1), round(grown["aged"], 1)
+
+
+def at_rest(carried: dict[str, Any]) -> dict[str, Any]:
+    """Return the state an aged collaboration carries once its latest updates are older than a
+    resend (`workflows.domain.recent.RESEND_WINDOW`), as its run settles it: the bench grows the
+    old collaboration in a burst of 2,000 updates in about a minute and a half, which a real one
+    spreads over months; mid-burst its state carries a thousand update digests."""
+    state = CollaborationState.model_validate(carried)
+    state.recent_updates.settle(state.history[-1].at + 2 * RESEND_WINDOW)
+    return state.model_dump(mode="json")
+
+
+def carried_bytes(carried: dict[str, Any]) -> dict[str, int]:
+    """Return the carried state's JSON bytes by field, the largest ones (what each costs a worker)."""
+    sizes = {name: len(json.dumps(value, ensure_ascii=False).encode()) for name, value in carried.items()}
+    return {"all": sum(sizes.values()), **{k: v for k, v in sorted(sizes.items(), key=lambda kv: -kv[1])[:4]}}
 
 
 def keys_b64(keys: Any) -> list[tuple[str, str]]:

@@ -29,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.deliveries import Deliveries
     from workflows.delivery_policy import RECORD_RETRY, RECORD_TIMEOUT
     from workflows.domain import approvals, playbook_ops, views
-    from workflows.domain.recent import applied_lately, remember_update
     from workflows.domain.state import CollaborationState
     from workflows.domain.update import Update
     from workflows.handlers import Judged, declared_updates, update_id
@@ -105,6 +104,7 @@ class CollaborationWorkflow:
                 await self._deliveries.drain(state, handover=self._bounded(), prompt=self._prompt)
                 if state.outcome is not None:  # closed while draining: complete, no empty run
                     break
+                state.recent_updates.settle(workflow.now())  # what is older than a resend, goes
                 workflow.continue_as_new(args=[state.request, state])
             seen, now = self._version, workflow.now()
             reminder, due_soon = state.next_reminder_at, state.due_soon_at
@@ -184,7 +184,7 @@ class CollaborationWorkflow:
             return [update.operation(state, valid, fetched if update.fetch else verdict, now)]
 
         status = await self._change(apply)
-        state.recent_updates = remember_update(state.recent_updates, update_id())
+        state.recent_updates.remember(update_id(), workflow.now())
         return status
 
     def _repeated(self) -> bool:
@@ -194,7 +194,7 @@ class CollaborationWorkflow:
         continued-as-new reaches this run (`workflows.domain.recent.RECENT_UPDATES`)."""
         info = workflow.current_update_info()
         state = self._state
-        return info is not None and state is not None and applied_lately(state.recent_updates, info.id)
+        return info is not None and state is not None and state.recent_updates.knows(info.id)
 
     async def _load_playbook(self, lookup: PlaybookLookup) -> PlaybookLoad:
         load: PlaybookLoad = await workflow.execute_activity(

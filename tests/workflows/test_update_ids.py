@@ -7,7 +7,9 @@ latest updates across continue-as-new (`workflows.domain.recent`) and answers wi
 that differs in any way (a near miss) is another update, applied as usual.
 """
 
-from datetime import UTC, datetime
+import base64
+import hashlib
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from hypothesis import given
@@ -19,13 +21,7 @@ from tests.conftest import WorkerFactory
 from tests.factories import request
 from tests.workflows.helpers import abandon, latest_status, start
 from workflows.collaboration import CollaborationWorkflow
-from workflows.domain.recent import (
-    DIGEST_CHARS,
-    RECENT_UPDATES,
-    applied_lately,
-    remember_update,
-    update_digest,
-)
+from workflows.domain.recent import DIGEST_CHARS, RECENT_UPDATES, RESEND_WINDOW, RecentUpdates, update_digest
 from workflows.domain.state import CollaborationState
 
 SENT = "cli-3f2a9c1e-7b5d-4e8f-9a01-c2d3e4f5a6b7"
@@ -68,13 +64,34 @@ async def test_an_update_resent_to_the_next_run_is_answered_once(
 
 
 def test_the_state_keeps_a_bounded_digest_of_the_latest_ids() -> None:
-    recent = ""
-    for n in range(RECENT_UPDATES * 3):
-        recent = remember_update(recent, f"update-{n}-" + "x" * 5000)  # however long the id
-    assert len(recent) == RECENT_UPDATES * DIGEST_CHARS
-    assert recent.endswith(update_digest(f"update-{RECENT_UPDATES * 3 - 1}-" + "x" * 5000))
-    assert applied_lately(recent, f"update-{RECENT_UPDATES * 2}-" + "x" * 5000), "the oldest kept"
-    assert not applied_lately(recent, f"update-{RECENT_UPDATES * 2 - 1}-" + "x" * 5000), "dropped"
+    recent = RecentUpdates()
+    for n in range(RECENT_UPDATES * 3):  # a burst: all within one window
+        recent.remember(f"update-{n}-" + "x" * 5000, NOW)  # however long the id
+    assert len(recent.current) + len(recent.earlier) == RECENT_UPDATES * DIGEST_CHARS
+    assert recent.knows(f"update-{RECENT_UPDATES * 3 - 1}-" + "x" * 5000)
+    assert recent.knows(f"update-{RECENT_UPDATES * 2}-" + "x" * 5000), "the oldest kept"
+    assert not recent.knows(f"update-{RECENT_UPDATES * 2 - 1}-" + "x" * 5000), "dropped"
+
+
+@given(
+    offsets=st.lists(st.integers(min_value=0, max_value=3_600), min_size=1, max_size=40),
+    later=st.integers(min_value=0, max_value=3_600),
+)
+def test_a_digest_is_kept_for_a_resend_window_at_least_and_two_at_most(
+    offsets: list[int], later: int
+) -> None:
+    """Applied at t, an update is known at any settle up to t + RESEND_WINDOW, never after t + 2 windows."""
+    recent = RecentUpdates()
+    times = [NOW + timedelta(seconds=s) for s in sorted(offsets)]
+    for n, at in enumerate(times):
+        recent.remember(f"u{n}", at)
+    now = times[-1] + timedelta(seconds=later)
+    recent.settle(now)
+    for n, at in enumerate(times):
+        if now - at < RESEND_WINDOW:
+            assert recent.knows(f"u{n}"), (at, now)
+        elif now - at >= 2 * RESEND_WINDOW:
+            assert not recent.knows(f"u{n}"), (at, now)
 
 
 @given(
@@ -84,19 +101,26 @@ def test_the_state_keeps_a_bounded_digest_of_the_latest_ids() -> None:
 def test_only_a_remembered_id_is_found_never_one_straddling_two_digests(ids: list[str], other: str) -> None:
     """A digest matches only at a digest's boundary: the tail of one and the head of the next
     never pass for a third id (the neighbours of a remembered id stay unknown)."""
-    recent = ""
+    recent = RecentUpdates()
     for update_id in ids:
-        recent = remember_update(recent, update_id)
-    assert all(applied_lately(recent, i) for i in ids)
-    assert applied_lately(recent, other) == (other in ids)
-    straddling = recent[DIGEST_CHARS // 2 : DIGEST_CHARS // 2 + DIGEST_CHARS] if len(ids) > 1 else ""
-    if straddling and straddling not in [update_digest(i) for i in ids]:
-        assert straddling in recent and recent.find(straddling) % DIGEST_CHARS
+        recent.remember(update_id, NOW)
+    assert all(recent.knows(i) for i in ids)
+    assert recent.knows(other) == (other in ids)
+    kept = recent.current
+    straddling = kept[DIGEST_CHARS // 2 : DIGEST_CHARS // 2 + DIGEST_CHARS]
+    if len(ids) > 1 and straddling not in [update_digest(i) for i in ids]:
+        assert kept.find(straddling) % DIGEST_CHARS  # found only off a boundary: never a match
 
 
-def test_a_state_carried_with_a_list_of_digests_reads_them_end_to_end() -> None:
-    """A run begun before the digests were kept in one string carried them as a list."""
-    kept = [update_digest("a"), update_digest("b")]
+def test_a_state_carried_by_an_earlier_run_reads_its_digests() -> None:
+    """Runs begun before kept 96-bit digests (16 characters) in a list, then end to end: each is
+    read as its first 64 bits, the digest of the same id today, and kept one more window."""
+    old = [base64.urlsafe_b64encode(hashlib.sha256(i.encode()).digest()[:12]).decode() for i in ("a", "b")]
     state = CollaborationState.begin(request(), "w", "r", NOW).model_dump(mode="json")
-    carried = CollaborationState.model_validate({**state, "recent_updates": kept})
-    assert carried.recent_updates == "".join(kept) and applied_lately(carried.recent_updates, "b")
+    for carried in (old, "".join(old)):
+        recent = CollaborationState.model_validate({**state, "recent_updates": carried}).recent_updates
+        assert recent.knows("a") and recent.knows("b") and not recent.knows("c")
+        recent.settle(NOW)
+        assert recent.knows("b")
+        recent.settle(NOW + 2 * RESEND_WINDOW)
+        assert not recent.knows("b")

@@ -9,6 +9,9 @@ however long its fields are (the payload budget, docs/guarantees.md).
 
 import base64
 import hashlib
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
 
 from schemas import HistoryEntry
 
@@ -42,35 +45,83 @@ def keep_recent(entries: list[HistoryEntry]) -> None:
 # Updates applied lately, by a digest of their id, carried across continue-as-new. Temporal
 # applies an update id once per run; a client that sends an update again after its run
 # continued-as-new (the SDK resends one its server answered only "admitted"; `passerelle` keeps
-# resending for up to two minutes while Temporal sheds load) reaches the next run, which knows
-# the id from here. A thousand ids cover such a resend at any rate one collaboration sees (ten
-# updates in flight at most). Each is a 96-bit digest in 16 characters, whatever the id's length,
-# and the state keeps them end to end in one string (16 kB at most): a worker holding a thousand
-# aged collaborations holds a thousand strings, not a million.
+# resending for up to two minutes while Temporal sheds load, `passerelle.platform.pressure`)
+# reaches the next run, which knows the id from here.
+# - A digest is kept for at least `RESEND_WINDOW` of workflow time after its update was applied,
+#   and at most twice that: a collaboration at rest carries none (every carried byte costs a
+#   worker about five in memory, docs/benchmarks.md).
+# - At most `RECENT_UPDATES` are kept: a thousand cover a resend at any rate one collaboration
+#   sees (ten updates in flight at most).
+# - Each is the first 64 bits of the id's SHA-256 in 11 characters, whatever the id's length:
+#   the chance that a new update passes for one of a thousand kept is 1000 / 2**64.
 RECENT_UPDATES = 1000
-DIGEST_CHARS = 16
+RESEND_WINDOW = timedelta(minutes=5)
+DIGEST_CHARS = 11
 
 
 def update_digest(update_id: str) -> str:
-    """Return the 96-bit digest the state keeps of an update id, in 16 URL-safe characters."""
-    return base64.urlsafe_b64encode(hashlib.sha256(update_id.encode()).digest()[:12]).decode()
+    """Return the 64-bit digest the state keeps of an update id, in 11 URL-safe characters."""
+    return _encode(hashlib.sha256(update_id.encode()).digest()[:8])
 
 
-def remember_update(recent: str, update_id: str) -> str:
-    """Return `recent` with an applied update's digest added, the oldest dropped beyond `RECENT_UPDATES`."""
-    return (recent + update_digest(update_id))[-RECENT_UPDATES * DIGEST_CHARS :]
+def _encode(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def applied_lately(recent: str, update_id: str) -> bool:
-    """Return True when the digest of `update_id` is one of `recent`'s (at a digest's boundary)."""
-    digest = update_digest(update_id)
-    at = recent.find(digest)
-    while at != -1 and at % DIGEST_CHARS:
-        at = recent.find(digest, at + 1)
+def _slot(now: datetime) -> int:
+    return int(now.timestamp() // RESEND_WINDOW.total_seconds())
+
+
+def _found(digests: str, digest: str) -> bool:
+    at = digests.find(digest)
+    while at != -1 and at % DIGEST_CHARS:  # only at a digest's boundary
+        at = digests.find(digest, at + 1)
     return at != -1
 
 
-def digests(value: object) -> object:
-    """Read `recent_updates` as the state keeps it: a state carried from a run begun before the
-    digests were kept in one string has them as a list."""
-    return "".join(value) if isinstance(value, list) else value
+class RecentUpdates(BaseModel):
+    """The digests of the updates applied in the current `RESEND_WINDOW` slot of workflow time
+    and in the one before, each end to end in one string."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current: str = ""
+    earlier: str = ""
+    slot: int | None = None  # of `current`; None: carried without a time (kept one slot more)
+
+    def knows(self, update_id: str) -> bool:
+        """Return True when `update_id` was applied lately."""
+        digest = update_digest(update_id)
+        return _found(self.current, digest) or _found(self.earlier, digest)
+
+    def remember(self, update_id: str, now: datetime) -> None:
+        """Keep the digest of an update applied at `now`, dropping the oldest beyond the bounds."""
+        self.settle(now)
+        self.current += update_digest(update_id)
+        excess = len(self.earlier) + len(self.current) - RECENT_UPDATES * DIGEST_CHARS
+        if excess > 0:
+            cut = min(excess, len(self.earlier))
+            self.earlier = self.earlier[cut:]
+            self.current = self.current[excess - cut :]
+
+    def settle(self, now: datetime) -> None:
+        """Drop the digests older than the slot before `now`'s: one added in slot s is kept
+        through slot s + 1, so for at least `RESEND_WINDOW`."""
+        slot = _slot(now)
+        if self.slot is None:  # carried without a time: kept through this slot
+            self.earlier, self.current, self.slot = self.earlier + self.current, "", slot
+        elif slot == self.slot + 1:
+            self.earlier, self.current, self.slot = self.current, "", slot
+        elif slot > self.slot + 1:
+            self.earlier, self.current, self.slot = "", "", slot
+
+
+def carried_updates(value: object) -> object:
+    """Read `recent_updates` as a state carried by an earlier run holds it: a list of 96-bit
+    digests (16 characters each), or those digests end to end; each becomes its first 64 bits."""
+    if isinstance(value, list):
+        value = "".join(value)
+    if isinstance(value, str):
+        old = [value[i : i + 16] for i in range(0, len(value), 16)]
+        return RecentUpdates(current="".join(_encode(base64.urlsafe_b64decode(d)[:8]) for d in old))
+    return value

@@ -33,7 +33,7 @@ from schemas.imports import effective_at
 from schemas.privacy import Rekey
 from schemas.status import PartnerAnswerSeen, Withdrawal
 from workflows.domain.progress import Progress
-from workflows.domain.recent import digests, keep_recent
+from workflows.domain.recent import RecentUpdates, carried_updates, keep_recent
 from workflows.domain.reminders import DUE_SOON_FRACTION, MAX_REMINDERS_PER_STAGE, next_reminder
 
 
@@ -82,8 +82,10 @@ class CollaborationState(BaseModel):
     rekey: Rekey | None = None
     # Parties whose address was erased with no replacement: nobody is written to in their place.
     erased_parties: list[str] = []
-    # Digests of the ids of the updates applied lately, end to end (`workflows.domain.recent`).
-    recent_updates: Annotated[str, BeforeValidator(digests)] = ""
+    # Digests of the ids of the updates applied lately (`workflows.domain.recent.RecentUpdates`).
+    recent_updates: Annotated[RecentUpdates, BeforeValidator(carried_updates)] = Field(
+        default_factory=RecentUpdates
+    )
 
     @classmethod
     def begin(
