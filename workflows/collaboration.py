@@ -91,6 +91,8 @@ class CollaborationWorkflow:
         if self._loading:
             load = await self._load_playbook(PlaybookLookup(programme=state.request.programme))
             adopted = playbook_ops.start_under(state, load, workflow.now())
+            if adopted:  # a change: an update judged before it is judged again, under the playbook
+                self._version += 1
             self._loading = False
             self._publish()
         if self._started is not None:
@@ -167,12 +169,15 @@ class CollaborationWorkflow:
         """Apply the update's operation with what its rule found.
 
         The rule runs again only when its verdict is missing (on replay validators do not run)
-        or stale (another change came first while this one waited for the playbook)."""
+        or stale (the state changed while it waited: the playbook read at the start, or another
+        update first)."""
         if self._repeated():
             return views.status(self._started_state(), workflow.now(), with_history=False)
         judged = self._judged.pop(update_id(), None)
         valid = judged.request if judged else parse_request(update.model, request, update.name, accepted=True)
-        if self._loading:  # its gates apply to this update too
+        if self._loading or update.fetch:  # its gates apply to this update too
+            # An update that reads first has always waited here, loading or not: its activity
+            # is scheduled where its histories have it.
             await workflow.wait_condition(lambda: not self._loading)
         state = self._started_state()
         fetched = await self._load_playbook(update.fetch(state, valid)) if update.fetch else None

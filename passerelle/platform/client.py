@@ -61,7 +61,7 @@ class RefusalsInClear(DefaultFailureConverter):
     """Encrypts every failure message and stack trace, except the workflow's refusals of input.
 
     An error may quote the data it choked on, so failures are encoded. A refusal of the workflow's
-    rules (`workflows.domain.rules.REFUSALS`: an illegal move, an unmet gate, four eyes...) or of invalid
+    rules (`workflows.domain.updates.REFUSALS`: an illegal move, an unmet gate, four eyes...) or of invalid
     input (`workflows.requests.INPUT_ERRORS`: a start input or update that does not decode) is
     the answer an operator needs to read wherever they sent it, the Web UI included, which shows
     an encoded failure only as "Encoded failure". Their messages are written from the rules' own

@@ -153,6 +153,7 @@ async def migrate(url: str, *, worker_role: str | None = None) -> list[str]:
             exists = await conn.fetchval(LEDGER_EXISTS)
             done = {row["version"] for row in await conn.fetch(APPLIED)} if exists else set()
             pending = [(v, sql) for v, sql in migration_files() if v not in done]
+            missing: list[str] = []
             try:
                 if pending and not exists:
                     await conn.execute(CREATE_LEDGER)
@@ -166,11 +167,16 @@ async def migrate(url: str, *, worker_role: str | None = None) -> list[str]:
                     await conn.execute(ADD_KINDS, missing)
                     log.info("event kinds added", kinds=missing)
             except asyncpg.InsufficientPrivilegeError:
-                what = [f"migrations {', '.join(v for v, _ in pending)}"] if pending else []
-                what += [f"event kinds {', '.join(missing)}"] if not pending else []
-                raise SystemExit(
-                    f"{' and '.join(what)} are pending and this database role may not apply them: "
-                    "run `passerelle migrate` as the owner role"
+                if pending or missing:
+                    what = f"migrations {', '.join(v for v, _ in pending)}" if pending else ""
+                    what = what or f"event kinds {', '.join(missing)}"
+                    raise SystemExit(
+                        f"{what} are pending and this database role may not apply them: "
+                        "run `passerelle migrate` as the owner role"
+                    ) from None
+                raise SystemExit(  # a role granted before `event_kinds` existed cannot read it
+                    "this database role may not read the event kinds: run `passerelle migrate "
+                    "--grant-worker ROLE` as the owner role"
                 ) from None
             if worker_role is not None:
                 await grant_worker(conn, worker_role)

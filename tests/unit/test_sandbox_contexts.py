@@ -3,8 +3,8 @@
 `passerelle.platform.sandbox`'s runner (on the SDK versions the suite runs on, the shortcut of
 `passerelle.platform.sdk_shortcuts`) reads the context from the instance inside the sandbox
 instead of executing code in it. Same instance details, same command: the same context as the
-SDK's own runner, and no code run in the sandbox to get it. Every workflow test then runs on this runner
-(`strict`), and the data-key tests show each payload sealed under its own collaboration's key.
+SDK's own runner, and no code run in the sandbox to get it. Every workflow test then runs on this runner, as
+workers do, and the data-key tests show each payload sealed under its own collaboration's key.
 """
 
 import dataclasses

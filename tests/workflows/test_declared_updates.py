@@ -11,16 +11,20 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from passerelle.intake.playbooks import read
 from passerelle.platform.client import converter_for
 from passerelle.platform.settings import Settings
 from passerelle.platform.worker import WORKFLOWS, workflow_runner
-from schemas import MilestoneRequest, PauseRequest
+from schemas import MilestoneRequest, PauseRequest, Stage, StageChange
 from tests.conftest import WorkerFactory
+from tests.factories import request_data
 from tests.workflows.helpers import abandon, start
+from tests.workflows.test_playbooks import EXAMPLE, apply_example
 from workflows.collaboration import CollaborationWorkflow
 from workflows.domain.updates import UPDATES
 
@@ -88,3 +92,32 @@ def test_every_update_is_one_declaration_with_a_distinct_name_and_command() -> N
     for name, update in UPDATES.items():
         assert update.name == name and update.doc.endswith(".") and update.doc[0].isupper()
         assert getattr(CollaborationWorkflow, name).__doc__ == update.doc
+
+
+async def test_an_update_sent_with_the_start_is_judged_under_the_playbook_it_waited_for(
+    dev_env: WorkflowEnvironment, run_worker: WorkerFactory, pool: Any, task_queue: str, workflow_id: str
+) -> None:
+    """Update-with-start: the validator judges before the playbook is read (no gate yet); the
+    handler waits for it, and since the state changed, judges again: the gate refuses the move."""
+    gates = {"qualification": {"milestones": [{"kind": "first call", "evidence": False}]}}
+    playbook = await apply_example(pool, gates={**read(EXAMPLE).playbook.model_dump()["gates"], **gates})
+    client = dev_env.client
+    async with run_worker(client):
+        starting = WithStartWorkflowOperation(
+            CollaborationWorkflow.run,
+            request_data(programme=playbook.programme),
+            id=workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )
+        with pytest.raises(WorkflowUpdateFailedError) as info:
+            await client.execute_update_with_start_workflow(
+                CollaborationWorkflow.advance,
+                StageChange(to=Stage.QUALIFICATION, by="ops"),
+                start_workflow_operation=starting,
+            )
+        assert getattr(info.value.cause, "type", None) == "GateUnmet", info.value.cause
+        handle = await starting.workflow_handle()
+        status = await handle.query(CollaborationWorkflow.status)
+        assert status.stage is Stage.INTRODUCTION and status.playbook == f"{playbook.programme} v1"
+        await abandon(handle)

@@ -1,9 +1,9 @@
 """The gate rules of playbooks, written once: what a move needs, what is missing, who must act.
 
 Refusal messages name rules, stages, milestone kinds and the playbook, never a person: clients
-show them in clear (`workflows.domain.rules.REFUSALS`).
+show them in clear (`workflows.domain.updates.REFUSALS`).
 
-One pure module, like the transition table: the workflow's validators and handlers, its status
+One pure module, like the transition table: the updates' rules and operations, the status
 and the CLI all read a collaboration's playbook progress through these functions
 (docs/playbooks.md). `Progress` is a summary, never a growing list: the milestones the playbook
 names, one scorecard per evaluator (at most `MAX_EVALUATORS`), one approval per gate, one pending

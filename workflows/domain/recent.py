@@ -15,8 +15,10 @@ from pydantic import BaseModel, ConfigDict
 
 from schemas import HistoryEntry
 
-RECENT_ENTRIES = 20
-RECENT_BYTES = 24_000  # UTF-8 bytes of text across the kept entries: every field at its maximum fits ~10
+# What a reader of the `status` query needs to see of the latest activity; every carried byte
+# costs a worker holding the collaboration about nine (docs/benchmarks.md, long life).
+RECENT_ENTRIES = 10
+RECENT_BYTES = 12_000  # UTF-8 bytes of text across the kept entries: every field at its maximum fits ~5
 NOTE_PREVIEW = 280  # characters of a note kept in the state; the full note is in PostgreSQL
 _OVERHEAD = 200  # bytes an entry weighs besides its text (seq, kind, dates, JSON keys)
 

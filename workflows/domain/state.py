@@ -1,10 +1,11 @@
-"""The state of one collaboration and the pure rules that change it.
+"""The state of one collaboration: its stall clock, its reminders and the entries it keeps.
 
-The workflow owns a `CollaborationState` and calls these methods from its update handlers and its
-timer loop; each returns the `HistoryEntry` to record. Nothing here does I/O or reads a clock: the
-caller passes `now` (the workflow's time), so the same rules run in unit tests, in the workflow and
-on replay. The state is carried across continue-as-new; it stays small whatever the
-collaboration's age, because it keeps only the latest entries (`workflows.domain.recent`).
+The workflow owns a `CollaborationState`; the updates' operations (`workflows.domain.updates`)
+and its timer loop change it, and each change returns the `HistoryEntry` to record. Nothing here
+does I/O or reads a clock: the caller passes `now` (the workflow's time), so the same rules run
+in unit tests, in the workflow and on replay. The state is carried across continue-as-new; it
+stays small whatever the collaboration's age, because it keeps only the latest entries
+(`workflows.domain.recent`).
 
 Stall clock (docs/operators.md, "Reminders"): a stage change (`advance`), a milestone
 (`record_milestone`) and a `resume` are news. Each restarts the clock (`restart_clock`): it clears
@@ -20,7 +21,7 @@ that restarts the clock clears the snooze.
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, field_serializer
 
 from schemas import (
     CollaborationRequest,
@@ -86,6 +87,11 @@ class CollaborationState(BaseModel):
     recent_updates: Annotated[RecentUpdates, BeforeValidator(carried_updates)] = Field(
         default_factory=RecentUpdates
     )
+
+    @field_serializer("history")
+    def _kept(self, history: list[HistoryEntry]) -> list[dict[str, Any]]:
+        # Carried without the fields an entry leaves empty: they read back as their defaults.
+        return [entry.model_dump(mode="json", exclude_none=True) for entry in history]
 
     @classmethod
     def begin(

@@ -1,7 +1,7 @@
 """What an update is, declared once: its name, its request's model, its rule and its operation.
 
 The workflow generates each update's handler and validator from its declaration
-(`workflows.collaboration`), `passerelle bulk` runs its rule on visibility rows, and the CLI's
+(`workflows.handlers`), `passerelle bulk` runs its rule on visibility rows, and the CLI's
 command table and `passerelle schema` read its name, command and text. Adding an update is one
 `Update(...)` in a module of this package, listed in `workflows.domain.updates`.
 
