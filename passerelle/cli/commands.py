@@ -2,10 +2,14 @@
 
 `passerelle NAME ...` imports only NAME's module, so that no command pays for the Temporal SDK,
 the audit code, matplotlib or aiohttp unless it uses them. The commands that send an update are
-read from the updates' declarations (`update_commands`), which import the contract: only the
-listing and those commands pay for it. `tests/unit/test_cli_startup.py` checks the listing against
-the commands the modules register, so a new or renamed command cannot be left out.
+read from the updates' declarations (`update_commands`), without importing them.
+`tests/unit/test_cli_startup.py` checks the listing against the commands the modules register,
+so a new or renamed command cannot be left out.
 """
+
+import ast
+import importlib.util
+from pathlib import Path
 
 # command: (module of passerelle.cli, its help's first paragraph); in the order of the listing
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -58,10 +62,37 @@ UPDATE_MODULE = "updates"  # `passerelle.cli.updates` registers a command per de
 
 
 def update_commands() -> dict[str, tuple[str, str]]:
-    """Return the command of each declared update that has one, with the update's text."""
-    from workflows.domain.updates import UPDATES
+    """Return the command of each declared update that has one, with the update's text.
 
-    return {u.command: (UPDATE_MODULE, u.doc) for u in UPDATES.values() if u.command is not None}
+    Read from the declarations' source (`workflows/domain/updates.py` names the families, each
+    family module holds its `Update(...)` calls with literal names and texts), so that the listing
+    costs no import of the contract. `tests/unit/test_cli_startup.py` checks it against the
+    declarations as imported."""
+    spec = importlib.util.find_spec("workflows.domain")
+    assert spec is not None and spec.submodule_search_locations is not None
+    folder = Path(spec.submodule_search_locations[0])
+    found: dict[str, tuple[str, str]] = {}
+    for family in _families(ast.parse((folder / "updates.py").read_text())):
+        for node in ast.walk(ast.parse((folder / f"{family}.py").read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Update":
+                fields = dict(zip(_FIELDS, node.args, strict=False)) | {
+                    k.arg: k.value for k in node.keywords if k.arg
+                }
+                command = fields.get("command")
+                if command is not None:
+                    found[ast.literal_eval(command)] = (UPDATE_MODULE, ast.literal_eval(fields["doc"]))
+    return found
+
+
+_FIELDS = ("name", "model", "rule", "operation", "doc")  # `Update`'s positional fields
+
+
+def _families(registry: ast.Module) -> list[str]:
+    """Return the family modules `workflows.domain.updates` lists, in its order."""
+    for node in ast.walk(registry):
+        if isinstance(node, ast.comprehension) and isinstance(node.iter, ast.Tuple):
+            return [element.id for element in node.iter.elts if isinstance(element, ast.Name)]
+    raise LookupError("workflows/domain/updates.py lists no families")
 
 
 def every_command() -> dict[str, tuple[str, str]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typer.main import get_command
 
 from passerelle.cli import app_for, full_app
-from passerelle.cli.commands import every_command
+from passerelle.cli.commands import every_command, update_commands
 
 PASSERELLE = str(Path(sys.executable).parent / "passerelle")
 # What a listing must never load: the SDK, the charts, the web servers, the spreadsheets, the
@@ -94,4 +94,16 @@ def test_list_reads_the_visibility_service_without_the_sdk_client_or_the_contrac
     assert sorted(m for m in modules if m.split(".")[0] in unwanted or m.startswith(unwanted)) == []
     assert (
         not {"passerelle.cli.common", "passerelle.platform.client", "passerelle.devstack.servers"} & modules
+    )
+
+
+def test_the_update_commands_are_read_from_the_declarations_without_importing_them() -> None:
+    """The listing reads the declarations' source; it says what importing them says, in order."""
+    from workflows.domain.updates import UPDATES
+
+    declared = {u.command: ("updates", u.doc) for u in UPDATES.values() if u.command is not None}
+    assert list(update_commands().items()) == list(declared.items())
+    modules = imported("--help")
+    assert (
+        "schemas" not in modules and "pydantic" not in modules and "workflows.domain.updates" not in modules
     )
