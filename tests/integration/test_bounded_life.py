@@ -33,6 +33,7 @@ from tests.integration.test_webhook_notifications import receiver as receiver
 from tests.workflows.helpers import start
 from workflows.collaboration import CollaborationWorkflow
 from workflows.domain.notifications import notification_for
+from workflows.domain.recent import RECENT_ENTRIES
 from workflows.domain.state import CollaborationState
 
 DAY = timedelta(days=1)
@@ -221,7 +222,7 @@ async def test_status_shows_the_whole_history_from_postgres(
             cli, "--json", PASSERELLE_STATE_DIR="/nonexistent", PASSERELLE_DATABASE_URL=""
         )
     assert (answer.history, answer.entries) == ([], 31)
-    assert [e.seq for e in kept.history] == list(range(12, 32))
+    assert [e.seq for e in kept.history] == list(range(32 - RECENT_ENTRIES, 32))
     assert full.returncode == 0, full.stderr
     entries = json.loads(full.stdout)["history"]
     assert [e["seq"] for e in entries] == list(range(1, 32)) and entries[-1]["note"] == "é" * 400
