@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from passerelle.cli.commands import COMMANDS, every_command
+from passerelle.cli.commands import COMMANDS, UPDATE_MODULE, every_command
 
 HELP = "Durable corporate–start-up collaborations on Temporal and PostgreSQL."
 # Errors that are one line on stderr, never a traceback, by the module that defines them (looked
@@ -65,11 +65,12 @@ def app_for(args: list[str]) -> typer.Typer:
     if name in COMMANDS:
         _register(app, COMMANDS[name][0])
         return app
-    commands = every_command()
-    if name in commands:  # an update's command
-        _register(app, commands[name][0])
-        return app
-    for command, (_, text) in commands.items():
+    if name is not None:  # an update's command (the declarations name them), or an unknown one
+        _register(app, UPDATE_MODULE)
+        if any(c.name == name for c in app.registered_commands):
+            return app
+        app = new_app()
+    for command, (_, text) in every_command().items():
         app.command(command, help=text, add_help_option=False)(_listed)
     return app
 

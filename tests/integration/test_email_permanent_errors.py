@@ -64,6 +64,31 @@ def outcomes(rows: list[asyncpg.Record]) -> list[tuple[str, str, int]]:
     return [(r["event"], r["status"], r["attempts"]) for r in rows]
 
 
+async def through_sink(
+    dev_env: WorkflowEnvironment,
+    run_worker: WorkerFactory,
+    pool: asyncpg.Pool,
+    workflow_id: str,
+    task_queue: str,
+    address: str,
+    *,
+    smtputf8: bool,
+) -> tuple[SinkHandler, list[asyncpg.Record]]:
+    """Start and close a collaboration whose start-up is written to at `address`, through a sink
+    that offers SMTPUTF8 or not; return what the sink received and the delivery rows."""
+    handler = SinkHandler()
+    server = await start_sink(handler, smtputf8=smtputf8)
+    try:
+        async with run_worker(dev_env.client, channels=[smtp_channel(server.sockets[0].getsockname()[1])]):
+            handle, rows = await start_and_close(
+                dev_env, pool, workflow_id, task_queue, startup=startup(address)
+            )
+            await handle.result()
+    finally:
+        server.close()
+    return handler, rows
+
+
 async def test_a_non_ascii_address_goes_with_smtputf8_where_the_server_offers_it(
     dev_env: WorkflowEnvironment,
     run_worker: WorkerFactory,
@@ -72,17 +97,10 @@ async def test_a_non_ascii_address_goes_with_smtputf8_where_the_server_offers_it
     workflow_id: str,
 ) -> None:
     """Both e-mails arrive once, at `иван@nabla.example` as written, beside the ASCII addresses."""
-    handler = SinkHandler()
-    server = await start_sink(handler, smtputf8=True)
-    try:
-        async with run_worker(dev_env.client, channels=[smtp_channel(server.sockets[0].getsockname()[1])]):
-            handle, rows = await start_and_close(
-                dev_env, pool, workflow_id, task_queue, startup=startup(CYRILLIC)
-            )
-            assert outcomes(rows) == [("started", "sent", 1), ("closed", "sent", 1)]
-            await handle.result()
-    finally:
-        server.close()
+    handler, rows = await through_sink(
+        dev_env, run_worker, pool, workflow_id, task_queue, CYRILLIC, smtputf8=True
+    )
+    assert outcomes(rows) == [("started", "sent", 1), ("closed", "sent", 1)]
     introduction, closing = handler.received
     assert sorted(introduction.rcpt_tos) == sorted([CORPORATE, CYRILLIC])
     assert sorted(closing.rcpt_tos) == sorted([CORPORATE, CYRILLIC, "operator@programme.example"])
@@ -98,17 +116,10 @@ async def test_a_non_ascii_address_fails_at_once_where_the_server_cannot_take_it
     workflow_id: str,
 ) -> None:
     """No SMTPUTF8: each message is `failed` after its one attempt, saying why, and none goes out."""
-    handler = SinkHandler()
-    server = await start_sink(handler, smtputf8=False)
-    try:
-        async with run_worker(dev_env.client, channels=[smtp_channel(server.sockets[0].getsockname()[1])]):
-            handle, rows = await start_and_close(
-                dev_env, pool, workflow_id, task_queue, startup=startup(CYRILLIC)
-            )
-            assert outcomes(rows) == [("started", "failed", 1), ("closed", "failed", 1)]
-            await handle.result()
-    finally:
-        server.close()
+    handler, rows = await through_sink(
+        dev_env, run_worker, pool, workflow_id, task_queue, CYRILLIC, smtputf8=False
+    )
+    assert outcomes(rows) == [("started", "failed", 1), ("closed", "failed", 1)]
     assert all(f"{NO_SMTPUTF8}: {CYRILLIC}" in r["result"] for r in rows), [r["result"] for r in rows]
     assert handler.received == []
 
@@ -121,15 +132,10 @@ async def test_an_international_domain_alone_goes_in_idna_to_any_server(
     workflow_id: str,
 ) -> None:
     """The near miss: `partners@nåbla.example` needs no SMTPUTF8; the ASCII addresses go as they are."""
-    handler = SinkHandler()
-    server = await start_sink(handler, smtputf8=False)
-    try:
-        async with run_worker(dev_env.client, channels=[smtp_channel(server.sockets[0].getsockname()[1])]):
-            handle, rows = await start_and_close(dev_env, pool, workflow_id, task_queue, startup=startup(IDN))
-            assert outcomes(rows) == [("started", "sent", 1), ("closed", "sent", 1)]
-            await handle.result()
-    finally:
-        server.close()
+    handler, rows = await through_sink(
+        dev_env, run_worker, pool, workflow_id, task_queue, IDN, smtputf8=False
+    )
+    assert outcomes(rows) == [("started", "sent", 1), ("closed", "sent", 1)]
     idna = validate_email(IDN, check_deliverability=False).ascii_email
     assert idna == "partners@xn--nbla-qoa.example"
     assert sorted(handler.received[0].rcpt_tos) == sorted([CORPORATE, idna])

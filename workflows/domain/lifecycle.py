@@ -14,9 +14,11 @@ from schemas import (
     EventKind,
     HistoryEntry,
     MilestoneRequest,
+    Outcome,
     PauseRequest,
     ResumeRequest,
     SnoozeRequest,
+    Stage,
     StageChange,
 )
 from schemas.playbooks import Gate
@@ -35,10 +37,15 @@ class NotPaused(Refused):
     type = "NotPaused"
 
 
+def _check_move(facts: Facts, target: Stage | Outcome) -> Gate | None:
+    """Refuse a move or an ending the transition table forbids, or whose gate is unmet; return
+    the gate it passes."""
+    check_move(facts.stage, facts.outcome, target)
+    return gates.check_gate(progress_of(facts), facts.stage, target, contacts_of(facts))
+
+
 def check_advance(facts: Facts, change: StageChange) -> Gate | None:
-    """Refuse a move the transition table forbids or whose gate is unmet; return its gate."""
-    check_move(facts.stage, facts.outcome, change.to)
-    return gates.check_gate(progress_of(facts), facts.stage, change.to, contacts_of(facts))
+    return _check_move(facts, change.to)
 
 
 def advance(state: CollaborationState, change: StageChange, gate: Gate | None, now: datetime) -> HistoryEntry:
@@ -73,9 +80,7 @@ def record_milestone(
 
 
 def check_close(facts: Facts, closure: Closure) -> Gate | None:
-    """Refuse an ending the transition table forbids or whose gate is unmet; return its gate."""
-    check_move(facts.stage, facts.outcome, closure.outcome)
-    return gates.check_gate(progress_of(facts), facts.stage, closure.outcome, contacts_of(facts))
+    return _check_move(facts, closure.outcome)
 
 
 def close(state: CollaborationState, closure: Closure, gate: Gate | None, now: datetime) -> HistoryEntry:
