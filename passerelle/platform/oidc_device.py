@@ -66,7 +66,7 @@ class Tokens:
     refresh_token: str | None = None
     id_token: str | None = None
     scope: str = ""
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the token type, not a secret
 
 
 def _tokens(body: dict[str, Any], now: float, previous_refresh: str | None = None) -> Tokens:

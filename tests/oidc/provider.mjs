@@ -13,11 +13,13 @@
 //   OIDC_ACCOUNTS           JSON {login: {email, email_verified?, roles}} replacing the accounts below
 //
 // Test-only administration, on the same port (loopback only):
-//   POST /_test/keys/rotate   a new signing key signs from now on; the old ones stay published
-//   POST /_test/keys/retire   every key but the newest is withdrawn from the JWKS
-//   GET  /_test/keys          {"kids": [...]}, the signing key first
+//   POST /_test/keys/add      publish a new key, not signing yet (verifiers can fetch it first)
+//   POST /_test/keys/promote  the newest key signs from now on; the others stay published
+//   POST /_test/keys/retire   withdraw every key but the signing one from the JWKS
+//   GET  /_test/keys          {"kids": [...]}, the signing key first, the newest last
 // The provider is rebuilt with the new key set; grants, device codes and refresh tokens survive
-// because oidc-provider's in-memory adapter keeps them in module state, shared by every instance.
+// in the store below, which every instance shares (oidc-provider's own in-memory adapter gives each
+// instance a store of its own, so a rebuilt provider would forget every refresh token).
 
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -41,6 +43,61 @@ const accounts = process.env.OIDC_ACCOUNTS
       audrey: { email: 'audrey@audit.example', roles: ['coalition-next:auditor'] },
     };
 
+// oidc-provider's adapter interface, in memory: one record per model and id, with the indexes its
+// lookups need (user code, session uid, grant id).
+const records = new Map();
+const now = () => Math.floor(Date.now() / 1000);
+
+class SharedMemoryAdapter {
+  constructor(model) {
+    this.model = model;
+  }
+
+  key(id) {
+    return `${this.model}:${id}`;
+  }
+
+  async upsert(id, payload, expiresIn) {
+    records.set(this.key(id), { payload, expiresAt: expiresIn ? now() + expiresIn : Infinity });
+    if (payload.userCode) records.set(`userCode:${payload.userCode}`, { payload: id, expiresAt: Infinity });
+    if (payload.uid) records.set(`sessionUid:${payload.uid}`, { payload: id, expiresAt: Infinity });
+    if (payload.grantId) {
+      const members = records.get(`grant:${payload.grantId}`)?.payload ?? [];
+      records.set(`grant:${payload.grantId}`, { payload: [...members, this.key(id)], expiresAt: Infinity });
+    }
+  }
+
+  async find(id) {
+    const record = records.get(this.key(id));
+    if (!record || record.expiresAt < now()) return undefined;
+    return record.payload;
+  }
+
+  async findByUserCode(userCode) {
+    const id = records.get(`userCode:${userCode}`)?.payload;
+    return id && this.find(id);
+  }
+
+  async findByUid(uid) {
+    const id = records.get(`sessionUid:${uid}`)?.payload;
+    return id && this.find(id);
+  }
+
+  async consume(id) {
+    const record = records.get(this.key(id));
+    if (record) record.payload.consumed = now();
+  }
+
+  async destroy(id) {
+    records.delete(this.key(id));
+  }
+
+  async revokeByGrantId(grantId) {
+    for (const key of records.get(`grant:${grantId}`)?.payload ?? []) records.delete(key);
+    records.delete(`grant:${grantId}`);
+  }
+}
+
 function claimsOf(login) {
   const account = accounts[login];
   return {
@@ -60,6 +117,7 @@ let keys = [newSigningKey()];
 
 function configuration() {
   return {
+    adapter: SharedMemoryAdapter,
     jwks: { keys },
     clients: [
       {
@@ -137,8 +195,10 @@ function admin(req, res) {
   if (req.method === 'GET' && path === '/_test/keys') {
     return json(res, 200, { kids: keys.map((k) => k.kid) });
   }
-  if (req.method === 'POST' && path === '/_test/keys/rotate') {
-    keys = [newSigningKey(), ...keys];
+  if (req.method === 'POST' && path === '/_test/keys/add') {
+    keys = [...keys, newSigningKey()];
+  } else if (req.method === 'POST' && path === '/_test/keys/promote') {
+    keys = [keys.at(-1), ...keys.slice(0, -1)];
   } else if (req.method === 'POST' && path === '/_test/keys/retire') {
     keys = keys.slice(0, 1);
   } else {

@@ -2,8 +2,9 @@
 
     with oidc_provider() as provider:
         provider.issuer        # http://127.0.0.1:<port>
-        provider.rotate_keys() # a new signing key; the old one stays published
-        provider.retire_keys() # only the newest key stays published
+        provider.add_key()     # publish a new key, not signing yet
+        provider.promote_key() # the newest key signs; the others stay published
+        provider.retire_keys() # only the signing key stays published
 
 The provider's packages are installed by `npm ci` from package-lock.json, once: again only when
 the lock file is newer than the installed tree. An exclusive file lock keeps two test processes
@@ -59,13 +60,21 @@ class Provider:
         """The published key ids, the signing key first."""
         return list(httpx.get(f"{self.issuer}/_test/keys").json()["kids"])
 
-    def rotate_keys(self) -> list[str]:
-        """Sign with a new key from now on; keep publishing the old ones. Returns the key ids."""
-        return list(httpx.post(f"{self.issuer}/_test/keys/rotate").raise_for_status().json()["kids"])
+    def _keys(self, action: str) -> list[str]:
+        response = httpx.post(f"{self.issuer}/_test/keys/{action}").raise_for_status()
+        return list(response.json()["kids"])
+
+    def add_key(self) -> list[str]:
+        """Publish a new key that does not sign yet. Returns the key ids, the signing one first."""
+        return self._keys("add")
+
+    def promote_key(self) -> list[str]:
+        """Sign with the newest key from now on; keep publishing the others."""
+        return self._keys("promote")
 
     def retire_keys(self) -> list[str]:
-        """Stop publishing every key but the signing one. Returns the key ids left."""
-        return list(httpx.post(f"{self.issuer}/_test/keys/retire").raise_for_status().json()["kids"])
+        """Stop publishing every key but the signing one."""
+        return self._keys("retire")
 
 
 @contextmanager

@@ -58,8 +58,14 @@ class UserStepError(AssertionError):
     pass
 
 
-def complete_device_login(verification_uri_complete: str, login: str, password: str = "any") -> str:
-    """Sign in as `login` and approve the device; return the final page's title."""
+def complete_device_login(
+    verification_uri_complete: str,
+    login: str,
+    password: str = "any",  # noqa: S107 - any is accepted
+    abort: bool = False,
+) -> str:
+    """Sign in as `login` and approve the device (or refuse it, on its confirmation page);
+    return the final page's title."""
     with httpx.Client(follow_redirects=True, timeout=10) as browser:
         response = browser.get(verification_uri_complete)
         for _ in range(MAX_PAGES):
@@ -75,5 +81,12 @@ def complete_device_login(verification_uri_complete: str, login: str, password: 
                 form.fields.update(login=login, password=password)
             if "user_code" in form.fields and "xsrf" not in form.fields:
                 raise UserStepError("the code page has no xsrf field: its cookie was lost")
+            if abort and form.fields.pop("confirm", None) is not None:
+                # The page's "[ Abort ]" button: the same form, with abort instead of confirm.
+                form.fields["abort"] = "yes"
+                response = browser.post(urljoin(str(response.url), form.action), data=form.fields)
+                titled = _Forms()
+                titled.feed(response.text)
+                return titled.title.strip()
             response = browser.post(urljoin(str(response.url), form.action), data=form.fields)
         raise UserStepError(f"no success page after {MAX_PAGES} pages")
