@@ -108,6 +108,11 @@ async def test_refresh_rotates_the_refresh_token(provider: Provider) -> None:
         with pytest.raises(DeviceFlowError) as refused:
             await client.refresh(first.refresh_token)
         assert refused.value.error == "invalid_grant"
+        # The reuse revokes the whole grant, the newest refresh token with it: two `passerelle`
+        # commands that refresh from one cache at once would log the user out.
+        with pytest.raises(DeviceFlowError) as revoked:
+            await client.refresh(second.refresh_token)
+        assert revoked.value.error == "invalid_grant"
 
 
 async def test_a_user_who_aborts_ends_the_flow(provider: Provider) -> None:
