@@ -2,8 +2,7 @@
 
 A draft (docs/identity.md): it asks the provider for a device code, shows the user where to enter
 it, polls the token endpoint until the user has signed in, and refreshes the tokens afterwards.
-httpx does the HTTP: the grant is three form posts, and the client libraries that know the grant
-type name leave the polling loop to their caller anyway.
+httpx does the HTTP: the grant is three form posts, too small to add a client library for.
 
 Polling follows RFC 8628 section 3.5: `authorization_pending` waits `interval` seconds (5 when the
 provider names none), `slow_down` adds 5 seconds to it for good, any other error ends the flow.
