@@ -1,12 +1,13 @@
 """The requests behind each update an operator sends (docs/architecture.md §1, Updates)."""
 
-from pydantic import BaseModel, HttpUrl
+from pydantic import HttpUrl
 
+from schemas.actors import Acted
 from schemas.fields import STRICT, Actor, Days, Kind, Note, Reason
 from schemas.stages import Outcome, Stage
 
 
-class StageChange(BaseModel):
+class StageChange(Acted):
     """`advance`: move the collaboration to another stage."""
 
     model_config = STRICT
@@ -16,7 +17,7 @@ class StageChange(BaseModel):
     note: Note = ""
 
 
-class MilestoneRequest(BaseModel):
+class MilestoneRequest(Acted):
     """`record_milestone`: something worth remembering happened (NDA signed, pilot kick-off...)."""
 
     model_config = STRICT
@@ -27,7 +28,7 @@ class MilestoneRequest(BaseModel):
     evidence_url: HttpUrl | None = None
 
 
-class Closure(BaseModel):
+class Closure(Acted):
     """`close`: end the collaboration with an outcome."""
 
     model_config = STRICT
@@ -37,7 +38,7 @@ class Closure(BaseModel):
     reason: Reason
 
 
-class PauseRequest(BaseModel):
+class PauseRequest(Acted):
     """`pause`: stop chasing the collaboration (holidays, a reorganisation...)."""
 
     model_config = STRICT
@@ -46,7 +47,7 @@ class PauseRequest(BaseModel):
     reason: Reason
 
 
-class ResumeRequest(BaseModel):
+class ResumeRequest(Acted):
     """`resume`: chase again; the stall clock restarts from now."""
 
     model_config = STRICT
@@ -54,7 +55,7 @@ class ResumeRequest(BaseModel):
     by: Actor
 
 
-class SnoozeRequest(BaseModel):
+class SnoozeRequest(Acted):
     """`snooze_reminders`: no reminder before this many days from now, unless news restarts the clock."""
 
     model_config = STRICT

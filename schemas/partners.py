@@ -8,8 +8,9 @@ decides, so a partner can never do more than these four actions, on their own co
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
+from schemas.actors import Acted
 from schemas.fields import STRICT, Text
 
 MAX_PAUSE_DAYS = 60  # "pause us until ...": at most this far from the answer
@@ -29,7 +30,7 @@ class PartnerAction(StrEnum):
     STOPPED = "stopped"  # a withdrawal proposal the operator confirms (close) or not
 
 
-class PartnerAnswer(BaseModel):
+class PartnerAnswer(Acted):
     """`partner_answer`: one party's answer to one e-mail, from one signed link."""
 
     model_config = STRICT

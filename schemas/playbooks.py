@@ -17,6 +17,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from schemas.actors import Acted
 from schemas.fields import STRICT, Actor, Kind, Name, Note, Reason, StallDays
 from schemas.privacy import is_pseudonym
 from schemas.stages import Stage
@@ -210,7 +211,7 @@ class PlaybookLoad(BaseModel):
 # -- the updates of playbook runs (docs/architecture.md §1, Updates) --
 
 
-class ApprovalRequest(BaseModel):
+class ApprovalRequest(Acted):
     """`request_approval`: ask a second person to approve a move or an outcome."""
 
     model_config = STRICT | ConfigDict(populate_by_name=True)
@@ -220,7 +221,7 @@ class ApprovalRequest(BaseModel):
     note: Note = ""
 
 
-class Approval(BaseModel):
+class Approval(Acted):
     """`approve`: the pending approval is granted."""
 
     model_config = STRICT
@@ -229,7 +230,7 @@ class Approval(BaseModel):
     note: Note = ""
 
 
-class Rejection(BaseModel):
+class Rejection(Acted):
     """`reject`: the pending approval is refused; a new one may be requested."""
 
     model_config = STRICT
@@ -241,7 +242,7 @@ class Rejection(BaseModel):
 Score = Annotated[int, Field(ge=SCALE[0], le=SCALE[1])]
 
 
-class Scorecard(BaseModel):
+class Scorecard(Acted):
     """`score`: one evaluator's scores, one per criterion; a new one from the same evaluator
     replaces theirs."""
 
@@ -252,7 +253,7 @@ class Scorecard(BaseModel):
     note: Note = ""
 
 
-class PlaybookAdoption(BaseModel):
+class PlaybookAdoption(Acted):
     """`adopt_playbook`: run under a newer version of the programme's playbook."""
 
     model_config = STRICT

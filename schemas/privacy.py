@@ -16,6 +16,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints, WithJsonSchema
 from pydantic.networks import validate_email
 
+from schemas.actors import Acted
 from schemas.addresses import PSEUDONYM
 from schemas.fields import STRICT, Actor, Reason
 
@@ -51,7 +52,7 @@ def is_pseudonym(value: str) -> bool:
     return re.fullmatch(PSEUDONYM_PATTERN, value) is not None
 
 
-class ContactErasure(BaseModel):
+class ContactErasure(Acted):
     """`erase_contact`: remove an address from a running collaboration (`passerelle privacy erase`).
 
     The workflow replaces the address wherever its state holds it, by `replacement` in a contact

@@ -28,11 +28,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.alarm import Alarm
     from workflows.deliveries import Deliveries
     from workflows.delivery_policy import RECORD_RETRY, RECORD_TIMEOUT
-    from workflows.domain import approvals, playbook_ops, views
+    from workflows.domain import approvals, identity, playbook_ops, views
     from workflows.domain.state import CollaborationState
     from workflows.domain.update import Update
     from workflows.handlers import Judged, declared_updates, update_id
-    from workflows.requests import decode_start, parse_request, refusal
+    from workflows.requests import decode_start, decode_update, refusal
 
 
 @workflow.defn
@@ -160,8 +160,9 @@ class CollaborationWorkflow:
         if self._repeated():
             return
         state = self._started_state()
-        valid = parse_request(update.model, request, update.name)
+        valid = decode_update(update.model, request, update.name)
         with refusal():
+            identity.admit(update.role, valid, state.request.programme, workflow.now())
             verdict = update.rule(state, valid)
         self._judged[update_id()] = Judged(valid, verdict, self._version)
 
@@ -174,7 +175,7 @@ class CollaborationWorkflow:
         if self._repeated():
             return views.status(self._started_state(), workflow.now(), with_history=False)
         judged = self._judged.pop(update_id(), None)
-        valid = judged.request if judged else parse_request(update.model, request, update.name, accepted=True)
+        valid = judged.request if judged else decode_update(update.model, request, update.name, accepted=True)
         if self._loading or update.fetch:  # its gates apply to this update too
             # An update that reads first has always waited here, loading or not: its activity
             # is scheduled where its histories have it.
@@ -186,7 +187,8 @@ class CollaborationWorkflow:
             verdict = (
                 judged.verdict if judged and judged.version == self._version else update.rule(state, valid)
             )
-            return [update.operation(state, valid, fetched if update.fetch else verdict, now)]
+            with state.acting(valid.actor):
+                return [update.operation(state, valid, fetched if update.fetch else verdict, now)]
 
         status = await self._change(apply)
         state.recent_updates.remember(update_id(), workflow.now())

@@ -5,8 +5,10 @@ named as the update and described by its text (the Web UI lists both). Each dele
 workflow's `_check` (decode the request, run the rule) and `_apply` (apply the operation): the
 update's name, model, rule and operation are written once, in its declaration.
 
-The handlers take `Any`, not the model: the SDK would otherwise decode the argument before the
-validator runs and refuse a bad one with only "Failed decoding arguments" (`workflows.requests`).
+The handlers take the payload itself (`RawValue`), not the model: the SDK would otherwise decode
+the argument before the validator runs and refuse a bad one with only "Failed decoding arguments",
+and the codec's mark of who sent it (`schemas.actors.ACTOR_MARK`) would be lost
+(`workflows.requests.unwrap`).
 """
 
 from collections.abc import Callable
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
     from schemas import CollaborationStatus
@@ -41,11 +44,11 @@ def update_id() -> str:
 
 
 def _handler(update: Update[Any, Any]) -> Callable[..., Any]:
-    async def handler(self: Any, request: Any) -> CollaborationStatus:
+    async def handler(self: Any, request: RawValue) -> CollaborationStatus:
         status: CollaborationStatus = await self._apply(update, request)
         return status
 
-    def validator(self: Any, request: Any) -> None:
+    def validator(self: Any, request: RawValue) -> None:
         self._check(update, request)
 
     handler.__name__ = handler.__qualname__ = update.name

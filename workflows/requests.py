@@ -6,6 +6,7 @@ reject a bad request with only "Failed decoding arguments"; decoding here gives 
 `invalid advance: to: Input should be 'introduction', ...` instead. Pure: no I/O, no clock.
 """
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -16,7 +17,9 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from schemas import CollaborationRequest, describe_validation_error
+from schemas.actors import ACTOR_MARK, VerifiedActor
 from schemas.fields import HIDDEN_CHARACTER
+from workflows.domain.identity import NotVerified
 from workflows.domain.transitions import Refused
 from workflows.domain.updates import REFUSALS
 
@@ -44,6 +47,43 @@ def parse_request(model: type[M], request: Any, what: str, *, accepted: bool = F
     except ValidationError as err:
         message = describe_validation_error(err, what)
     raise ApplicationError(message, type="InvalidRequest", non_retryable=True)
+
+
+def unwrap(raw: Any, what: str) -> tuple[Any, VerifiedActor | None]:
+    """Return an update's argument and the actor the worker's codec verified (None: declared).
+
+    The argument arrives as the payload itself (`RawValue`), so that the codec's mark
+    (`schemas.actors.ACTOR_MARK`) is read with it. A statement that does not prove its actor is
+    refused, whatever the worker's policy: it is a forgery or a fault, never a declared actor. A
+    request that names its own `actor` is refused: only the mark says who acted. Without a
+    typed `by`, the verified e-mail is it.
+    """
+    if not isinstance(raw, RawValue):  # the tests' pure path (`tests.factories.apply`)
+        return raw, None
+    value = workflow.payload_converter().from_payload(raw.payload)
+    if isinstance(value, dict) and "actor" in value:
+        raise ApplicationError(
+            f"invalid {what}: actor: set from the sender's login by the codec server, never by the request",
+            type="InvalidRequest",
+            non_retryable=True,
+        )
+    mark = raw.payload.metadata.get(ACTOR_MARK)
+    if mark is None:
+        return value, None
+    finding = json.loads(mark)
+    if "verified" not in finding:
+        raise ApplicationError(str(finding.get("unproven")), type=NotVerified.type, non_retryable=True)
+    actor = VerifiedActor.model_validate(finding["verified"])
+    if isinstance(value, dict) and "by" not in value and actor.email and actor.via == "codec":
+        value = {**value, "by": actor.email}
+    return value, actor
+
+
+def decode_update(model: type[M], raw: Any, what: str, *, accepted: bool = False) -> M:
+    """Return an update's request as `model`, carrying its verified actor (`unwrap`)."""
+    value, actor = unwrap(raw, what)
+    request = parse_request(model, value, what, accepted=accepted)
+    return request.model_copy(update={"actor": actor}) if actor is not None else request
 
 
 def _only_hidden(err: ValidationError) -> bool:

@@ -14,6 +14,7 @@ default), the master key alone otherwise (`passerelle.platform.codec`). Payloads
 (before encryption was switched on) or under a master key still read through either.
 """
 
+import dataclasses
 from typing import Any
 
 from temporalio.api.failure.v1 import Failure
@@ -29,6 +30,8 @@ from passerelle.platform.pressure import PATIENT
 from passerelle.platform.sdk_shortcuts import converter_class
 from passerelle.platform.service import unreachable
 from passerelle.platform.settings import Settings
+from passerelle.platform.vouching import ActorCodec, Signer
+from passerelle.platform.vouching_keys import Keyring
 from workflows.requests import IN_CLEAR
 
 # One key store per database and master keys in a process: its cache is what a re-key clears.
@@ -86,6 +89,19 @@ class RefusalsInClear(DefaultFailureConverter):
         super().to_failure(exception, payload_converter, failure)
 
 
+_keyrings: dict[tuple[str | None, tuple[tuple[str, bytes], ...]], Keyring] = {}
+
+
+def keyring_for(settings: Settings) -> Keyring:
+    """Return the process's public vouching keys: the `vouching_keys` table when a database is
+    configured, and the public halves of its own `PASSERELLE_VOUCHING_KEYS`."""
+    ident = (settings.database_url, tuple(settings.vouching_keys))
+    if ident not in _keyrings:
+        own = Signer(settings.vouching_keys) if settings.vouching_keys else None
+        _keyrings[ident] = Keyring(settings.database_url, own)
+    return _keyrings[ident]
+
+
 def converter_for(settings: Settings) -> DataConverter:
     """Return the pydantic data converter, encrypting with the settings' keys when there are any.
 
@@ -94,13 +110,18 @@ def converter_for(settings: Settings) -> DataConverter:
     the suite runs on, its context-bound copies share one payload and one failure converter
     (`passerelle.platform.sdk_shortcuts.SharedConverters`: a tenth of a worker's CPU with data
     keys, docs/benchmarks.md); on others it is the SDK's own `DataConverter`.
+
+    Every payload decoded is then checked for an actor statement (`ActorCodec`), encrypted or
+    not: a payload in clear may carry a forged mark of a verified actor, which only that codec
+    removes.
     """
     codec = codec_for(settings)
+    actors = ActorCodec(codec, keyring_for(settings))
     if codec is None:
-        return pydantic_data_converter
+        return dataclasses.replace(pydantic_data_converter, payload_codec=actors)
     return converter_class()(
         payload_converter_class=PydanticPayloadConverter,
-        payload_codec=codec,
+        payload_codec=actors,
         failure_converter_class=RefusalsInClear,
     )
 

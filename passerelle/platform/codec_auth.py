@@ -136,6 +136,15 @@ def allowed_hosts(auth: CodecAuth, host: str, port: int) -> frozenset[str]:
     return frozenset(f"{name}:{port}".lower() for name in names)
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who a request comes from: the rate's key, and a verified JWT's claims and key id."""
+
+    key: str | None
+    claims: dict[str, Any] | None = None
+    token_key: str | None = None
+
+
 class Verifier:
     """Checks a request's bearer token against the static token or the provider's JWKS."""
 
@@ -146,28 +155,33 @@ class Verifier:
 
     async def check(self, authorization: str | None) -> str | None:
         """Return who the header's accepted token speaks for (None when no token is required);
-        raise NotServed(401) saying why not.
+        raise NotServed(401) saying why not (`caller`)."""
+        return (await self.caller(authorization)).key
 
-        The answer names the caller without its secret: a digest of the static token, or of a
-        JWT's subject (of the token itself when it has none), so the rate counts each apart.
+    async def caller(self, authorization: str | None) -> "Caller":
+        """Return the caller of the header's accepted token; raise NotServed(401) saying why not.
+
+        Its `key` names the caller without its secret: a digest of the static token, or of a
+        JWT's subject (of the token itself when it has none), so the rate counts each apart. Its
+        `claims` are a JWT's verified claims (None for the static token, which is no person).
         """
         if not self._auth.configured:
-            return None
+            return Caller(None)
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotServed(401, "a bearer token is required")
         token = token.strip()
         if self._auth.token and hmac.compare_digest(token.encode(), self._auth.token.encode()):
-            return f"token {_digest(token)}"
+            return Caller(f"token {_digest(token)}")
         if not self._auth.jwks_url:
             raise NotServed(401, "the token is not accepted")
-        claims = await self._check_jwt(token)
+        claims, kid = await self._check_jwt(token)
         subject = claims.get("sub")
         if isinstance(subject, str) and subject:
-            return f"subject {_digest(subject)}"
-        return f"jwt {_digest(token)}"
+            return Caller(f"subject {_digest(subject)}", claims, kid)
+        return Caller(f"jwt {_digest(token)}", claims, kid)
 
-    async def _check_jwt(self, token: str) -> dict[str, Any]:
+    async def _check_jwt(self, token: str) -> tuple[dict[str, Any], str]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -193,7 +207,7 @@ class Verifier:
             raise NotServed(401, "the token is from another issuer") from None
         except jwt.PyJWTError as err:
             raise NotServed(401, f"the token is not valid ({type(err).__name__})") from None
-        return claims
+        return claims, str(header.get("kid", ""))
 
     async def _key(self, kid: str) -> Any:
         now = time.monotonic()

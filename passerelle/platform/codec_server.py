@@ -10,6 +10,7 @@ loopback only.
 """
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -18,6 +19,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
 from passerelle.platform.codec_auth import (
+    Caller,
     CodecAuth,
     NotServed,
     Verifier,
@@ -25,7 +27,9 @@ from passerelle.platform.codec_auth import (
     check_bind,
     is_loopback,
 )
+from passerelle.platform.identity import ClaimsMapping
 from passerelle.platform.rate_limit import RateLimit
+from passerelle.platform.vouching import Signer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ALLOWED_HEADERS = "Content-Type, X-Namespace, Authorization"
@@ -34,6 +38,15 @@ MAX_BODY = 4 * 1024 * 1024  # larger than any Passerelle payload (64 KB), far be
 # not only the count (a Passerelle payload costs one or two, a 4 MB body 65).
 COST_UNIT = 64 * 1024
 TOO_MANY = "too many requests: try again in a minute"
+CALLER = "passerelle.caller"  # the request key of its `Caller`
+
+
+@dataclass(frozen=True)
+class Vouching:
+    """What `/encode` signs with, and how it reads a token's claims."""
+
+    signer: Signer
+    mapping: ClaimsMapping
 
 
 def caller(identity: str | None, address: str, auth: CodecAuth) -> str | None:
@@ -64,15 +77,16 @@ def _guard(auth: CodecAuth, hosts: frozenset[str]) -> Any:
     async def admit(request: web.Request) -> None:
         address = request.remote or "?"
         try:
-            identity = await verifier.check(request.headers.get("Authorization"))
+            who_asks = await verifier.caller(request.headers.get("Authorization"))
         except NotServed:
             # Refused tokens spend the address's budget: guessing is bounded where it comes from.
             if not limit.allow(f"address {address}", cost(request.content_length)):
                 raise NotServed(429, TOO_MANY) from None
             raise
-        who = caller(identity, address, auth)
+        who = caller(who_asks.key, address, auth)
         if who is not None and not limit.allow(who, cost(request.content_length)):
             raise NotServed(429, TOO_MANY)
+        request[CALLER] = who_asks
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -110,7 +124,31 @@ def _cors(origins: Sequence[str]) -> Any:
     return middleware
 
 
-def _endpoint(transform: Callable[[Sequence[Payload]], Awaitable[list[Payload]]]) -> Handler:
+Transform = Callable[[web.Request, Sequence[Payload]], Awaitable[list[Payload]]]
+
+
+def _vouching_encoder(codec: PayloadCodec, vouching: Vouching | None) -> Transform:
+    """Return `/encode`: with a person's verified token, each payload first gets a statement
+    of who sent it, signed with the current vouching key (`passerelle.platform.vouching`)."""
+
+    async def encode(request: web.Request, payloads: Sequence[Payload]) -> list[Payload]:
+        who_asks: Caller | None = request.get(CALLER)
+        if vouching is not None and who_asks is not None and who_asks.claims is not None:
+            claims = vouching.mapping.claims(who_asks.claims, who_asks.token_key)
+            payloads = [vouching.signer.seal(p, claims) for p in payloads]
+        return await codec.encode(payloads)
+
+    return encode
+
+
+def _decoder(codec: PayloadCodec) -> Transform:
+    async def decode(request: web.Request, payloads: Sequence[Payload]) -> list[Payload]:
+        return await codec.decode(payloads)
+
+    return decode
+
+
+def _endpoint(transform: Transform) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         if request.content_type != "application/json":
             return web.json_response({"error": "send application/json"}, status=415)
@@ -119,7 +157,7 @@ def _endpoint(transform: Callable[[Sequence[Payload]], Awaitable[list[Payload]]]
         except json_format.ParseError as err:
             return web.json_response({"error": f"not a Payloads JSON object: {err}"}, status=400)
         try:
-            result = await transform(payloads.payloads)
+            result = await transform(request, payloads.payloads)
         except Exception as err:  # a wrong key or a tampered payload: say so, do not crash
             return web.json_response({"error": str(err) or type(err).__name__}, status=400)
         body = json_format.MessageToJson(Payloads(payloads=result))
@@ -133,12 +171,17 @@ async def _preflight(request: web.Request) -> web.StreamResponse:
 
 
 def build_app(
-    codec: PayloadCodec, origins: Sequence[str], auth: CodecAuth, hosts: frozenset[str]
+    codec: PayloadCodec,
+    origins: Sequence[str],
+    auth: CodecAuth,
+    hosts: frozenset[str],
+    vouching: Vouching | None = None,
 ) -> web.Application:
-    """Return the aiohttp app with `/encode`, `/decode`, CORS for `origins` and `auth`'s guard."""
+    """Return the aiohttp app with `/encode`, `/decode`, CORS for `origins` and `auth`'s guard;
+    with `vouching`, `/encode` signs who sent each payload."""
     app = web.Application(middlewares=[_cors(list(origins)), _guard(auth, hosts)], client_max_size=MAX_BODY)
-    app.router.add_post("/encode", _endpoint(codec.encode))
-    app.router.add_post("/decode", _endpoint(codec.decode))
+    app.router.add_post("/encode", _endpoint(_vouching_encoder(codec, vouching)))
+    app.router.add_post("/decode", _endpoint(_decoder(codec)))
     for path in ("/encode", "/decode"):
         app.router.add_route("OPTIONS", path, _preflight)
     return app
@@ -152,6 +195,7 @@ async def start_codec_server(
     auth: CodecAuth | None = None,
     *,
     allow_unauthenticated: bool = False,
+    vouching: Vouching | None = None,
 ) -> web.AppRunner:
     """Start serving in the running event loop; return the runner (`await runner.cleanup()`).
 
@@ -161,7 +205,7 @@ async def start_codec_server(
     auth = auth or CodecAuth()
     check_bind(host, auth, allow_unauthenticated)
     hosts = allowed_hosts(auth, host, port)
-    runner = web.AppRunner(build_app(codec, origins, auth, hosts), access_log=None)
+    runner = web.AppRunner(build_app(codec, origins, auth, hosts, vouching), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

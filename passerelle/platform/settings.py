@@ -58,6 +58,12 @@ class Settings:
     # How long a process keeps unwrapped data keys and each chain's current key id: a destroyed
     # key stops opening payloads everywhere within this time (docs/privacy.md).
     key_cache_seconds: float = DEFAULT_TTL_SECONDS
+    # Ed25519 seeds that sign actor statements (the codec server and the portal only; current
+    # first, never shown by repr): docs/identity.md.
+    vouching_keys: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
+    # `verified`: the worker refuses a human action without a verified actor; `declared`: it
+    # records one as declared (a deployment's migration window). docs/identity.md.
+    actors: str = "verified"
     # Closed collaborations keep their personal data this long (a playbook may say otherwise).
     retention_days: int = DEFAULT_RETENTION_DAYS
 
@@ -195,6 +201,29 @@ def portal_keys(env: Mapping[str, str], state_dir: Path) -> tuple[tuple[str, byt
     return keys
 
 
+DEV_VOUCHING_KEY_FILE = "vouching.keys"  # written by `passerelle dev` in the state folder
+ACTOR_POLICIES = ("verified", "declared")
+
+
+def vouching_keys(env: Mapping[str, str], state_dir: Path) -> tuple[tuple[str, bytes], ...]:
+    """Return PASSERELLE_VOUCHING_KEYS, or the dev stack's vouching key file when it is unset."""
+    raw = env.get("PASSERELLE_VOUCHING_KEYS", "")
+    key_file = state_dir / DEV_VOUCHING_KEY_FILE
+    if not raw.strip() and key_file.is_file():
+        raw = key_file.read_text()
+    try:
+        return parse_keys(raw, "PASSERELLE_VOUCHING_KEYS")
+    except EncryptionConfigError as err:
+        raise SystemExit(str(err)) from None
+
+
+def _actors(env: Mapping[str, str]) -> str:
+    value = (env.get("PASSERELLE_ACTORS") or "verified").strip().lower()
+    if value not in ACTOR_POLICIES:
+        raise SystemExit(f"PASSERELLE_ACTORS must be `verified` or `declared`, not {value!r}")
+    return value
+
+
 def _link_days(env: Mapping[str, str]) -> float:
     raw = env.get("PASSERELLE_PORTAL_LINK_DAYS") or ""
     try:
@@ -242,4 +271,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         link_days=_link_days(env),
         key_cache_seconds=_seconds(env, "PASSERELLE_KEY_CACHE_SECONDS", DEFAULT_TTL_SECONDS),
         retention_days=_int(env, "PASSERELLE_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS,
+        vouching_keys=vouching_keys(env, state_dir),
+        actors=_actors(env),
     )

@@ -31,7 +31,7 @@ from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
 from activities.playbooks import PlaybookActivities
 from activities.rendering import Renderer
-from passerelle.platform.client import client_for, codec_for
+from passerelle.platform.client import client_for, codec_for, keyring_for
 from passerelle.platform.db import create_pool, migrate, redact_url
 from passerelle.platform.envelope import EnvelopeCodec
 from passerelle.platform.log_context import LogContextInterceptor
@@ -39,6 +39,7 @@ from passerelle.platform.runtime import build_runtime
 from passerelle.platform.sandbox import DirectContextRunner
 from passerelle.platform.settings import Settings
 from workflows import search_attributes
+from workflows.actor_gate import RequireVerifiedActors
 from workflows.collaboration import CollaborationWorkflow
 from workflows.digest import DigestWorkflow
 from workflows.handover import DeliveryWorkflow
@@ -132,7 +133,7 @@ def build_worker(
         kpis.kpi_summary,
         playbooks.load_playbook,
     ]
-    codec = client.data_converter.payload_codec
+    codec = getattr(client.data_converter.payload_codec, "inner", None)  # under the `ActorCodec`
     if isinstance(codec, EnvelopeCodec):
         keys = DataKeyActivities(pool, codec.store)
         activities += [keys.activate_data_key, keys.destroy_data_keys, keys.retention_sweep]
@@ -142,7 +143,10 @@ def build_worker(
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
         activities=activities,
-        interceptors=[LogContextInterceptor()],
+        interceptors=[
+            LogContextInterceptor(),
+            *([RequireVerifiedActors()] if settings.actors == "verified" else []),
+        ],
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
@@ -204,6 +208,7 @@ async def run_worker(
             f"cannot use PostgreSQL at {redact_url(settings.database_url)} "
             f"({type(err).__name__}: {err}); check PASSERELLE_DATABASE_URL and that the server is up"
         ) from None
+    await keyring_for(settings).load()  # a role that may not read the vouching keys says so now
     runtime = build_runtime(settings)
     client = await client_for(settings, **({"runtime": runtime} if runtime else {}))
     await check_search_attributes(client)

@@ -12,6 +12,7 @@ from typing import Any
 from schemas import EventKind, HistoryEntry, Outcome, Stage
 from schemas.playbooks import Approval, ApprovalRequest, Rejection
 from workflows.domain.gates import approvers_of
+from workflows.domain.identity import same_person
 from workflows.domain.progress import (
     ApprovalPending,
     NoApprovalNeeded,
@@ -60,6 +61,7 @@ def request_approval(
     progress.pending = PendingApproval(
         target=request.for_,
         requested_by=request.by,
+        requester=request.actor,
         requested_at=now,
         note=request.note,
         next_reminder_at=now + _threshold(progress),
@@ -76,10 +78,6 @@ def request_approval(
     return entry
 
 
-def _same(a: str, b: str) -> bool:
-    return a.strip().casefold() == b.strip().casefold()
-
-
 def check_answer(facts: Facts, answer: Approval | Rejection) -> PendingApproval:
     """Refuse an answer when nothing is pending, from the requester, or from a non-approver;
     return the approval it answers."""
@@ -88,7 +86,7 @@ def check_answer(facts: Facts, answer: Approval | Rejection) -> PendingApproval:
     pending = progress.pending
     if pending is None:
         raise NoApprovalPending("no approval is pending")
-    if _same(answer.by, pending.requested_by):
+    if same_person(pending.requester, pending.requested_by, answer.actor, answer.by):
         raise SameApprover(
             "whoever requested this approval may not answer it: a second person must (four eyes)"
         )
@@ -181,6 +179,7 @@ UPDATES: tuple[Update[Any, Any], ...] = (
         approve,
         "Approve the pending approval (not its requester; one of the playbook's approvers).",
         command="approve",
+        role="approver",
     ),
     Update(
         "reject",
@@ -189,5 +188,6 @@ UPDATES: tuple[Update[Any, Any], ...] = (
         reject,
         "Reject the pending approval, with a reason.",
         command="reject",
+        role="approver",
     ),
 )

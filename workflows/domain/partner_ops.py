@@ -86,5 +86,6 @@ UPDATES: tuple[Update[Any, Any], ...] = (
         check_answer,
         answer,
         "Record a partner's one-click answer from the portal.",
+        role="partner",
     ),
 )

@@ -175,6 +175,7 @@ UPDATES: tuple[Update[Any, Any], ...] = (
         score,
         "Record your scorecard of the evaluation (a new one replaces your previous one).",
         command="score",
+        role="evaluator",
     ),
     Update(
         "adopt_playbook",
@@ -184,5 +185,6 @@ UPDATES: tuple[Update[Any, Any], ...] = (
         "Move a collaboration to a newer version of its programme's playbook.",
         command="adopt-playbook",
         fetch=version_wanted,
+        role="admin",
     ),
 )

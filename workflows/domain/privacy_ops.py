@@ -108,5 +108,6 @@ UPDATES: tuple[Update[Any, Any], ...] = (
         check_erase,
         erase,
         "Erase an address from a collaboration and move it to a new data key.",
+        role="admin",
     ),
 )

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from schemas.actors import VerifiedActor
 from schemas.playbooks import GateTarget, Playbook, PlaybookVersion
 from workflows.domain.transitions import Refused
 
@@ -66,6 +67,8 @@ class PendingApproval(BaseModel):
 
     target: GateTarget
     requested_by: str
+    # The requester's verified identity (None when declared): four eyes compare people by it.
+    requester: VerifiedActor | None = None
     requested_at: datetime
     note: str = ""
     reminders: int = 0

@@ -18,10 +18,20 @@ A snooze pushes the next reminder, when one is scheduled, to at least `now + day
 that restarts the clock clears the snooze.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, field_serializer
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_serializer,
+)
 
 from schemas import (
     CollaborationRequest,
@@ -30,6 +40,7 @@ from schemas import (
     Outcome,
     Stage,
 )
+from schemas.actors import VerifiedActor
 from schemas.imports import effective_at
 from schemas.privacy import Rekey
 from schemas.status import PartnerAnswerSeen, Withdrawal
@@ -50,6 +61,9 @@ class CollaborationState(BaseModel):
     """Everything the workflow knows about one collaboration; carried across continue-as-new."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    # The verified actor of the update being applied: each entry it records names them in its
+    # `details` (`verified`). Never carried: it lives for one operation (`acting`).
+    _acting: VerifiedActor | None = PrivateAttr(default=None)
 
     request: Annotated[CollaborationRequest, BeforeValidator(_carried_request)]
     workflow_id: str
@@ -265,12 +279,24 @@ class CollaborationState(BaseModel):
     def append(self, kind: EventKind, now: datetime, *, actor: str, **fields: object) -> HistoryEntry:
         """Number and keep a new entry (`workflows.domain.playbook_ops` records through it too)."""
         self.seq += 1
+        if self._acting is not None:
+            details: dict[str, Any] = dict(fields.get("details") or {})  # type: ignore[call-overload]
+            fields["details"] = details | {"verified": self._acting.model_dump(mode="json")}
         entry = HistoryEntry.model_validate(
             {"seq": self.seq, "kind": kind, "at": now, "stage": self.stage, "actor": actor} | fields
         )
         self.history.append(entry)
         keep_recent(self.history)
         return entry
+
+    @contextmanager
+    def acting(self, actor: VerifiedActor | None) -> Iterator[None]:
+        """Name `actor` as verified in every entry recorded within (one update's operation)."""
+        self._acting = actor
+        try:
+            yield
+        finally:
+            self._acting = None
 
     def keep_recent(self) -> None:
         """Cut the latest entries to their bounds (a state carried from an unbounded run)."""

@@ -11,6 +11,8 @@ command table and `passerelle schema` read its name, command and text. Adding an
   history; on replay, where validators do not run, the handler runs it.
 - `operation(state, request, verdict, now)` changes the state and returns the entry to record.
   It never runs the rule.
+- `role`, what the verified actor must hold in the collaboration's programme
+  (`workflows.domain.identity`): `operator` unless it says otherwise.
 - `fetch`, for an update whose rule needs data only PostgreSQL has (a playbook version): what the
   handler reads, by activity, before it applies the operation; the operation receives what was
   read as its verdict and judges the part of the rule that needs it.
@@ -24,6 +26,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from schemas import HistoryEntry
+from workflows.domain.identity import Role
 from workflows.domain.rules import Facts
 from workflows.domain.state import CollaborationState
 
@@ -42,3 +45,4 @@ class Update(Generic[R, V]):
     doc: str  # one sentence: the Web UI's description and the CLI command's help
     command: str | None = None  # the `passerelle` command that sends it, if any
     fetch: Callable[[CollaborationState, R], Any] | None = None
+    role: Role = "operator"

@@ -1,0 +1,43 @@
+"""Who did something: the actor a voucher verified, carried with each human request.
+
+A request's `by` is typed by whoever sends it. `actor` is not: the worker fills it from the
+signed statement the codec server or the partner portal put in the payload
+(`passerelle.platform.vouching`), and a request that sets it itself is refused
+(`workflows.requests`). The workflow records it with the entry, so `audit timeline` shows each
+action as *verified*, with the key that vouched for it, or *declared* (no statement: recorded
+before verified actors, or by a deployment still in its migration window).
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+
+class VerifiedActor(BaseModel):
+    """The person (or partner link) a vouching key signed for, as its statement says."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuer: str
+    subject: str
+    email: str | None = None
+    roles: tuple[str, ...] = ()
+    via: Literal["codec", "portal"] = "codec"
+    party: str | None = None  # the party a portal link speaks for
+    link: str | None = None  # the portal link's id
+    key: str  # the vouching key's id
+    fingerprint: str  # the first 16 hex digits of its public key's SHA-256
+    at: datetime  # when the voucher signed
+
+
+class Acted(BaseModel):
+    """A request a person sends: it carries the actor the worker verified, never one it typed."""
+
+    actor: SkipJsonSchema[VerifiedActor | None] = Field(default=None, exclude=True)
+
+
+# The metadata key under which the worker's codec writes what a payload's actor statement proves
+# (`passerelle.platform.vouching.ActorCodec`): `{"verified": {...}}` or `{"unproven": "why"}`.
+ACTOR_MARK = "passerelle-actor"
