@@ -8,6 +8,7 @@ action as *verified*, with the key that vouched for it, or *declared* (no statem
 before verified actors, or by a deployment still in its migration window).
 """
 
+import re
 from datetime import datetime
 from typing import Literal
 
@@ -41,3 +42,9 @@ class Acted(BaseModel):
 # The metadata key under which the worker's codec writes what a payload's actor statement proves
 # (`passerelle.platform.vouching.ActorCodec`): `{"verified": {...}}` or `{"unproven": "why"}`.
 ACTOR_MARK = "passerelle-actor"
+
+
+def programme_slug(programme: str) -> str:
+    """Return how roles name a programme: lower case, each run of other characters a hyphen
+    ("Coalition Next" reads `coalition-next`, as in `coalition-next:operator`)."""
+    return re.sub(r"[^a-z0-9]+", "-", programme.casefold()).strip("-")

@@ -1,4 +1,5 @@
-"""`passerelle codec-server`: serve `/encode` and `/decode` for the Web UI with the configured keys."""
+"""`passerelle codec-server`: serve `/encode` and `/decode` for the Web UI with the configured keys;
+`passerelle keys`: new keys for the environment."""
 
 import asyncio
 import os
@@ -32,27 +33,39 @@ def codec_server(
 
     Requests need a bearer token when PASSERELLE_CODEC_TOKEN or PASSERELLE_CODEC_JWKS_URL is set,
     and an allowed Host (PASSERELLE_CODEC_ALLOWED_HOSTS); see docs/configuration.md, Encryption.
+    With PASSERELLE_VOUCHING_KEYS, `/encode` signs who sent each payload when the token is a
+    person's (docs/identity.md); their public halves are registered in the database first.
     """
     # Imported here: aiohttp and the JWT library cost every other command a quarter of a second.
     from passerelle.platform.codec_auth import CodecAuthError, check_bind, codec_auth_from
-    from passerelle.platform.codec_server import start_codec_server
+    from passerelle.platform.codec_server import Vouching, start_codec_server
+    from passerelle.platform.identity import IdentityConfigError, mapping_from
+    from passerelle.platform.vouching import Signer
+    from passerelle.platform.vouching_keys import register as register_keys
 
     configure_logging()
-    codec = codec_for(with_key_store(load_settings()))
+    settings = with_key_store(load_settings())
+    codec = codec_for(settings)
     if codec is None:
         raise SystemExit("no encryption keys: set PASSERELLE_ENCRYPTION_KEYS")
     origins = ui_origin or ["http://localhost:8233", "http://127.0.0.1:8233"]
     try:
         auth = codec_auth_from(os.environ)
         check_bind(host, auth, allow_unauthenticated)
-    except CodecAuthError as err:
+        mapping = mapping_from(os.environ)
+    except (CodecAuthError, IdentityConfigError) as err:
         raise SystemExit(str(err)) from None
+    vouching = Vouching(Signer(settings.vouching_keys), mapping) if settings.vouching_keys else None
 
     async def main() -> None:
+        if vouching is not None and settings.database_url is not None:
+            await register_keys(settings.database_url, vouching.signer)
         runner = await start_codec_server(
-            codec, origins, host, port, auth, allow_unauthenticated=allow_unauthenticated
+            codec, origins, host, port, auth, allow_unauthenticated=allow_unauthenticated, vouching=vouching
         )
         access = "bearer token required" if auth.configured else "no token (loopback)"
+        if vouching is not None:
+            access += f", vouching key {vouching.signer.key_id}"
         typer.echo(
             f"codec server on http://{host}:{port} (key {codec.current_key_id}, {access}) for {origins}"
         )
@@ -64,6 +77,26 @@ def codec_server(
     asyncio.run(main())
 
 
+keys = typer.Typer(help="New keys for the environment (printed, never stored).", no_args_is_help=True)
+
+
+@keys.command("vouching")
+def vouching_key(key_id: Annotated[str, typer.Option("--id", help="The new key's id")] = "v1") -> None:
+    """Print a new Ed25519 vouching key, `id:base64-seed`: prepend it to PASSERELLE_VOUCHING_KEYS."""
+    from passerelle.platform.vouching import new_vouching_key
+
+    typer.echo(f"{key_id}:{new_vouching_key()}")
+
+
+@keys.command("encryption")
+def encryption_key(key_id: Annotated[str, typer.Option("--id", help="The new key's id")] = "k1") -> None:
+    """Print a new AES-256 key, `id:base64-key`: prepend it to PASSERELLE_ENCRYPTION_KEYS."""
+    from passerelle.platform.codec import new_key
+
+    typer.echo(f"{key_id}:{new_key()}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add the codec server command to the app."""
+    """Add the codec server and key commands to the app."""
     app.command("codec-server")(codec_server)
+    app.add_typer(keys, name="keys")

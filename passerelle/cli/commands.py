@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "codec",
         "Decode and encode payloads for the Temporal Web UI with PASSERELLE_ENCRYPTION_KEYS.",
     ),
+    "keys": ("codec", "New keys for the environment (printed, never stored)."),
     "portal": ("portal", "Serve the partner portal: the pages behind the one-click links of the e-mails."),
     "list": (
         "listing",

@@ -1,8 +1,8 @@
 """Who may send an update: the verified actor against the update's role and its typed `by`.
 
 Each update names the role it needs (`workflows.domain.update.Update.role`). A verified actor
-(`schemas.actors.VerifiedActor`) holds roles of the form `<programme>:<role>`; `admin` of a
-programme holds every role of it. A partner's answer needs no role: the portal's statement
+(`schemas.actors.VerifiedActor`) holds roles of the form `<programme>:<role>`, the programme
+named by its slug (`schemas.actors.programme_slug`); `admin` of a programme holds every role of it. A partner's answer needs no role: the portal's statement
 speaks for one party, through one link, and the answer may speak only for that party and link.
 
 The workflow's validator runs this once, before the update enters history (a replay reads
@@ -14,7 +14,7 @@ history and never judges an accepted update again). Where the worker requires ve
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from schemas.actors import VerifiedActor
+from schemas.actors import VerifiedActor, programme_slug
 from workflows.domain.transitions import Refused
 
 Role = Literal["operator", "approver", "evaluator", "auditor", "admin", "partner"]
@@ -47,7 +47,8 @@ class NotYou(Refused):
 
 def holds(actor: VerifiedActor, programme: str, role: str) -> bool:
     """Return whether `actor` holds `role` in `programme` (an admin of it holds every role)."""
-    return f"{programme}:{role}" in actor.roles or f"{programme}:admin" in actor.roles
+    slug = programme_slug(programme)
+    return f"{slug}:{role}" in actor.roles or f"{slug}:admin" in actor.roles
 
 
 def _same(a: str, b: str) -> bool:
@@ -75,7 +76,9 @@ def admit(role: Role, request: Any, programme: str, now: datetime) -> None:
     if actor.via != "codec":
         raise NotPermitted(f"a partner link cannot send this update: it needs the role {role}")
     if not holds(actor, programme, role):
-        raise NotPermitted(f"your login does not hold {programme}:{role}, the role this update needs")
+        raise NotPermitted(
+            f"your login does not hold {programme_slug(programme)}:{role}, the role this update needs"
+        )
     by = getattr(request, "by", None)
     if by is not None and not (actor.email and _same(by, actor.email)):
         raise NotYou("by: not the address of your login; leave it out, or type your own")
