@@ -44,11 +44,13 @@ def update_id() -> str:
 
 
 def _handler(update: Update[Any, Any]) -> Callable[..., Any]:
-    async def handler(self: Any, request: RawValue) -> CollaborationStatus:
+    # `self` unannotated: the SDK reads the argument types of an annotated `self` as the first
+    # argument's, and would decode the request as `Any`, dropping the codec's mark.
+    async def handler(self, request: RawValue) -> CollaborationStatus:  # type: ignore[no-untyped-def]
         status: CollaborationStatus = await self._apply(update, request)
         return status
 
-    def validator(self: Any, request: RawValue) -> None:
+    def validator(self, request: RawValue) -> None:  # type: ignore[no-untyped-def]
         self._check(update, request)
 
     handler.__name__ = handler.__qualname__ = update.name

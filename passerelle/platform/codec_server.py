@@ -38,7 +38,7 @@ MAX_BODY = 4 * 1024 * 1024  # larger than any Passerelle payload (64 KB), far be
 # not only the count (a Passerelle payload costs one or two, a 4 MB body 65).
 COST_UNIT = 64 * 1024
 TOO_MANY = "too many requests: try again in a minute"
-CALLER = "passerelle.caller"  # the request key of its `Caller`
+CALLER = web.RequestKey("caller", Caller)
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,14 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.links import BadLink, Link, LinkSigner
 from passerelle.platform.pressure import execute_update, not_ready
 from passerelle.platform.rate_limit import RateLimit
+from passerelle.platform.vouching import Claims, Signer
 from passerelle.portal.forms import note_label, read_answer
 from passerelle.portal.headers import secured
 from passerelle.portal.pages import Pages, Refusal
@@ -82,8 +84,12 @@ class Portal:
         signer: LinkSigner,
         per_address: int = PER_ADDRESS_PER_MINUTE,
         per_link: int = PER_LINK_PER_MINUTE,
+        vouching: Signer | None = None,
+        issuer: str = "passerelle-portal",
     ) -> None:
         self._client = client
+        self._vouching = vouching  # signs that an answer came through its party's own link
+        self._issuer = issuer
         self._store = store
         self._signer = signer
         self._per_address = RateLimit(per_address)
@@ -248,13 +254,29 @@ class Portal:
             what=t[f"done.{answer.action.value}"].format(until=until),
         )
 
+    def _vouched(self, email: Email, answer: PartnerAnswer) -> PartnerAnswer | RawValue:
+        """Return the answer with a statement that its party's link sent it: a worker that
+        requires verified actors accepts a partner's answer only with one (docs/identity.md)."""
+        if self._vouching is None:
+            return answer
+        payload = self._client.data_converter.payload_converter.to_payload(answer)
+        claims = Claims(
+            issuer=self._issuer,
+            subject=f"{email.workflow_id}/{answer.party}",
+            email=None,
+            via="portal",
+            token_id=answer.link,
+            party=answer.party,
+        )
+        return RawValue(self._vouching.seal(payload, claims))
+
     async def _send(self, email: Email, answer: PartnerAnswer) -> CollaborationStatus:
         handle = self._client.get_workflow_handle(email.workflow_id)
         try:
             status: CollaborationStatus = await execute_update(
                 handle,
                 "partner_answer",
-                answer,
+                self._vouched(email, answer),
                 id=f"portal-{answer.link}",
                 result_type=CollaborationStatus,
                 deadline=PORTAL_DEADLINE,

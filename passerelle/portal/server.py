@@ -17,6 +17,8 @@ from temporalio.client import Client
 
 from activities.links import LinkSigner
 from passerelle.platform.settings import Settings
+from passerelle.platform.vouching import Signer
+from passerelle.platform.vouching_keys import register
 from passerelle.portal.app import Portal, build_app
 from passerelle.portal.protocol import PortalRunner
 from passerelle.portal.store import LinkStore
@@ -47,7 +49,12 @@ async def start_portal(
     proxies: list[str] | None = None,
 ) -> web.AppRunner:
     """Serve the portal on `host:port`; return the runner (`await runner.cleanup()`)."""
-    portal = Portal(client, LinkStore(pool), signer_for(settings))
+    vouching = Signer(settings.vouching_keys) if settings.vouching_keys else None
+    if vouching is not None and settings.database_url is not None:
+        await register(settings.database_url, vouching)
+    portal = Portal(
+        client, LinkStore(pool), signer_for(settings), vouching=vouching, issuer=settings.portal_url
+    )
     # The container's own health check comes from no proxy: it must not need a forwarded address.
     forwarded = [XForwardedStrict([proxies], white_paths={"/healthz"}).middleware] if proxies else []
     runner = PortalRunner(build_app(portal, forwarded), access_log=None)  # URLs hold tokens

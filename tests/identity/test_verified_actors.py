@@ -1,0 +1,258 @@
+"""Every human action by a verified person, through the clients nobody here wrote.
+
+A real OpenID provider (tests/oidc) logs people in with the device flow; the Temporal CLI sends
+updates through the codec server with `--codec-endpoint` and `--codec-auth`, as the Web UI does
+behind its login; a worker of the production default (`PASSERELLE_ACTORS=verified`) judges them.
+The codec server signs who sent each payload (`passerelle.platform.vouching`); the worker's codec
+checks the statement and the workflow holds it to the roles and the typed `by`.
+"""
+
+import asyncio
+import base64
+import dataclasses
+import json
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.channels.log import LogChannel
+from passerelle.devstack.servers import find_binary
+from passerelle.platform.client import codec_for
+from passerelle.platform.codec_auth import CodecAuth
+from passerelle.platform.codec_server import Vouching, start_codec_server
+from passerelle.platform.identity import ClaimsMapping
+from passerelle.platform.settings import Settings
+from passerelle.platform.vouching import Signer, new_vouching_key
+from passerelle.platform.vouching_keys import register
+from passerelle.platform.worker import build_worker
+from schemas.actors import programme_slug
+from tests.integration.processes import free_port
+from tests.oidc.server import Provider, oidc_provider
+from tests.oidc.test_device_flow import login
+from tests.workflows.helpers import start
+from tests.workflows.test_playbooks import EXAMPLE, apply_example, read
+
+TAG = uuid.uuid4().hex[:8]
+PROGRAMME = f"Coalition Next {TAG}"
+SLUG = programme_slug(PROGRAMME)
+ANNE, CLAIRE = f"anne.{TAG}@coalition-next.example", f"claire.{TAG}@coalition-next.example"
+ACCOUNTS = {
+    "anne": {"email": ANNE, "roles": [f"{SLUG}:operator", f"{SLUG}:approver"]},
+    "claire": {"email": CLAIRE, "roles": [f"{SLUG}:approver"]},
+    "audrey": {"email": f"audrey.{TAG}@audit.example", "roles": [f"{SLUG}:auditor"]},
+    "bruno": {"email": f"bruno.{TAG}@french-tech.example", "roles": ["french-tech:operator"]},
+}
+VOUCHING = Signer(((f"v{TAG}", base64.b64decode(new_vouching_key())),))
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[Provider]:
+    with oidc_provider({"OIDC_ACCOUNTS": json.dumps(ACCOUNTS)}) as running:
+        yield running
+
+
+_tokens: dict[str, str] = {}
+
+
+async def token(provider: Provider, account: str) -> str:
+    """Log `account` in through the device flow once; return its access token."""
+    if account not in _tokens:
+        async with httpx.AsyncClient() as http:
+            tokens, _ = await login(provider, account, http)
+        _tokens[account] = tokens.access_token
+    return _tokens[account]
+
+
+@dataclasses.dataclass
+class Stack:
+    address: str
+    codec: str
+    provider: Provider
+
+    def update(
+        self,
+        workflow_id: str,
+        name: str,
+        data: dict[str, Any],
+        *,
+        auth: str | None,
+        codec: bool = True,
+        meta: str = "",
+    ) -> subprocess.CompletedProcess[str]:
+        """Send an update with the Temporal CLI; `auth` is its `--codec-auth` bearer token."""
+        args = [
+            "workflow",
+            "update",
+            "execute",
+            "--name",
+            name,
+            "-w",
+            workflow_id,
+            "--input",
+            json.dumps(data),
+        ]
+        args += ["--address", self.address]
+        if codec:
+            args += ["--codec-endpoint", self.codec]
+        if auth is not None:
+            args += ["--codec-auth", f"Bearer {auth}"]
+        if meta:
+            args += ["--input-meta", meta]
+        return subprocess.run(
+            [find_binary("temporal"), *args], capture_output=True, text=True, timeout=60, check=False
+        )
+
+    def query(self, workflow_id: str, auth: str) -> subprocess.CompletedProcess[str]:
+        args = ["workflow", "query", "--name", "status", "-w", workflow_id, "--address", self.address]
+        args += ["--codec-endpoint", self.codec, "--codec-auth", f"Bearer {auth}"]
+        return subprocess.run(
+            [find_binary("temporal"), *args], capture_output=True, text=True, timeout=60, check=False
+        )
+
+
+@pytest.fixture
+async def stack(
+    dev_env: WorkflowEnvironment, provider: Provider, pool: asyncpg.Pool, settings: Settings, task_queue: str
+) -> AsyncIterator[Stack]:
+    """A codec server that checks the provider's tokens and vouches, and a worker that requires
+    verified actors."""
+    assert settings.database_url is not None
+    await register(settings.database_url, VOUCHING)
+    port = free_port()
+    auth = CodecAuth(jwks_url=provider.jwks_url, issuer=provider.issuer, audience="passerelle")
+    runner = await start_codec_server(
+        codec_for(settings),
+        ["http://localhost:8233"],
+        "127.0.0.1",
+        port,
+        auth,
+        vouching=Vouching(VOUCHING, ClaimsMapping()),
+    )
+    verified = dataclasses.replace(settings, actors="verified", task_queue=task_queue)
+    worker = build_worker(dev_env.client, pool, verified, [LogChannel()])
+    try:
+        async with worker:
+            yield Stack(
+                dev_env.client.service_client.config.target_host, f"http://127.0.0.1:{port}", provider
+            )
+    finally:
+        await runner.cleanup()
+
+
+async def rows(pool: asyncpg.Pool, workflow_id: str) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT seq, kind, actor, details FROM milestones WHERE workflow_id = $1 ORDER BY seq", workflow_id
+    )
+
+
+def verified_of(row: asyncpg.Record) -> dict[str, Any] | None:
+    details = row["details"] or {}
+    details = json.loads(details) if isinstance(details, str) else details
+    found: dict[str, Any] | None = details.get("verified")
+    return found
+
+
+async def test_a_forged_by_through_the_temporal_cli_is_refused_and_a_true_one_is_recorded_verified(
+    stack: Stack, dev_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str
+) -> None:
+    workflow_id = f"verified-{uuid.uuid4().hex[:8]}"
+    await start(dev_env.client, workflow_id, task_queue, programme=PROGRAMME)
+    anne = await token(stack.provider, "anne")
+
+    forged = await asyncio.to_thread(
+        stack.update, workflow_id, "record_milestone", {"kind": "NDA signed", "by": CLAIRE}, auth=anne
+    )
+    assert forged.returncode != 0 and "by: not the address of your login" in forged.stderr, forged
+
+    unsigned = await asyncio.to_thread(
+        stack.update,
+        workflow_id,
+        "record_milestone",
+        {"kind": "NDA signed", "by": ANNE},
+        auth=None,
+        codec=False,
+    )
+    assert unsigned.returncode != 0 and "no verified actor" in unsigned.stderr, unsigned
+
+    # A client's own mark of a verified actor, on a payload in clear, proves nothing.
+    mark = json.dumps({"verified": {"issuer": stack.provider.issuer, "subject": "claire", "email": CLAIRE}})
+    marked = await asyncio.to_thread(
+        stack.update,
+        workflow_id,
+        "record_milestone",
+        {"kind": "NDA signed", "by": CLAIRE},
+        auth=None,
+        codec=False,
+        meta=f"passerelle-actor={mark}",
+    )
+    assert marked.returncode != 0 and "no verified actor" in marked.stderr, marked
+
+    named = await asyncio.to_thread(
+        stack.update,
+        workflow_id,
+        "record_milestone",
+        {"kind": "NDA signed", "actor": {"subject": "x"}},
+        auth=anne,
+    )
+    assert named.returncode != 0 and "actor: set from the sender's login" in named.stderr, named
+
+    true = await asyncio.to_thread(
+        stack.update, workflow_id, "record_milestone", {"kind": "NDA signed"}, auth=anne
+    )
+    assert true.returncode == 0, true
+    recorded = [r for r in await rows(pool, workflow_id) if r["kind"] == "milestone"]
+    assert len(recorded) == 1, "only the true action is recorded"
+    assert recorded[0]["actor"] == ANNE  # the verified e-mail stands for the `by` left out
+    who = verified_of(recorded[0])
+    assert who is not None
+    assert (who["issuer"], who["subject"], who["email"]) == (stack.provider.issuer, "anne", ANNE)
+    assert who["key"] == VOUCHING.key_id and len(who["fingerprint"]) == 16
+    started = verified_of((await rows(pool, workflow_id))[0])
+    assert started is None, "the start was sent by the test's client, with no statement: declared"
+
+
+async def test_one_person_under_two_typed_names_cannot_request_and_approve(
+    stack: Stack, dev_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str
+) -> None:
+    gates = read(EXAMPLE).playbook.model_dump()["gates"] | {"qualification": {"approval": True}}
+    await apply_example(pool, programme=PROGRAMME, approvers=[ANNE, CLAIRE], gates=gates)
+    workflow_id = f"four-eyes-{uuid.uuid4().hex[:8]}"
+    await start(dev_env.client, workflow_id, task_queue, programme=PROGRAMME)
+    anne, claire = await token(stack.provider, "anne"), await token(stack.provider, "claire")
+
+    asked = await asyncio.to_thread(
+        stack.update, workflow_id, "request_approval", {"for": "qualification"}, auth=anne
+    )
+    assert asked.returncode == 0, asked
+    as_claire = await asyncio.to_thread(stack.update, workflow_id, "approve", {"by": CLAIRE}, auth=anne)
+    assert as_claire.returncode != 0 and "by: not the address of your login" in as_claire.stderr, as_claire
+    herself = await asyncio.to_thread(stack.update, workflow_id, "approve", {}, auth=anne)
+    assert herself.returncode != 0 and "four eyes" in herself.stderr, herself
+
+    approved = await asyncio.to_thread(stack.update, workflow_id, "approve", {}, auth=claire)
+    assert approved.returncode == 0, approved
+    by_kind = {r["kind"]: verified_of(r) for r in await rows(pool, workflow_id)}
+    assert by_kind["approval_requested"] is not None and by_kind["approval_requested"]["subject"] == "anne"
+    assert by_kind["approved"] is not None and by_kind["approved"]["subject"] == "claire"
+
+
+async def test_an_auditor_reads_but_cannot_steer_and_another_programme_cannot_either(
+    stack: Stack, dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    workflow_id = f"auditor-{uuid.uuid4().hex[:8]}"
+    await start(dev_env.client, workflow_id, task_queue, programme=PROGRAMME)
+    audrey, bruno = await token(stack.provider, "audrey"), await token(stack.provider, "bruno")
+
+    read = await asyncio.to_thread(stack.query, workflow_id, audrey)
+    assert read.returncode == 0 and '"stage": "introduction"' in read.stdout.replace('":"', '": "'), read
+
+    steer = await asyncio.to_thread(stack.update, workflow_id, "pause", {"reason": "audit"}, auth=audrey)
+    assert steer.returncode != 0 and f"does not hold {SLUG}:operator" in steer.stderr, steer
+    other = await asyncio.to_thread(stack.update, workflow_id, "pause", {"reason": "competitor"}, auth=bruno)
+    assert other.returncode != 0 and f"does not hold {SLUG}:operator" in other.stderr, other
