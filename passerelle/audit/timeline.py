@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from passerelle.audit.actors import Proof, proof_of, proven_by_actor
 from passerelle.audit.entries import ErasedRecord, RecordedEntry, RunMark
 from schemas import EventKind, Stage
 from schemas.formulas import escape_csv_text
 from schemas.moments import second
 
-COLUMNS = ("when", "run", "seq", "event", "stage", "by", "detail")
+# `actor`: verified (by which vouching key), declared, or service (`passerelle.audit.actors`).
+COLUMNS = ("when", "run", "seq", "event", "stage", "by", "actor", "detail")
 
 
 @dataclass(frozen=True)
@@ -33,12 +35,13 @@ class Line:
     stage: str
     by: str
     detail: str
+    actor: str = ""
 
     def cells(self) -> list[str]:
         """Return the line as text cells, in COLUMNS order."""
         seq = "" if self.seq is None else str(self.seq)
         return [second(self.when), str(self.run), seq, self.event, self.stage,
-                self.by, self.detail]  # fmt: skip
+                self.by, self.actor, self.detail]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -111,13 +114,18 @@ def event_facts(kind: EventKind, details: dict[str, Any] | None) -> str:
 
 
 def story(
-    entries: Sequence[RecordedEntry], marks: Sequence[RunMark], erased: Sequence[ErasedRecord] = ()
+    entries: Sequence[RecordedEntry],
+    marks: Sequence[RunMark],
+    erased: Sequence[ErasedRecord] = (),
+    proofs: Sequence[Proof] = (),
 ) -> list[Line]:
     """Return the entries and the run boundaries as one list of lines, in time order.
 
     A record whose data key was destroyed shows as `erased`, with when and by whom; its stage is
-    the one Temporal's search attributes still show.
+    the one Temporal's search attributes still show. Each entry's actor is verified only as far
+    as a statement among `proofs` proves it (`passerelle.audit.actors`).
     """
+    proven = proven_by_actor(proofs)
     lines = []
     for record in erased:
         gone = record.erasure
@@ -128,7 +136,8 @@ def story(
     for recorded in entries:
         event, detail = _detail(recorded)
         e = recorded.entry
-        lines.append(Line(e.at, recorded.run_index, e.seq, event, e.stage.value, e.actor, detail))
+        proof = proof_of(recorded, proven)
+        lines.append(Line(e.at, recorded.run_index, e.seq, event, e.stage.value, e.actor, detail, proof))
     for mark in marks:
         if mark.ending == "CONTINUED_AS_NEW" and mark.ended_at is not None:
             nxt = f"run {mark.run_index + 1} continues with the whole state"
@@ -216,5 +225,7 @@ def to_csv(lines: Sequence[Line], times: Sequence[StageTime]) -> str:
     writer.writerows([escape_csv_text(c) for c in line.cells()] for line in lines)
     for t in times:
         seconds = f"{t.total.total_seconds():.0f}s (paused {t.paused.total_seconds():.0f}s)"
-        writer.writerow(["", "", "", "time_in_stage", t.stage.value, "", f"{t.visits} visit(s), {seconds}"])
+        writer.writerow(
+            ["", "", "", "time_in_stage", t.stage.value, "", "", f"{t.visits} visit(s), {seconds}"]
+        )
     return buffer.getvalue()

@@ -13,7 +13,9 @@ from typing import Annotated
 
 import asyncpg
 import typer
+from temporalio.converter import DataConverter
 
+from passerelle.audit.actors import Proof, actor_problems, proofs, read_keys, summary, write_keys
 from passerelle.audit.entries import ErasedRecord, RecordedEntry, read_records, run_marks
 from passerelle.audit.histories import Run, first_run_id, write_export
 from passerelle.audit.timeline import stage_times, story, to_csv, to_markdown
@@ -23,12 +25,23 @@ from passerelle.cli.audit_sources import load_runs
 from passerelle.cli.common import BAD_INPUT, FAILURE, CliError, StateDir, database_url, with_key_store
 from passerelle.cli.consoles import plain_console
 from passerelle.cli.output import show_timeline
-from passerelle.platform.client import converter_for
+from passerelle.platform.client import converter_for, keyring_for
 from passerelle.platform.db import redact_url
-from passerelle.platform.settings import load_settings
+from passerelle.platform.settings import Settings, load_settings
 
 app = typer.Typer(help="Export, replay, read and verify collaborations' histories.", no_args_is_help=True)
 out = plain_console()
+
+
+def actors_converter(settings: Settings, source: str) -> DataConverter:
+    """Return the settings' converter, knowing the vouching keys an export folder carries too."""
+    path = Path(source)
+    if path.exists():
+        try:
+            keyring_for(settings).add(read_keys(path))
+        except (OSError, ValueError, KeyError) as err:
+            raise CliError(f"{source}: the vouching keys cannot be read ({err})") from None
+    return converter_for(settings)
 
 
 def erasure_lines(erased: list[ErasedRecord]) -> list[str]:
@@ -59,6 +72,9 @@ def export(
     runs = asyncio.run(load_runs(settings, workflow_id, run_id, all_runs, readable=False))
     folder = out_dir or Path(f"audit-{workflow_id}")
     manifest = write_export(runs, folder, settings.namespace)
+    keys = asyncio.run(keyring_for(settings).known())
+    if keys:  # so that its actors re-verify offline, whatever the keys rotated to since
+        write_keys(folder, keys)
     for run in runs:
         typer.echo(f"run {run.run_id}: {len(run.events)} events")
     typer.echo(f"wrote {len(runs)} history file(s) and {manifest}")
@@ -78,18 +94,19 @@ def timeline(
 
     settings = with_key_store(load_settings())
 
-    async def go() -> tuple[list[Run], list[RecordedEntry], list[ErasedRecord]]:
+    async def go() -> tuple[list[Run], list[RecordedEntry], list[ErasedRecord], list[Proof]]:
         runs = await load_runs(settings, source)
-        records = await read_records(runs, converter_for(settings))
-        return runs, records.entries, records.erased
+        converter = actors_converter(settings, source)
+        records = await read_records(runs, converter)
+        return runs, records.entries, records.erased, await proofs(runs, converter)
 
-    runs, entries, erased = asyncio.run(go())
+    runs, entries, erased, found = asyncio.run(go())
     chains = {first_run_id(run.history) for run in runs}
     if len(chains) > 1:
         raise CliError(f"{source} holds {len(chains)} collaborations; give one export folder", BAD_INPUT)
     marks = run_marks(runs)
     until = marks[-1].ended_at or datetime.now(UTC)
-    lines, times = story(entries, marks, erased), stage_times(entries, until)
+    lines, times = story(entries, marks, erased, found), stage_times(entries, until)
     title = f"{runs[0].workflow_id} (collaboration {first_run_id(runs[0].history)}, {len(runs)} run(s))"
     if fmt == "md":
         typer.echo(to_markdown(lines, times, title), nl=False)
@@ -107,10 +124,13 @@ def verify(
 
     settings = with_key_store(load_settings())
 
-    async def go() -> tuple[str, list[RecordedEntry], list[Difference], int]:
+    async def go() -> tuple[str, list[RecordedEntry], list[Difference], int, str]:
         runs = await load_runs(settings, source)
-        records = await read_records(runs, converter_for(settings))
+        converter = actors_converter(settings, source)
+        records = await read_records(runs, converter)
         entries = records.entries
+        found = await proofs(runs, converter)
+        actors = [Difference("actor", seq, what) for seq, what in actor_problems(entries, found)]
         for line in erasure_lines(records.erased):
             out.print(line, markup=False, highlight=False)
         collaboration_id = first_run_id(runs[0].history)
@@ -124,11 +144,13 @@ def verify(
             except (OSError, asyncpg.PostgresError) as error:
                 raise CliError(f"cannot read the milestone rows from {redact_url(url)}: {error}") from None
         erased_rows = len({r["seq"] for r in rows if r["run_id"] in {e.run_id for e in records.erased}})
-        return collaboration_id, entries, compare(entries, rows, records.erased), erased_rows
+        diffs = actors + compare(entries, rows, records.erased)
+        return collaboration_id, entries, diffs, erased_rows, summary(entries, found)
 
-    collaboration_id, entries, diffs, erased_rows = asyncio.run(go())
+    collaboration_id, entries, diffs, erased_rows, who = asyncio.run(go())
     for diff in diffs:
         out.print(str(diff), markup=False, highlight=False)
+    out.print(who, markup=False, highlight=False)
     count, pending = len(entries), sum(not e.completed for e in entries)
     if diffs:
         out.print(f"collaboration {collaboration_id}: {len(diffs)} difference(s) over {count} event(s)")

@@ -78,7 +78,9 @@ def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
 
 def show_timeline(lines: Sequence[Line], times: Sequence[StageTime], title: str, out: Console) -> None:
     """Print an audit timeline and the time spent in each stage as two tables."""
-    table = Table("when (UTC)", "run", "seq", "event", "stage", "by", "detail", title=Text(shown(title)))
+    table = Table(
+        "when (UTC)", "run", "seq", "event", "stage", "by", "actor", "detail", title=Text(shown(title))
+    )
     for line in lines:
         table.add_row(*line.cells())
     out.print(table)

@@ -74,19 +74,32 @@ class Keyring:
                     "--grant-worker ROLE` as the owner role"
                 ) from None
 
+    def add(self, keys: Mapping[str, bytes]) -> None:
+        """Know `keys` too (an export's `vouching_keys.json`, for an audit offline)."""
+        self._keys.update(keys)
+
+    async def known(self) -> dict[str, bytes]:
+        """Return every key the table and this process know (what an export carries)."""
+        if self._url is not None:
+            await self._read()
+        return dict(self._keys)
+
     async def __call__(self, ids: Sequence[str]) -> Mapping[str, bytes]:
-        """Return the known keys among `ids`, reading the table again for an unknown one."""
+        """Return the known keys among `ids`, reading the table again for an unknown one.
+
+        Reads are at least `REREAD_GAP` apart: a key registered a moment after the last read
+        waits for the next one, so that a stream of made-up key ids costs one read per gap.
+        """
         if any(i not in self._keys for i in ids) and self._url is not None:
             async with self._lock:
-                if any(i not in self._keys for i in ids) and time.monotonic() - self._read_at > REREAD_GAP:
+                if any(i not in self._keys for i in ids):
+                    await asyncio.sleep(max(0.0, self._read_at + REREAD_GAP - time.monotonic()))
                     try:
                         await self._read()
                     except (OSError, asyncpg.PostgresError) as err:
                         # Not "unknown key": that would refuse (or, on replay, judge anew) an
                         # action whose key is only out of reach. The decode fails and is retried.
-                        raise KeysUnavailable(
-                            f"cannot read the vouching keys ({type(err).__name__})"
-                        ) from err
+                        raise KeysUnavailable(f"cannot read the vouching keys ({type(err).__name__})") from err
         return {i: self._keys[i] for i in ids if i in self._keys}
 
     async def _read(self) -> None:

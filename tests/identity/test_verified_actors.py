@@ -9,29 +9,38 @@ checks the statement and the workflow holds it to the roles and the typed `by`.
 
 import asyncio
 import base64
+import csv
 import dataclasses
+import io
 import json
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from aiohttp import web
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.log import LogChannel
+from passerelle.audit.actors import proofs, read_keys
+from passerelle.audit.histories import read_exports
 from passerelle.devstack.servers import find_binary
 from passerelle.platform.client import codec_for
+from passerelle.platform.codec import EncryptionCodec
 from passerelle.platform.codec_auth import CodecAuth
 from passerelle.platform.codec_server import Vouching, start_codec_server
 from passerelle.platform.identity import ClaimsMapping
 from passerelle.platform.settings import Settings
-from passerelle.platform.vouching import Signer, new_vouching_key
-from passerelle.platform.vouching_keys import register
+from passerelle.platform.vouching import ActorCodec, Signer, new_vouching_key
+from passerelle.platform.vouching_keys import Keyring, register
 from passerelle.platform.worker import build_worker
 from schemas.actors import programme_slug
+from tests.audit_cli import passerelle
 from tests.integration.processes import free_port
 from tests.oidc.server import Provider, oidc_provider
 from tests.oidc.test_device_flow import login
@@ -116,14 +125,10 @@ class Stack:
         )
 
 
-@pytest.fixture
-async def stack(
-    dev_env: WorkflowEnvironment, provider: Provider, pool: asyncpg.Pool, settings: Settings, task_queue: str
-) -> AsyncIterator[Stack]:
-    """A codec server that checks the provider's tokens and vouches, and a worker that requires
-    verified actors."""
+async def serve_codec(settings: Settings, provider: Provider, signer: Signer) -> tuple[web.AppRunner, str]:
+    """Start a codec server that checks the provider's tokens and vouches with `signer`."""
     assert settings.database_url is not None
-    await register(settings.database_url, VOUCHING)
+    await register(settings.database_url, signer)
     port = free_port()
     auth = CodecAuth(jwks_url=provider.jwks_url, issuer=provider.issuer, audience="passerelle")
     runner = await start_codec_server(
@@ -132,15 +137,23 @@ async def stack(
         "127.0.0.1",
         port,
         auth,
-        vouching=Vouching(VOUCHING, ClaimsMapping()),
+        vouching=Vouching(signer, ClaimsMapping()),
     )
+    return runner, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def stack(
+    dev_env: WorkflowEnvironment, provider: Provider, pool: asyncpg.Pool, settings: Settings, task_queue: str
+) -> AsyncIterator[Stack]:
+    """A codec server that checks the provider's tokens and vouches, and a worker that requires
+    verified actors."""
+    runner, url = await serve_codec(settings, provider, VOUCHING)
     verified = dataclasses.replace(settings, actors="verified", task_queue=task_queue)
     worker = build_worker(dev_env.client, pool, verified, [LogChannel()])
     try:
         async with worker:
-            yield Stack(
-                dev_env.client.service_client.config.target_host, f"http://127.0.0.1:{port}", provider
-            )
+            yield Stack(dev_env.client.service_client.config.target_host, url, provider)
     finally:
         await runner.cleanup()
 
@@ -256,3 +269,70 @@ async def test_an_auditor_reads_but_cannot_steer_and_another_programme_cannot_ei
     assert steer.returncode != 0 and f"does not hold {SLUG}:operator" in steer.stderr, steer
     other = await asyncio.to_thread(stack.update, workflow_id, "pause", {"reason": "competitor"}, auth=bruno)
     assert other.returncode != 0 and f"does not hold {SLUG}:operator" in other.stderr, other
+
+
+async def test_an_exported_history_re_verifies_offline_after_the_vouching_key_rotated(
+    stack: Stack,
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    task_queue: str,
+    tmp_path: Path,
+) -> None:
+    workflow_id = f"rotated-{uuid.uuid4().hex[:8]}"
+    await start(dev_env.client, workflow_id, task_queue, programme=PROGRAMME)
+    anne = await token(stack.provider, "anne")
+    before = await asyncio.to_thread(
+        stack.update, workflow_id, "record_milestone", {"kind": "NDA signed"}, auth=anne
+    )
+    assert before.returncode == 0, before
+
+    # The codec server moves to a new vouching key, keeping the old one listed.
+    rotated = Signer(((f"w{TAG}", base64.b64decode(new_vouching_key())), *VOUCHING.keys))
+    runner, url = await serve_codec(settings, stack.provider, rotated)
+    try:
+        after_rotation = dataclasses.replace(stack, codec=url)
+        after = await asyncio.to_thread(
+            after_rotation.update, workflow_id, "record_milestone", {"kind": "pilot kick-off"}, auth=anne
+        )
+        assert after.returncode == 0, after
+    finally:
+        await runner.cleanup()
+
+    folder = tmp_path / "export"
+    exported = await asyncio.to_thread(
+        passerelle, dev_env.client, "audit", "export", workflow_id, "--out", str(folder)
+    )
+    assert exported.returncode == 0, exported
+    keys = read_keys(folder)
+    assert {VOUCHING.key_id, rotated.key_id} <= set(keys)
+
+    # Offline: the export's files, its public keys and the master key; no database, no Temporal.
+    runs = read_exports([folder])
+    offline = Keyring(None)
+    offline.add(keys)
+    converter = DataConverter(payload_codec=ActorCodec(EncryptionCodec(settings.encryption_keys), offline))
+    found = [p for p in await proofs(runs, converter) if p.update == "record_milestone"]
+    assert [(p.verified or {}).get("key") for p in found] == [VOUCHING.key_id, rotated.key_id]
+    assert all((p.verified or {}).get("subject") == "anne" for p in found)
+
+    # A key swapped in the export proves nothing of what the real one signed.
+    forged = Keyring(None)
+    forged.add(
+        keys | {VOUCHING.key_id: Signer((("x", base64.b64decode(new_vouching_key())),)).public_keys()["x"]}
+    )
+    converter = DataConverter(payload_codec=ActorCodec(EncryptionCodec(settings.encryption_keys), forged))
+    swapped = [p for p in await proofs(runs, converter) if p.update == "record_milestone"]
+    assert swapped[0].verified is None and "does not verify" in str(
+        (swapped[0].finding or {}).get("unproven")
+    )
+
+    # The timeline of the export says who acted, verified, and by which key.
+    shown = await asyncio.to_thread(
+        passerelle, dev_env.client, "audit", "timeline", str(folder), "--format", "csv"
+    )
+    assert shown.returncode == 0, shown
+    rows = {r["event"]: r for r in csv.DictReader(io.StringIO(shown.stdout)) if r["event"]}
+    assert rows["milestone: NDA signed"]["actor"].startswith(f"verified: key {VOUCHING.key_id} (")
+    assert rows["milestone: pilot kick-off"]["actor"].startswith(f"verified: key {rotated.key_id} (")
+    assert rows["milestone: pilot kick-off"]["by"] == ANNE
+    assert rows["started"]["actor"] == "service"  # the workflow records its own start
