@@ -76,6 +76,10 @@ def dev(
     configure_logging()
     folder = state_dir or load_settings().state_dir
     settings = dev_portal(dev_encryption(folder, encrypt), folder, portal_port)
+    if "PASSERELLE_ACTORS" not in os.environ:
+        # The dev stack runs no identity provider, so nothing could vouch for its operator: it
+        # records actions as declared unless told otherwise (docs/identity.md, "What is left").
+        settings = replace(settings, actors="declared")
     if smtp_sink:
         settings = with_smtp_sink(settings, smtp_sink_port)
     extra = ("--ui-codec-endpoint", f"http://127.0.0.1:{codec_port}") if settings.encryption_keys else ()
@@ -137,6 +141,7 @@ def dev(
                 typer.echo(f"  State folder:     {folder.resolve()}")
                 typer.echo(f"  Notifications:    {', '.join(settings.channels)}")
                 typer.echo(f"  Partner portal:   {settings.portal_url} (the e-mails' one-click answers)")
+                typer.echo(f"  Actors:           {settings.actors} (docs/identity.md)")
                 if sink is not None:
                     typer.echo(
                         f"  SMTP sink:        127.0.0.1:{smtp_sink_port} (mails are printed here and kept in "

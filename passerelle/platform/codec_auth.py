@@ -58,6 +58,7 @@ class CodecAuth:
     algorithms: tuple[str, ...] = ("RS256",)
     allowed_hosts: tuple[str, ...] = ()  # empty: the address it binds, and localhost, on its port
     rate_per_minute: int = DEFAULT_RATE
+    leeway: int = LEEWAY  # seconds of clock skew tolerated (PASSERELLE_CODEC_LEEWAY)
 
     def __repr__(self) -> str:  # the token is a secret
         return f"CodecAuth(token={'set' if self.token else None}, jwks_url={self.jwks_url!r})"
@@ -102,7 +103,13 @@ def codec_auth_from(env: Mapping[str, str]) -> CodecAuth:
         raise CodecAuthError("PASSERELLE_CODEC_RATE must be a whole number of requests per minute") from None
     if rate < 1:
         raise CodecAuthError("PASSERELLE_CODEC_RATE must be at least 1")
-    return CodecAuth(token, jwks_url, issuer, audience, algorithms, hosts, rate)
+    try:
+        leeway = int(env.get("PASSERELLE_CODEC_LEEWAY", str(LEEWAY)))
+    except ValueError:
+        raise CodecAuthError("PASSERELLE_CODEC_LEEWAY must be a whole number of seconds") from None
+    if not 0 <= leeway <= 300:
+        raise CodecAuthError("PASSERELLE_CODEC_LEEWAY must be between 0 and 300 seconds")
+    return CodecAuth(token, jwks_url, issuer, audience, algorithms, hosts, rate, leeway)
 
 
 def _digest(secret: str) -> str:
@@ -196,7 +203,7 @@ class Verifier:
                 algorithms=list(self._auth.algorithms),
                 audience=self._auth.audience,
                 issuer=self._auth.issuer,
-                leeway=LEEWAY,
+                leeway=self._auth.leeway,
                 options={"require": ["exp", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError:

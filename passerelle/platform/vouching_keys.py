@@ -99,7 +99,9 @@ class Keyring:
                     except (OSError, asyncpg.PostgresError) as err:
                         # Not "unknown key": that would refuse (or, on replay, judge anew) an
                         # action whose key is only out of reach. The decode fails and is retried.
-                        raise KeysUnavailable(f"cannot read the vouching keys ({type(err).__name__})") from err
+                        raise KeysUnavailable(
+                            f"cannot read the vouching keys ({type(err).__name__})"
+                        ) from err
         return {i: self._keys[i] for i in ids if i in self._keys}
 
     async def _read(self) -> None:

@@ -336,3 +336,29 @@ async def test_an_exported_history_re_verifies_offline_after_the_vouching_key_ro
     assert rows["milestone: pilot kick-off"]["actor"].startswith(f"verified: key {rotated.key_id} (")
     assert rows["milestone: pilot kick-off"]["by"] == ANNE
     assert rows["started"]["actor"] == "service"  # the workflow records its own start
+
+
+async def test_an_expired_token_is_refused_in_one_line(settings: Settings) -> None:
+    """The Web UI's path: `/encode` with the user's token, which has expired since sign-in."""
+    with oidc_provider({"OIDC_ACCOUNTS": json.dumps(ACCOUNTS), "OIDC_ACCESS_TOKEN_TTL": "1"}) as short:
+        async with httpx.AsyncClient() as http:
+            tokens, _ = await login(short, "anne", http)
+        port = free_port()
+        auth = CodecAuth(jwks_url=short.jwks_url, issuer=short.issuer, audience="passerelle", leeway=0)
+        runner = await start_codec_server(
+            codec_for(settings), ["http://localhost:8233"], "127.0.0.1", port, auth,
+            vouching=Vouching(VOUCHING, ClaimsMapping()),
+        )  # fmt: skip
+        try:
+            await asyncio.sleep(2.5)  # past its one second, without the default 30 s of skew
+            body = {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "e30="}]}
+            async with httpx.AsyncClient() as http:
+                answer = await http.post(
+                    f"http://127.0.0.1:{port}/encode",
+                    json=body,
+                    headers={"Authorization": f"Bearer {tokens.access_token}"},
+                )
+        finally:
+            await runner.cleanup()
+    assert answer.status_code == 401
+    assert answer.json() == {"error": "the token has expired"}
