@@ -2,8 +2,9 @@
 
 Each update names the role it needs (`workflows.domain.update.Update.role`). A verified actor
 (`schemas.actors.VerifiedActor`) holds roles of the form `<programme>:<role>`, the programme
-named by its slug (`schemas.actors.programme_slug`); `admin` of a programme holds every role of it. A partner's answer needs no role: the portal's statement
-speaks for one party, through one link, and the answer may speak only for that party and link.
+named by its slug (`schemas.actors.programme_slug`); `admin` of a programme holds every role of
+it. A partner's answer needs no role: the portal's statement speaks for one party, through one
+link, and the answer may speak only for that party and link.
 
 The workflow's validator runs this once, before the update enters history (a replay reads
 history and never judges an accepted update again). Where the worker requires verified actors
