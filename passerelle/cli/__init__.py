@@ -21,6 +21,8 @@ ONE_LINE_ERRORS = {
     "passerelle.platform.keystore": ("KeyStoreUnavailable", "UnknownDataKey", "DataKeyDestroyed"),
     # What the key store said (docs/privacy.md) is one line, like an unreachable server.
     "passerelle.platform.codec": ("DataKeysNeeded",),
+    # No usable login (docs/identity.md).
+    "passerelle.platform.token_source": ("LoginError",),
 }
 
 
