@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from passerelle.cli.common import with_key_store
-from passerelle.platform.client import codec_for
+from passerelle.platform.client import keys_held_here, local_codec_for
 from passerelle.platform.logs import configure_logging
 from passerelle.platform.settings import load_settings
 
@@ -38,7 +38,7 @@ def codec_server(
     from passerelle.platform.codec_server import start_codec_server
 
     configure_logging()
-    codec = codec_for(with_key_store(load_settings()))
+    codec = local_codec_for(with_key_store(keys_held_here(load_settings(), "the codec server")))
     if codec is None:
         raise SystemExit("no encryption keys: set PASSERELLE_ENCRYPTION_KEYS")
     origins = ui_origin or ["http://localhost:8233", "http://127.0.0.1:8233"]
