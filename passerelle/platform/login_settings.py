@@ -74,8 +74,9 @@ def _poll_seconds(env: Mapping[str, str]) -> float | None:
 def login_settings(env: Mapping[str, str]) -> LoginSettings:
     """Read `PASSERELLE_OIDC_*`; a wrong value ends the process with a line naming the variable."""
     scopes = " ".join((env.get("PASSERELLE_OIDC_SCOPES") or DEFAULT_SCOPES).split())
-    # The name docs/identity.md gives the roles' claims, so that whoami and the checks read the same.
-    raw_claims = env.get("PASSERELLE_IDENTITY_ROLES_CLAIMS") or ""
+    # The variable and default of the actor statements' claims mapping: whoami shows the roles
+    # the codec server would read.
+    raw_claims = env.get("PASSERELLE_ROLES_CLAIMS") or ""
     claims = tuple(c.strip() for c in raw_claims.split(",") if c.strip())
     if "openid" not in scopes.split():
         raise SystemExit(f"PASSERELLE_OIDC_SCOPES must include openid, not {scopes!r}")
