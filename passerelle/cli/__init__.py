@@ -21,6 +21,9 @@ ONE_LINE_ERRORS = {
     "passerelle.platform.keystore": ("KeyStoreUnavailable", "UnknownDataKey", "DataKeyDestroyed"),
     # What the key store said (docs/privacy.md) is one line, like an unreachable server.
     "passerelle.platform.codec": ("DataKeysNeeded",),
+    # No usable login, or a codec server that refused or could not be reached (docs/identity.md).
+    "passerelle.platform.token_source": ("LoginError",),
+    "passerelle.platform.remote_codec": ("CodecServerError",),
 }
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from passerelle.cli.common import with_key_store
-from passerelle.platform.client import codec_for
+from passerelle.platform.client import keys_held_here, local_codec_for
 from passerelle.platform.logs import configure_logging
 from passerelle.platform.settings import load_settings
 
@@ -44,8 +44,8 @@ def codec_server(
     from passerelle.platform.vouching_keys import register as register_keys
 
     configure_logging()
-    settings = with_key_store(load_settings())
-    codec = codec_for(settings)
+    settings = with_key_store(keys_held_here(load_settings(), "the codec server"))
+    codec = local_codec_for(settings)
     if codec is None:
         raise SystemExit("no encryption keys: set PASSERELLE_ENCRYPTION_KEYS")
     origins = ui_origin or ["http://localhost:8233", "http://127.0.0.1:8233"]

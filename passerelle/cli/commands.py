@@ -30,6 +30,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Decode and encode payloads for the Temporal Web UI with PASSERELLE_ENCRYPTION_KEYS.",
     ),
     "keys": ("codec", "New keys for the environment (printed, never stored)."),
+    "login": (
+        "login",
+        "Sign in with the OpenID provider (PASSERELLE_OIDC_ISSUER) and keep the tokens owner-only.",
+    ),
+    "whoami": (
+        "login",
+        "Show who you are logged in as, read from the cached access token without verifying it.",
+    ),
+    "logout": ("login", "Delete the cached tokens, and revoke the login at the provider when it allows it."),
     "portal": ("portal", "Serve the partner portal: the pages behind the one-click links of the e-mails."),
     "list": (
         "listing",

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from passerelle.platform.client import client_for
+from passerelle.platform.client import client_for, keys_held_here
 from passerelle.platform.logs import configure_logging
 from passerelle.platform.settings import load_settings
 
@@ -25,7 +25,7 @@ def portal(
     from passerelle.portal.server import PortalConfigError, signer_for, start_portal, trusted_proxies
 
     configure_logging()
-    settings = load_settings()
+    settings = keys_held_here(load_settings(), "the partner portal")
     try:
         signer_for(settings)
     except PortalConfigError as err:

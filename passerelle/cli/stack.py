@@ -14,7 +14,7 @@ from activities.channels.config import SmtpSettings
 from passerelle.cli.common import StateDir, database_url
 from passerelle.devstack.servers import TemporalDevServer
 from passerelle.devstack.smtpsink import ReceivedMail, SinkHandler, describe, start_sink
-from passerelle.platform.client import codec_for
+from passerelle.platform.client import local_codec_for
 from passerelle.platform.codec import new_key
 from passerelle.platform.db import MIN_PASSWORD_LENGTH, create_pool, migrate, redact_url, weak_passwords
 from passerelle.platform.health import run_checks
@@ -80,6 +80,9 @@ def dev(
         # The dev stack runs no identity provider, so nothing could vouch for its operator: it
         # records actions as declared unless told otherwise (docs/identity.md, "What is left").
         settings = replace(settings, actors="declared")
+    # The stack holds the keys and serves the codec server itself: a PASSERELLE_CODEC_URL in the
+    # developer's shell is for their `passerelle` commands, not for its worker.
+    settings = replace(settings, codec_url=None)
     if smtp_sink:
         settings = with_smtp_sink(settings, smtp_sink_port)
     extra = ("--ui-codec-endpoint", f"http://127.0.0.1:{codec_port}") if settings.encryption_keys else ()
@@ -88,7 +91,7 @@ def dev(
     )
     with server, database_url(folder) as url:
         settings = replace(settings, database_url=url)  # each collaboration's data key lives there
-        codec = codec_for(settings)
+        codec = local_codec_for(settings)
 
         async def main() -> None:
             await migrate(url)  # the data keys' table, before the first payload is sealed

@@ -12,6 +12,12 @@ configured, so nothing readable leaves the process for Temporal's history: each 
 own data key when the database is configured too (`passerelle.platform.envelope`, the production
 default), the master key alone otherwise (`passerelle.platform.codec`). Payloads written in clear
 (before encryption was switched on) or under a master key still read through either.
+
+An operator's `passerelle` with `PASSERELLE_CODEC_URL` set holds no key: its codec is the codec
+server, reached with the operator's `passerelle login` token (`passerelle.platform.remote_codec`).
+The processes that hold the keys (the worker above all: it decodes every payload of every run,
+and the codec server's statements are checked there) never take that path: they call
+`keys_held_here` first, which refuses a `PASSERELLE_CODEC_URL`, and use `local_codec_for`.
 """
 
 import dataclasses
@@ -20,7 +26,7 @@ from typing import Any
 from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client
 from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
-from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadConverter
+from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadCodec, PayloadConverter
 from temporalio.exceptions import ApplicationError
 
 from passerelle.platform.codec import EncryptionCodec
@@ -50,9 +56,33 @@ def store_for(settings: Settings) -> KeyStore | None:
     return _stores[ident]
 
 
-def codec_for(settings: Settings) -> EncryptionCodec | EnvelopeCodec | None:
-    """Return the settings' codec: per-collaboration data keys when a database is configured
-    (`passerelle.platform.envelope`), the master keys alone otherwise, None without keys."""
+def keys_held_here(settings: Settings, process: str) -> Settings:
+    """Return the settings of a process that encodes with keys of its own (`process` names it),
+    refusing `PASSERELLE_CODEC_URL`: such a process must not hand its payloads to a codec server
+    with somebody's login, nor depend on one being up."""
+    if settings.codec_url is not None:
+        raise SystemExit(
+            f"PASSERELLE_CODEC_URL is set, but {process} encodes and decodes with its own keys "
+            "(PASSERELLE_ENCRYPTION_KEYS), never through the codec server: unset it for this process"
+        )
+    return settings
+
+
+def codec_for(settings: Settings) -> PayloadCodec | None:
+    """Return the settings' codec: the codec server with the operator's login when
+    `PASSERELLE_CODEC_URL` is set, else the keys held here (`local_codec_for`)."""
+    if settings.codec_url is not None:
+        # Imported here: only an operator's process without keys needs them.
+        from passerelle.platform.remote_codec import RemoteCodec
+        from passerelle.platform.token_source import TokenSource
+
+        return RemoteCodec(settings.codec_url, TokenSource(settings.login).current_token)
+    return local_codec_for(settings)
+
+
+def local_codec_for(settings: Settings) -> EncryptionCodec | EnvelopeCodec | None:
+    """Return the codec of the keys held here: per-collaboration data keys when a database is
+    configured (`passerelle.platform.envelope`), the master keys alone otherwise, None without keys."""
     if not settings.encryption_keys:
         return None
     master = EncryptionCodec(settings.encryption_keys)

@@ -193,6 +193,20 @@ class DeviceFlowClient:
             raise _error(response)
         return _tokens(response.json(), now, previous_refresh=refresh_token)
 
+    async def revoke(self, refresh_token: str) -> bool:
+        """Revoke a refresh token (RFC 7009), which ends its grant; False when the provider offers
+        no revocation endpoint."""
+        endpoints = await self.endpoints()
+        if endpoints.revocation_endpoint is None:
+            return False
+        response = await self._http.post(
+            endpoints.revocation_endpoint,
+            data={"client_id": self._client_id, "token": refresh_token, "token_type_hint": "refresh_token"},
+        )
+        if response.status_code != 200:  # RFC 7009 section 2.2: 200 even for an unknown token
+            raise _error(response)
+        return True
+
 
 def save_tokens(path: Path, tokens: Tokens) -> None:
     """Write the tokens readable by their owner only: created 0600, never widened by the umask."""

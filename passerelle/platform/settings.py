@@ -17,6 +17,7 @@ from temporalio.envconfig import ClientConfigProfile
 
 from activities.channels.config import SmtpSettings, WebhookSettings
 from passerelle.platform.keys import DEFAULT_TTL_SECONDS, EncryptionConfigError, parse_keys
+from passerelle.platform.login_settings import LoginSettings, codec_url, login_settings
 
 DEFAULT_LINK_DAYS = 30  # a partner link is valid this many days from its e-mail
 DEFAULT_RETENTION_DAYS = 730  # closed collaborations keep personal data two years by default
@@ -66,6 +67,11 @@ class Settings:
     actors: str = "verified"
     # Closed collaborations keep their personal data this long (a playbook may say otherwise).
     retention_days: int = DEFAULT_RETENTION_DAYS
+    # An operator's `passerelle`: the OIDC login (`passerelle login`), and the codec server it
+    # encodes and decodes through with that login instead of holding keys (None: its own keys).
+    # A worker never uses the codec server (`passerelle.platform.client.keys_held_here`).
+    login: LoginSettings = field(default_factory=LoginSettings)
+    codec_url: str | None = None
 
     @property
     def namespace(self) -> str:
@@ -273,4 +279,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         retention_days=_int(env, "PASSERELLE_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS,
         vouching_keys=vouching_keys(env, state_dir),
         actors=_actors(env),
+        login=login_settings(env),
+        codec_url=codec_url(env),
     )

@@ -31,7 +31,7 @@ from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
 from activities.playbooks import PlaybookActivities
 from activities.rendering import Renderer
-from passerelle.platform.client import client_for, codec_for, keyring_for
+from passerelle.platform.client import client_for, keyring_for, keys_held_here, local_codec_for
 from passerelle.platform.db import create_pool, migrate, redact_url
 from passerelle.platform.envelope import EnvelopeCodec
 from passerelle.platform.log_context import LogContextInterceptor
@@ -187,9 +187,10 @@ async def run_worker(
 
     `on_ready` is called once the worker polls its task queue.
     """
+    keys_held_here(settings, "the worker")
     if settings.database_url is None:
         raise SystemExit("PASSERELLE_DATABASE_URL is not set (use `passerelle dev` for the embedded stack)")
-    codec = codec_for(settings)
+    codec = local_codec_for(settings)
     if codec is None and not settings.encryption_off:
         # Production default: collaborations carry contact data and business terms, which must
         # not sit readable in Temporal's history. Running in clear is an explicit choice.

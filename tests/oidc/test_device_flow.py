@@ -22,12 +22,9 @@ from passerelle.platform.oidc_device import (
     load_tokens,
     save_tokens,
 )
+from tests.oidc.logins import AUDIENCE, CLIENT, FAST
 from tests.oidc.server import Provider, oidc_provider
 from tests.oidc.user_step import complete_device_login
-
-AUDIENCE = "passerelle"
-CLIENT = "passerelle-cli"
-FAST = 0.1  # the poll interval of the tests: the provider names none, so RFC 8628's 5 s would apply
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,106 @@
+"""A payload codec that encodes and decodes through the codec server, with the operator's login.
+
+An operator's `passerelle` holds no encryption key (docs/identity.md): with `PASSERELLE_CODEC_URL`
+set, `passerelle.platform.client.codec_for` gives it this codec. It POSTs the payloads as the
+Web UI does, `{"payloads": [...]}` (protobuf JSON of `Payloads`, which
+`passerelle.platform.codec_server` parses), to `<url>/encode` or `<url>/decode`, with
+`Authorization: Bearer <access token>` from `passerelle login` (`token_source.TokenSource`). The
+codec server checks the token, so what this process encodes is encoded as that person.
+
+Whatever goes wrong is one line (`CodecServerError`), never a traceback: a refused token says to
+log in again, an unreachable server names its URL.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+import httpx
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.converter import PayloadCodec
+
+# A codec call carries a few payloads of at most 64 KB; a server that takes longer is not coming.
+TIMEOUT = 30.0
+MAX_REASON = 200  # characters of a non-JSON error body quoted in the one line
+
+Token = Callable[[], Awaitable[str]]
+
+
+class CodecServerError(Exception):
+    """The codec server did not encode or decode; the message is one line."""
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return str(body["error"])
+    return response.text.strip()[:MAX_REASON] or f"HTTP {response.status_code}"
+
+
+class RemoteCodec(PayloadCodec):
+    """Encodes and decodes through the codec server at `url`, as the bearer of `token()`."""
+
+    def __init__(self, url: str, token: Token, timeout: float = TIMEOUT) -> None:
+        self.url = url.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+        self._http: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Return the payloads encoded by the codec server."""
+        return await self._call("encode", payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Return the payloads decoded by the codec server."""
+        return await self._call("decode", payloads)
+
+    async def aclose(self) -> None:
+        """Close the connections kept to the codec server."""
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def _client(self) -> httpx.AsyncClient:
+        # One connection pool per event loop: a pool cannot outlive the loop it was opened in.
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._loop is not loop:
+            self._http = httpx.AsyncClient(timeout=self._timeout)
+            self._loop = loop
+        return self._http
+
+    async def _call(self, action: str, payloads: Sequence[Payload]) -> list[Payload]:
+        if not payloads:
+            return []
+        body = json_format.MessageToJson(Payloads(payloads=payloads))
+        headers = {"Authorization": f"Bearer {await self._token()}", "Content-Type": "application/json"}
+        try:
+            response = await self._client().post(f"{self.url}/{action}", content=body, headers=headers)
+        except httpx.TransportError as err:
+            detail = str(err) or type(err).__name__
+            raise CodecServerError(
+                f"cannot reach the codec server at {self.url} ({detail}): check PASSERELLE_CODEC_URL"
+            ) from None
+        if response.status_code == 401:
+            raise CodecServerError(
+                f"the codec server refused your token: {_reason(response)}; run passerelle login"
+            )
+        if response.status_code != 200:
+            raise CodecServerError(
+                f"the codec server at {self.url} did not {action} (HTTP {response.status_code}): "
+                f"{_reason(response)}"
+            )
+        try:
+            answer = json_format.Parse(response.text, Payloads(), ignore_unknown_fields=True)
+        except json_format.ParseError:
+            raise CodecServerError(
+                f"the codec server at {self.url} answered something else than payloads"
+            ) from None
+        if len(answer.payloads) != len(payloads):
+            raise CodecServerError(
+                f"the codec server at {self.url} answered {len(answer.payloads)} payloads for {len(payloads)}"
+            )
+        return list(answer.payloads)
