@@ -21,6 +21,7 @@ from typing import Any
 
 from activities.channels.log import LogChannel
 from bench.common import (
+    DECLARED_ACTORS,
     Report,
     bench_settings,
     client_address,
@@ -90,6 +91,7 @@ async def run(repeat: int = 10, n: int = 20) -> Report:
                 "TEMPORAL_ADDRESS": address,
                 "TEMPORAL_NAMESPACE": "default",
                 "PASSERELLE_DATABASE_URL": url,
+                **DECLARED_ACTORS,
             }
             environ["PASSERELLE_ENCRYPTION_KEYS"] = f"bench:{new_key()}"
             settings = bench_settings(

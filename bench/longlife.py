@@ -25,7 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from activities.channels.log import LogChannel
-from bench.common import Report, bench_settings, client_address, database, dev_server, postgres, request_data
+from bench.common import (
+    DECLARED_ACTORS,
+    Report,
+    bench_settings,
+    client_address,
+    database,
+    dev_server,
+    postgres,
+    request_data,
+)
 from bench.scale import RssSampler, start_many, wait_count
 from passerelle.audit.histories import fetch_chain
 from passerelle.devstack.servers import find_binary
@@ -127,6 +136,7 @@ async def weigh(
             "PASSERELLE_DATABASE_URL": url,
             "PASSERELLE_TASK_QUEUE": queue,
             "PASSERELLE_ENCRYPTION_KEYS": ",".join(f"{kid}:{key}" for kid, key in keys_b64(keys)),
+            **DECLARED_ACTORS,
         }
         with (logs / f"{side}.stderr").open("wb") as sink:
             procs[side] = subprocess.Popen(

@@ -29,7 +29,7 @@ from rich.table import Table
 from temporalio.client import Client
 
 from bench import baseline
-from bench.common import Report, client_address, database, dev_server, postgres, request_data
+from bench.common import DECLARED_ACTORS, Report, client_address, database, dev_server, postgres, request_data
 from passerelle.devstack.servers import find_binary
 from passerelle.platform.settings import load_settings
 from schemas import SnoozeRequest
@@ -137,6 +137,7 @@ async def run(n: int = 2000) -> Report:
                 "PASSERELLE_TASK_QUEUE": queue,
                 # The bench's client and dev server speak clear payloads, as the bare side does.
                 "PASSERELLE_ENCRYPTION": "off",
+                **DECLARED_ACTORS,
             }
             logs = Path(tempfile.mkdtemp(prefix="passerelle-bench-scale-"))
             commands = [

@@ -17,3 +17,12 @@ END;
 $$;
 CREATE TRIGGER vouching_keys_append_only BEFORE UPDATE OR DELETE ON vouching_keys
     FOR EACH ROW EXECUTE FUNCTION vouching_keys_append_only();
+
+-- Which collaboration first used each actor statement (by its id, `passerelle.platform.vouching`
+-- `statement_id`): a statement copied out of one collaboration's history into another proves
+-- nothing there. One row per verified action, written by the workers when they first decode it.
+CREATE TABLE vouched_uses (
+    statement    text        PRIMARY KEY,
+    workflow_id  text        NOT NULL,
+    first_used_at timestamptz NOT NULL DEFAULT now()
+);

@@ -31,6 +31,7 @@ class VerifiedActor(BaseModel):
     key: str  # the vouching key's id
     fingerprint: str  # the first 16 hex digits of its public key's SHA-256
     at: datetime  # when the voucher signed
+    statement: str | None = None  # the statement's id (`passerelle.platform.vouching.statement_id`)
 
 
 class Acted(BaseModel):

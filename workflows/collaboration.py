@@ -53,8 +53,20 @@ class CollaborationWorkflow:
         self._alarm = Alarm()  # the armed stall timer
         self._published = visibility.Published()  # search attributes upserted in this run
         self._judged: dict[str, Judged] = {}  # by update id, from its validator to its handler
+        # Statements this run's validators accepted (live only, like `_judged`): a copy sent
+        # before the first one's handler remembered it (`state.vouched`) is refused too.
+        self._claimed: set[str] = set()
         # A new collaboration reads its playbook first; updates wait for it (`_apply`).
         self._loading = False
+        if carried is not None and workflow.info().continued_run_id is None:
+            # Only a run's own continue-as-new carries state: a client that starts a run with
+            # one (a forged pending approval, a stage it never reached) is refused.
+            self._invalid = ApplicationError(
+                "invalid collaboration request: carried: only a continue-as-new carries state",
+                type="InvalidCollaborationRequest",
+                non_retryable=True,
+            )
+            return
         if carried is not None:
             carried.runs += 1
             # Only the status query, update answers and the next continue-as-new input read the
@@ -107,6 +119,7 @@ class CollaborationWorkflow:
                 if state.outcome is not None:  # closed while draining: complete, no empty run
                     break
                 state.recent_updates.settle(workflow.now())  # what is older than a resend, goes
+                identity.remember(state.vouched, None, workflow.now())  # and stale statements
                 workflow.continue_as_new(args=[state.request, state])
             seen, now = self._version, workflow.now()
             reminder, due_soon = state.next_reminder_at, state.due_soon_at
@@ -163,8 +176,11 @@ class CollaborationWorkflow:
         valid = decode_update(update.model, request, update.name)
         with refusal():
             identity.admit(update.role, valid, state.request.programme, workflow.now())
+            identity.unused(state.vouched.keys() | self._claimed, valid)
             verdict = update.rule(state, valid)
         self._judged[update_id()] = Judged(valid, verdict, self._version)
+        if valid.actor is not None and valid.actor.statement is not None:
+            self._claimed.add(valid.actor.statement)  # a copy in the same task is refused too
 
     async def _apply(self, update: Update[Any, Any], request: Any) -> CollaborationStatus:
         """Apply the update's operation with what its rule found.
@@ -192,6 +208,7 @@ class CollaborationWorkflow:
 
         status = await self._change(apply)
         state.recent_updates.remember(update_id(), workflow.now())
+        identity.remember(state.vouched, valid.actor, workflow.now())
         return status
 
     def _repeated(self) -> bool:

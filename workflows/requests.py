@@ -49,7 +49,7 @@ def parse_request(model: type[M], request: Any, what: str, *, accepted: bool = F
     raise ApplicationError(message, type="InvalidRequest", non_retryable=True)
 
 
-def unwrap(raw: Any, what: str) -> tuple[Any, VerifiedActor | None]:
+def unwrap(raw: Any, what: str, *, accepted: bool = False) -> tuple[Any, VerifiedActor | None]:
     """Return an update's argument and the actor the worker's codec verified (None: declared).
 
     The argument arrives as the payload itself (`RawValue`), so that the codec's mark
@@ -72,6 +72,11 @@ def unwrap(raw: Any, what: str) -> tuple[Any, VerifiedActor | None]:
         return value, None
     finding = json.loads(mark)
     if "verified" not in finding:
+        if accepted:
+            # History says the update was accepted: its statement held then. A process that
+            # cannot prove it now (a key it lacks) applies it as declared rather than refuse
+            # what history records; the audit says which actors it could not prove.
+            return value, None
         raise ApplicationError(str(finding.get("unproven")), type=NotVerified.type, non_retryable=True)
     actor = VerifiedActor.model_validate(finding["verified"])
     if isinstance(value, dict) and "by" not in value and actor.email and actor.via == "codec":
@@ -81,7 +86,7 @@ def unwrap(raw: Any, what: str) -> tuple[Any, VerifiedActor | None]:
 
 def decode_update(model: type[M], raw: Any, what: str, *, accepted: bool = False) -> M:
     """Return an update's request as `model`, carrying its verified actor (`unwrap`)."""
-    value, actor = unwrap(raw, what)
+    value, actor = unwrap(raw, what, accepted=accepted)
     request = parse_request(model, value, what, accepted=accepted)
     return request.model_copy(update={"actor": actor}) if actor is not None else request
 

@@ -29,7 +29,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "codec",
         "Decode and encode payloads for the Temporal Web UI with PASSERELLE_ENCRYPTION_KEYS.",
     ),
-    "keys": ("codec", "New keys for the environment (printed, never stored)."),
     "login": (
         "login",
         "Sign in with the OpenID provider (PASSERELLE_OIDC_ISSUER) and keep the tokens owner-only.",
@@ -56,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "demo": ("imports", "Write a realistic demo spreadsheet and import it through the real workflows."),
     "schedules": ("stack", "Temporal Schedules (the daily digest)."),
+    "keys": ("codec", "New keys for the environment (printed, never stored)."),
     "playbook": ("playbooks", "Apply, list, show and compare programme playbooks (docs/playbooks.md)."),
     "audit": ("audit", "Export, replay, read and verify collaborations' histories."),
     "privacy": ("privacy", "People's data rights: what is held about a person, and its erasure."),

@@ -143,10 +143,11 @@ def converter_for(settings: Settings) -> DataConverter:
 
     Every payload decoded is then checked for an actor statement (`ActorCodec`), encrypted or
     not: a payload in clear may carry a forged mark of a verified actor, which only that codec
-    removes.
+    removes. A statement counts for the first collaboration that used it only (`vouched_uses`).
     """
     codec = codec_for(settings)
-    actors = ActorCodec(codec, keyring_for(settings))
+    keyring = keyring_for(settings)
+    actors = ActorCodec(codec, keyring, keyring.first_use)
     if codec is None:
         return dataclasses.replace(pydantic_data_converter, payload_codec=actors)
     return converter_class()(

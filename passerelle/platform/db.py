@@ -114,7 +114,7 @@ GRANT INSERT ON collaborations, milestones, notifications, deliveries TO %1$I;
 GRANT UPDATE ON collaborations, deliveries TO %1$I;
 GRANT INSERT, UPDATE ON portal_links TO %1$I;
 GRANT INSERT, UPDATE ON data_keys TO %1$I;
-GRANT INSERT ON vouching_keys TO %1$I;
+GRANT INSERT ON vouching_keys, vouched_uses TO %1$I;
 GRANT EXECUTE ON FUNCTION retention_pseudonymise(text, jsonb, integer) TO %1$I;
 """
 

@@ -23,6 +23,7 @@ mark (`workflows.requests.unwrap`) and never sees a key.
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -32,7 +33,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import PayloadCodec, SerializationContext, WithSerializationContext
+from temporalio.converter import (
+    ActivitySerializationContext,
+    PayloadCodec,
+    SerializationContext,
+    WithSerializationContext,
+    WorkflowSerializationContext,
+)
 
 from passerelle.platform.keys import parse_keys
 from schemas.actors import ACTOR_MARK
@@ -41,6 +48,8 @@ STATEMENT = "passerelle-statement"  # the signed statement, canonical JSON
 SIGNATURE = "passerelle-signature"  # its Ed25519 signature, raw
 ACTOR = ACTOR_MARK  # the worker codec's finding: {"verified": {...}} or {"unproven": why}
 VERSION = 1
+MAX_STATEMENT = 4096  # bytes: a statement is a few hundred; a larger one is refused unread
+KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def digest(payload: Payload) -> str:
@@ -153,19 +162,21 @@ def check(payload: Payload, public_key: Callable[[str], bytes | None]) -> dict[s
     body, signature = payload.metadata.get(STATEMENT), payload.metadata.get(SIGNATURE)
     if body is None:
         raise Unproven("no actor statement: send it through the codec server with your login token")
-    try:
-        statement = json.loads(body)
-    except ValueError:
-        raise Unproven("the actor statement is not JSON") from None
-    if not isinstance(statement, dict) or statement.get("v") != VERSION:
-        raise Unproven("the actor statement is of an unknown version")
-    public = public_key(str(statement.get("key", "")))
+    statement = _parsed(body)
+    if statement is None or statement.get("v") != VERSION:
+        raise Unproven("the actor statement is not one this release reads")
+    key = statement.get("key")
+    if not isinstance(key, str) or not KEY_ID.fullmatch(key):
+        raise Unproven("the actor statement names no valid vouching key id")
+    public = public_key(key)
     if public is None:
-        raise Unproven(f"the actor statement names vouching key {statement.get('key')!r}, which is not known")
+        raise Unproven(f"the actor statement names vouching key {key!r}, which is not known")
     try:
         Ed25519PublicKey.from_public_bytes(public).verify(signature or b"", body)
-    except InvalidSignature:
+    except (InvalidSignature, ValueError):
         raise Unproven("the actor statement's signature does not verify") from None
+    if not _well_formed(statement):
+        raise Unproven("the actor statement lacks a field it must have")
     bare = Payload()
     bare.CopyFrom(payload)
     for name in (STATEMENT, SIGNATURE, ACTOR):
@@ -173,6 +184,37 @@ def check(payload: Payload, public_key: Callable[[str], bytes | None]) -> dict[s
     if statement.get("sha256") != digest(bare):
         raise Unproven("the actor statement was made for other arguments")
     return statement
+
+
+def _parsed(body: bytes) -> dict[str, Any] | None:
+    """Return a statement's JSON object, or None for anything else (too long, not JSON, nested
+    past the parser's depth)."""
+    if len(body) > MAX_STATEMENT:
+        return None
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _well_formed(statement: Mapping[str, Any]) -> bool:
+    texts = ("iss", "sub", "sha256")
+    optional = ("email", "jti", "kid", "party")
+    roles = statement.get("roles")
+    return (
+        all(isinstance(statement.get(k), str) for k in texts)
+        and all(statement.get(k) is None or isinstance(statement.get(k), str) for k in optional)
+        and isinstance(statement.get("at"), int)
+        and statement.get("via") in ("codec", "portal")
+        and isinstance(roles, list)
+        and all(isinstance(r, str) for r in roles)
+    )
+
+
+def statement_id(signature: bytes) -> str:
+    """Return a statement's identity: the first 64 bits of its signature's SHA-256, in hex."""
+    return hashlib.sha256(signature).hexdigest()[:16]
 
 
 def actor_of(statement: Mapping[str, Any], fingerprint_of: Callable[[str], str]) -> dict[str, Any]:
@@ -191,7 +233,16 @@ def actor_of(statement: Mapping[str, Any], fingerprint_of: Callable[[str], str])
     }
 
 
+def _proven(
+    payload: Payload, statement: Mapping[str, Any], fingerprint_of: Callable[[str], str]
+) -> dict[str, Any]:
+    return actor_of(statement, fingerprint_of) | {"statement": statement_id(payload.metadata[SIGNATURE])}
+
+
 PublicKeys = Callable[[Sequence[str]], Awaitable[Mapping[str, bytes]]]
+# `first_use(statement id, workflow id)`: the workflow that first used a statement (recording this
+# one when it is the first), or None where nothing records uses (a process without a database).
+FirstUse = Callable[[str, str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -204,12 +255,14 @@ class ActorCodec(PayloadCodec, WithSerializationContext):
 
     inner: PayloadCodec | None
     keys: PublicKeys
+    first_use: FirstUse | None = None
+    workflow_id: str | None = None  # the collaboration whose payloads these are (its context)
 
     def with_context(self, context: SerializationContext) -> "ActorCodec":
         inner = self.inner
         if isinstance(inner, WithSerializationContext):
-            return replace(self, inner=inner.with_context(context))
-        return self
+            inner = inner.with_context(context)
+        return replace(self, inner=inner, workflow_id=workflow_of(context))
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return list(payloads) if self.inner is None else await self.inner.encode(payloads)
@@ -230,16 +283,33 @@ class ActorCodec(PayloadCodec, WithSerializationContext):
         known = await self.keys([kid]) if kid else {}
         try:
             statement = check(marked, known.get)
-            finding: dict[str, Any] = {"verified": actor_of(statement, lambda k: fingerprint(known[k]))}
+            await self._first_here(marked)
+            finding: dict[str, Any] = {
+                "verified": _proven(marked, statement, lambda k: fingerprint(known[k]))
+            }
         except Unproven as why:
             finding = {"unproven": str(why)}
         marked.metadata[ACTOR] = canonical(finding)
         return marked
 
+    async def _first_here(self, payload: Payload) -> None:
+        """Refuse a statement a collaboration other than this one used first: copied out of one
+        history into another collaboration, it proves nothing there."""
+        if self.first_use is None or self.workflow_id is None:
+            return
+        first = await self.first_use(statement_id(payload.metadata[SIGNATURE]), self.workflow_id)
+        if first is not None and first != self.workflow_id:
+            raise Unproven("the actor statement was used by another collaboration first")
+
+
+def workflow_of(context: SerializationContext) -> str | None:
+    """Return the workflow a serialization context names, if any."""
+    if isinstance(context, WorkflowSerializationContext | ActivitySerializationContext):
+        return context.workflow_id
+    return None
+
 
 def _key_named(payload: Payload) -> str | None:
-    try:
-        key = json.loads(payload.metadata[STATEMENT]).get("key")
-    except (ValueError, AttributeError):
-        return None
-    return key if isinstance(key, str) else None
+    statement = _parsed(payload.metadata[STATEMENT])
+    key = statement.get("key") if statement else None
+    return key if isinstance(key, str) and KEY_ID.fullmatch(key) else None

@@ -27,6 +27,14 @@ ON CONFLICT (key_id) DO NOTHING
 RETURNING key_id
 """
 READ = "SELECT key_id, public_key FROM vouching_keys"
+FIRST_USE = """
+WITH mine AS (
+    INSERT INTO vouched_uses (statement, workflow_id) VALUES ($1, $2)
+    ON CONFLICT (statement) DO NOTHING RETURNING workflow_id
+)
+SELECT workflow_id FROM mine UNION ALL SELECT workflow_id FROM vouched_uses WHERE statement = $1
+LIMIT 1
+"""
 
 
 class KeysUnavailable(RuntimeError):
@@ -103,6 +111,22 @@ class Keyring:
                             f"cannot read the vouching keys ({type(err).__name__})"
                         ) from err
         return {i: self._keys[i] for i in ids if i in self._keys}
+
+    async def first_use(self, statement: str, workflow_id: str) -> str | None:
+        """Return the workflow that first used `statement`, recording `workflow_id` when it is
+        the first; None without a database. A database out of reach fails the decode, which is
+        retried, rather than judge an action without knowing."""
+        if self._url is None:
+            return None
+        try:
+            conn = await asyncpg.connect(self._url)
+            try:
+                first: str | None = await conn.fetchval(FIRST_USE, statement, workflow_id)
+            finally:
+                await conn.close()
+        except (OSError, asyncpg.PostgresError) as err:
+            raise KeysUnavailable(f"cannot read the statements' first uses ({type(err).__name__})") from err
+        return first
 
     async def _read(self) -> None:
         assert self._url is not None

@@ -61,6 +61,7 @@ def worker_env(client: Client, database_url: str, task_queue: str, **extra: str)
         "PASSERELLE_DATABASE_URL": database_url,
         "PASSERELLE_TASK_QUEUE": task_queue,
         "PASSERELLE_ENCRYPTION_KEYS": os.environ["PASSERELLE_ENCRYPTION_KEYS"],  # the suite's key
+        "PASSERELLE_ACTORS": os.environ["PASSERELLE_ACTORS"],  # the suite's policy (tests/conftest.py)
         **extra,
     }
 

@@ -12,6 +12,7 @@ history and never judges an accepted update again). Where the worker requires ve
 (`workflows.actor_gate`). Pure: no I/O, no clock.
 """
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -83,6 +84,23 @@ def admit(role: Role, request: Any, programme: str, now: datetime) -> None:
     by = getattr(request, "by", None)
     if by is not None and not (actor.email and _same(by, actor.email)):
         raise NotYou("by: not the address of your login; leave it out, or type your own")
+
+
+def unused(vouched: Collection[str], request: Any) -> None:
+    """Refuse a statement this collaboration already accepted: a signed `resume` copied into an
+    `approve` (both `{}`), or the same action sent twice, counts once."""
+    actor: VerifiedActor | None = getattr(request, "actor", None)
+    if actor is not None and actor.statement is not None and actor.statement in vouched:
+        raise NotVerified("this signed action was used already: send it again from your client")
+
+
+def remember(vouched: dict[str, datetime], actor: VerifiedActor | None, now: datetime) -> None:
+    """Keep `actor`'s statement among those accepted, and drop those no longer fresh."""
+    for statement, signed in list(vouched.items()):
+        if signed + FRESH + SKEW < now:
+            del vouched[statement]
+    if actor is not None and actor.statement is not None:
+        vouched[actor.statement] = actor.at
 
 
 def same_person(a: VerifiedActor | None, a_name: str, b: VerifiedActor | None, b_name: str) -> bool:

@@ -101,6 +101,10 @@ class CollaborationState(BaseModel):
     recent_updates: Annotated[RecentUpdates, BeforeValidator(carried_updates)] = Field(
         default_factory=RecentUpdates
     )
+    # The actor statements this collaboration accepted lately, by id, with when each was signed
+    # (`workflows.domain.identity.remember`): one signed action is applied once. Kept only while
+    # a statement is fresh, so a collaboration at rest carries none.
+    vouched: dict[str, datetime] = {}
 
     @field_serializer("history")
     def _kept(self, history: list[HistoryEntry]) -> list[dict[str, Any]]:
