@@ -8,9 +8,10 @@ recorded files on every CI run; the audit tests reuse them.
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from temporalio.client import Client
+from temporalio.common import RawValue
 
 from schemas import (
     Closure,
@@ -210,6 +211,36 @@ async def partner_answers(env: Environment, workflow_id: str, task_queue: str) -
     )
     await handle.execute_update(
         CollaborationWorkflow.close, Closure(outcome=Outcome.DECLINED, by=OPS, reason="the start-up stopped")
+    )
+    await handle.result()
+    return workflow_id
+
+
+# The verified-actors scenario: a programme whose qualification needs a second person's approval,
+# and two people an OpenID provider (a made-up, test-only one) vouched for through the codec server.
+VERIFIED_PROGRAMME = "Golden Verified"
+VERIFIED_ISSUER = "https://oidc.test-only.example"
+ANNE = "anne@golden-verified.example"  # operator and approver
+CLAIRE = "claire@golden-verified.example"  # approver
+
+# `sealed(data, subject)`: `data` as the codec server sends it on, with a statement for `subject`.
+Voucher = Callable[[dict[str, Any], str], Awaitable[RawValue]]
+
+
+async def verified_actors(env: Environment, workflow_id: str, task_queue: str, sealed: Voucher) -> str:
+    """Verified actors: a milestone, an approval request and its approval by another person, each
+    sent with a signed statement; a declared advance (no statement) and a declared close.
+
+    Not in SCENARIOS: it needs a playbook (applied by its recorder) and a voucher, and its golden
+    carries the public vouching key it needs (`histories/verified-actors`, test_verified_golden.py).
+    """
+    handle = await start(env.client, workflow_id, task_queue, programme=VERIFIED_PROGRAMME)
+    await handle.execute_update("record_milestone", await sealed({"kind": "NDA signed"}, "anne"))
+    await handle.execute_update("request_approval", await sealed({"for": "qualification"}, "anne"))
+    await handle.execute_update("approve", await sealed({"note": "fine by me"}, "claire"))
+    await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=Stage.QUALIFICATION, by=OPS))
+    await handle.execute_update(
+        CollaborationWorkflow.close, Closure(outcome=Outcome.DECLINED, by=OPS, reason="no budget")
     )
     await handle.result()
     return workflow_id
