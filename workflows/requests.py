@@ -75,7 +75,11 @@ def unwrap(raw: Any, what: str, *, accepted: bool = False) -> tuple[Any, Verifie
         if accepted:
             # History says the update was accepted: its statement held then. A process that
             # cannot prove it now (a key it lacks) applies it as declared rather than refuse
-            # what history records; the audit says which actors it could not prove.
+            # what history records, with the e-mail the statement claims where `by` was left
+            # out; the audit says which actors it could not prove.
+            claimed = finding.get("claimed_email")
+            if isinstance(value, dict) and "by" not in value and isinstance(claimed, str):
+                value = {**value, "by": claimed}
             return value, None
         raise ApplicationError(str(finding.get("unproven")), type=NotVerified.type, non_retryable=True)
     actor = VerifiedActor.model_validate(finding["verified"])

@@ -289,6 +289,11 @@ class ActorCodec(PayloadCodec, WithSerializationContext):
             }
         except Unproven as why:
             finding = {"unproven": str(why)}
+            claimed = _parsed(marked.metadata[STATEMENT]) or {}
+            if isinstance(claimed.get("email"), str) and len(claimed["email"]) <= 320:
+                # Proves nothing; lets an update that history says was accepted replay as sent
+                # (its `by` was the verified e-mail) where this key is not at hand.
+                finding["claimed_email"] = claimed["email"]
         marked.metadata[ACTOR] = canonical(finding)
         return marked
 

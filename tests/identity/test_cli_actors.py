@@ -84,7 +84,7 @@ async def test_a_forged_by_through_passerelle_is_refused_and_a_true_one_recorded
                 forged = await passerelle(
                     env, "milestone", workflow_id, "--kind", "NDA signed", "--by", CLAIRE
                 )
-                assert_one_line_error(forged, 1, "by: not the address of your login")
+                assert_one_line_error(forged, 2, "by: not the address of your login")
                 true = await passerelle(env, "milestone", workflow_id, "--kind", "NDA signed", "--by", ANNE)
                 assert true.code == 0, true
         finally:

@@ -23,6 +23,8 @@ import asyncpg
 import httpx
 import pytest
 from aiohttp import web
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import RawValue
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
@@ -362,3 +364,32 @@ async def test_an_expired_token_is_refused_in_one_line(settings: Settings) -> No
             await runner.cleanup()
     assert answer.status_code == 401
     assert answer.json() == {"error": "the token has expired"}
+
+
+async def test_a_signed_action_counts_once_and_only_where_it_was_first_used(
+    stack: Stack, dev_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str
+) -> None:
+    """A payload copied out of a history, statement and all, proves nothing a second time: not
+    in its own collaboration (a signed `resume` is `{}` too, like an `approve`), not in another."""
+    first, other = (f"copied-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    for workflow_id in (first, other):
+        await start(dev_env.client, workflow_id, task_queue, programme=PROGRAMME)
+    anne = await token(stack.provider, "anne")
+    sent = await asyncio.to_thread(stack.update, first, "record_milestone", {"kind": "NDA signed"}, auth=anne)
+    assert sent.returncode == 0, sent
+    history = await dev_env.client.get_workflow_handle(first).fetch_history()
+    [accepted] = [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    copy = RawValue(accepted.input.args.payloads[0])  # sealed as the history holds it
+
+    with pytest.raises(WorkflowUpdateFailedError) as again:
+        await dev_env.client.get_workflow_handle(first).execute_update("record_milestone", copy)
+    assert "this signed action was used already" in str(again.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError) as elsewhere:
+        await dev_env.client.get_workflow_handle(other).execute_update("record_milestone", copy)
+    assert "used by another collaboration first" in str(elsewhere.value.cause)
+    assert [r["kind"] for r in await rows(pool, first)].count("milestone") == 1
+    assert "milestone" not in [r["kind"] for r in await rows(pool, other)]

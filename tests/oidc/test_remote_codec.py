@@ -40,9 +40,9 @@ def provider() -> Iterator[Provider]:
         yield running
 
 
-async def serve(provider: Provider) -> tuple[str, object]:
+async def serve(provider: Provider, leeway: int = codec_auth.LEEWAY) -> tuple[str, object]:
     port = free_port()
-    auth = CodecAuth(jwks_url=provider.jwks_url, issuer=provider.issuer, audience=AUDIENCE)
+    auth = CodecAuth(jwks_url=provider.jwks_url, issuer=provider.issuer, audience=AUDIENCE, leeway=leeway)
     runner = await start_codec_server(EncryptionCodec(KEYS), [], "127.0.0.1", port, auth)
     return f"http://127.0.0.1:{port}", runner
 
@@ -109,13 +109,12 @@ async def test_a_garbage_token_is_one_line(codec_url: str) -> None:
     )
 
 
-async def test_an_expired_token_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+async def test_an_expired_token_is_one_line(tmp_path: Path) -> None:
     """A provider whose tokens live one second, and a codec server without clock-skew leeway
     (30 s otherwise, which this test would have to wait out)."""
-    monkeypatch.setattr(codec_auth, "LEEWAY", 0)
     with oidc_provider({"OIDC_ACCESS_TOKEN_TTL": "1"}) as short_lived:
         tokens = await device_login(short_lived, "anne")
-        url, runner = await serve(short_lived)
+        url, runner = await serve(short_lived, leeway=0)
         try:
             await asyncio.sleep(max(0.0, tokens.expires_at - time.time()) + 1.1)
 

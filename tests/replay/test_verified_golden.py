@@ -140,22 +140,25 @@ async def test_replays_with_the_public_key_and_names_the_verified_actors(
     assert sorted(replayed, key=lambda e: e.seq) == [r.entry for r in recorded]
 
 
-async def test_without_the_key_the_replay_fails_loudly(settings: Settings) -> None:
-    """Without the public key (the suite's settings: their table never held it), the replay fails.
+async def test_without_the_key_the_history_replays_as_declared_and_the_audit_names_the_key(
+    settings: Settings,
+) -> None:
+    """Without the public key (the suite's settings: their table never held it), the history still
+    replays, and the audit says which actors it cannot prove, naming the key.
 
-    The worker's codec then marks each statement *unproven*, and the workflow refuses an unproven
-    statement whatever the policy (`workflows.requests.unwrap`), in the handler too on replay. The
-    first verified update's handler therefore applies nothing and schedules no record, which the
-    history contradicts: a non-determinism error. That is the safe outcome: a replay that
-    passed with those actions recorded as declared (or skipped) would report, as proven, a story
-    other than the one the history holds. The replay's error names an event, not the key; the
-    audit's proofs (`audit timeline`, `audit verify`) name the missing key.
+    History says each update was accepted, so its statement held when it was judged. A process
+    that cannot prove it now applies it as declared (`workflows.requests.unwrap`, with the e-mail
+    the statement claims where `by` was left out) rather than refuse what history records: the
+    same commands, so a worker or an auditor missing a key is told by the proofs, not by a
+    non-determinism error that names an event. What it recorded as verified, it does not invent.
     """
     runs = read_export(FOLDER)
     outcomes = await replay_runs(runs, settings, jobs=1)
-    assert [o.passed for o in outcomes] == [False], outcomes
-    # The first verified update's record, which today's code no longer schedules without the key.
-    assert outcomes[0].nondeterministic and outcomes[0].event_type == "ACTIVITY_TASK_SCHEDULED"
+    assert [o.passed for o in outcomes] == [True], outcomes
+
+    replayed = await replayed_entries(runs, settings)
+    assert [verified_subject(e) for e in replayed] == [None] * len(replayed)
+    assert {e.kind.value: e.actor for e in replayed}["milestone"] == ANNE  # the claimed e-mail
 
     # What tells the auditor why: each statement names a key the converter does not know.
     found = {p.update: (p.finding or {}).get("unproven") for p in await proofs(runs, converter_for(settings))}

@@ -144,3 +144,23 @@ def test_roles_are_read_from_the_configured_claims_and_only_programme_roles_coun
     assert entra.claims(token | {"preferred_username": "anne@x.example"}, None).email == "anne@x.example"
     unverified = ClaimsMapping().claims(token | {"email_verified": False}, None)
     assert unverified.email is None, "an e-mail the provider has not verified names nobody"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        b"[" * 100_000,
+        b"{" + b" " * 5000 + b"}",
+        b"\xff\xfe",
+        b'{"v": 1, "key": "' + b"k" * 500 + b'"}',
+        b"[]",
+    ],
+    ids=["nested past the parser", "over 4 KB", "not UTF-8", "key id too long", "not an object"],
+)
+async def test_a_hostile_statement_is_refused_not_a_crash(statement: bytes) -> None:
+    payload = plain({"kind": "NDA signed"})
+    payload.metadata[STATEMENT] = statement
+    payload.metadata[SIGNATURE] = b"\x00" * 64
+    mark = await mark_of(payload)
+    assert mark is not None and "unproven" in mark
+    assert len(str(mark["unproven"])) < 200, "a refusal travels in clear: it never repeats the input"

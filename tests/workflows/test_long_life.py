@@ -8,10 +8,16 @@ whole chain.
 """
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowFailureError
 from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from passerelle.audit.histories import fetch_chain
 from schemas import (
@@ -27,6 +33,7 @@ from schemas import (
 )
 from tests.audit_cli import passerelle
 from tests.conftest import WorkerFactory
+from tests.e2e.cli import eventually
 from tests.factories import request_data
 from tests.payloads import BUDGET, HISTORY_WARNING, largest_payload
 from tests.workflows.helpers import abandon, start
@@ -95,7 +102,13 @@ async def test_two_talkative_years_stay_within_the_payload_budget(
                 await time_env.sleep(29 * DAY)  # silence: reminders at 3, 6 (escalation), 12 and 24 days
                 raw = await latest.query("status", result_type=RawValue)
                 largest_answer = max(largest_answer, raw.payload.ByteSize())
-        status = await latest.query(CollaborationWorkflow.status)
+        try:
+            status = await latest.query(CollaborationWorkflow.status)
+        except Exception as err:
+            print("DBGQ", repr(err), repr(getattr(err, "cause", None)), getattr(err, "__cause__", None))
+            h = await latest.describe()
+            print("DBGD", h.run_id, h.workflow_type, h.status)
+            raise
         await abandon(latest)
         runs = await fetch_chain(client, workflow_id)
 
@@ -123,8 +136,43 @@ async def test_two_talkative_years_stay_within_the_payload_budget(
     assert f"passed {len(runs)}" in replayed.stdout, replayed.stdout
 
 
+@workflow.defn(name="LegacyCollaborationRun")
+class LegacyRun:
+    """A run of an earlier release, reduced to its end: it continues-as-new into today's
+    `CollaborationWorkflow` with the state it carries (only a continue-as-new carries state)."""
+
+    @workflow.run
+    async def run(self, request: Any, carried: Any, task_queue: str) -> None:
+        workflow.continue_as_new(
+            args=[request, carried], workflow="CollaborationWorkflow", task_queue=task_queue
+        )
+
+
+async def test_a_run_started_with_a_carried_state_is_refused(
+    time_env: WorkflowEnvironment, run_worker: WorkerFactory, task_queue: str, workflow_id: str
+) -> None:
+    """A client that starts a run with a state of its own making (a pending approval someone else
+    "requested", a stage it never reached) gets a failed run, not a collaboration."""
+    request = request_data()
+    state = CollaborationState.begin(
+        CollaborationRequest.model_validate(request), workflow_id, "x", datetime.now(UTC)
+    )
+    async with run_worker(time_env.client):
+        handle = await time_env.client.start_workflow(
+            "CollaborationWorkflow",
+            args=[request, state.model_dump(mode="json")],
+            id=workflow_id,
+            task_queue=task_queue,
+        )
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "InvalidCollaborationRequest"
+    assert "carried: only a continue-as-new carries state" in str(cause)
+
+
 async def test_a_collaboration_carried_from_before_the_bound_moves_to_the_small_state(
-    time_env: WorkflowEnvironment,
+    dev_env: WorkflowEnvironment,
     run_worker: WorkerFactory,
     task_queue: str,
     workflow_id: str,
@@ -145,15 +193,26 @@ async def test_a_collaboration_carried_from_before_the_bound_moves_to_the_small_
     ]
     state.seq = 300
     state.paused, state.next_reminder_at = True, None  # its clock is the wall's; the server's is years on
-    client = time_env.client
-    async with run_worker(client):
+    client = dev_env.client
+    legacy = Worker(
+        client,
+        task_queue=f"{task_queue}-legacy",
+        workflows=[LegacyRun],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    async with run_worker(client), legacy:
         await client.start_workflow(
-            "CollaborationWorkflow",
-            args=[request, state.model_dump(mode="json")],
+            "LegacyCollaborationRun",
+            args=[request, state.model_dump(mode="json"), task_queue],
             id=workflow_id,
-            task_queue=task_queue,
+            task_queue=f"{task_queue}-legacy",
         )
         latest = client.get_workflow_handle_for(CollaborationWorkflow.run, workflow_id)
+
+        async def continued() -> None:
+            assert (await latest.describe()).workflow_type == "CollaborationWorkflow"
+
+        await eventually(continued)
         status = await latest.query(CollaborationWorkflow.status)
         answer = await latest.execute_update(
             CollaborationWorkflow.record_milestone, MilestoneRequest(kind="k", by="o")
@@ -167,7 +226,8 @@ async def test_a_collaboration_carried_from_before_the_bound_moves_to_the_small_
     assert len(status.history) <= RECENT_ENTRIES and status.history[-1].seq == 300
     assert all(len(e.note) <= NOTE_PREVIEW for e in status.history)
     assert (answer.history, answer.entries) == ([], 301)
-    assert len(runs) > 1
-    first_size, _ = largest_payload(runs[:1])
-    later_size, where = largest_payload(runs[1:])
+    assert len(runs) > 2
+    # The legacy run and the first run it continued into carry the old state; the next ones do not.
+    first_size, _ = largest_payload(runs[:2])
+    later_size, where = largest_payload(runs[2:])
     assert first_size > 900_000 and later_size < 30_000, (first_size, later_size, where)
