@@ -1,11 +1,13 @@
 """Commands that run Passerelle itself: `dev` (the embedded stack), `worker`, `migrate`, `schedules apply`."""
 
 import asyncio
+import json
 import os
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from temporalio.client import Client
@@ -18,11 +20,14 @@ from passerelle.platform.client import local_codec_for
 from passerelle.platform.codec import new_key
 from passerelle.platform.db import MIN_PASSWORD_LENGTH, create_pool, migrate, redact_url, weak_passwords
 from passerelle.platform.health import run_checks
+from passerelle.platform.keys import parse_keys
+from passerelle.platform.login_settings import DEV_IDENTITY_FILE
 from passerelle.platform.logs import configure_logging
 from passerelle.platform.schedules import DIGEST_SCHEDULE_ID, RETENTION_SCHEDULE_ID, apply_schedules
 from passerelle.platform.settings import (
     DEV_KEY_FILE,
     DEV_PORTAL_KEY_FILE,
+    DEV_VOUCHING_KEY_FILE,
     Settings,
     load_settings,
     portal_keys,
@@ -69,6 +74,7 @@ def dev(
     ] = True,
     codec_port: Annotated[int, typer.Option(help="Codec server port (with encryption)")] = 8081,
     portal_port: Annotated[int, typer.Option(help="Partner portal port (docs/partners.md)")] = 8090,
+    oidc_port: Annotated[int, typer.Option(help="Identity provider port (docs/identity.md)")] = 8092,
 ) -> None:
     """Run the whole stack in the foreground: Temporal + Web UI, PostgreSQL, migrations, worker."""
     from passerelle.platform.worker import run_worker
@@ -76,9 +82,9 @@ def dev(
     configure_logging()
     folder = state_dir or load_settings().state_dir
     settings = dev_portal(dev_encryption(folder, encrypt), folder, portal_port)
-    if "PASSERELLE_ACTORS" not in os.environ:
-        # The dev stack runs no identity provider, so nothing could vouch for its operator: it
-        # records actions as declared unless told otherwise (docs/identity.md, "What is left").
+    settings = dev_vouching(settings, folder)
+    if not settings.encryption_keys and "PASSERELLE_ACTORS" not in os.environ:
+        # In clear there is no codec server to vouch for anyone: actions are declared.
         settings = replace(settings, actors="declared")
     # The stack holds the keys and serves the codec server itself: a PASSERELLE_CODEC_URL in the
     # developer's shell is for their `passerelle` commands, not for its worker.
@@ -89,13 +95,23 @@ def dev(
     server = TemporalDevServer(
         folder, ip=ip, port=port, ui_port=ui_port, namespace=settings.namespace, extra_args=extra
     )
-    with server, database_url(folder) as url:
+    # The operator gets an identity where actions must be verified (the default): in a migration
+    # window (PASSERELLE_ACTORS=declared) the stack runs as before, typed names and all.
+    provider = dev_provider(folder, oidc_port) if settings.actors == "verified" else nullcontext(None)
+    with server, database_url(folder) as url, provider as identity:
         settings = replace(settings, database_url=url)  # each collaboration's data key lives there
         codec = local_codec_for(settings)
 
         async def main() -> None:
             await migrate(url)  # the data keys' table, before the first payload is sealed
-            sink = runner = None
+            sink = runner = login = None
+            if identity is not None:
+                from passerelle.devstack.identity import sign_in_operator
+                from passerelle.platform.vouching import Signer
+                from passerelle.platform.vouching_keys import register
+
+                await register(url, Signer(settings.vouching_keys))  # what the audit checks against
+                login = await sign_in_operator(identity.issuer, folder)
             if smtp_sink:
                 try:
                     handler = SinkHandler(on_mail=show_mail, folder=folder / "mail")
@@ -110,7 +126,9 @@ def dev(
                 try:
                     from passerelle.platform.codec_server import start_codec_server  # aiohttp: only here
 
-                    runner = await start_codec_server(codec, origins, "127.0.0.1", codec_port)
+                    runner = await start_codec_server(
+                        codec, origins, "127.0.0.1", codec_port, **vouched(settings, identity, login)
+                    )
                 except OSError as err:
                     raise SystemExit(
                         f"cannot run the codec server on 127.0.0.1:{codec_port} ({err.strerror}); "
@@ -145,6 +163,10 @@ def dev(
                 typer.echo(f"  Notifications:    {', '.join(settings.channels)}")
                 typer.echo(f"  Partner portal:   {settings.portal_url} (the e-mails' one-click answers)")
                 typer.echo(f"  Actors:           {settings.actors} (docs/identity.md)")
+                if identity is not None and login is not None:
+                    from passerelle.devstack.identity import operator_of
+
+                    typer.echo(f"  You are:          {operator_of(login)}, signed in at {identity.issuer}")
                 if sink is not None:
                     typer.echo(
                         f"  SMTP sink:        127.0.0.1:{smtp_sink_port} (mails are printed here and kept in "
@@ -159,6 +181,10 @@ def dev(
                 )
                 typer.echo("  Ctrl-C stops everything.")
 
+            if login is not None:
+                from passerelle.devstack.identity import write_dev_identity
+
+                write_dev_identity(folder, f"http://127.0.0.1:{codec_port}", login)
             temporal = {"target_host": server.address, "namespace": server.namespace}
             ui_url = f"http://localhost:{ui_port}"
             try:
@@ -166,6 +192,7 @@ def dev(
                     replace(settings, database_url=url, temporal=temporal, ui_url=ui_url), on_ready=banner
                 )
             finally:
+                (folder / DEV_IDENTITY_FILE).unlink(missing_ok=True)
                 await portal.cleanup()
                 await portal_pool.close()
                 if sink is not None:
@@ -175,6 +202,51 @@ def dev(
 
         asyncio.run(main())
     typer.echo("Passerelle dev stack stopped.")
+
+
+def dev_vouching(settings: Settings, folder: Path) -> Settings:
+    """Return the dev stack's settings with a vouching key: PASSERELLE_VOUCHING_KEYS, else the
+    state folder's key file, created on first start (owner-only)."""
+    key_file = folder / DEV_VOUCHING_KEY_FILE
+    if settings.vouching_keys or key_file.exists() or not settings.encryption_keys:
+        return settings
+    from passerelle.platform.vouching import new_vouching_key
+
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file.touch(mode=0o600)
+    key_file.write_text(f"dev:{new_vouching_key()}\n")
+    return replace(settings, vouching_keys=parse_keys(key_file.read_text(), "PASSERELLE_VOUCHING_KEYS"))
+
+
+def dev_provider(folder: Path, port: int) -> Any:
+    """Return the context of the dev stack's identity provider (`passerelle.devstack.identity`)."""
+    from passerelle.devstack.identity import DEV_ACCOUNTS, IdentityUnavailable, install, run_provider
+
+    try:
+        installed = install(folder / "oidc")
+    except IdentityUnavailable as err:
+        raise SystemExit(f"cannot run the identity provider: {err}") from None
+    return run_provider(installed, port, {"OIDC_ACCOUNTS": json.dumps(DEV_ACCOUNTS)})
+
+
+def vouched(settings: Settings, identity: Any, login: Any) -> dict[str, Any]:
+    """Return the dev codec server's identity arguments: it checks the provider's tokens, vouches
+    with the stack's key, and speaks for the signed-in operator when a request sends no token
+    (the dev server's Web UI has no login of its own)."""
+    if identity is None or login is None:
+        return {}
+    from passerelle.devstack.identity import AUDIENCE
+    from passerelle.platform.codec_auth import CodecAuth
+    from passerelle.platform.codec_server import Vouching
+    from passerelle.platform.identity import mapping_from
+    from passerelle.platform.token_source import TokenSource
+    from passerelle.platform.vouching import Signer
+
+    return {
+        "auth": CodecAuth(jwks_url=identity.jwks_url, issuer=identity.issuer, audience=AUDIENCE),
+        "vouching": Vouching(Signer(settings.vouching_keys), mapping_from(os.environ)),
+        "default_token": TokenSource(login).current_token,
+    }
 
 
 def dev_portal(settings: Settings, folder: Path, port: int) -> Settings:

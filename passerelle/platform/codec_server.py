@@ -21,6 +21,7 @@ from temporalio.converter import PayloadCodec
 from passerelle.platform.codec_auth import (
     Caller,
     CodecAuth,
+    CodecAuthError,
     NotServed,
     Verifier,
     allowed_hosts,
@@ -71,13 +72,19 @@ def cost(body_size: int | None) -> float:
     return 1 + (MAX_BODY if body_size is None else min(body_size, MAX_BODY)) // COST_UNIT
 
 
-def _guard(auth: CodecAuth, hosts: frozenset[str]) -> Any:
+TokenSource = Callable[[], Awaitable[str]]
+
+
+def _guard(auth: CodecAuth, hosts: frozenset[str], default_token: TokenSource | None = None) -> Any:
     verifier, limit = Verifier(auth), RateLimit(auth.rate_per_minute)
 
     async def admit(request: web.Request) -> None:
         address = request.remote or "?"
+        header = request.headers.get("Authorization")
+        if header is None and default_token is not None:
+            header = f"Bearer {await default_token()}"  # the local operator's (`start_codec_server`)
         try:
-            who_asks = await verifier.caller(request.headers.get("Authorization"))
+            who_asks = await verifier.caller(header)
         except NotServed:
             # Refused tokens spend the address's budget: guessing is bounded where it comes from.
             if not limit.allow(f"address {address}", cost(request.content_length)):
@@ -176,10 +183,12 @@ def build_app(
     auth: CodecAuth,
     hosts: frozenset[str],
     vouching: Vouching | None = None,
+    default_token: TokenSource | None = None,
 ) -> web.Application:
     """Return the aiohttp app with `/encode`, `/decode`, CORS for `origins` and `auth`'s guard;
     with `vouching`, `/encode` signs who sent each payload."""
-    app = web.Application(middlewares=[_cors(list(origins)), _guard(auth, hosts)], client_max_size=MAX_BODY)
+    guard = _guard(auth, hosts, default_token)
+    app = web.Application(middlewares=[_cors(list(origins)), guard], client_max_size=MAX_BODY)
     app.router.add_post("/encode", _endpoint(_vouching_encoder(codec, vouching)))
     app.router.add_post("/decode", _endpoint(_decoder(codec)))
     for path in ("/encode", "/decode"):
@@ -196,16 +205,21 @@ async def start_codec_server(
     *,
     allow_unauthenticated: bool = False,
     vouching: Vouching | None = None,
+    default_token: TokenSource | None = None,
 ) -> web.AppRunner:
     """Start serving in the running event loop; return the runner (`await runner.cleanup()`).
 
     Raises CodecAuthError when `host` is beyond loopback and no token is required, unless
     `allow_unauthenticated` (a container whose port is published on the host's loopback only).
+    `default_token` stands for a request that sends none: the dev stack's local operator, whose
+    Web UI has no login. Loopback only: it speaks for whoever reaches the port.
     """
     auth = auth or CodecAuth()
     check_bind(host, auth, allow_unauthenticated)
+    if default_token is not None and not is_loopback(host):
+        raise CodecAuthError(f"a default token speaks for whoever reaches {host}: bind loopback only")
     hosts = allowed_hosts(auth, host, port)
-    runner = web.AppRunner(build_app(codec, origins, auth, hosts, vouching), access_log=None)
+    runner = web.AppRunner(build_app(codec, origins, auth, hosts, vouching, default_token), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

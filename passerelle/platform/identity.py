@@ -16,7 +16,8 @@ from typing import Any
 from passerelle.platform.vouching import Claims
 
 ROLES = ("operator", "approver", "evaluator", "auditor", "admin")
-ROLE = re.compile(rf"^[a-z0-9][a-z0-9._-]{{0,62}}:({'|'.join(ROLES)})$")
+# `<programme slug>:<role>`, or `*:<role>` for every programme (a national programme's staff).
+ROLE = re.compile(rf"^(\*|[a-z0-9][a-z0-9._-]{{0,62}}):({'|'.join(ROLES)})$")
 DEFAULT_ROLES_CLAIMS = ("groups", "roles", "realm_access.roles")
 
 

@@ -11,6 +11,7 @@ from, while the state folder is the dev stack's and defaults to `.passerelle` in
 """
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,16 +81,39 @@ def login_settings(env: Mapping[str, str]) -> LoginSettings:
     claims = tuple(c.strip() for c in raw_claims.split(",") if c.strip())
     if "openid" not in scopes.split():
         raise SystemExit(f"PASSERELLE_OIDC_SCOPES must include openid, not {scopes!r}")
+    dev = dev_identity(env)
+    issuer = _url(env, "PASSERELLE_OIDC_ISSUER")
     return LoginSettings(
-        issuer=_url(env, "PASSERELLE_OIDC_ISSUER"),
+        issuer=issuer or dev.get("issuer"),
         client_id=(env.get("PASSERELLE_OIDC_CLIENT_ID") or "").strip() or DEFAULT_CLIENT_ID,
         scopes=scopes,
         poll_seconds=_poll_seconds(env),
         roles_claims=claims or DEFAULT_ROLES_CLAIMS,
-        config_dir=default_config_dir(env),
+        config_dir=Path(dev["config_dir"])
+        if issuer is None and "config_dir" in dev
+        else default_config_dir(env),
     )
 
 
 def codec_url(env: Mapping[str, str]) -> str | None:
-    """Return `PASSERELLE_CODEC_URL`, where `passerelle` encodes and decodes payloads, or None."""
-    return _url(env, "PASSERELLE_CODEC_URL")
+    """Return `PASSERELLE_CODEC_URL`, where `passerelle` encodes and decodes payloads, or None;
+    the running dev stack's codec server when the variable is unset (`dev_identity`)."""
+    return _url(env, "PASSERELLE_CODEC_URL") or dev_identity(env).get("codec_url")
+
+
+DEV_IDENTITY_FILE = "identity.json"  # written by a running `passerelle dev` in its state folder
+
+
+def dev_identity(env: Mapping[str, str]) -> dict[str, str]:
+    """Return what a running `passerelle dev` tells the commands of its state folder: its codec
+    server, its identity provider and the folder of its operator's login; {} without one.
+
+    The dev stack writes it once its operator has signed in and removes it when it stops, so a
+    `passerelle` command run next to it goes the production way, through the codec server with a
+    login, as `PASSERELLE_CODEC_URL` and `PASSERELLE_OIDC_ISSUER` would say."""
+    path = Path(env.get("PASSERELLE_STATE_DIR") or ".passerelle") / DEV_IDENTITY_FILE
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in found.items() if isinstance(v, str)} if isinstance(found, dict) else {}

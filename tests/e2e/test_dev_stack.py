@@ -16,9 +16,10 @@ from pathlib import Path
 
 import psutil
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 
 from passerelle.cli.common import with_key_store
+from passerelle.devstack.identity import DEV_ACCOUNT, DEV_ACCOUNTS
 from passerelle.platform.client import client_for
 from passerelle.platform.settings import load_settings
 from schemas import Stage, StageChange
@@ -26,6 +27,9 @@ from tests.factories import request
 from workflows.collaboration import CollaborationWorkflow
 
 PASSERELLE = str(Path(sys.executable).parent / "passerelle")
+
+
+OPERATOR = DEV_ACCOUNTS[DEV_ACCOUNT]["email"]
 
 
 def free_port() -> int:
@@ -39,15 +43,17 @@ class DevStack:
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir, self.port, self.ui_port = state_dir, free_port(), free_port()
-        self.codec_port, self.portal_port = free_port(), free_port()
+        self.codec_port, self.portal_port, self.oidc_port = free_port(), free_port(), free_port()
         self.process: subprocess.Popen[str] | None = None
         self.output: list[str] = []
 
     def start(self, *flags: str) -> None:
+        # The suite's keys and database are not the stack's; nor is its actor policy: the stack
+        # runs the default, verified actors, its operator signed in at its own provider.
         env = {
             k: v
             for k, v in os.environ.items()
-            if k not in ("PASSERELLE_DATABASE_URL", "PASSERELLE_ENCRYPTION_KEYS")
+            if k not in ("PASSERELLE_DATABASE_URL", "PASSERELLE_ENCRYPTION_KEYS", "PASSERELLE_ACTORS")
         }
         self.process = subprocess.Popen(
             [
@@ -63,6 +69,8 @@ class DevStack:
                 str(self.codec_port),
                 "--portal-port",
                 str(self.portal_port),
+                "--oidc-port",
+                str(self.oidc_port),
                 *flags,
             ],
             stdout=subprocess.PIPE,
@@ -121,6 +129,7 @@ def test_dev_runs_everything_stops_cleanly_and_resumes(stack: DevStack) -> None:
     assert f"http://localhost:{stack.ui_port}" in banner and f"127.0.0.1:{stack.port}" in banner
     assert "Database:" in banner and "passerelle-daily-digest" in banner
     assert "Encryption:       off" in banner
+    assert "Actors:           declared" in banner, "in clear, no codec server vouches for anyone"
     with urllib.request.urlopen(f"http://127.0.0.1:{stack.ui_port}/", timeout=10) as page:
         assert page.status == 200
 
@@ -145,13 +154,20 @@ def test_dev_runs_everything_stops_cleanly_and_resumes(stack: DevStack) -> None:
     key_file = stack.state_dir / "encryption.keys"
     assert "created a dev encryption key" in banner and "Encryption:       on (key dev" in banner, banner
     assert key_file.stat().st_mode & 0o777 == 0o600
+    assert "Actors:           verified" in banner, banner
+    assert f"You are:          {OPERATOR} (*:admin), signed in at http://127.0.0.1:" in banner, banner
 
     async def resumed() -> tuple[Stage, Stage, bytes]:
         client = await stack.client()
         handle = client.get_workflow_handle(workflow_id)
         before = (await handle.query(CollaborationWorkflow.status)).stage  # clear payloads
+        # A command of the project folder goes through the stack's codec server with the
+        # operator's login: typing another name is refused, the operator's own is verified.
+        with pytest.raises(WorkflowUpdateFailedError) as forged:
+            await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=Stage.PILOT, by="ops"))
+        assert "by: not the address of your login" in str(forged.value.cause)
         after = await handle.execute_update(
-            CollaborationWorkflow.advance, StageChange(to=Stage.PILOT, by="ops")
+            CollaborationWorkflow.advance, StageChange(to=Stage.PILOT, by=OPERATOR)
         )
         history = await handle.fetch_history()
         update = [
@@ -161,5 +177,7 @@ def test_dev_runs_everything_stops_cleanly_and_resumes(stack: DevStack) -> None:
         return before, after.stage, sealed.payloads[0].metadata["encoding"]
 
     assert asyncio.run(resumed()) == (Stage.QUALIFICATION, Stage.PILOT, b"binary/encrypted")
+    assert (stack.state_dir / "identity.json").exists()
     assert stack.stop(signal.SIGINT) == 0
     assert stack.children() == []
+    assert not (stack.state_dir / "identity.json").exists(), "a stopped stack sends commands nowhere"

@@ -61,7 +61,9 @@ async def test_activities_wait_out_a_database_outage(
     url = own_postgres.get_uri()  # type: ignore[attr-defined]
     await migrate(url)
     pool = await create_pool(url, max_size=5)
-    settings = load_settings({"PASSERELLE_TASK_QUEUE": task_queue})
+    settings = load_settings(
+        {"PASSERELLE_TASK_QUEUE": task_queue, "PASSERELLE_ACTORS": os.environ["PASSERELLE_ACTORS"]}
+    )
     worker = build_worker(dev_env.client, pool, settings, [LogChannel()])
     ids = [f"outage-{uuid.uuid4().hex[:8]}-{i}" for i in range(COLLABORATIONS)]
     caplog.set_level(logging.WARNING, logger="temporalio")

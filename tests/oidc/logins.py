@@ -6,10 +6,10 @@ from pathlib import Path
 
 import httpx
 
+from passerelle.devstack.user_step import complete_device_login
 from passerelle.platform.login_settings import LoginSettings
 from passerelle.platform.oidc_device import DeviceFlowClient, Tokens
 from tests.oidc.server import Provider
-from tests.oidc.user_step import complete_device_login
 
 CLIENT = "passerelle-cli"
 AUDIENCE = "passerelle"

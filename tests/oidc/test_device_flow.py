@@ -1,7 +1,7 @@
-"""`passerelle login`'s device flow against a real OpenID Connect provider (tests/oidc/provider.mjs).
+"""`passerelle login`'s device flow against a real OpenID Connect provider (passerelle/devstack/oidc/provider.mjs).
 
 The provider is oidc-provider, run by node; the user's browser step is scripted over HTTP
-(tests/oidc/user_step.py). The access tokens it issues are checked by the codec server's own
+(passerelle/devstack/user_step.py). The access tokens it issues are checked by the codec server's own
 verifier (passerelle/platform/codec_auth.py), which fetches the provider's JWKS, so the tests
 cover the path a Web UI token takes too: device flow, refresh, then a key rotation.
 """
@@ -14,6 +14,7 @@ import httpx
 import jwt
 import pytest
 
+from passerelle.devstack.user_step import complete_device_login
 from passerelle.platform.codec_auth import CodecAuth, NotServed, Verifier
 from passerelle.platform.oidc_device import (
     DeviceFlowClient,
@@ -24,7 +25,6 @@ from passerelle.platform.oidc_device import (
 )
 from tests.oidc.logins import AUDIENCE, CLIENT, FAST
 from tests.oidc.server import Provider, oidc_provider
-from tests.oidc.user_step import complete_device_login
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from passerelle.devstack.user_step import complete_device_login
 from passerelle.platform.oidc_device import DeviceFlowClient, DeviceFlowError, load_tokens
 from tests.oidc.logins import CLIENT, login_settings_for
 from tests.oidc.server import Provider, oidc_provider
-from tests.oidc.user_step import complete_device_login
 
 PASSERELLE = str(Path(sys.executable).parent / "passerelle")
 

@@ -102,3 +102,13 @@ def test_four_eyes_compare_people_when_verified_and_names_when_declared() -> Non
     assert not same_person(anne, "anne@x", claire, "anne@x")
     assert same_person(None, "Anne@x ", None, "anne@x")
     assert not same_person(anne, "anne@x", None, "claire@x")
+
+
+@given(st.sampled_from(ROLES), st.text(min_size=1, max_size=30))
+def test_a_role_of_every_programme_holds_in_any(role: str, programme: str) -> None:
+    """`*:<role>`: a national programme's staff, or the dev stack's operator (`*:admin`)."""
+    admit(role, request(actor(f"*:{role}")), programme, NOW)  # type: ignore[arg-type]
+    admit(role, request(actor("*:admin")), programme, NOW)  # type: ignore[arg-type]
+    others = [r for r in ROLES if r not in (role, "admin")]
+    with pytest.raises(NotPermitted):
+        admit(role, request(actor(*(f"*:{r}" for r in others))), programme, NOW)  # type: ignore[arg-type]

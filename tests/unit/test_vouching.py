@@ -136,6 +136,8 @@ def test_roles_are_read_from_the_configured_claims_and_only_programme_roles_coun
     }
     claims = ClaimsMapping().claims(token, "kid-1")
     assert claims.roles == ("coalition-next:approver", "coalition-next:operator", "french-tech:auditor")
+    staff = ClaimsMapping().claims(token | {"groups": ["*:admin", "*:owner", "**:admin"]}, None)
+    assert staff.roles == ("*:admin", "coalition-next:approver", "french-tech:auditor")
     assert claims.email == "anne@coalition-next.example"
     assert (claims.token_id, claims.token_key) == ("t1", "kid-1")
     only_groups = mapping_from({"PASSERELLE_ROLES_CLAIMS": "groups"}).claims(token, None)

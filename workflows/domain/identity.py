@@ -2,9 +2,9 @@
 
 Each update names the role it needs (`workflows.domain.update.Update.role`). A verified actor
 (`schemas.actors.VerifiedActor`) holds roles of the form `<programme>:<role>`, the programme
-named by its slug (`schemas.actors.programme_slug`); `admin` of a programme holds every role of
-it. A partner's answer needs no role: the portal's statement speaks for one party, through one
-link, and the answer may speak only for that party and link.
+named by its slug (`schemas.actors.programme_slug`), or `*` for every programme; `admin` of a
+programme holds every role of it. A partner's answer needs no role: the portal's statement
+speaks for one party, through one link, and the answer may speak only for that party and link.
 
 The workflow's validator runs this once, before the update enters history (a replay reads
 history and never judges an accepted update again). Where the worker requires verified actors
@@ -48,9 +48,15 @@ class NotYou(Refused):
 
 
 def holds(actor: VerifiedActor, programme: str, role: str) -> bool:
-    """Return whether `actor` holds `role` in `programme` (an admin of it holds every role)."""
-    slug = programme_slug(programme)
-    return f"{slug}:{role}" in actor.roles or f"{slug}:admin" in actor.roles
+    """Return whether `actor` holds `role` in `programme`, or in every programme (`*`); an admin
+    holds every role."""
+    held = {
+        f"{programme_slug(programme)}:{role}",
+        f"{programme_slug(programme)}:admin",
+        f"*:{role}",
+        "*:admin",
+    }
+    return not held.isdisjoint(actor.roles)
 
 
 def _same(a: str, b: str) -> bool:

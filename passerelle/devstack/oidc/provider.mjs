@@ -1,7 +1,7 @@
 // The OpenID Connect provider of the test suite: panva's certified `oidc-provider`, configured for
 // Passerelle (docs/identity.md). Not for production: its login accepts any password.
 //
-//   node tests/oidc/provider.mjs [port]      (or OIDC_PORT; default 0: a free port)
+//   node passerelle/devstack/oidc/provider.mjs [port]      (or OIDC_PORT; default 0: a free port)
 //
 // It prints one line of JSON once it listens: {"issuer": ..., "port": ...}.
 //

@@ -2,7 +2,7 @@
 
 A cookie-keeping HTTP client opens `verification_uri_complete` and submits each page's form as the
 person would: the code (already filled in), its confirmation, the login, the consent. It stops on
-the provider's success page. The pages are oidc-provider's own (tests/oidc/provider.mjs): its
+the provider's success page. The pages are oidc-provider's own (passerelle/devstack/oidc/provider.mjs): its
 device pages and its development login, which takes any password; no browser is needed because
 none of them needs JavaScript to submit (the auto-submitting page also has a plain form).
 """
