@@ -33,7 +33,10 @@ from passerelle.platform.rate_limit import RateLimit
 from passerelle.platform.vouching import Signer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ALLOWED_HEADERS = "Content-Type, X-Namespace, Authorization"
+# The Web UI behind its login (`TEMPORAL_CODEC_PASS_ACCESS_TOKEN`) sends the access token as
+# `Authorization` and (since UI 2.32) the ID token as `Authorization-Extras`; the browser drops the
+# request unless the preflight allows both. Only the access token is read here.
+ALLOWED_HEADERS = "Content-Type, X-Namespace, Authorization, Authorization-Extras"
 MAX_BODY = 4 * 1024 * 1024  # larger than any Passerelle payload (64 KB), far below a memory problem
 # A request costs one, plus one per this many bytes of body: the rate bounds the decrypting work,
 # not only the count (a Passerelle payload costs one or two, a 4 MB body 65).
