@@ -6,17 +6,15 @@ JWKS and vouches with a test vouching key; a worker that requires verified actor
 of `temporal server start-dev` (UI 2.54), its codec endpoint given with `--ui-codec-endpoint`.
 
 How the token reaches the codec server, and why this is what `TEMPORAL_CODEC_PASS_ACCESS_TOKEN`
-does behind the UI's login: no header is added by the test. The UI's own code adds it
-(`codeServerRequest`, `src/lib/services/data-encoder.ts` in temporalio/ui): when the settings it
-reads from its server say `Codec.PassAccessToken` and the endpoint is `https://`, it sends
+does behind the UI's login: no header is added by the test. The UI's own code adds it: when the
+settings it reads from its server say `Codec.PassAccessToken` and the endpoint is `https://`, it sends
 `Authorization: Bearer <the signed-in user's access token>` (and the ID token as
 `Authorization-Extras`) on every `/encode` and `/decode`. The dev server has no login and no flag
 for that setting, so the test supplies the two things a UI server with a login would:
 - the settings: `/api/v1/settings` is answered as the UI server answers it, with
   `Codec.PassAccessToken` true, which is all `TEMPORAL_CODEC_PASS_ACCESS_TOKEN=true` changes;
 - the login: after its OIDC callback the UI server hands the user to the page in `user0` cookies
-  (base64 JSON of the access token, ID token, name and e-mail, `server/server/auth/auth.go`),
-  which the page moves into its `AuthUser` store at start. The test sets that cookie with the
+  (base64 JSON of the access token, ID token, name and e-mail), which the page moves into its `AuthUser` store at start. The test sets that cookie with the
   tokens of a device-flow login at the same provider: the codec server checks issuer, audience,
   expiry and signature, the same for a token of the UI's client as for the CLI's.
 The UI sends the token to `https://` endpoints only, so the codec server is served over TLS here,
