@@ -40,9 +40,10 @@ AUDIENCE = "passerelle"  # what the provider's access tokens are for (`provider.
 CLIENT_ID = "passerelle-cli"
 
 # The dev stack's one account: an admin of every programme, so that whatever a developer starts
-# they may steer (`*:admin`, docs/identity.md, "Roles").
+# they may steer (`*:admin`, docs/identity.md, "Roles"). Its address is one the contract accepts
+# as a contact or an approver (`.localhost` is not).
 DEV_ACCOUNT = "operator"
-DEV_ACCOUNTS = {DEV_ACCOUNT: {"email": "operator@passerelle.localhost", "roles": ["*:admin"]}}
+DEV_ACCOUNTS = {DEV_ACCOUNT: {"email": "operator@passerelle.example", "roles": ["*:admin"]}}
 
 
 class IdentityUnavailable(RuntimeError):
