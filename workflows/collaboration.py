@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -32,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.state import CollaborationState
     from workflows.domain.update import Update
     from workflows.handlers import Judged, declared_updates, update_id
-    from workflows.requests import decode_start, decode_update, refusal
+    from workflows.requests import decode_start, decode_update, refusal, unwrap_start
 
 
 @workflow.defn
@@ -41,7 +42,7 @@ class CollaborationWorkflow:
     """A collaboration's durable life: stages, milestones, reminders and its outcome."""
 
     @workflow.init
-    def __init__(self, request: Any, carried: CollaborationState | None = None) -> None:
+    def __init__(self, request: RawValue, carried: CollaborationState | None = None) -> None:
         # State is built here, not in `run`, so that an update arriving in the very first
         # workflow task (start then update at once) already finds the collaboration.
         self._version = 0  # bumped by every change, wakes the main loop to re-arm its timer
@@ -74,8 +75,12 @@ class CollaborationWorkflow:
             carried.keep_recent()
             self._bounded()  # settles the patch in the run's first task
             return
+        strict = self._bounded()
         try:
-            valid = decode_start(request, strict=self._bounded(), refuses_hidden=self._refuses_hidden)
+            value, actor = unwrap_start(request)
+            valid = decode_start(value, strict=strict, refuses_hidden=self._refuses_hidden)
+            with refusal():
+                identity.admit_start(actor, valid.programme, workflow.now())
         except ApplicationError as err:
             self._invalid = err
             return
@@ -83,12 +88,13 @@ class CollaborationWorkflow:
         self._state = CollaborationState.begin(
             valid, info.workflow_id, info.first_execution_run_id, workflow.now()
         )
-        self._started = self._state.start_entry(workflow.now())  # seq 1, whatever comes next
+        with self._state.acting(actor):  # seq 1, whatever comes next
+            self._started = self._state.start_entry(workflow.now(), by=actor.email if actor else None)
         self._imported = self._state.import_entries(workflow.now())  # empty unless imported
         self._loading = self._reads_playbook()
 
     @workflow.run
-    async def run(self, request: Any, carried: CollaborationState | None = None) -> CollaborationStatus:
+    async def run(self, request: RawValue, carried: CollaborationState | None = None) -> CollaborationStatus:
         """Run the collaboration until it reaches an outcome; return its final status."""
         if self._invalid is not None:
             raise self._invalid

@@ -49,7 +49,9 @@ def parse_request(model: type[M], request: Any, what: str, *, accepted: bool = F
     raise ApplicationError(message, type="InvalidRequest", non_retryable=True)
 
 
-def unwrap(raw: Any, what: str, *, accepted: bool = False) -> tuple[Any, VerifiedActor | None]:
+def unwrap(
+    raw: Any, what: str, *, accepted: bool = False, fills_by: bool = True
+) -> tuple[Any, VerifiedActor | None]:
     """Return an update's argument and the actor the worker's codec verified (None: declared).
 
     The argument arrives as the payload itself (`RawValue`), so that the codec's mark
@@ -78,14 +80,26 @@ def unwrap(raw: Any, what: str, *, accepted: bool = False) -> tuple[Any, Verifie
             # what history records, with the e-mail the statement claims where `by` was left
             # out; the audit says which actors it could not prove.
             claimed = finding.get("claimed_email")
-            if isinstance(value, dict) and "by" not in value and isinstance(claimed, str):
+            if fills_by and isinstance(value, dict) and "by" not in value and isinstance(claimed, str):
                 value = {**value, "by": claimed}
             return value, None
         raise ApplicationError(str(finding.get("unproven")), type=NotVerified.type, non_retryable=True)
     actor = VerifiedActor.model_validate(finding["verified"])
-    if isinstance(value, dict) and "by" not in value and actor.email and actor.via == "codec":
+    if fills_by and isinstance(value, dict) and "by" not in value and actor.email and actor.via == "codec":
         value = {**value, "by": actor.email}
     return value, actor
+
+
+def unwrap_start(raw: Any) -> tuple[Any, VerifiedActor | None]:
+    """Return a start input and the actor its statement proves (None: declared, or a run
+    continued from another, whose input the worker wrote). An input that is not a payload of
+    JSON is handed on as it is, for `decode_start` to say what is wrong with it."""
+    try:
+        return unwrap(raw, "collaboration request", fills_by=False)
+    except ApplicationError:
+        raise
+    except Exception:
+        return raw, None
 
 
 def decode_update(model: type[M], raw: Any, what: str, *, accepted: bool = False) -> M:

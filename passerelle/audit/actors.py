@@ -1,7 +1,9 @@
-"""Who did each action, re-proved from the history: the actor statements of accepted updates.
+"""Who did each action, re-proved from the history: the actor statements of the start and of
+accepted updates.
 
-Every update a collaboration accepted is in its history (`WorkflowExecutionUpdateAccepted`) with
-its argument as sent, sealed, statement included (`passerelle.platform.vouching`). The audit
+A collaboration's start input (`WorkflowExecutionStarted`) and every update it accepted
+(`WorkflowExecutionUpdateAccepted`) are in its history as sent, sealed, statement included
+(`passerelle.platform.vouching`). The audit
 decodes each one through the same `ActorCodec` as a worker, against the public vouching keys it
 knows (the `vouching_keys` table, or the `vouching_keys.json` of an export), so a recorded
 *verified* actor is believed only when a statement in the history proves it now, offline, after
@@ -31,7 +33,8 @@ SERVICE_ACTORS = frozenset({"system"})  # what the workflow records of its own d
 
 @dataclass(frozen=True)
 class Proof:
-    """One accepted update and what its statement proves (`finding`: None when it has none)."""
+    """The start or an accepted update (`update` names it) and what its statement proves
+    (`finding`: None when it has none)."""
 
     run_index: int
     event_id: int
@@ -57,19 +60,23 @@ async def proofs(runs: Sequence[Run], converter: DataConverter) -> list[Proof]:
     found = []
     for index, run in enumerate(runs, start=1):
         for event in run.events:
-            if not event.HasField("workflow_execution_update_accepted_event_attributes"):
+            if event.HasField("workflow_execution_started_event_attributes"):
+                name, payloads = (
+                    "start",
+                    list(event.workflow_execution_started_event_attributes.input.payloads[:1]),
+                )
+            elif event.HasField("workflow_execution_update_accepted_event_attributes"):
+                accepted = event.workflow_execution_update_accepted_event_attributes.accepted_request
+                name, payloads = accepted.input.name, list(accepted.input.args.payloads)
+            else:
                 continue
-            accepted = event.workflow_execution_update_accepted_event_attributes.accepted_request
-            payloads = list(accepted.input.args.payloads)
             if codec is not None and payloads:
                 try:
                     payloads = await codec.decode(payloads)
                 except DataKeyDestroyed:  # erased: its entries read as erased too (`entries`)
                     continue
             mark = payloads[0].metadata.get(ACTOR_MARK) if payloads else None
-            found.append(
-                Proof(index, event.event_id, accepted.input.name, json.loads(mark) if mark else None)
-            )
+            found.append(Proof(index, event.event_id, name, json.loads(mark) if mark else None))
     return found
 
 

@@ -23,9 +23,10 @@ import asyncpg
 import httpx
 import pytest
 from aiohttp import web
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.common import RawValue
 from temporalio.converter import DataConverter
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.log import LogChannel
@@ -43,6 +44,8 @@ from passerelle.platform.vouching_keys import Keyring, register
 from passerelle.platform.worker import build_worker
 from schemas.actors import programme_slug
 from tests.audit_cli import passerelle
+from tests.e2e.cli import eventually
+from tests.factories import request_data
 from tests.integration.processes import free_port
 from tests.oidc.server import Provider, oidc_provider
 from tests.oidc.test_device_flow import login
@@ -393,3 +396,43 @@ async def test_a_signed_action_counts_once_and_only_where_it_was_first_used(
     assert "used by another collaboration first" in str(elsewhere.value.cause)
     assert [r["kind"] for r in await rows(pool, first)].count("milestone") == 1
     assert "milestone" not in [r["kind"] for r in await rows(pool, other)]
+
+
+async def test_a_start_is_recorded_as_the_verified_operators_and_refused_to_anyone_else(
+    stack: Stack, dev_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str
+) -> None:
+    anne, bruno = await token(stack.provider, "anne"), await token(stack.provider, "bruno")
+    mine, theirs = (f"started-{uuid.uuid4().hex[:8]}" for _ in range(2))
+
+    def start_through_codec(workflow_id: str, auth: str) -> subprocess.CompletedProcess[str]:
+        args = ["workflow", "start", "--type", "CollaborationWorkflow", "--task-queue", task_queue]
+        args += ["-w", workflow_id, "--input", json.dumps(request_data(programme=PROGRAMME))]
+        args += [
+            "--address",
+            stack.address,
+            "--codec-endpoint",
+            stack.codec,
+            "--codec-auth",
+            f"Bearer {auth}",
+        ]
+        return subprocess.run(
+            [find_binary("temporal"), *args], capture_output=True, text=True, timeout=60, check=False
+        )
+
+    assert (await asyncio.to_thread(start_through_codec, mine, anne)).returncode == 0
+    assert (await asyncio.to_thread(start_through_codec, theirs, bruno)).returncode == 0  # the run decides
+
+    with pytest.raises(WorkflowFailureError) as refused:
+        await dev_env.client.get_workflow_handle(theirs).result()
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "NotPermitted"
+    assert f"does not hold {SLUG}:operator" in str(cause)
+
+    async def started() -> asyncpg.Record:
+        [row] = [r for r in await rows(pool, mine) if r["kind"] == "started"]
+        return row
+
+    row = await eventually(started)
+    assert row["actor"] == ANNE
+    who = verified_of(row)
+    assert who is not None and who["subject"] == "anne"

@@ -73,10 +73,7 @@ def admit(role: Role, request: Any, programme: str, now: datetime) -> None:
     actor: VerifiedActor | None = getattr(request, "actor", None)
     if actor is None:
         return
-    if not (actor.at - SKEW <= now <= actor.at + FRESH):
-        raise NotVerified(
-            "the actor statement is not fresh: it was signed more than 15 minutes ago; send the action again"
-        )
+    _fresh(actor, now)
     if role == "partner":
         if actor.via != "portal" or actor.party != request.party or actor.link != request.link:
             raise NotYou("a partner answers only through its own link, as its own party")
@@ -90,6 +87,28 @@ def admit(role: Role, request: Any, programme: str, now: datetime) -> None:
     by = getattr(request, "by", None)
     if by is not None and not (actor.email and _same(by, actor.email)):
         raise NotYou("by: not the address of your login; leave it out, or type your own")
+
+
+def admit_start(actor: VerifiedActor | None, programme: str, now: datetime) -> None:
+    """Refuse a verified start by someone who is not an operator of its programme, or signed too
+    long ago; accept a declared one (no statement), which names nobody and commits nobody: every
+    step after it needs a verified actor where the worker requires them."""
+    if actor is None:
+        return
+    _fresh(actor, now)
+    if actor.via != "codec":
+        raise NotPermitted("a partner link cannot start a collaboration")
+    if not holds(actor, programme, "operator"):
+        raise NotPermitted(
+            f"your login does not hold {programme_slug(programme)}:operator, the role a start needs"
+        )
+
+
+def _fresh(actor: VerifiedActor, now: datetime) -> None:
+    if not (actor.at - SKEW <= now <= actor.at + FRESH):
+        raise NotVerified(
+            "the actor statement is not fresh: it was signed more than 15 minutes ago; send the action again"
+        )
 
 
 def unused(vouched: Collection[str], request: Any) -> None:

@@ -137,9 +137,10 @@ class CollaborationState(BaseModel):
     # -- the entries of its start; the updates' operations are declared with their rules
     # (`workflows.domain.updates`) --
 
-    def start_entry(self, now: datetime) -> HistoryEntry:
-        """Return the `started` entry recorded when the collaboration begins."""
-        return self.append(EventKind.STARTED, now, actor="system", note=self.request.topic)
+    def start_entry(self, now: datetime, by: str | None = None) -> HistoryEntry:
+        """Return the `started` entry recorded when the collaboration begins: by the verified
+        person who started it, else by the service (a declared start names nobody)."""
+        return self.append(EventKind.STARTED, now, actor=by or "system", note=self.request.topic)
 
     def import_entries(self, now: datetime) -> list[HistoryEntry]:
         """Return the `imported` entries (one per past stage) and an imported closure, if any."""
