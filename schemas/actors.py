@@ -10,7 +10,7 @@ before verified actors, or by a deployment still in its migration window).
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -49,3 +49,14 @@ def programme_slug(programme: str) -> str:
     """Return how roles name a programme: lower case, each run of other characters a hyphen
     ("Coalition Next" reads `coalition-next`, as in `coalition-next:operator`)."""
     return re.sub(r"[^a-z0-9]+", "-", programme.casefold()).strip("-")
+
+
+class Marked(dict[str, Any]):
+    """A JSON object whose payload the worker's codec marked (`ACTOR_MARK`), as the workflow
+    receives an argument it takes untyped: a collaboration's start input. The mark comes from
+    the payload's metadata only (`passerelle.platform.vouching.MarkedPayloadConverter`), never
+    from the object's content."""
+
+    def __init__(self, value: dict[str, Any], mark: bytes) -> None:
+        super().__init__(value)
+        self.actor_mark = mark

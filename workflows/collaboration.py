@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -42,7 +41,7 @@ class CollaborationWorkflow:
     """A collaboration's durable life: stages, milestones, reminders and its outcome."""
 
     @workflow.init
-    def __init__(self, request: RawValue, carried: CollaborationState | None = None) -> None:
+    def __init__(self, request: Any, carried: CollaborationState | None = None) -> None:
         # State is built here, not in `run`, so that an update arriving in the very first
         # workflow task (start then update at once) already finds the collaboration.
         self._version = 0  # bumped by every change, wakes the main loop to re-arm its timer
@@ -94,7 +93,7 @@ class CollaborationWorkflow:
         self._loading = self._reads_playbook()
 
     @workflow.run
-    async def run(self, request: RawValue, carried: CollaborationState | None = None) -> CollaborationStatus:
+    async def run(self, request: Any, carried: CollaborationState | None = None) -> CollaborationStatus:
         """Run the collaboration until it reaches an outcome; return its final status."""
         if self._invalid is not None:
             raise self._invalid

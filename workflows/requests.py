@@ -17,7 +17,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from schemas import CollaborationRequest, describe_validation_error
-from schemas.actors import ACTOR_MARK, VerifiedActor
+from schemas.actors import ACTOR_MARK, Marked, VerifiedActor
 from schemas.fields import HIDDEN_CHARACTER
 from workflows.domain.identity import NotVerified
 from workflows.domain.transitions import Refused
@@ -60,16 +60,22 @@ def unwrap(
     request that names its own `actor` is refused: only the mark says who acted. Without a
     typed `by`, the verified e-mail is it.
     """
-    if not isinstance(raw, RawValue):  # the tests' pure path (`tests.factories.apply`)
+    if isinstance(raw, Marked):  # a start input, which the run takes untyped
+        value: Any = dict(raw)
+        mark: bytes | None = raw.actor_mark
+    elif isinstance(raw, RawValue):
+        value, mark = (
+            workflow.payload_converter().from_payload(raw.payload),
+            raw.payload.metadata.get(ACTOR_MARK),
+        )
+    else:  # unmarked, or the tests' pure path (`tests.factories.apply`)
         return raw, None
-    value = workflow.payload_converter().from_payload(raw.payload)
     if isinstance(value, dict) and "actor" in value:
         raise ApplicationError(
             f"invalid {what}: actor: set from the sender's login by the codec server, never by the request",
             type="InvalidRequest",
             non_retryable=True,
         )
-    mark = raw.payload.metadata.get(ACTOR_MARK)
     if mark is None:
         return value, None
     finding = json.loads(mark)

@@ -23,6 +23,7 @@ from temporalio.converter import DataConverter
 
 from passerelle.audit.entries import RecordedEntry
 from passerelle.audit.histories import Run
+from passerelle.platform.codec import DataKeysNeeded
 from passerelle.platform.keystore import DataKeyDestroyed
 from passerelle.platform.vouching import fingerprint
 from schemas.actors import ACTOR_MARK
@@ -73,7 +74,10 @@ async def proofs(runs: Sequence[Run], converter: DataConverter) -> list[Proof]:
             if codec is not None and payloads:
                 try:
                     payloads = await codec.decode(payloads)
-                except DataKeyDestroyed:  # erased: its entries read as erased too (`entries`)
+                except (DataKeyDestroyed, DataKeysNeeded):
+                    # Erased (its entries read as erased too, `entries`), or sealed with a data key
+                    # this process cannot read (a start from a client with data keys, checked by
+                    # one with the master key alone): it proves nothing here.
                     continue
             mark = payloads[0].metadata.get(ACTOR_MARK) if payloads else None
             found.append(Proof(index, event.event_id, name, json.loads(mark) if mark else None))

@@ -259,7 +259,7 @@ def start_stalling() -> None:
         for workflow_id, data in stalling_requests():
             request = CollaborationRequest.model_validate(data)
             try:
-                await client.start_workflow(  # type: ignore[misc]  # the run takes the payload (RawValue); any model encodes into one
+                await client.start_workflow(
                     CollaborationWorkflow.run, request, id=workflow_id, task_queue=settings.task_queue
                 )
             except WorkflowAlreadyStartedError:

@@ -90,7 +90,7 @@ def start(
 
     async def go(settings: Settings, client: Client) -> CollaborationStatus:
         try:
-            handle = await client.start_workflow(  # type: ignore[misc]  # the run takes the payload (RawValue); any model encodes into one
+            handle = await client.start_workflow(
                 CollaborationWorkflow.run,
                 request,
                 id=wid,

@@ -49,7 +49,7 @@ async def start_imports(
         if row.workflow_id not in known:
             async with gate:
                 try:
-                    await client.start_workflow(  # type: ignore[misc]  # the run takes the payload (RawValue); any model encodes into one
+                    await client.start_workflow(
                         CollaborationWorkflow.run,
                         row.request,
                         id=row.workflow_id,

@@ -25,7 +25,7 @@ from typing import Any
 
 from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client
-from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadCodec, PayloadConverter
 from temporalio.exceptions import ApplicationError
 
@@ -36,7 +36,7 @@ from passerelle.platform.pressure import PATIENT
 from passerelle.platform.sdk_shortcuts import converter_class
 from passerelle.platform.service import unreachable
 from passerelle.platform.settings import Settings
-from passerelle.platform.vouching import ActorCodec, Signer
+from passerelle.platform.vouching import ActorCodec, MarkedPayloadConverter, Signer
 from passerelle.platform.vouching_keys import Keyring
 from workflows.requests import IN_CLEAR
 
@@ -149,9 +149,11 @@ def converter_for(settings: Settings) -> DataConverter:
     keyring = keyring_for(settings)
     actors = ActorCodec(codec, keyring, keyring.first_use)
     if codec is None:
-        return dataclasses.replace(pydantic_data_converter, payload_codec=actors)
+        return dataclasses.replace(
+            pydantic_data_converter, payload_codec=actors, payload_converter_class=MarkedPayloadConverter
+        )
     return converter_class()(
-        payload_converter_class=PydanticPayloadConverter,
+        payload_converter_class=MarkedPayloadConverter,
         payload_codec=actors,
         failure_converter_class=RefusalsInClear,
     )

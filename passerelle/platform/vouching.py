@@ -33,6 +33,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from temporalio.api.common.v1 import Payload
+from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import (
     ActivitySerializationContext,
     PayloadCodec,
@@ -42,7 +43,7 @@ from temporalio.converter import (
 )
 
 from passerelle.platform.keys import parse_keys
-from schemas.actors import ACTOR_MARK
+from schemas.actors import ACTOR_MARK, Marked
 
 STATEMENT = "passerelle-statement"  # the signed statement, canonical JSON
 SIGNATURE = "passerelle-signature"  # its Ed25519 signature, raw
@@ -318,3 +319,22 @@ def _key_named(payload: Payload) -> str | None:
     statement = _parsed(payload.metadata[STATEMENT])
     key = statement.get("key") if statement else None
     return key if isinstance(key, str) and KEY_ID.fullmatch(key) else None
+
+
+class MarkedPayloadConverter(PydanticPayloadConverter):
+    """The pydantic payload converter, which keeps the codec's mark on an untyped JSON object.
+
+    The workflow takes its start input untyped (`Any`: a start sends one payload to a run of two
+    parameters, so the SDK decodes it without type hints), which would drop the payload's
+    metadata and the mark with it. A JSON object whose payload the worker's codec marked comes
+    out as a `schemas.actors.Marked` dict instead, carrying the mark.
+    """
+
+    def from_payloads(self, payloads: Sequence[Payload], type_hints: list[type] | None = None) -> list[Any]:
+        values = super().from_payloads(payloads, type_hints)
+        return [
+            Marked(value, payload.metadata[ACTOR])
+            if type(value) is dict and ACTOR in payload.metadata
+            else value
+            for payload, value in zip(payloads, values, strict=True)
+        ]
