@@ -175,16 +175,21 @@ def temporal_connect_config(env: Mapping[str, str]) -> dict[str, Any]:
 DEV_KEY_FILE = "encryption.keys"  # written by `passerelle dev` (encrypted by default) in the state folder
 
 
-def encryption_keys(env: Mapping[str, str], state_dir: Path) -> tuple[tuple[str, bytes], ...]:
-    """Return PASSERELLE_ENCRYPTION_KEYS, or the dev stack's key file when the variable is unset."""
-    raw = env.get("PASSERELLE_ENCRYPTION_KEYS", "")
-    key_file = state_dir / DEV_KEY_FILE
+def _key_list(env: Mapping[str, str], variable: str, key_file: Path) -> tuple[tuple[str, bytes], ...]:
+    """Return the keys of `variable`, or of the dev stack's `key_file` when the variable is unset;
+    a wrong list ends the process with a line naming the variable."""
+    raw = env.get(variable, "")
     if not raw.strip() and key_file.is_file():
         raw = key_file.read_text()
     try:
-        return parse_keys(raw)
+        return parse_keys(raw, variable)
     except EncryptionConfigError as err:
         raise SystemExit(str(err)) from None
+
+
+def encryption_keys(env: Mapping[str, str], state_dir: Path) -> tuple[tuple[str, bytes], ...]:
+    """Return PASSERELLE_ENCRYPTION_KEYS, or the dev stack's key file when the variable is unset."""
+    return _key_list(env, "PASSERELLE_ENCRYPTION_KEYS", state_dir / DEV_KEY_FILE)
 
 
 DEV_PORTAL_KEY_FILE = "portal.keys"  # written by `passerelle dev` in the state folder
@@ -193,14 +198,7 @@ _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 def portal_keys(env: Mapping[str, str], state_dir: Path) -> tuple[tuple[str, bytes], ...]:
     """Return PASSERELLE_PORTAL_KEYS, or the dev stack's portal key file when the variable is unset."""
-    raw = env.get("PASSERELLE_PORTAL_KEYS", "")
-    key_file = state_dir / DEV_PORTAL_KEY_FILE
-    if not raw.strip() and key_file.is_file():
-        raw = key_file.read_text()
-    try:
-        keys = parse_keys(raw, "PASSERELLE_PORTAL_KEYS")
-    except EncryptionConfigError as err:
-        raise SystemExit(str(err)) from None
+    keys = _key_list(env, "PASSERELLE_PORTAL_KEYS", state_dir / DEV_PORTAL_KEY_FILE)
     bad = [kid for kid, _ in keys if not _KEY_ID.match(kid)]
     if bad:  # the key id travels in every link, between dots
         raise SystemExit(f"PASSERELLE_PORTAL_KEYS: key id {bad[0]!r} must be letters, digits, - or _")
@@ -213,14 +211,7 @@ ACTOR_POLICIES = ("verified", "declared")
 
 def vouching_keys(env: Mapping[str, str], state_dir: Path) -> tuple[tuple[str, bytes], ...]:
     """Return PASSERELLE_VOUCHING_KEYS, or the dev stack's vouching key file when it is unset."""
-    raw = env.get("PASSERELLE_VOUCHING_KEYS", "")
-    key_file = state_dir / DEV_VOUCHING_KEY_FILE
-    if not raw.strip() and key_file.is_file():
-        raw = key_file.read_text()
-    try:
-        return parse_keys(raw, "PASSERELLE_VOUCHING_KEYS")
-    except EncryptionConfigError as err:
-        raise SystemExit(str(err)) from None
+    return _key_list(env, "PASSERELLE_VOUCHING_KEYS", state_dir / DEV_VOUCHING_KEY_FILE)
 
 
 def _actors(env: Mapping[str, str]) -> str:

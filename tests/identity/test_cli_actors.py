@@ -28,7 +28,7 @@ from schemas.actors import programme_slug
 from tests.e2e.cli import assert_one_line_error, cli_env, passerelle
 from tests.factories import request_data
 from tests.integration.processes import free_port
-from tests.oidc.logins import AUDIENCE, device_login, login_settings_for
+from tests.oidc.logins import AUDIENCE, device_login, keyless_cli_env, login_settings_for
 from tests.oidc.server import oidc_provider
 
 PROGRAMME = f"Coalition Next {uuid.uuid4().hex[:8]}"
@@ -65,15 +65,7 @@ async def test_a_forged_by_through_passerelle_is_refused_and_a_true_one_recorded
             auth,
             vouching=Vouching(vouching, ClaimsMapping()),
         )
-        env = cli_env(dev_env, task_queue)
-        for held in ("PASSERELLE_ENCRYPTION_KEYS", "PASSERELLE_DATABASE_URL"):
-            env.pop(held, None)
-        env |= {
-            "PASSERELLE_CODEC_URL": f"http://127.0.0.1:{port}",
-            "PASSERELLE_OIDC_ISSUER": provider.issuer,
-            "XDG_CONFIG_HOME": str(tmp_path / "config"),
-            "PASSERELLE_STATE_DIR": str(tmp_path / "state"),
-        }
+        env = keyless_cli_env(cli_env(dev_env, task_queue), f"http://127.0.0.1:{port}", provider, tmp_path)
         verified = dataclasses.replace(settings, actors="verified", task_queue=task_queue)
         try:
             async with build_worker(dev_env.client, pool, verified, [LogChannel()]):

@@ -23,7 +23,7 @@ from tests.conftest import WorkerFactory
 from tests.e2e.cli import assert_one_line_error, cli_env, passerelle
 from tests.factories import request_data
 from tests.integration.processes import free_port
-from tests.oidc.logins import AUDIENCE, device_login, login_settings_for
+from tests.oidc.logins import AUDIENCE, device_login, keyless_cli_env, login_settings_for
 from tests.oidc.server import oidc_provider
 from tests.workflows.helpers import latest_status
 
@@ -45,15 +45,7 @@ async def test_an_operator_without_keys_starts_and_advances_through_the_codec_se
         port = free_port()
         auth = CodecAuth(jwks_url=provider.jwks_url, issuer=provider.issuer, audience=AUDIENCE)
         runner = await start_codec_server(local_codec_for(settings), [], "127.0.0.1", port, auth)
-        env = cli_env(dev_env, task_queue)
-        for held in ("PASSERELLE_ENCRYPTION_KEYS", "PASSERELLE_DATABASE_URL"):
-            env.pop(held, None)
-        env |= {
-            "PASSERELLE_CODEC_URL": f"http://127.0.0.1:{port}",
-            "PASSERELLE_OIDC_ISSUER": provider.issuer,
-            "XDG_CONFIG_HOME": str(tmp_path / "config"),
-            "PASSERELLE_STATE_DIR": str(tmp_path / "state"),  # no dev stack's key file or database
-        }
+        env = keyless_cli_env(cli_env(dev_env, task_queue), f"http://127.0.0.1:{port}", provider, tmp_path)
         try:
             async with run_worker(dev_env.client):
                 started = await passerelle(

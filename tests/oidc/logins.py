@@ -36,3 +36,17 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def keyless_cli_env(base: dict[str, str], codec_url: str, provider: Provider, home: Path) -> dict[str, str]:
+    """Return `base` (a `passerelle` environment) as an operator's laptop has it: no encryption
+    key, no database, the codec server at `codec_url`, the login of `provider` kept under `home`."""
+    env = {
+        k: v for k, v in base.items() if k not in ("PASSERELLE_ENCRYPTION_KEYS", "PASSERELLE_DATABASE_URL")
+    }
+    return env | {
+        "PASSERELLE_CODEC_URL": codec_url,
+        "PASSERELLE_OIDC_ISSUER": provider.issuer,
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "PASSERELLE_STATE_DIR": str(home / "state"),  # no dev stack's key file or database
+    }
