@@ -40,10 +40,17 @@ AUDIENCE = "passerelle"  # what the provider's access tokens are for (`provider.
 CLIENT_ID = "passerelle-cli"
 
 # The dev stack's one account: an admin of every programme, so that whatever a developer starts
-# they may steer (`*:admin`, docs/identity.md, "Roles"). Its address is one the contract accepts
-# as a contact or an approver (`.localhost` is not).
+# they may steer (`*:admin`, docs/identity.md, "Roles"). Its address is the operator's of the
+# README's and docs/operators.md's examples, so their commands work as written.
 DEV_ACCOUNT = "operator"
-DEV_ACCOUNTS = {DEV_ACCOUNT: {"email": "operator@passerelle.example", "roles": ["*:admin"]}}
+# The others stand for the second persons of the docs' examples (docs/playbooks.md): an approver
+# and two evaluators of every programme, for `passerelle login` as one of them.
+DEV_ACCOUNTS = {
+    DEV_ACCOUNT: {"email": "ops@programme.example", "roles": ["*:admin"]},
+    "claire": {"email": "claire.martin@coalition-next.example", "roles": ["*:approver"]},
+    "eva": {"email": "eva@coalition-next.example", "roles": ["*:evaluator"]},
+    "bob": {"email": "bob@coalition-next.example", "roles": ["*:evaluator"]},
+}
 
 
 class IdentityUnavailable(RuntimeError):
