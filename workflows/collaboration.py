@@ -76,7 +76,7 @@ class CollaborationWorkflow:
             return
         strict = self._bounded()
         try:
-            value, actor = unwrap_start(request)
+            value, actor = unwrap_start(request, accepted=workflow.unsafe.is_replaying())
             valid = decode_start(value, strict=strict, refuses_hidden=self._refuses_hidden)
             with refusal():
                 identity.admit_start(actor, valid.programme, workflow.now())

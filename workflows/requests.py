@@ -96,12 +96,13 @@ def unwrap(
     return value, actor
 
 
-def unwrap_start(raw: Any) -> tuple[Any, VerifiedActor | None]:
+def unwrap_start(raw: Any, *, accepted: bool = False) -> tuple[Any, VerifiedActor | None]:
     """Return a start input and the actor its statement proves (None: declared, or a run
     continued from another, whose input the worker wrote). An input that is not a payload of
-    JSON is handed on as it is, for `decode_start` to say what is wrong with it."""
+    JSON is handed on as it is, for `decode_start` to say what is wrong with it. `accepted`: the
+    run is replayed, and its start was judged when it began (`unwrap`)."""
     try:
-        return unwrap(raw, "collaboration request", fills_by=False)
+        return unwrap(raw, "collaboration request", accepted=accepted, fills_by=False)
     except ApplicationError:
         raise
     except Exception:

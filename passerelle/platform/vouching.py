@@ -34,14 +34,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticPayloadConverter
-from temporalio.converter import (
-    ActivitySerializationContext,
-    PayloadCodec,
-    SerializationContext,
-    WithSerializationContext,
-    WorkflowSerializationContext,
-)
+from temporalio.converter import PayloadCodec, SerializationContext, WithSerializationContext
 
+from passerelle.platform.envelope import workflow_of
 from passerelle.platform.keys import parse_keys
 from schemas.actors import ACTOR_MARK, Marked
 
@@ -306,13 +301,6 @@ class ActorCodec(PayloadCodec, WithSerializationContext):
         first = await self.first_use(statement_id(payload.metadata[SIGNATURE]), self.workflow_id)
         if first is not None and first != self.workflow_id:
             raise Unproven("the actor statement was used by another collaboration first")
-
-
-def workflow_of(context: SerializationContext) -> str | None:
-    """Return the workflow a serialization context names, if any."""
-    if isinstance(context, WorkflowSerializationContext | ActivitySerializationContext):
-        return context.workflow_id
-    return None
 
 
 def _key_named(payload: Payload) -> str | None:
