@@ -1,13 +1,12 @@
 """Commands that run Passerelle itself: `dev` (the embedded stack), `worker`, `migrate`, `schedules apply`."""
 
 import asyncio
-import json
 import os
 from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from temporalio.client import Client
@@ -20,14 +19,12 @@ from passerelle.platform.client import local_codec_for
 from passerelle.platform.codec import new_key
 from passerelle.platform.db import MIN_PASSWORD_LENGTH, create_pool, migrate, redact_url, weak_passwords
 from passerelle.platform.health import run_checks
-from passerelle.platform.keys import parse_keys
 from passerelle.platform.login_settings import DEV_IDENTITY_FILE
 from passerelle.platform.logs import configure_logging
 from passerelle.platform.schedules import DIGEST_SCHEDULE_ID, RETENTION_SCHEDULE_ID, apply_schedules
 from passerelle.platform.settings import (
     DEV_KEY_FILE,
     DEV_PORTAL_KEY_FILE,
-    DEV_VOUCHING_KEY_FILE,
     Settings,
     load_settings,
     portal_keys,
@@ -77,6 +74,7 @@ def dev(
     oidc_port: Annotated[int, typer.Option(help="Identity provider port (docs/identity.md)")] = 8092,
 ) -> None:
     """Run the whole stack in the foreground: Temporal + Web UI, PostgreSQL, migrations, worker."""
+    from passerelle.devstack.identity import dev_provider, dev_vouching, vouched
     from passerelle.platform.worker import run_worker
 
     configure_logging()
@@ -202,51 +200,6 @@ def dev(
 
         asyncio.run(main())
     typer.echo("Passerelle dev stack stopped.")
-
-
-def dev_vouching(settings: Settings, folder: Path) -> Settings:
-    """Return the dev stack's settings with a vouching key: PASSERELLE_VOUCHING_KEYS, else the
-    state folder's key file, created on first start (owner-only)."""
-    key_file = folder / DEV_VOUCHING_KEY_FILE
-    if settings.vouching_keys or key_file.exists() or not settings.encryption_keys:
-        return settings
-    from passerelle.platform.vouching import new_vouching_key
-
-    folder.mkdir(parents=True, exist_ok=True)
-    key_file.touch(mode=0o600)
-    key_file.write_text(f"dev:{new_vouching_key()}\n")
-    return replace(settings, vouching_keys=parse_keys(key_file.read_text(), "PASSERELLE_VOUCHING_KEYS"))
-
-
-def dev_provider(folder: Path, port: int) -> Any:
-    """Return the context of the dev stack's identity provider (`passerelle.devstack.identity`)."""
-    from passerelle.devstack.identity import DEV_ACCOUNTS, IdentityUnavailable, install, run_provider
-
-    try:
-        installed = install(folder / "oidc")
-    except IdentityUnavailable as err:
-        raise SystemExit(f"cannot run the identity provider: {err}") from None
-    return run_provider(installed, port, {"OIDC_ACCOUNTS": json.dumps(DEV_ACCOUNTS)})
-
-
-def vouched(settings: Settings, identity: Any, login: Any) -> dict[str, Any]:
-    """Return the dev codec server's identity arguments: it checks the provider's tokens, vouches
-    with the stack's key, and speaks for the signed-in operator when a request sends no token
-    (the dev server's Web UI has no login of its own)."""
-    if identity is None or login is None:
-        return {}
-    from passerelle.devstack.identity import AUDIENCE
-    from passerelle.platform.codec_auth import CodecAuth
-    from passerelle.platform.codec_server import Vouching
-    from passerelle.platform.identity import mapping_from
-    from passerelle.platform.token_source import TokenSource
-    from passerelle.platform.vouching import Signer
-
-    return {
-        "auth": CodecAuth(jwks_url=identity.jwks_url, issuer=identity.issuer, audience=AUDIENCE),
-        "vouching": Vouching(Signer(settings.vouching_keys), mapping_from(os.environ)),
-        "default_token": TokenSource(login).current_token,
-    }
 
 
 def dev_portal(settings: Settings, folder: Path, port: int) -> Settings:

@@ -22,16 +22,19 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
 
 from passerelle.devstack.user_step import complete_device_login
+from passerelle.platform.keys import parse_keys
 from passerelle.platform.login_settings import DEV_IDENTITY_FILE, LoginSettings
 from passerelle.platform.oidc_device import DeviceFlowClient, Tokens, save_tokens
+from passerelle.platform.settings import DEV_VOUCHING_KEY_FILE, Settings
 from passerelle.platform.token_source import read_cache
 
 SOURCES = ("provider.mjs", "package.json", "package-lock.json")
@@ -206,3 +209,45 @@ def operator_of(login: LoginSettings) -> str:
     claims = jwt.decode(tokens.access_token, options={"verify_signature": False})
     roles = ", ".join(claims.get("groups") or [])
     return f"{claims.get('email')} ({roles})"
+
+
+def dev_vouching(settings: Settings, folder: Path) -> Settings:
+    """Return the dev stack's settings with a vouching key: PASSERELLE_VOUCHING_KEYS, else the
+    state folder's key file, created on first start (owner-only)."""
+    key_file = folder / DEV_VOUCHING_KEY_FILE
+    if settings.vouching_keys or key_file.exists() or not settings.encryption_keys:
+        return settings
+    from passerelle.platform.vouching import new_vouching_key
+
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file.touch(mode=0o600)
+    key_file.write_text(f"dev:{new_vouching_key()}\n")
+    return replace(settings, vouching_keys=parse_keys(key_file.read_text(), "PASSERELLE_VOUCHING_KEYS"))
+
+
+def dev_provider(folder: Path, port: int) -> Any:
+    """Return the context of the dev stack's identity provider, installed in the state folder."""
+    try:
+        installed = install(folder / "oidc")
+    except IdentityUnavailable as err:
+        raise SystemExit(f"cannot run the identity provider: {err}") from None
+    return run_provider(installed, port, {"OIDC_ACCOUNTS": json.dumps(DEV_ACCOUNTS)})
+
+
+def vouched(settings: Settings, identity: Any, login: Any) -> dict[str, Any]:
+    """Return the dev codec server's identity arguments: it checks the provider's tokens, vouches
+    with the stack's key, and speaks for the signed-in operator when a request sends no token
+    (the dev server's Web UI has no login of its own)."""
+    if identity is None or login is None:
+        return {}
+    from passerelle.platform.codec_auth import CodecAuth
+    from passerelle.platform.codec_server import Vouching
+    from passerelle.platform.identity import mapping_from
+    from passerelle.platform.token_source import TokenSource
+    from passerelle.platform.vouching import Signer
+
+    return {
+        "auth": CodecAuth(jwks_url=identity.jwks_url, issuer=identity.issuer, audience=AUDIENCE),
+        "vouching": Vouching(Signer(settings.vouching_keys), mapping_from(os.environ)),
+        "default_token": TokenSource(login).current_token,
+    }

@@ -29,6 +29,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadCodec, PayloadConverter
 from temporalio.exceptions import ApplicationError
 
+from passerelle.platform.actor_codec import ActorCodec, MarkedPayloadConverter
 from passerelle.platform.codec import EncryptionCodec
 from passerelle.platform.envelope import EnvelopeCodec
 from passerelle.platform.keystore import KeyStore
@@ -36,7 +37,7 @@ from passerelle.platform.pressure import PATIENT
 from passerelle.platform.sdk_shortcuts import converter_class
 from passerelle.platform.service import unreachable
 from passerelle.platform.settings import Settings
-from passerelle.platform.vouching import ActorCodec, MarkedPayloadConverter, Signer
+from passerelle.platform.vouching import Signer
 from passerelle.platform.vouching_keys import Keyring
 from workflows.requests import IN_CLEAR
 

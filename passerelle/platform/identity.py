@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from passerelle.platform.login_settings import DEFAULT_ROLES_CLAIMS
 from passerelle.platform.vouching import Claims
+from workflows.domain.identity import ROLES
 
-ROLES = ("operator", "approver", "evaluator", "auditor", "admin")
 # `<programme slug>:<role>`, or `*:<role>` for every programme (a national programme's staff).
 ROLE = re.compile(rf"^(\*|[a-z0-9][a-z0-9._-]{{0,62}}):({'|'.join(ROLES)})$")
-DEFAULT_ROLES_CLAIMS = ("groups", "roles", "realm_access.roles")
 
 
 class IdentityConfigError(ValueError):

@@ -14,18 +14,18 @@ the encryption keys). Only the codec server and the portal hold the private halv
 and `passerelle audit` hold the public halves (`passerelle.platform.vouching_keys`), so an
 auditor re-checks a statement offline years later, whatever the keys rotated to since.
 
-The worker's codec (`ActorCodec`) checks the statement of every payload it decodes, live and on
-replay alike, and marks the payload with its finding (`ACTOR`): the verified actor, or why there
-is none. A mark a client wrote itself is removed first, whatever it says. The workflow reads the
-mark (`workflows.requests.unwrap`) and never sees a key.
+The worker's codec (`passerelle.platform.actor_codec.ActorCodec`) checks the statement of every
+payload it decodes, live and on replay alike, and marks the payload with its finding (`ACTOR`):
+the verified actor, or why there is none. A mark a client wrote itself is removed first, whatever
+it says. The workflow reads the mark (`workflows.requests.unwrap`) and never sees a key.
 """
 
 import base64
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,12 +33,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import PydanticPayloadConverter
-from temporalio.converter import PayloadCodec, SerializationContext, WithSerializationContext
 
-from passerelle.platform.envelope import workflow_of
 from passerelle.platform.keys import parse_keys
-from schemas.actors import ACTOR_MARK, Marked
+from schemas.actors import ACTOR_MARK
 
 STATEMENT = "passerelle-statement"  # the signed statement, canonical JSON
 SIGNATURE = "passerelle-signature"  # its Ed25519 signature, raw
@@ -158,7 +155,7 @@ def check(payload: Payload, public_key: Callable[[str], bytes | None]) -> dict[s
     body, signature = payload.metadata.get(STATEMENT), payload.metadata.get(SIGNATURE)
     if body is None:
         raise Unproven("no actor statement: send it through the codec server with your login token")
-    statement = _parsed(body)
+    statement = read_statement(body)
     if statement is None or statement.get("v") != VERSION:
         raise Unproven("the actor statement is not one this release reads")
     key = statement.get("key")
@@ -182,7 +179,7 @@ def check(payload: Payload, public_key: Callable[[str], bytes | None]) -> dict[s
     return statement
 
 
-def _parsed(body: bytes) -> dict[str, Any] | None:
+def read_statement(body: bytes) -> dict[str, Any] | None:
     """Return a statement's JSON object, or None for anything else (too long, not JSON, nested
     past the parser's depth)."""
     if len(body) > MAX_STATEMENT:
@@ -227,102 +224,3 @@ def actor_of(statement: Mapping[str, Any], fingerprint_of: Callable[[str], str])
         "fingerprint": fingerprint_of(statement["key"]),
         "at": datetime.fromtimestamp(int(statement["at"]), UTC).isoformat(),
     }
-
-
-def _proven(
-    payload: Payload, statement: Mapping[str, Any], fingerprint_of: Callable[[str], str]
-) -> dict[str, Any]:
-    return actor_of(statement, fingerprint_of) | {"statement": statement_id(payload.metadata[SIGNATURE])}
-
-
-PublicKeys = Callable[[Sequence[str]], Awaitable[Mapping[str, bytes]]]
-# `first_use(statement id, workflow id)`: the workflow that first used a statement (recording this
-# one when it is the first), or None where nothing records uses (a process without a database).
-FirstUse = Callable[[str, str], Awaitable[str | None]]
-
-
-@dataclass(frozen=True)
-class ActorCodec(PayloadCodec, WithSerializationContext):
-    """Decodes with `inner`, then marks each payload with what its statement proves (`ACTOR`).
-
-    `keys(ids)` returns the public vouching keys it knows among `ids` (the `vouching_keys` table,
-    read again for an id it has not seen). Encoding is `inner`'s alone: a worker signs nothing.
-    """
-
-    inner: PayloadCodec | None
-    keys: PublicKeys
-    first_use: FirstUse | None = None
-    workflow_id: str | None = None  # the collaboration whose payloads these are (its context)
-
-    def with_context(self, context: SerializationContext) -> "ActorCodec":
-        inner = self.inner
-        if isinstance(inner, WithSerializationContext):
-            inner = inner.with_context(context)
-        return replace(self, inner=inner, workflow_id=workflow_of(context))
-
-    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return list(payloads) if self.inner is None else await self.inner.encode(payloads)
-
-    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        opened = list(payloads) if self.inner is None else await self.inner.decode(payloads)
-        return [await self._mark(p) for p in opened]
-
-    async def _mark(self, payload: Payload) -> Payload:
-        if ACTOR not in payload.metadata and STATEMENT not in payload.metadata:
-            return payload  # the common case: a payload the worker wrote itself
-        marked = Payload()
-        marked.CopyFrom(payload)
-        marked.metadata.pop(ACTOR, None)  # a client's own mark proves nothing
-        if STATEMENT not in marked.metadata:
-            return marked
-        kid = _key_named(marked)
-        known = await self.keys([kid]) if kid else {}
-        try:
-            statement = check(marked, known.get)
-            await self._first_here(marked)
-            finding: dict[str, Any] = {
-                "verified": _proven(marked, statement, lambda k: fingerprint(known[k]))
-            }
-        except Unproven as why:
-            finding = {"unproven": str(why)}
-            claimed = _parsed(marked.metadata[STATEMENT]) or {}
-            if isinstance(claimed.get("email"), str) and len(claimed["email"]) <= 320:
-                # Proves nothing; lets an update that history says was accepted replay as sent
-                # (its `by` was the verified e-mail) where this key is not at hand.
-                finding["claimed_email"] = claimed["email"]
-        marked.metadata[ACTOR] = canonical(finding)
-        return marked
-
-    async def _first_here(self, payload: Payload) -> None:
-        """Refuse a statement a collaboration other than this one used first: copied out of one
-        history into another collaboration, it proves nothing there."""
-        if self.first_use is None or self.workflow_id is None:
-            return
-        first = await self.first_use(statement_id(payload.metadata[SIGNATURE]), self.workflow_id)
-        if first is not None and first != self.workflow_id:
-            raise Unproven("the actor statement was used by another collaboration first")
-
-
-def _key_named(payload: Payload) -> str | None:
-    statement = _parsed(payload.metadata[STATEMENT])
-    key = statement.get("key") if statement else None
-    return key if isinstance(key, str) and KEY_ID.fullmatch(key) else None
-
-
-class MarkedPayloadConverter(PydanticPayloadConverter):
-    """The pydantic payload converter, which keeps the codec's mark on an untyped JSON object.
-
-    The workflow takes its start input untyped (`Any`: a start sends one payload to a run of two
-    parameters, so the SDK decodes it without type hints), which would drop the payload's
-    metadata and the mark with it. A JSON object whose payload the worker's codec marked comes
-    out as a `schemas.actors.Marked` dict instead, carrying the mark.
-    """
-
-    def from_payloads(self, payloads: Sequence[Payload], type_hints: list[type] | None = None) -> list[Any]:
-        values = super().from_payloads(payloads, type_hints)
-        return [
-            Marked(value, payload.metadata[ACTOR])
-            if type(value) is dict and ACTOR in payload.metadata
-            else value
-            for payload, value in zip(payloads, values, strict=True)
-        ]

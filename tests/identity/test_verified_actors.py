@@ -33,13 +33,14 @@ from activities.channels.log import LogChannel
 from passerelle.audit.actors import proofs, read_keys
 from passerelle.audit.histories import read_exports
 from passerelle.devstack.servers import find_binary
+from passerelle.platform.actor_codec import ActorCodec
 from passerelle.platform.client import codec_for
 from passerelle.platform.codec import EncryptionCodec
 from passerelle.platform.codec_auth import CodecAuth
 from passerelle.platform.codec_server import Vouching, start_codec_server
 from passerelle.platform.identity import ClaimsMapping
 from passerelle.platform.settings import Settings
-from passerelle.platform.vouching import ActorCodec, Signer, new_vouching_key
+from passerelle.platform.vouching import Signer, new_vouching_key
 from passerelle.platform.vouching_keys import Keyring, register
 from passerelle.platform.worker import build_worker
 from schemas.actors import programme_slug

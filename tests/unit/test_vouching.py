@@ -16,13 +16,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from temporalio.api.common.v1 import Payload
 
+from passerelle.platform.actor_codec import ActorCodec
 from passerelle.platform.codec import EncryptionCodec, new_key
 from passerelle.platform.identity import ClaimsMapping, mapping_from
 from passerelle.platform.vouching import (
     ACTOR,
     SIGNATURE,
     STATEMENT,
-    ActorCodec,
     Claims,
     Signer,
     fingerprint,
