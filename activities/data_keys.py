@@ -7,7 +7,7 @@ erased collaboration again changes nothing.
 """
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import asyncpg
@@ -24,16 +24,20 @@ class KeyRing(Protocol):
     ttl: float
     pseudonym_secret: bytes
 
-    async def activate(self, workflow_id: str, key_id: str) -> None: ...
+    async def activate(self, workflow_id: str, key_id: str, programme: str = "") -> None: ...
     async def destroy(
-        self, workflow_id: str, by: str, reason: str, keep: Sequence[str] = ()
+        self, workflow_id: str, by: str, reason: str, keep: Sequence[str] = (), programme: str = ""
     ) -> list[str]: ...
 
+
+# How the data keys name the chains of a namespace: its programme, or '' for the shared namespace
+# (`passerelle.platform.programmes.Namespaces.chain_programme`).
+ChainOf = Callable[[str | None], str]
 
 # Closed collaborations past their retention period, oldest first: the programme's current
 # playbook may set its own period.
 DUE = """
-SELECT c.collaboration_id, c.workflow_id,
+SELECT c.collaboration_id, c.workflow_id, c.namespace,
        EXISTS (SELECT 1 FROM collaborations o WHERE o.workflow_id = c.workflow_id AND o.outcome IS NULL)
            AS id_reused
 FROM collaborations c JOIN kpi_closures k USING (collaboration_id)
@@ -64,9 +68,14 @@ FROM collaborations WHERE collaboration_id = $1
 class DataKeyActivities:
     """Re-key a chain, destroy its keys, sweep the closed collaborations past retention."""
 
-    def __init__(self, pool: asyncpg.Pool, keys: KeyRing) -> None:
+    def __init__(self, pool: asyncpg.Pool, keys: KeyRing, chains: ChainOf) -> None:
         self._pool = pool
         self._keys = keys
+        self._chains = chains
+
+    def _programme(self) -> str:
+        """Return how the data keys name the calling workflow's chains (its namespace's)."""
+        return self._chains(activity.info().workflow_namespace)
 
     @activity.defn(name=ACTIVATE_DATA_KEY)
     async def activate_data_key(self, change: KeyChange) -> None:
@@ -75,14 +84,18 @@ class DataKeyActivities:
         Once this returns, no process seals the chain's payloads with an older key: the run may
         continue-as-new under the new one.
         """
-        await self._keys.activate(change.workflow_id, change.key_id)
+        await self._keys.activate(change.workflow_id, change.key_id, self._programme())
         await asyncio.sleep(self._keys.ttl)
 
     @activity.defn(name=DESTROY_DATA_KEYS)
     async def destroy_data_keys(self, destruction: KeyDestruction) -> int:
         """Destroy the chain's keys but those kept; return how many were destroyed now."""
         destroyed = await self._keys.destroy(
-            destruction.workflow_id, destruction.by, destruction.reason, keep=destruction.keep
+            destruction.workflow_id,
+            destruction.by,
+            destruction.reason,
+            keep=destruction.keep,
+            programme=self._programme(),
         )
         activity.logger.info("data keys destroyed", extra={"count": len(destroyed)})
         return len(destroyed)
@@ -104,7 +117,10 @@ class DataKeyActivities:
             destroyed: list[str] = []
             if not row["id_reused"]:  # an open collaboration took the id since: its keys stay
                 destroyed = await self._keys.destroy(
-                    row["workflow_id"], "retention", "closed longer than the retention period"
+                    row["workflow_id"],
+                    "retention",
+                    "closed longer than the retention period",
+                    programme=self._chains(row["namespace"] or None),
                 )
             changed = await self._pool.fetchval(
                 "SELECT retention_pseudonymise($1, $2::jsonb, $3)",

@@ -22,8 +22,8 @@ log = structlog.get_logger()
 UPSERT_PROJECTION = """
 INSERT INTO collaborations (collaboration_id, workflow_id, corporate, startup, programme, sector,
     topic, stage, stage_since, outcome, stalled, paused, started_at, updated_at, last_seq,
-    corporate_email, startup_email, startup_label, owner_email, language)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+    corporate_email, startup_email, startup_label, owner_email, language, namespace)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 ON CONFLICT (collaboration_id) DO UPDATE SET
     stage = EXCLUDED.stage, stage_since = EXCLUDED.stage_since, outcome = EXCLUDED.outcome,
     stalled = EXCLUDED.stalled, paused = EXCLUDED.paused, updated_at = EXCLUDED.updated_at,
@@ -47,7 +47,7 @@ OUTBOX = """outbox AS (
     INSERT INTO notifications (idempotency_key, collaboration_id, workflow_id, event, language,
         recipients, context)
     SELECT n.key, $1, $2, n.event, n.language, n.recipients::jsonb, n.context::jsonb
-    FROM unnest($34::text[], $35::text[], $36::text[], $37::text[], $38::text[])
+    FROM unnest($35::text[], $36::text[], $37::text[], $38::text[], $39::text[])
         AS n(key, event, language, recipients, context)
     ON CONFLICT (idempotency_key) DO NOTHING
 )"""
@@ -59,11 +59,11 @@ OUTBOX = """outbox AS (
 RECORD = f"""
 WITH projection AS ({UPSERT_PROJECTION.strip()}), {OUTBOX}
 INSERT INTO milestones ({MILESTONE_COLUMNS})
-SELECT $1, e.seq, $2, $21, e.kind, e.stage, e.to_stage, e.outcome, e.milestone, e.actor, e.note,
+SELECT $1, e.seq, $2, $22, e.kind, e.stage, e.to_stage, e.outcome, e.milestone, e.actor, e.note,
     e.evidence_url, e.reminder_number, e.occurred_at, e.effective_at, e.details::jsonb
-FROM unnest($22::integer[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[],
-    $28::text[], $29::text[], $30::text[], $31::integer[], $32::timestamptz[], $33::timestamptz[],
-    $39::text[])
+FROM unnest($23::integer[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[],
+    $29::text[], $30::text[], $31::text[], $32::integer[], $33::timestamptz[], $34::timestamptz[],
+    $40::text[])
     AS e(seq, kind, stage, to_stage, outcome, milestone, actor, note, evidence_url, reminder_number,
     occurred_at, effective_at, details)
 ON CONFLICT (collaboration_id, seq) DO NOTHING
@@ -73,16 +73,16 @@ ON CONFLICT (collaboration_id, seq) DO NOTHING
 RECORD_ONE = f"""
 WITH projection AS ({UPSERT_PROJECTION.strip()}), {OUTBOX}
 INSERT INTO milestones ({MILESTONE_COLUMNS})
-VALUES ($1, $22, $2, $21, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $39::text::jsonb)
+VALUES ($1, $23, $2, $22, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $40::text::jsonb)
 ON CONFLICT (collaboration_id, seq) DO NOTHING
 """
 
 
-def projection_args(p: Projection, last_seq: int) -> list[Any]:
-    """Return the `UPSERT_PROJECTION` arguments ($1 to $20) of a projection.
+def projection_args(p: Projection, last_seq: int, namespace: str) -> list[Any]:
+    """Return the `UPSERT_PROJECTION` arguments ($1 to $21) of a projection in `namespace`.
 
-    The contacts come last and may be NULL: a record scheduled by an earlier worker has none, and
-    the row keeps its own."""
+    The contacts come last but one and may be NULL: a record scheduled by an earlier worker has
+    none, and the row keeps its own. A row keeps the namespace it was first recorded in."""
     return [
         p.collaboration_id,
         p.workflow_id,
@@ -104,11 +104,12 @@ def projection_args(p: Projection, last_seq: int) -> list[Any]:
         p.startup_label,
         p.owner_email,
         p.language,
+        namespace,
     ]
 
 
 # The columns an entry fills, besides its collaboration, workflow and run, in the order of the
-# arrays and parameters of `RECORD` and `RECORD_ONE`; `details` comes apart ($39), as JSON text.
+# arrays and parameters of `RECORD` and `RECORD_ONE`; `details` comes apart ($40), as JSON text.
 ENTRY_COLUMNS = ("seq", "kind", "stage", "to_stage", "outcome", "milestone", "actor", "note",
                  "evidence_url", "reminder_number", "occurred_at", "effective_at")  # fmt: skip
 
@@ -134,6 +135,11 @@ def milestone_row(e: HistoryEntry) -> dict[str, Any]:
         "effective_at": e.effective_at,
         "details": e.details,
     }
+
+
+def _namespace() -> str:
+    """Return the namespace of the workflow whose records these are ('' outside an activity)."""
+    return (activity.info().workflow_namespace or "") if activity.in_activity() else ""
 
 
 class MilestoneActivities:
@@ -163,7 +169,7 @@ class MilestoneActivities:
         async with self._pool.acquire() as conn:
             status = await conn.execute(
                 RECORD_ONE if one else RECORD,
-                *projection_args(p, last_seq),
+                *projection_args(p, last_seq, _namespace()),
                 record.run_id,
                 *rows,
                 *outbox,

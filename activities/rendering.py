@@ -22,6 +22,7 @@ from jinja2 import (
     TemplateNotFound,
     select_autoescape,
 )
+from temporalio import activity
 
 from activities.channels import PermanentDeliveryError
 from activities.links import LinkSigner
@@ -89,10 +90,13 @@ class Renderer:
         self._env.filters["when"] = _when
 
     def link(self, workflow_id: str) -> str:
-        """Return the Web UI page of a collaboration's workflow."""
+        """Return the Web UI page of a collaboration's workflow, in its programme's namespace
+        when an activity of that workflow renders it."""
+        namespace = self._namespace
+        if activity.in_activity():
+            namespace = activity.info().workflow_namespace or namespace
         return (
-            f"{self._ui_url}/namespaces/{quote(self._namespace, safe='')}"
-            f"/workflows/{quote(workflow_id, safe='')}"
+            f"{self._ui_url}/namespaces/{quote(namespace, safe='')}/workflows/{quote(workflow_id, safe='')}"
         )
 
     def answerable(self, notification: Notification) -> bool:

@@ -90,7 +90,9 @@ async def raw_row(pool: asyncpg.Pool, record: EventRecord) -> None:
 async def raw_same_work(pool: asyncpg.Pool, record: EventRecord) -> None:
     """Do what the activity does, by hand: projection and row in one transaction."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(UPSERT_PROJECTION, *projection_args(record.projection, record.entries[0].seq))
+        await conn.execute(
+            UPSERT_PROJECTION, *projection_args(record.projection, record.entries[0].seq, "default")
+        )
         await conn.execute(INSERT_MILESTONE, *row_args(record))
 
 

@@ -9,6 +9,7 @@ before verified actors, or by a deployment still in its migration window).
 """
 
 import re
+import string
 from datetime import datetime
 from typing import Any, Literal
 
@@ -45,10 +46,14 @@ class Acted(BaseModel):
 ACTOR_MARK = "passerelle-actor"
 
 
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
 def programme_slug(programme: str) -> str:
-    """Return how roles name a programme: lower case, each run of other characters a hyphen
-    ("Coalition Next" reads `coalition-next`, as in `coalition-next:operator`)."""
-    return re.sub(r"[^a-z0-9]+", "-", programme.casefold()).strip("-")
+    """Return how roles and namespaces name a programme: ASCII letters in lower case, each run of
+    any other character a hyphen ("Coalition Next" reads `coalition-next`, as in
+    `coalition-next:operator`). PostgreSQL computes the same (`collaborations.programme_slug`)."""
+    return re.sub(r"[^a-z0-9]+", "-", programme.translate(_ASCII_LOWER)).strip("-")
 
 
 class Marked(dict[str, Any]):

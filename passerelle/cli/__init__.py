@@ -24,7 +24,34 @@ ONE_LINE_ERRORS = {
     # No usable login, or a codec server that refused or could not be reached (docs/identity.md).
     "passerelle.platform.token_source": ("LoginError",),
     "passerelle.platform.remote_codec": ("CodecServerError",),
+    # A programme outside the caller's roles, or one that names nothing (docs/security.md).
+    "passerelle.platform.callers": ("OutsideScope",),
+    "passerelle.platform.programmes": ("ProgrammeError",),
 }
+# Options every command takes before its name: they choose where it acts (docs/operators.md,
+# "Programmes"), as `PASSERELLE_PROGRAMME` and `PASSERELLE_SHARED=1` do.
+PROGRAMME_OPTION = "--programme"
+SHARED_OPTION = "--shared"
+
+
+def global_options(args: list[str]) -> list[str]:
+    """Take `--programme SLUG` and `--shared` from before the command name into the environment;
+    return the arguments left."""
+    args = list(args)
+    while args and args[0].startswith("--"):
+        head = args[0]
+        if head == SHARED_OPTION:
+            os.environ["PASSERELLE_SHARED"] = "1"
+            args.pop(0)
+        elif head.startswith(PROGRAMME_OPTION + "="):
+            os.environ["PASSERELLE_PROGRAMME"] = head.split("=", 1)[1]
+            args.pop(0)
+        elif head == PROGRAMME_OPTION and len(args) > 1:
+            os.environ["PASSERELLE_PROGRAMME"] = args[1]
+            del args[:2]
+        else:
+            break
+    return args
 
 
 def new_app() -> typer.Typer:
@@ -97,7 +124,8 @@ def main() -> None:
     """Run the CLI and exit with its code, without interpreter tear-down crashes."""
     code = 0
     try:
-        app_for(sys.argv[1:])(standalone_mode=False)
+        args = global_options(sys.argv[1:])
+        app_for(args)(args, standalone_mode=False)
     except typer.Abort:
         typer.echo("aborted", err=True)
         code = 130

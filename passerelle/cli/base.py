@@ -7,10 +7,12 @@ alone; the others add `passerelle.cli.common` (the client with the settings' con
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from temporalio.service import RPCError, RPCStatusCode, ServiceClient
 
+from passerelle.platform.callers import Caller, choose, scope_of, settle
 from passerelle.platform.service import service_for
 from passerelle.platform.settings import Settings, load_settings
 
@@ -37,14 +39,48 @@ def rpc_error(err: RPCError) -> CliError:
     return CliError(f"Temporal refused the request: {err.message}")
 
 
+async def namespace_exists(service: ServiceClient, namespace: str) -> bool:
+    """Return whether the server holds `namespace`."""
+    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+
+    try:
+        await service.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=namespace))
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+async def in_scope(settings: Settings, *, temporal: bool = True) -> tuple[Settings, Caller]:
+    """Return the settings of the namespace the caller's command acts in, and the caller
+    (`passerelle.platform.callers`); a command that does not reach Temporal (`temporal=False`)
+    keeps the settings' namespace."""
+    caller = choose(settings, await scope_of(settings))
+    if not temporal:
+        return replace(settings, programme=caller.programme), caller
+    if caller.programme is None:  # the shared namespace: nothing to look up
+        return await settle(settings, caller, _never), caller
+    service = await service_for(settings)
+
+    async def exists(namespace: str) -> bool:
+        return await namespace_exists(service, namespace)
+
+    return await settle(settings, caller, exists), caller
+
+
+async def _never(namespace: str) -> bool:
+    return False
+
+
 def run_service(make: Callable[[Settings, ServiceClient], Awaitable[T]]) -> T:
-    """Connect to the environment's Temporal services and run `make(settings, service)`."""
+    """Connect to the environment's Temporal services and run `make(settings, service)` in the
+    caller's programme's namespace."""
 
     async def main() -> T:
-        settings = load_settings()
-        service = await service_for(settings)
         try:
-            return await make(settings, service)
+            settings, _ = await in_scope(load_settings())
+            return await make(settings, await service_for(settings))
         except RPCError as err:
             raise rpc_error(err) from None
 

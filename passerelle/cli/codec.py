@@ -61,7 +61,14 @@ def codec_server(
         if vouching is not None and settings.database_url is not None:
             await register_keys(settings.database_url, vouching.signer)
         runner = await start_codec_server(
-            codec, origins, host, port, auth, allow_unauthenticated=allow_unauthenticated, vouching=vouching
+            codec,
+            origins,
+            host,
+            port,
+            auth,
+            allow_unauthenticated=allow_unauthenticated,
+            vouching=vouching,
+            mapping=mapping,
         )
         access = "bearer token required" if auth.configured else "no token (loopback)"
         if vouching is not None:

@@ -21,8 +21,9 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from passerelle.cli.base import BAD_INPUT, FAILURE, CliError, print_json, rpc_error
+from passerelle.cli.base import BAD_INPUT, FAILURE, CliError, in_scope, print_json, rpc_error
 from passerelle.platform.client import client_for, store_for
+from passerelle.platform.programmes import slug_of
 from passerelle.platform.settings import Settings, load_settings
 from schemas import describe_validation_error
 
@@ -44,11 +45,15 @@ def build(model: type[M], data: dict[str, Any], what: str) -> M:
         raise CliError(describe_validation_error(err, what, keys=True), BAD_INPUT) from None
 
 
-def run(make: Callable[[Settings, Client], Awaitable[T]]) -> T:
-    """Connect with the environment's settings and run `make(settings, client)`."""
+def run(make: Callable[[Settings, Client], Awaitable[T]], programme: str | None = None) -> T:
+    """Connect with the environment's settings and run `make(settings, client)` in the namespace
+    of the caller's programme (`programme`, a name or slug, when the command's input names one)."""
 
     async def main() -> T:
         settings = with_key_store(load_settings())
+        if programme is not None:
+            settings = dataclasses.replace(settings, programme=within(settings.programme, programme))
+        settings, _ = await in_scope(settings)
         client = await client_for(settings)
         try:
             return await make(settings, client)
@@ -62,6 +67,14 @@ def run(make: Callable[[Settings, Client], Awaitable[T]]) -> T:
             raise rpc_error(err) from None
 
     return asyncio.run(main())
+
+
+def within(chosen: str | None, named: str) -> str:
+    """Return the slug of the programme an input names, refusing one other than `--programme`."""
+    slug = slug_of(named)
+    if chosen is not None and chosen != slug:
+        raise CliError(f"programme: {named!r} is not programme {chosen} (--programme)", BAD_INPUT)
+    return slug
 
 
 def with_key_store(settings: Settings) -> Settings:

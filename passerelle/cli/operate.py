@@ -105,7 +105,7 @@ def start(
             ) from None
         return await _wait_status(handle)
 
-    status = run(go)
+    status = run(go, programme=request.programme)
     if as_json:
         print_json(status)
     else:

@@ -77,7 +77,9 @@ def codec_for(settings: Settings) -> PayloadCodec | None:
         from passerelle.platform.remote_codec import RemoteCodec
         from passerelle.platform.token_source import TokenSource
 
-        return RemoteCodec(settings.codec_url, TokenSource(settings.login).current_token)
+        return RemoteCodec(
+            settings.codec_url, TokenSource(settings.login).current_token, namespace=settings.namespace
+        )
     return local_codec_for(settings)
 
 
@@ -88,7 +90,7 @@ def local_codec_for(settings: Settings) -> EncryptionCodec | EnvelopeCodec | Non
         return None
     master = EncryptionCodec(settings.encryption_keys)
     store = store_for(settings)
-    return master if store is None else EnvelopeCodec(master, store)
+    return master if store is None else EnvelopeCodec(master, store, namespaces=settings.namespaces)
 
 
 class RefusalsInClear(DefaultFailureConverter):
@@ -158,6 +160,13 @@ def converter_for(settings: Settings) -> DataConverter:
         payload_codec=actors,
         failure_converter_class=RefusalsInClear,
     )
+
+
+def client_in(client: Client, namespace: str) -> Client:
+    """Return a client like `client` (its connection, its converter) for another namespace."""
+    if namespace == client.namespace:
+        return client
+    return Client(client.service_client, namespace=namespace, data_converter=client.data_converter)
 
 
 async def client_for(settings: Settings, **overrides: Any) -> Client:

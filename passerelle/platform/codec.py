@@ -15,7 +15,9 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
@@ -29,6 +31,9 @@ NONCE_BYTES = 12  # the size AES-GCM is specified for (NIST SP 800-38D)
 # codec server a second time. Decoding opens every layer (each authenticated under our keys), up
 # to this many, so that update lands like any other.
 MAX_LAYERS = 4
+# `pk:<master key id>:<programme>`: a programme's key (`EncryptionCodec.programme_cipher`). A
+# master key id cannot hold ":" (`parse_keys`), so labels never clash.
+PROGRAMME_KEY_PREFIX = "pk:"
 
 
 def sealed(payload: Payload) -> bool:
@@ -107,15 +112,42 @@ class EncryptionCodec(PayloadCodec):
             out.append(p)
         return out
 
+    def programme_cipher(self, slug: str, kid: str | None = None) -> tuple[str, AESGCM]:
+        """Return the label and the cipher of a programme's key under a master key (the current
+        one by default): derived from it with HKDF, so it needs no storage, and it opens only
+        what was sealed for that programme (`passerelle.platform.envelope`)."""
+        kid = kid or self.current_key_id
+        master = dict(self.keys).get(kid)
+        if master is None:
+            raise UnknownKeyError(kid, list(self._ciphers))
+        info = b"passerelle programme key\x00" + slug.encode()
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
+        return f"{PROGRAMME_KEY_PREFIX}{kid}:{slug}", AESGCM(derived)
+
     def open(self, p: Payload) -> Payload:
-        """Decrypt one layer of a payload sealed with a master key."""
+        """Decrypt one layer of a payload sealed with a master key or a programme's key."""
         kid = p.metadata.get(KEY_ID, b"").decode()
+        if kid.startswith(PROGRAMME_KEY_PREFIX):
+            master_id, _, slug = kid.removeprefix(PROGRAMME_KEY_PREFIX).partition(":")
+            label, programme_cipher = self.programme_cipher(slug, master_id)
+            return _opened(programme_cipher, p, label)
         cipher = self._ciphers.get(kid)
         if cipher is None and kid.startswith("dk:"):
             raise DataKeysNeeded(kid)
         if cipher is None:
             raise UnknownKeyError(kid, list(self._ciphers))
-        plain = cipher.decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], kid.encode())
-        decoded = Payload()
-        decoded.ParseFromString(plain)
-        return decoded
+        return _opened(cipher, p, kid)
+
+
+def _opened(cipher: AESGCM, p: Payload, label: str) -> Payload:
+    plain = cipher.decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], label.encode())
+    decoded = Payload()
+    decoded.ParseFromString(plain)
+    return decoded
+
+
+def programme_of_label(label: str) -> str | None:
+    """Return the programme a programme key's label names, None for any other label."""
+    if not label.startswith(PROGRAMME_KEY_PREFIX):
+        return None
+    return label.removeprefix(PROGRAMME_KEY_PREFIX).partition(":")[2] or None

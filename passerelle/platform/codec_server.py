@@ -3,10 +3,16 @@
 The UI POSTs `{"payloads": [{"metadata": {...}, "data": "<base64>"}]}` (protobuf JSON of
 `Payloads`) to `<endpoint>/decode`, and to `/encode` from its Start Workflow and Send Update forms;
 the server answers in the same shape. The browser calls it directly, so it sends CORS headers for
-the UI's origin only. It decrypts anything it is sent, so every request passes
-`passerelle.platform.codec_auth` first: an allowed `Host`, a bearer token when one is configured,
-and a rate per caller (`caller`); bodies are capped at `MAX_BODY`. Without a token it binds
-loopback only.
+the UI's origin only. Every request passes `passerelle.platform.codec_auth` first: an allowed
+`Host`, a bearer token when one is configured, and a rate per caller (`caller`); bodies are capped
+at `MAX_BODY`. Without a token it binds loopback only.
+
+It then serves a caller within their programmes only (`passerelle.platform.scope`): the namespace
+the UI and the CLI name in `X-Namespace` must be one of a programme the token holds a role in, and
+each payload it opens must be sealed for one (`EnvelopeCodec.for_reader`); otherwise it answers
+403 and opens nothing. `/encode` seals a form's input for the namespace's programme (the caller's
+only programme in the shared namespace). `/whoami` answers who the token speaks for, and which
+programmes: `passerelle` scopes its commands with it.
 """
 
 from collections.abc import Awaitable, Callable, Sequence
@@ -28,8 +34,10 @@ from passerelle.platform.codec_auth import (
     check_bind,
     is_loopback,
 )
+from passerelle.platform.envelope import EnvelopeCodec, ForeignPayload
 from passerelle.platform.identity import ClaimsMapping
 from passerelle.platform.rate_limit import RateLimit
+from passerelle.platform.scope import EVERYTHING, Scope
 from passerelle.platform.vouching import Signer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -43,6 +51,11 @@ MAX_BODY = 4 * 1024 * 1024  # larger than any Passerelle payload (64 KB), far be
 COST_UNIT = 64 * 1024
 TOO_MANY = "too many requests: try again in a minute"
 CALLER = web.RequestKey("caller", Caller)
+NAMESPACE_HEADER = "X-Namespace"
+
+
+class Refused(Exception):
+    """A request outside the caller's programmes (403)."""
 
 
 @dataclass(frozen=True)
@@ -137,23 +150,47 @@ def _cors(origins: Sequence[str]) -> Any:
 Transform = Callable[[web.Request, Sequence[Payload]], Awaitable[list[Payload]]]
 
 
-def _vouching_encoder(codec: PayloadCodec, vouching: Vouching | None) -> Transform:
+def scope_of(request: web.Request, mapping: ClaimsMapping) -> Scope:
+    """Return the programmes the request's caller sees: a verified person's roles; every
+    programme for the static token or none at all (loopback without a token), which name nobody."""
+    who_asks: Caller | None = request.get(CALLER)
+    if who_asks is None or who_asks.claims is None:
+        return EVERYTHING
+    return mapping.scope(who_asks.claims)
+
+
+def _scoped(codec: PayloadCodec, request: web.Request, scope: Scope, *, encoding: bool) -> PayloadCodec:
+    """Return the codec serving this caller: within the namespace's programme, which the caller
+    must read; sealing for it (or the caller's only programme in the shared namespace)."""
+    if not isinstance(codec, EnvelopeCodec):
+        return codec  # master keys only: nothing names a programme (docs/security.md)
+    namespace = request.headers.get(NAMESPACE_HEADER) or None
+    programme = codec.namespaces.programme_of(namespace)
+    if programme is not None and not scope.reads(programme):
+        raise Refused(f"your login holds no role in programme {programme} (namespace {namespace})")
+    if encoding and programme is None and not scope.every_programme and len(scope.programmes) == 1:
+        (programme,) = scope.programmes
+    return codec.for_reader(namespace, programme, scope.reads)
+
+
+def _vouching_encoder(codec: PayloadCodec, vouching: Vouching | None, mapping: ClaimsMapping) -> Transform:
     """Return `/encode`: with a person's verified token, each payload first gets a statement
     of who sent it, signed with the current vouching key (`passerelle.platform.vouching`)."""
 
     async def encode(request: web.Request, payloads: Sequence[Payload]) -> list[Payload]:
+        scoped = _scoped(codec, request, scope_of(request, mapping), encoding=True)
         who_asks: Caller | None = request.get(CALLER)
         if vouching is not None and who_asks is not None and who_asks.claims is not None:
             claims = vouching.mapping.claims(who_asks.claims, who_asks.token_key)
             payloads = [vouching.signer.seal(p, claims) for p in payloads]
-        return await codec.encode(payloads)
+        return await scoped.encode(payloads)
 
     return encode
 
 
-def _decoder(codec: PayloadCodec) -> Transform:
+def _decoder(codec: PayloadCodec, mapping: ClaimsMapping) -> Transform:
     async def decode(request: web.Request, payloads: Sequence[Payload]) -> list[Payload]:
-        return await codec.decode(payloads)
+        return await _scoped(codec, request, scope_of(request, mapping), encoding=False).decode(payloads)
 
     return decode
 
@@ -168,10 +205,19 @@ def _endpoint(transform: Transform) -> Handler:
             return web.json_response({"error": f"not a Payloads JSON object: {err}"}, status=400)
         try:
             result = await transform(request, payloads.payloads)
+        except (Refused, ForeignPayload) as refused:
+            return web.json_response({"error": str(refused)}, status=403)
         except Exception as err:  # a wrong key or a tampered payload: say so, do not crash
             return web.json_response({"error": str(err) or type(err).__name__}, status=400)
         body = json_format.MessageToJson(Payloads(payloads=result))
         return web.Response(text=body, content_type="application/json")
+
+    return handle
+
+
+def _whoami(mapping: ClaimsMapping) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return web.json_response(scope_of(request, mapping).to_json())
 
     return handle
 
@@ -187,14 +233,18 @@ def build_app(
     hosts: frozenset[str],
     vouching: Vouching | None = None,
     default_token: TokenSource | None = None,
+    mapping: ClaimsMapping | None = None,
 ) -> web.Application:
-    """Return the aiohttp app with `/encode`, `/decode`, CORS for `origins` and `auth`'s guard;
-    with `vouching`, `/encode` signs who sent each payload."""
+    """Return the aiohttp app with `/encode`, `/decode`, `/whoami`, CORS for `origins` and
+    `auth`'s guard; with `vouching`, `/encode` signs who sent each payload. `mapping` reads the
+    roles of a token (the vouching one by default)."""
+    mapping = mapping or (vouching.mapping if vouching is not None else ClaimsMapping())
     guard = _guard(auth, hosts, default_token)
     app = web.Application(middlewares=[_cors(list(origins)), guard], client_max_size=MAX_BODY)
-    app.router.add_post("/encode", _endpoint(_vouching_encoder(codec, vouching)))
-    app.router.add_post("/decode", _endpoint(_decoder(codec)))
-    for path in ("/encode", "/decode"):
+    app.router.add_post("/encode", _endpoint(_vouching_encoder(codec, vouching, mapping)))
+    app.router.add_post("/decode", _endpoint(_decoder(codec, mapping)))
+    app.router.add_post("/whoami", _whoami(mapping))
+    for path in ("/encode", "/decode", "/whoami"):
         app.router.add_route("OPTIONS", path, _preflight)
     return app
 
@@ -209,6 +259,7 @@ async def start_codec_server(
     allow_unauthenticated: bool = False,
     vouching: Vouching | None = None,
     default_token: TokenSource | None = None,
+    mapping: ClaimsMapping | None = None,
 ) -> web.AppRunner:
     """Start serving in the running event loop; return the runner (`await runner.cleanup()`).
 
@@ -222,7 +273,9 @@ async def start_codec_server(
     if default_token is not None and not is_loopback(host):
         raise CodecAuthError(f"a default token speaks for whoever reaches {host}: bind loopback only")
     hosts = allowed_hosts(auth, host, port)
-    runner = web.AppRunner(build_app(codec, origins, auth, hosts, vouching, default_token), access_log=None)
+    runner = web.AppRunner(
+        build_app(codec, origins, auth, hosts, vouching, default_token, mapping), access_log=None
+    )
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

@@ -9,13 +9,22 @@ metadata as `dk:<key id>`. Decoding needs no context: the key id in the payload 
 opens it, so the audit, the replayer and the codec server read any history through the same store.
 
 A payload encoded with no workflow in view (the Web UI's forms through the codec server, a
-Schedule's memo) is sealed with the master key, as `passerelle.platform.codec` does; docs/privacy.md
-says what that means for erasure.
+Schedule's memo) is sealed with its programme's key when the namespace, or the codec server's
+caller, names one (`EncryptionCodec.programme_cipher`), with the master key otherwise;
+docs/privacy.md says what that means for erasure.
+
+**Programmes.** A chain is a workflow id within a namespace: the context's namespace says which
+programme's chain (`passerelle.platform.programmes`). Every key knows whose payloads it seals
+(`DataKey.owner`, a programme's `pk:` label names it), and a codec bound to a reader
+(`for_reader`: the codec server's caller) opens a layer only when the reader may read that
+programme's. A codec bound to a programme's namespace (a worker's, a client's) opens nothing
+sealed for another programme: such a payload decodes to a `FOREIGN` one, which no converter
+reads, so an update carrying it is refused, and its workflow never retries it.
 """
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import (
@@ -26,8 +35,17 @@ from temporalio.converter import (
     WorkflowSerializationContext,
 )
 
-from passerelle.platform.codec import ENCODING, KEY_ID, MAX_LAYERS, NONCE_BYTES, EncryptionCodec, sealed
+from passerelle.platform.codec import (
+    ENCODING,
+    KEY_ID,
+    MAX_LAYERS,
+    NONCE_BYTES,
+    EncryptionCodec,
+    programme_of_label,
+    sealed,
+)
 from passerelle.platform.keystore import KeyStore
+from passerelle.platform.programmes import Namespaces
 
 DATA_KEY_PREFIX = "dk:"  # a master key id cannot hold ":" (`parse_keys`), so the two never clash
 
@@ -39,6 +57,29 @@ def workflow_of(context: SerializationContext | None) -> str | None:
     return None
 
 
+def namespace_of(context: SerializationContext | None) -> str | None:
+    """Return the namespace a serialization context names, if any."""
+    if isinstance(context, WorkflowSerializationContext | ActivitySerializationContext):
+        return context.namespace or None
+    return None
+
+
+FOREIGN = b"binary/passerelle-foreign"  # the encoding of what `EnvelopeCodec` will not open here
+
+
+class ForeignPayload(PermissionError):
+    """A payload sealed for a programme its reader holds no role in."""
+
+    def __init__(self, owner: str | None) -> None:
+        self.owner = owner
+        whose = f"programme {owner}" if owner else "a programme this deployment cannot name"
+        super().__init__(f"sealed for {whose}: your login holds no role there")
+
+
+# Whether the codec's reader may read what is sealed for a programme (None: no programme known).
+Reader = Callable[[str | None], bool]
+
+
 @dataclass(frozen=True)
 class EnvelopeCodec(PayloadCodec, WithSerializationContext):
     """Seal with the data key of the workflow in context; open with whichever key a payload names."""
@@ -46,9 +87,15 @@ class EnvelopeCodec(PayloadCodec, WithSerializationContext):
     master: EncryptionCodec
     store: KeyStore
     workflow_id: str | None = None
+    namespaces: Namespaces = field(default_factory=Namespaces)
+    namespace: str | None = None  # the context's namespace: which programme's chains
+    programme: str | None = None  # seals context-free payloads for it (the codec server's caller)
+    reader: Reader | None = None  # who reads: the codec server's caller
 
     def __repr__(self) -> str:
-        return f"EnvelopeCodec(workflow_id={self.workflow_id!r}, {self.master!r})"
+        return (
+            f"EnvelopeCodec(workflow_id={self.workflow_id!r}, namespace={self.namespace!r}, {self.master!r})"
+        )
 
     @property
     def current_key_id(self) -> str:
@@ -57,39 +104,75 @@ class EnvelopeCodec(PayloadCodec, WithSerializationContext):
 
     def with_context(self, context: SerializationContext) -> "EnvelopeCodec":
         """Return this codec bound to the workflow `context` names (the SDK calls it)."""
-        return replace(self, workflow_id=workflow_of(context))
+        return replace(self, workflow_id=workflow_of(context), namespace=namespace_of(context))
+
+    def for_reader(self, namespace: str | None, programme: str | None, reader: Reader) -> "EnvelopeCodec":
+        """Return this codec for one caller of the codec server: it seals context-free payloads
+        for `programme` and opens only the layers `reader` may read."""
+        return replace(self, namespace=namespace, programme=programme, reader=reader)
+
+    @property
+    def _own_programme(self) -> str | None:
+        return self.namespaces.programme_of(self.namespace)
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        """Seal each payload whole under the chain's data key (the master key with no chain)."""
-        if self.workflow_id is None or not payloads:
-            return await self.master.encode(payloads)
-        key = await self.store.current(self.workflow_id)
-        label = (DATA_KEY_PREFIX + key.key_id).encode()
+        """Seal each payload whole under the chain's data key (the programme's key, or the master
+        key, with no chain)."""
+        if not payloads:
+            return []
+        if self.workflow_id is None:
+            programme = self.programme or self._own_programme
+            if programme is None:
+                return await self.master.encode(payloads)
+            label, cipher = self.master.programme_cipher(programme)
+        else:
+            key = await self.store.current(self.workflow_id, self.namespaces.chain_programme(self.namespace))
+            label, cipher = DATA_KEY_PREFIX + key.key_id, key.cipher
         out = []
         for p in payloads:
             nonce = os.urandom(NONCE_BYTES)
-            sealed = key.cipher.encrypt(nonce, p.SerializeToString(), label)  # the label is authenticated
-            out.append(Payload(metadata={"encoding": ENCODING, KEY_ID: label}, data=nonce + sealed))
+            sealed = cipher.encrypt(
+                nonce, p.SerializeToString(), label.encode()
+            )  # the label is authenticated
+            out.append(Payload(metadata={"encoding": ENCODING, KEY_ID: label.encode()}, data=nonce + sealed))
         return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        """Open each payload with the key it names (a data key, a master key, or none: clear),
-        every layer of it (`passerelle.platform.codec.MAX_LAYERS`)."""
+        """Open each payload with the key it names (a data key, a programme's or a master key, or
+        none: clear), every layer of it (`passerelle.platform.codec.MAX_LAYERS`)."""
         out = []
         for p in payloads:
             for _ in range(MAX_LAYERS):
                 if not sealed(p):
                     break
-                p = await self._open(p)
+                try:
+                    p = await self._open(p)
+                except ForeignPayload as refused:
+                    if self.reader is not None:
+                        raise
+                    p = Payload(metadata={"encoding": FOREIGN, "reason": str(refused).encode()})
+                    break
             out.append(p)
         return out
 
     async def _open(self, p: Payload) -> Payload:
         label = p.metadata.get(KEY_ID, b"").decode()
         if not label.startswith(DATA_KEY_PREFIX):
+            programme, own = programme_of_label(label), self._own_programme
+            self._may_open(programme, programme is None or own is None or programme == own)
             return self.master.open(p)
         key = await self.store.key(label.removeprefix(DATA_KEY_PREFIX))
+        self._may_open(key.owner, key.programme == self.namespaces.chain_programme(self.namespace))
         plain = key.cipher.decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], label.encode())
         decoded = Payload()
         decoded.ParseFromString(plain)
         return decoded
+
+    def _may_open(self, owner: str | None, fits_namespace: bool) -> None:
+        """Refuse a layer its reader may not read (`owner`: whose it is), or, bound to a
+        namespace, one sealed for another programme's (copied or forged into it)."""
+        if self.reader is not None:
+            if not self.reader(owner):
+                raise ForeignPayload(owner)
+        elif self.namespace is not None and not fits_namespace:
+            raise ForeignPayload(owner)

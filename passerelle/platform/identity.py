@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from passerelle.platform.login_settings import DEFAULT_ROLES_CLAIMS
+from passerelle.platform.scope import SPONSOR, Scope, of_roles
 from passerelle.platform.vouching import Claims
 from workflows.domain.identity import ROLES
 
-# `<programme slug>:<role>`, or `*:<role>` for every programme (a national programme's staff).
-ROLE = re.compile(rf"^(\*|[a-z0-9][a-z0-9._-]{{0,62}}):({'|'.join(ROLES)})$")
+# `<programme slug>:<role>`, or `*:<role>` for every programme (a national programme's staff). A
+# sponsor steers nothing: it reads its organisation's report and export (passerelle.platform.scope).
+ROLE = re.compile(rf"^(\*|[a-z0-9][a-z0-9._-]{{0,62}}):({'|'.join((*ROLES, SPONSOR))})$")
 
 
 class IdentityConfigError(ValueError):
@@ -31,6 +33,7 @@ class ClaimsMapping:
 
     roles_claims: tuple[str, ...] = DEFAULT_ROLES_CLAIMS
     email_claim: str = "email"
+    organisation_claim: str = "organisation"  # a sponsor's group (`PASSERELLE_ORGANISATION_CLAIM`)
 
     def claims(self, token: Mapping[str, Any], token_key: str | None) -> Claims:
         """Return what a statement says of the token's holder."""
@@ -45,6 +48,12 @@ class ClaimsMapping:
             token_id=str(token["jti"]) if token.get("jti") else None,
             token_key=token_key,
         )
+
+    def scope(self, token: Mapping[str, Any]) -> Scope:
+        """Return the programmes the token's holder sees (`passerelle.platform.scope`)."""
+        organisation = _at(token, self.organisation_claim)
+        claims = self.claims(token, None)
+        return of_roles(claims.roles, organisation if isinstance(organisation, str) else None, claims.email)
 
     def roles(self, token: Mapping[str, Any]) -> list[str]:
         """Return the programme roles the token's claims name."""
@@ -66,10 +75,11 @@ def _at(claims: Mapping[str, Any], path: str) -> Any:
 
 
 def mapping_from(env: Mapping[str, str]) -> ClaimsMapping:
-    """Read `PASSERELLE_ROLES_CLAIMS` and `PASSERELLE_EMAIL_CLAIM`."""
+    """Read `PASSERELLE_ROLES_CLAIMS`, `PASSERELLE_EMAIL_CLAIM` and `PASSERELLE_ORGANISATION_CLAIM`."""
     raw = env.get("PASSERELLE_ROLES_CLAIMS")
     claims = DEFAULT_ROLES_CLAIMS if raw is None else tuple(p.strip() for p in raw.split(",") if p.strip())
     if not claims:
         raise IdentityConfigError("PASSERELLE_ROLES_CLAIMS must name at least one claim")
     email = (env.get("PASSERELLE_EMAIL_CLAIM") or "email").strip()
-    return ClaimsMapping(claims, email)
+    organisation = (env.get("PASSERELLE_ORGANISATION_CLAIM") or "organisation").strip()
+    return ClaimsMapping(claims, email, organisation)

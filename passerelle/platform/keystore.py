@@ -67,42 +67,59 @@ class DataKeyDestroyed(LookupError):
 
 @dataclass(frozen=True)
 class DataKey:
-    """An unwrapped data key and the chain it belongs to."""
+    """An unwrapped data key, the chain it belongs to, and whose payloads it seals.
+
+    `programme` is the programme whose own namespace the chain's workflow runs in ('' for the
+    shared namespace). `owner` is the programme whose people may read what it seals: `programme`,
+    or for a chain of the shared namespace the one programme its collaborations name (None when
+    the database names none, or several: then only a role in every programme reads it)."""
 
     key_id: str
     workflow_id: str
     cipher: AESGCM
+    programme: str = ""
+    owner: str | None = None
 
     def __repr__(self) -> str:  # never the key material
-        return f"DataKey({self.key_id!r}, {self.workflow_id!r})"
+        return f"DataKey({self.key_id!r}, {self.workflow_id!r}, {self.programme!r})"
 
 
+# A chain is (programme, workflow id): `$1` is the workflow id and `$2` the programme throughout.
 CURRENT = """
-SELECT * FROM data_keys
-WHERE workflow_id = $1 AND activated_at IS NOT NULL AND retired_at IS NULL AND destroyed_at IS NULL
+SELECT * FROM data_keys WHERE workflow_id = $1 AND programme = $2
+    AND activated_at IS NOT NULL AND retired_at IS NULL AND destroyed_at IS NULL
 """
 CREATE_FIRST = """
-INSERT INTO data_keys (key_id, workflow_id, generation, master_key_id, wrapped, activated_at)
-SELECT $1, $2, coalesce(max(generation), 0) + 1, $3, $4, now() FROM data_keys WHERE workflow_id = $2
+INSERT INTO data_keys (key_id, workflow_id, programme, generation, master_key_id, wrapped, activated_at)
+SELECT $3, $1, $2, coalesce(max(generation), 0) + 1, $4, $5, now() FROM data_keys
+WHERE workflow_id = $1 AND programme = $2
 ON CONFLICT DO NOTHING
 RETURNING key_id
 """
 PREPARE = """
-INSERT INTO data_keys (key_id, workflow_id, generation, master_key_id, wrapped)
-SELECT $1, $2, coalesce(max(generation), 0) + 1, $3, $4 FROM data_keys WHERE workflow_id = $2
+INSERT INTO data_keys (key_id, workflow_id, programme, generation, master_key_id, wrapped)
+SELECT $3, $1, $2, coalesce(max(generation), 0) + 1, $4, $5 FROM data_keys
+WHERE workflow_id = $1 AND programme = $2
 """
-ONE = "SELECT * FROM data_keys WHERE key_id = $1"
+# A key of the shared namespace belongs to the one programme its workflow's collaborations name.
+ONE = """
+SELECT k.*, CASE WHEN k.programme <> '' THEN k.programme ELSE (
+    SELECT CASE WHEN count(DISTINCT c.programme_slug) = 1 THEN min(c.programme_slug) END
+    FROM collaborations c WHERE c.workflow_id = k.workflow_id
+) END AS owner
+FROM data_keys k WHERE k.key_id = $1
+"""
 RETIRE = """
 UPDATE data_keys SET retired_at = now()
-WHERE workflow_id = $1 AND key_id <> $2 AND retired_at IS NULL AND destroyed_at IS NULL
+WHERE workflow_id = $1 AND programme = $2 AND key_id <> $3 AND retired_at IS NULL AND destroyed_at IS NULL
 """
 ACTIVATE = """
 UPDATE data_keys SET activated_at = coalesce(activated_at, now())
-WHERE key_id = $1 AND workflow_id = $2 AND destroyed_at IS NULL
+WHERE workflow_id = $1 AND programme = $2 AND key_id = $3 AND destroyed_at IS NULL
 """
 DESTROY = """
-UPDATE data_keys SET wrapped = NULL, destroyed_at = now(), destroyed_by = $2, destroy_reason = $3
-WHERE workflow_id = $1 AND destroyed_at IS NULL AND NOT key_id = ANY($4::text[])
+UPDATE data_keys SET wrapped = NULL, destroyed_at = now(), destroyed_by = $3, destroy_reason = $4
+WHERE workflow_id = $1 AND programme = $2 AND destroyed_at IS NULL AND NOT key_id = ANY($5::text[])
 RETURNING key_id
 """
 
@@ -120,9 +137,10 @@ def _unavailable() -> Iterator[None]:
         raise KeyStoreUnavailable(f"data keys: PostgreSQL did not answer ({type(err).__name__})") from None
 
 
-def _aad(key_id: str, workflow_id: str) -> bytes:
-    # A wrapped key cannot be moved to another chain or relabelled.
-    return f"{key_id}\x00{workflow_id}".encode()
+def _aad(key_id: str, workflow_id: str, programme: str) -> bytes:
+    # A wrapped key cannot be moved to another chain or relabelled, nor to another programme's.
+    chain = f"{key_id}\x00{workflow_id}"
+    return (chain if not programme else f"{chain}\x00{programme}").encode()
 
 
 class KeyStore:
@@ -145,7 +163,7 @@ class KeyStore:
         self.pseudonym_secret = hmac.new(master_keys[0][1], b"passerelle pseudonyms", hashlib.sha256).digest()
         self.ttl = ttl
         self._keys: TTLCache[str, DataKey] = TTLCache(max_keys, ttl, timer=time.monotonic)
-        self._current: TTLCache[str, str] = TTLCache(max_keys, ttl, timer=time.monotonic)
+        self._current: TTLCache[tuple[str, str], str] = TTLCache(max_keys, ttl, timer=time.monotonic)
         self._pool: asyncpg.Pool | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening = asyncio.Lock()
@@ -192,31 +210,34 @@ class KeyStore:
             pool, self._pool = self._pool, None
             await pool.close()
 
-    def _wrap(self, key_id: str, workflow_id: str, key: bytes) -> bytes:
+    def _wrap(self, key_id: str, workflow_id: str, programme: str, key: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._masters[self._current_master].encrypt(nonce, key, _aad(key_id, workflow_id))
+        aad = _aad(key_id, workflow_id, programme)
+        return nonce + self._masters[self._current_master].encrypt(nonce, key, aad)
 
     def _unwrap(self, row: asyncpg.Record) -> DataKey:
         master = self._masters.get(row["master_key_id"])
         if master is None:
             raise UnknownKeyError(row["master_key_id"], list(self._masters))
         wrapped = bytes(row["wrapped"])
-        key = master.decrypt(
-            wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _aad(row["key_id"], row["workflow_id"])
-        )
-        return DataKey(row["key_id"], row["workflow_id"], AESGCM(key))
+        aad = _aad(row["key_id"], row["workflow_id"], row["programme"])
+        key = master.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], aad)
+        owner = row.get("owner", row["programme"] or None)
+        return DataKey(row["key_id"], row["workflow_id"], AESGCM(key), row["programme"], owner)
 
-    async def current(self, workflow_id: str) -> DataKey:
+    async def current(self, workflow_id: str, programme: str = "") -> DataKey:
         """Return the key the chain seals with now, creating the chain's first key if it has none.
 
         One query for a chain not in the cache (its current row, unwrapped here), two for a new
-        chain: the sealing path of a busy worker must not wait on the store.
+        chain: the sealing path of a busy worker must not wait on the store. `programme` names
+        the programme whose own namespace the workflow runs in ('' the shared namespace).
         """
-        key_id = self._current.get(workflow_id)
+        chain = (programme, workflow_id)
+        key_id = self._current.get(chain)
         if key_id is not None:
             return await self.key(key_id)
         asked = time.monotonic()  # a mapping read before a re-key must expire `ttl` after it
-        rows = await self._run(CURRENT, workflow_id)
+        rows = await self._run(CURRENT, workflow_id, programme)
         if rows:
             key = self._remember(self._unwrap(rows[0]))
         else:
@@ -224,22 +245,25 @@ class KeyStore:
             material = AESGCM.generate_key(bit_length=256)
             made = await self._run(
                 CREATE_FIRST,
-                new_id,
                 workflow_id,
+                programme,
+                new_id,
                 self._current_master,
-                self._wrap(new_id, workflow_id, material),
+                self._wrap(new_id, workflow_id, programme, material),
             )
             if made:
-                key = self._remember(DataKey(new_id, workflow_id, AESGCM(material)))
+                key = self._remember(
+                    DataKey(new_id, workflow_id, AESGCM(material), programme, programme or None)
+                )
             else:  # a racing process made the chain's first key: use that one
-                rows = await self._run(CURRENT, workflow_id)
+                rows = await self._run(CURRENT, workflow_id, programme)
                 if not rows:
                     raise KeyStoreUnavailable(
                         f"data keys: no current key for {workflow_id} after creating one"
                     )
                 key = self._remember(self._unwrap(rows[0]))
         if time.monotonic() - asked < self.ttl:
-            self._current[workflow_id] = key.key_id
+            self._current[chain] = key.key_id
         return key
 
     def _remember(self, key: DataKey) -> DataKey:
@@ -263,37 +287,40 @@ class KeyStore:
         self._keys[key_id] = key
         return key
 
-    async def prepare(self, workflow_id: str) -> str:
+    async def prepare(self, workflow_id: str, programme: str = "") -> str:
         """Create the chain's next key, not yet sealing anything; return its id (see `activate`)."""
         new_id = secrets.token_hex(12)
-        wrapped = self._wrap(new_id, workflow_id, AESGCM.generate_key(bit_length=256))
-        await self._run(PREPARE, new_id, workflow_id, self._current_master, wrapped)
+        wrapped = self._wrap(new_id, workflow_id, programme, AESGCM.generate_key(bit_length=256))
+        await self._run(PREPARE, workflow_id, programme, new_id, self._current_master, wrapped)
         return new_id
 
-    async def activate(self, workflow_id: str, key_id: str) -> None:
+    async def activate(self, workflow_id: str, key_id: str, programme: str = "") -> None:
         """Make `key_id` the chain's current key; older keys are retired (they still open)."""
         pool = await self._conn_pool()
         with _unavailable():
             async with pool.acquire() as conn, conn.transaction():
-                await conn.execute(RETIRE, workflow_id, key_id)
-                status = await conn.execute(ACTIVATE, key_id, workflow_id)
+                await conn.execute(RETIRE, workflow_id, programme, key_id)
+                status = await conn.execute(ACTIVATE, workflow_id, programme, key_id)
         if status != "UPDATE 1":
             raise UnknownDataKey(key_id)
-        self._current.pop(workflow_id, None)
+        self._current.pop((programme, workflow_id), None)
 
-    async def destroy(self, workflow_id: str, by: str, reason: str, keep: Sequence[str] = ()) -> list[str]:
+    async def destroy(
+        self, workflow_id: str, by: str, reason: str, keep: Sequence[str] = (), programme: str = ""
+    ) -> list[str]:
         """Destroy every key of the chain but `keep`; return the ids destroyed (idempotent)."""
-        rows = await self._run(DESTROY, workflow_id, by, reason, list(keep))
+        rows = await self._run(DESTROY, workflow_id, programme, by, reason, list(keep))
         destroyed = [r["key_id"] for r in rows]
         for key_id in destroyed:
             self._keys.pop(key_id, None)
-        self._current.pop(workflow_id, None)
+        self._current.pop((programme, workflow_id), None)
         return destroyed
 
-    async def chain(self, workflow_id: str) -> list[asyncpg.Record]:
+    async def chain(self, workflow_id: str, programme: str = "") -> list[asyncpg.Record]:
         """Return the chain's keys, oldest first (no key material)."""
         return await self._run(
             "SELECT key_id, generation, created_at, activated_at, retired_at, destroyed_at, destroyed_by,"
-            " destroy_reason FROM data_keys WHERE workflow_id = $1 ORDER BY generation",
+            " destroy_reason FROM data_keys WHERE workflow_id = $1 AND programme = $2 ORDER BY generation",
             workflow_id,
+            programme,
         )

@@ -1,4 +1,5 @@
-"""Namespace provisioning run once per deployment (`passerelle setup`): the search attributes.
+"""Namespace provisioning run once per deployment (`passerelle setup`) and once per programme
+(`passerelle programme add`): the namespace, its search attributes.
 
 Idempotent: it lists what the namespace already has and adds only what is missing, so the set-up
 service of docker-compose can run on every `up`. A name already registered with another type is an
@@ -7,10 +8,20 @@ On Temporal Cloud the operator API refuses this call: create the attributes with
 Cloud UI instead (docs/deployment.md, "Connecting to any Temporal").
 """
 
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-from temporalio.client import Client
+import asyncio
 
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.enums.v1 import IndexedValueType, NamespaceState
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceRequest,
+    ListNamespacesRequest,
+    RegisterNamespaceRequest,
+)
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from passerelle.platform.programmes import NAME_KEY, Namespaces, ProgrammeError
 from workflows import search_attributes
 
 
@@ -50,3 +61,66 @@ async def ensure_search_attributes(client: Client) -> list[str]:
     if missing:
         await add_search_attributes(client, missing)
     return missing
+
+
+async def programme_namespaces(client: Client, namespaces: Namespaces) -> dict[str, str]:
+    """Return each programme's own namespace the server holds: `{namespace: programme slug}`."""
+    found: dict[str, str] = {}
+    token = b""
+    while True:
+        page = await client.workflow_service.list_namespaces(
+            ListNamespacesRequest(page_size=100, next_page_token=token)
+        )
+        for described in page.namespaces:
+            info = described.namespace_info
+            slug = namespaces.programme_of(info.name)
+            if slug is not None and info.state == NamespaceState.NAMESPACE_STATE_REGISTERED:
+                found[info.name] = slug
+        token = page.next_page_token
+        if not token:
+            return found
+
+
+async def register_programme(client: Client, name: str, namespace: str, retention_days: int) -> bool:
+    """Register a programme's own namespace, holding its name; return False when it was there.
+
+    A namespace of that name made for another programme (whose slug is the same) is refused: two
+    programmes must never share one.
+    """
+    try:
+        described = await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace)
+        )
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    else:
+        holder = described.namespace_info.data.get(NAME_KEY)
+        if holder is not None and holder != name:
+            raise ProgrammeError(f"namespace {namespace} is programme {holder!r}'s, not {name!r}'s")
+        return False
+    await client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=namespace,
+            description=f"Passerelle programme {name}",
+            workflow_execution_retention_period=Duration(seconds=retention_days * 86_400),
+            data={NAME_KEY: name},
+        )
+    )
+    return True
+
+
+async def until_served(client: Client, attempts: int = 60) -> None:
+    """Wait until a namespace just registered answers (the server's namespace cache refreshes
+    every few seconds)."""
+    for _ in range(attempts):
+        try:
+            await client.operator_service.list_search_attributes(
+                ListSearchAttributesRequest(namespace=client.namespace)
+            )
+            return
+        except RPCError as err:
+            if err.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.UNAVAILABLE):
+                raise
+        await asyncio.sleep(0.5)
+    raise ProgrammeError(f"namespace {client.namespace} was registered but does not answer yet: run again")

@@ -13,6 +13,7 @@ log in again, an unreachable server names its URL.
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import httpx
 from google.protobuf import json_format
@@ -43,8 +44,11 @@ def _reason(response: httpx.Response) -> str:
 class RemoteCodec(PayloadCodec):
     """Encodes and decodes through the codec server at `url`, as the bearer of `token()`."""
 
-    def __init__(self, url: str, token: Token, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self, url: str, token: Token, timeout: float = TIMEOUT, namespace: str | None = None
+    ) -> None:
         self.url = url.rstrip("/")
+        self.namespace = namespace  # sent as `X-Namespace`, as the Web UI does: the codec server scopes by it
         self._token = token
         self._timeout = timeout
         self._http: httpx.AsyncClient | None = None
@@ -57,6 +61,17 @@ class RemoteCodec(PayloadCodec):
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         """Return the payloads decoded by the codec server."""
         return await self._call("decode", payloads)
+
+    async def whoami(self) -> dict[str, Any]:
+        """Return who the codec server says the login is, and its programme roles."""
+        response = await self._post("whoami", "{}")
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise CodecServerError(f"the codec server at {self.url} did not say who you are")
+        return answer
 
     async def aclose(self) -> None:
         """Close the connections kept to the codec server."""
@@ -75,8 +90,23 @@ class RemoteCodec(PayloadCodec):
     async def _call(self, action: str, payloads: Sequence[Payload]) -> list[Payload]:
         if not payloads:
             return []
-        body = json_format.MessageToJson(Payloads(payloads=payloads))
+        response = await self._post(action, json_format.MessageToJson(Payloads(payloads=payloads)))
+        try:
+            answer = json_format.Parse(response.text, Payloads(), ignore_unknown_fields=True)
+        except json_format.ParseError:
+            raise CodecServerError(
+                f"the codec server at {self.url} answered something else than payloads"
+            ) from None
+        if len(answer.payloads) != len(payloads):
+            raise CodecServerError(
+                f"the codec server at {self.url} answered {len(answer.payloads)} payloads for {len(payloads)}"
+            )
+        return list(answer.payloads)
+
+    async def _post(self, action: str, body: str) -> httpx.Response:
         headers = {"Authorization": f"Bearer {await self._token()}", "Content-Type": "application/json"}
+        if self.namespace:
+            headers["X-Namespace"] = self.namespace
         try:
             response = await self._client().post(f"{self.url}/{action}", content=body, headers=headers)
         except httpx.TransportError as err:
@@ -93,14 +123,4 @@ class RemoteCodec(PayloadCodec):
                 f"the codec server at {self.url} did not {action} (HTTP {response.status_code}): "
                 f"{_reason(response)}"
             )
-        try:
-            answer = json_format.Parse(response.text, Payloads(), ignore_unknown_fields=True)
-        except json_format.ParseError:
-            raise CodecServerError(
-                f"the codec server at {self.url} answered something else than payloads"
-            ) from None
-        if len(answer.payloads) != len(payloads):
-            raise CodecServerError(
-                f"the codec server at {self.url} answered {len(answer.payloads)} payloads for {len(payloads)}"
-            )
-        return list(answer.payloads)
+        return response

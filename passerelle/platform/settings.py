@@ -9,7 +9,7 @@ file), so the same variables work for the `temporal` CLI and for Passerelle. Eve
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,13 @@ from temporalio.envconfig import ClientConfigProfile
 from activities.channels.config import SmtpSettings, WebhookSettings
 from passerelle.platform.keys import DEFAULT_TTL_SECONDS, EncryptionConfigError, parse_keys
 from passerelle.platform.login_settings import LoginSettings, codec_url, login_settings
+from passerelle.platform.programmes import (
+    DEFAULT_TEMPLATE,
+    Namespaces,
+    ProgrammeError,
+    check_template,
+    slug_of,
+)
 
 DEFAULT_LINK_DAYS = 30  # a partner link is valid this many days from its e-mail
 DEFAULT_RETENTION_DAYS = 730  # closed collaborations keep personal data two years by default
@@ -72,11 +79,23 @@ class Settings:
     # A worker never uses the codec server (`passerelle.platform.client.keys_held_here`).
     login: LoginSettings = field(default_factory=LoginSettings)
     codec_url: str | None = None
+    # Each programme's own namespace (`PASSERELLE_PROGRAMME_NAMESPACE`) and the shared one
+    # (`TEMPORAL_NAMESPACE`): passerelle.platform.programmes.
+    namespaces: Namespaces = field(default_factory=Namespaces)
+    # The programme a command acts in (`passerelle --programme`, `PASSERELLE_PROGRAMME`), as a
+    # slug; None: the caller's only programme, or every programme for a role in all of them.
+    programme: str | None = None
+    programme_poll_seconds: float = 60.0  # how often a worker looks for programmes added since
 
     @property
     def namespace(self) -> str:
         """Return the Temporal namespace in use."""
         return str(self.temporal.get("namespace", "default"))
+
+
+def in_namespace(settings: Settings, namespace: str) -> Settings:
+    """Return the settings connecting to `namespace` instead."""
+    return replace(settings, temporal={**settings.temporal, "namespace": namespace})
 
 
 def _int(env: Mapping[str, str], name: str) -> int | None:
@@ -232,6 +251,22 @@ def _link_days(env: Mapping[str, str]) -> float:
     return days
 
 
+def _programme(env: Mapping[str, str]) -> str | None:
+    raw = (env.get("PASSERELLE_PROGRAMME") or "").strip()
+    try:
+        return slug_of(raw) if raw else None
+    except ProgrammeError as err:
+        raise SystemExit(f"PASSERELLE_PROGRAMME: {err}") from None
+
+
+def _namespaces(env: Mapping[str, str], temporal: Mapping[str, Any]) -> Namespaces:
+    template = (env.get("PASSERELLE_PROGRAMME_NAMESPACE") or DEFAULT_TEMPLATE).strip()
+    try:
+        return Namespaces(shared=str(temporal["namespace"]), template=check_template(template))
+    except ProgrammeError as err:
+        raise SystemExit(str(err)) from None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from `env` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -240,6 +275,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if switch not in ("on", "off"):
         raise SystemExit(f"PASSERELLE_ENCRYPTION must be `on` or `off`, not {switch!r}")
     channels = tuple(c.strip() for c in env.get("PASSERELLE_CHANNELS", "log").split(",") if c.strip())
+    temporal = temporal_connect_config(env)
     return Settings(
         database_url=env.get("PASSERELLE_DATABASE_URL") or None,
         state_dir=state_dir,
@@ -257,7 +293,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_cached_workflows=_int(env, "PASSERELLE_MAX_CACHED_WORKFLOWS") or 1_000,
         metrics_address=_metrics_address(env),
         shutdown_grace_seconds=_int(env, "PASSERELLE_SHUTDOWN_GRACE_SECONDS") or 30,
-        temporal=temporal_connect_config(env),
+        temporal=temporal,
         smtp=smtp_settings(env),
         webhook=webhook_settings(env),
         notify_milestones=milestone_kinds(env.get("PASSERELLE_NOTIFY_MILESTONES", "none")),
@@ -272,4 +308,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         actors=_actors(env),
         login=login_settings(env),
         codec_url=codec_url(env),
+        namespaces=_namespaces(env, temporal),
+        programme=_programme(env),
+        programme_poll_seconds=_seconds(env, "PASSERELLE_PROGRAMME_POLL_SECONDS", 60.0),
     )

@@ -2,12 +2,16 @@
 
 Builds the Temporal client (`client_for`, with the settings' codec), the asyncpg pool, the
 activity classes with their dependencies, and runs the worker for the settings' task queue
-(`collaborations` by default) until asked to stop. On SIGINT or SIGTERM it stops polling and lets
+(`collaborations` by default) until asked to stop: one SDK worker for the shared namespace and one
+for each programme's own namespace (`passerelle.platform.programmes`), which it looks for again
+every `PASSERELLE_PROGRAMME_POLL_SECONDS` (60 by default), so a programme added while it runs is
+served within that time. On SIGINT or SIGTERM it stops polling and lets
 running activities finish (graceful shutdown, up to `PASSERELLE_SHUTDOWN_GRACE_SECONDS`); with
 `PASSERELLE_METRICS_PORT` set, the SDK runtime serves Prometheus metrics.
 """
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -31,10 +35,11 @@ from activities.milestones import MilestoneActivities
 from activities.notifications import NotificationActivities
 from activities.playbooks import PlaybookActivities
 from activities.rendering import Renderer
-from passerelle.platform.client import client_for, keyring_for, keys_held_here, local_codec_for
+from passerelle.platform.client import client_for, client_in, keyring_for, keys_held_here, local_codec_for
 from passerelle.platform.db import create_pool, migrate, redact_url
 from passerelle.platform.envelope import EnvelopeCodec
 from passerelle.platform.log_context import LogContextInterceptor
+from passerelle.platform.provision import programme_namespaces
 from passerelle.platform.runtime import build_runtime
 from passerelle.platform.sandbox import DirectContextRunner
 from passerelle.platform.settings import Settings
@@ -135,7 +140,7 @@ def build_worker(
     ]
     codec = getattr(client.data_converter.payload_codec, "inner", None)  # under the `ActorCodec`
     if isinstance(codec, EnvelopeCodec):
-        keys = DataKeyActivities(pool, codec.store)
+        keys = DataKeyActivities(pool, codec.store, settings.namespaces.chain_programme)
         activities += [keys.activate_data_key, keys.destroy_data_keys, keys.retention_sweep]
     return Worker(
         client,
@@ -215,19 +220,66 @@ async def run_worker(
     await check_search_attributes(client)
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
     try:
-        worker = build_worker(client, pool, settings, build_channels(settings))
-        async with worker:
+        async with contextlib.AsyncExitStack() as workers:
+            serving = Serving(client, pool, settings, build_channels(settings), workers)
+            await serving.add(client)
+            await serving.discover()
             log.info(
                 "worker running",
                 task_queue=settings.task_queue,
-                namespace=settings.namespace,
+                namespaces=sorted(serving.namespaces),
                 metrics=settings.metrics_address,
                 encryption_key=codec.current_key_id if codec else "off",
             )
             if on_ready is not None:
                 on_ready()
-            await stop.wait()
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), settings.programme_poll_seconds)
+                if not stop.is_set():
+                    await serving.discover()
             log.info("worker stopping: letting running activities finish")
     finally:
         await pool.close()
     log.info("worker stopped")
+
+
+class Serving:
+    """The SDK workers of one process: the shared namespace's and each programme's."""
+
+    def __init__(
+        self,
+        client: Client,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        channels: Sequence[Channel],
+        workers: contextlib.AsyncExitStack,
+    ) -> None:
+        self._client, self._pool, self._settings, self._channels = client, pool, settings, channels
+        self._workers = workers
+        self.namespaces: set[str] = set()
+
+    async def add(self, client: Client) -> None:
+        """Start polling `client`'s namespace."""
+        await self._workers.enter_async_context(
+            build_worker(client, self._pool, self._settings, self._channels)
+        )
+        self.namespaces.add(client.namespace)
+
+    async def discover(self) -> None:
+        """Serve each programme namespace not served yet; one that lacks its search attributes
+        is left for the next look (`passerelle programme add` registers them)."""
+        try:
+            found = await programme_namespaces(self._client, self._settings.namespaces)
+        except Exception as err:  # Temporal away for a moment: the namespaces served go on
+            log.warning("cannot list the programmes' namespaces now", error=str(err))
+            return
+        for namespace in sorted(set(found) - self.namespaces):
+            client = client_in(self._client, namespace)
+            try:
+                await check_search_attributes(client)
+            except SystemExit as err:
+                log.error("programme namespace not served", namespace=namespace, reason=str(err))
+                continue
+            await self.add(client)
+            log.info("serving programme namespace", namespace=namespace)

@@ -28,6 +28,7 @@ from activities.playbooks import PlaybookActivities
 from passerelle.audit.histories import fetch_chain, read_export, write_export
 from passerelle.audit.replay import replay_runs
 from passerelle.platform.client import converter_for, store_for
+from passerelle.platform.programmes import Namespaces
 from passerelle.platform.settings import Settings
 from passerelle.platform.worker import WORKFLOWS, workflow_runner
 from schemas import Closure, MilestoneRequest, Outcome
@@ -62,7 +63,8 @@ async def test_record_the_erasure_history(
     workflow_id = "before-exact-addresses-erasure"
     # A clear client's worker has no key activities (it seals nothing): this one has them, with
     # the key store the erasure prepares its key in.
-    keys, notifications = DataKeyActivities(pool, store), NotificationActivities(pool, [LogChannel()], ())
+    keys = DataKeyActivities(pool, store, Namespaces().chain_programme)
+    notifications = NotificationActivities(pool, [LogChannel()], ())
     activities = [
         MilestoneActivities(pool).record_events,
         PlaybookActivities(pool).load_playbook,
