@@ -10,7 +10,7 @@
 //   OIDC_AUDIENCE           the `aud` of the access tokens (default "passerelle")
 //   OIDC_ROLES_CLAIM        the claim that carries the roles (default "groups")
 //   OIDC_ACCESS_TOKEN_TTL   seconds an access token lives (default 300)
-//   OIDC_ACCOUNTS           JSON {login: {email, email_verified?, roles}} replacing the accounts below
+//   OIDC_ACCOUNTS           JSON {login: {email, email_verified?, roles, organisation?}} replacing the accounts below
 //
 // Test-only administration, on the same port (loopback only):
 //   POST /_test/keys/add      publish a new key, not signing yet (verifiers can fetch it first)
@@ -104,6 +104,8 @@ function claimsOf(login) {
     email: account.email,
     email_verified: account.email_verified ?? true,
     [rolesClaim]: account.roles ?? [],
+    // A sponsor's group: Passerelle shows them their own group's collaborations only.
+    ...(account.organisation ? { organisation: account.organisation } : {}),
   };
 }
 
