@@ -12,7 +12,7 @@ from workflows.activity_names import LIST_STALLED
 SELECT_STALLED = """
 SELECT workflow_id, corporate, startup, programme, stage, stage_since, updated_at
 FROM collaborations
-WHERE stalled AND outcome IS NULL AND ($1::text IS NULL OR programme = $1)
+WHERE stalled AND outcome IS NULL AND ($1::text IS NULL OR programme = $1 OR programme_slug = $1)
 ORDER BY updated_at, workflow_id
 """
 

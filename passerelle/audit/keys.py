@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 
 from passerelle.audit.histories import Run
-from passerelle.platform.codec import ENCODING, KEY_ID, DataKeysNeeded, UnknownKeyError
+from passerelle.platform.codec import ENCODING, KEY_ID, DataKeysNeeded, UnknownKeyError, master_of_label
 from passerelle.platform.envelope import DATA_KEY_PREFIX
 from passerelle.platform.keystore import DataKeyDestroyed, KeyStore
 from passerelle.platform.settings import Settings
@@ -76,7 +76,7 @@ def check_keys(runs: Sequence[Run], settings: Settings) -> None:
     data_keys = {kid for kid in needed if kid.startswith(DATA_KEY_PREFIX)}
     if data_keys and settings.database_url is None:
         raise DataKeysNeeded(sorted(data_keys)[0])
-    missing = sorted(needed - data_keys - set(known))
+    missing = sorted({master_of_label(kid) for kid in needed - data_keys} - set(known))
     if missing:
         raise UnknownKeyError(missing[0], known)
 

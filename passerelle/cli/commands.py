@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "deploy",
         "Register the search attributes and apply the digest Schedule (idempotent; once per deployment).",
     ),
+    "programme": ("programmes", "Programmes, each in a Temporal namespace of its own."),
     "start": ("operate", "Start a collaboration from flags or from --file request.json."),
     "status": ("operate", "Show a collaboration's stage, SLA, reminders and its history from PostgreSQL."),
     "codec-server": (

@@ -146,6 +146,13 @@ def _opened(cipher: AESGCM, p: Payload, label: str) -> Payload:
     return decoded
 
 
+def master_of_label(label: str) -> str:
+    """Return the master key a label needs: its own id, or the one a programme key derives from."""
+    if label.startswith(PROGRAMME_KEY_PREFIX):
+        return label.removeprefix(PROGRAMME_KEY_PREFIX).partition(":")[0]
+    return label
+
+
 def programme_of_label(label: str) -> str | None:
     """Return the programme a programme key's label names, None for any other label."""
     if not label.startswith(PROGRAMME_KEY_PREFIX):

@@ -72,7 +72,11 @@ class ForeignPayload(PermissionError):
 
     def __init__(self, owner: str | None) -> None:
         self.owner = owner
-        whose = f"programme {owner}" if owner else "a programme this deployment cannot name"
+        whose = (
+            f"programme {owner}"
+            if owner
+            else "no one programme (a collaboration not recorded yet, or one before programmes)"
+        )
         super().__init__(f"sealed for {whose}: your login holds no role there")
 
 

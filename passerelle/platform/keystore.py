@@ -273,7 +273,7 @@ class KeyStore:
     async def key(self, key_id: str) -> DataKey:
         """Return the unwrapped key `key_id`; raise DataKeyDestroyed or UnknownDataKey otherwise."""
         cached = self._keys.get(key_id)
-        if cached is not None:
+        if cached is not None and (cached.owner is not None or cached.programme):
             return cached
         rows = await self._run(ONE, key_id)
         if not rows:
@@ -284,7 +284,10 @@ class KeyStore:
                 key_id, row["workflow_id"], row["destroyed_at"], row["destroyed_by"], row["destroy_reason"]
             )
         key = self._unwrap(row)
-        self._keys[key_id] = key
+        if key.owner is not None or key.programme:
+            # A key of the shared namespace whose collaboration is not recorded yet names its
+            # programme a moment later: ask again then.
+            self._keys[key_id] = key
         return key
 
     async def prepare(self, workflow_id: str, programme: str = "") -> str:

@@ -262,14 +262,20 @@ async def test_one_person_under_two_typed_names_cannot_request_and_approve(
 
 
 async def test_an_auditor_reads_but_cannot_steer_and_another_programme_cannot_either(
-    stack: Stack, dev_env: WorkflowEnvironment, task_queue: str
+    stack: Stack, dev_env: WorkflowEnvironment, pool: asyncpg.Pool, task_queue: str
 ) -> None:
     workflow_id = f"auditor-{uuid.uuid4().hex[:8]}"
     await start(dev_env.client, workflow_id, task_queue, programme=PROGRAMME)
     audrey, bruno = await token(stack.provider, "audrey"), await token(stack.provider, "bruno")
 
+    async def recorded() -> None:  # the shared namespace's keys name their programme from then on
+        assert await rows(pool, workflow_id)
+
+    await eventually(recorded)
     read = await asyncio.to_thread(stack.query, workflow_id, audrey)
     assert read.returncode == 0 and '"stage": "introduction"' in read.stdout.replace('":"', '": "'), read
+    other_reads = await asyncio.to_thread(stack.query, workflow_id, bruno)
+    assert other_reads.returncode != 0 and "Forbidden" in other_reads.stderr, other_reads
 
     steer = await asyncio.to_thread(stack.update, workflow_id, "pause", {"reason": "audit"}, auth=audrey)
     assert steer.returncode != 0 and f"does not hold {SLUG}:operator" in steer.stderr, steer

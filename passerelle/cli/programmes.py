@@ -1,0 +1,94 @@
+"""`passerelle programme add|list`: each programme in a Temporal namespace of its own.
+
+`add` registers the namespace (`PASSERELLE_PROGRAMME_NAMESPACE` from the programme's slug), with
+its retention, the programme's name in its description, Passerelle's search attributes and the
+programme's daily digest Schedule. From then on `start` and `import` start the programme's new
+collaborations there, the workers serve it within `PASSERELLE_PROGRAMME_POLL_SECONDS`, and the
+Web UI's namespace switcher shows it. Collaborations already running in the shared namespace
+finish there (docs/operators.md, "Programmes").
+"""
+
+import asyncio
+import os
+from typing import Annotated
+
+import typer
+
+from passerelle.cli.base import in_scope, print_json
+from passerelle.cli.common import CliError, Json
+from passerelle.platform.client import client_for, client_in
+from passerelle.platform.programmes import slug_of
+from passerelle.platform.provision import (
+    ensure_search_attributes,
+    programme_namespaces,
+    register_programme,
+    until_served,
+)
+from passerelle.platform.schedules import apply_schedules
+from passerelle.platform.settings import load_settings
+
+app = typer.Typer(help="Programmes, each in a Temporal namespace of its own.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    name: Annotated[
+        str, typer.Argument(help='The programme as its collaborations name it ("Coalition Next")')
+    ],
+    retention_days: Annotated[
+        int, typer.Option(help="Days Temporal keeps a closed collaboration's history", min=1, max=3650)
+    ] = 30,
+    operators: Annotated[
+        str | None, typer.Option(help="Who gets the programme's daily digest (comma-separated e-mails)")
+    ] = None,
+) -> None:
+    """Register a programme's own namespace, its search attributes and its digest (idempotent)."""
+
+    async def main() -> None:
+        settings, caller = await in_scope(load_settings(), temporal=False)
+        if not (caller.scope.everything or "*:admin" in caller.scope.roles):
+            raise CliError("only an admin of every programme (*:admin) adds a programme")
+        slug = slug_of(name)
+        namespace = settings.namespaces.of(slug)
+        client = await client_for(settings)
+        made = await register_programme(client, name.strip(), namespace, retention_days)
+        mine = client_in(client, namespace)
+        await until_served(mine)
+        added = await ensure_search_attributes(mine)
+        env = {**os.environ, "PASSERELLE_DIGEST_PROGRAMME": slug}
+        if operators:
+            env["PASSERELLE_OPERATOR_EMAILS"] = operators
+        schedules = await apply_schedules(mine, env, settings.task_queue)
+        typer.echo(
+            f"programme {name.strip()} ({slug}) in namespace {namespace}: {'registered' if made else 'there'}"
+        )
+        typer.echo(f"  search attributes: {', '.join(added) if added else 'all present'}")
+        for schedule_id, outcome in schedules.items():
+            typer.echo(f"  schedule {schedule_id} {outcome}")
+
+    asyncio.run(main())
+
+
+@app.command("list")
+def list_programmes(as_json: Json = False) -> None:
+    """List the programmes with a namespace of their own that you hold a role in."""
+
+    async def main() -> dict[str, str]:
+        settings, caller = await in_scope(load_settings(), temporal=False)
+        client = await client_for(settings)
+        found = await programme_namespaces(client, settings.namespaces)
+        return {ns: slug for ns, slug in sorted(found.items()) if caller.scope.sees(slug)}
+
+    mine = asyncio.run(main())
+    if as_json:
+        print_json([{"programme": slug, "namespace": ns} for ns, slug in mine.items()])
+        return
+    for namespace, slug in mine.items():
+        typer.echo(f"{slug}\t{namespace}")
+    if not mine:
+        typer.echo("no programme of yours has a namespace of its own (passerelle programme add)")
+
+
+def register(root: typer.Typer) -> None:
+    """Add `programme` to the app."""
+    root.add_typer(app, name="programme")
