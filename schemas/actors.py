@@ -44,6 +44,11 @@ class Acted(BaseModel):
 # The metadata key under which the worker's codec writes what a payload's actor statement proves
 # (`passerelle.platform.vouching.ActorCodec`): `{"verified": {...}}` or `{"unproven": "why"}`.
 ACTOR_MARK = "passerelle-actor"
+# A payload the codec server would not encode, or the worker would not open, for its caller's
+# programmes; its metadata `REFUSED_REASON` says why. The worker's codec reads it as an unproven
+# actor, so the update or start carrying it is refused with that reason, never retried.
+REFUSED_ENCODING = b"binary/passerelle-refused"
+REFUSED_REASON = "passerelle-refused"
 
 
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)

@@ -28,7 +28,9 @@ from passerelle.platform.vouching import (
     read_statement,
     statement_id,
 )
-from schemas.actors import Marked
+from schemas.actors import REFUSED_ENCODING, REFUSED_REASON, Marked
+
+MAX_REASON = 300  # characters of a refusal's reason shown to its sender
 
 
 def _proven(
@@ -70,6 +72,11 @@ class ActorCodec(PayloadCodec, WithSerializationContext):
         return [await self._mark(p) for p in opened]
 
     async def _mark(self, payload: Payload) -> Payload:
+        if payload.metadata.get("encoding") == REFUSED_ENCODING:
+            reason = payload.metadata.get(REFUSED_REASON, b"refused").decode(errors="replace")[:MAX_REASON]
+            return Payload(
+                metadata={"encoding": b"json/plain", ACTOR: canonical({"unproven": reason})}, data=b"{}"
+            )
         if ACTOR not in payload.metadata and STATEMENT not in payload.metadata:
             return payload  # the common case: a payload the worker wrote itself
         marked = Payload()

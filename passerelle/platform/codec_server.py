@@ -9,10 +9,12 @@ at `MAX_BODY`. Without a token it binds loopback only.
 
 It then serves a caller within their programmes only (`passerelle.platform.scope`): the namespace
 the UI and the CLI name in `X-Namespace` must be one of a programme the token holds a role in, and
-each payload it opens must be sealed for one (`EnvelopeCodec.for_reader`); otherwise it answers
-403 and opens nothing. `/encode` seals a form's input for the namespace's programme (the caller's
-only programme in the shared namespace). `/whoami` answers who the token speaks for, and which
-programmes: `passerelle` scopes its commands with it.
+each payload it opens must be sealed for one (`EnvelopeCodec.for_reader`). Otherwise `/decode`
+answers 403 and opens nothing, and `/encode` answers refused payloads
+(`schemas.actors.REFUSED_ENCODING`), which the worker refuses with the reason. `/encode` seals a
+form's input for the namespace's programme (the caller's only programme in the shared namespace).
+`/whoami` answers who the token speaks for, and which programmes: `passerelle` scopes its
+commands with it.
 """
 
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,7 +36,7 @@ from passerelle.platform.codec_auth import (
     check_bind,
     is_loopback,
 )
-from passerelle.platform.envelope import EnvelopeCodec, ForeignPayload
+from passerelle.platform.envelope import EnvelopeCodec, ForeignPayload, refused_payload
 from passerelle.platform.identity import ClaimsMapping
 from passerelle.platform.rate_limit import RateLimit
 from passerelle.platform.scope import EVERYTHING, Scope
@@ -178,7 +180,12 @@ def _vouching_encoder(codec: PayloadCodec, vouching: Vouching | None, mapping: C
     of who sent it, signed with the current vouching key (`passerelle.platform.vouching`)."""
 
     async def encode(request: web.Request, payloads: Sequence[Payload]) -> list[Payload]:
-        scoped = _scoped(codec, request, scope_of(request, mapping), encoding=True)
+        try:
+            scoped = _scoped(codec, request, scope_of(request, mapping), encoding=True)
+        except Refused as refused:
+            # The Temporal CLI retries a failed encode without end: a refused payload instead
+            # reaches the worker, which refuses the update or start with this reason.
+            return [refused_payload(str(refused)) for _ in payloads]
         who_asks: Caller | None = request.get(CALLER)
         if vouching is not None and who_asks is not None and who_asks.claims is not None:
             claims = vouching.mapping.claims(who_asks.claims, who_asks.token_key)

@@ -18,8 +18,9 @@ programme's chain (`passerelle.platform.programmes`). Every key knows whose payl
 (`DataKey.owner`, a programme's `pk:` label names it), and a codec bound to a reader
 (`for_reader`: the codec server's caller) opens a layer only when the reader may read that
 programme's. A codec bound to a programme's namespace (a worker's, a client's) opens nothing
-sealed for another programme: such a payload decodes to a `FOREIGN` one, which no converter
-reads, so an update carrying it is refused, and its workflow never retries it.
+sealed for another programme: such a payload decodes to a refused one
+(`schemas.actors.REFUSED_ENCODING`), which the worker reads as an unproven actor, so the update or
+start carrying it is refused with the reason, and its workflow never retries it.
 """
 
 import os
@@ -46,6 +47,7 @@ from passerelle.platform.codec import (
 )
 from passerelle.platform.keystore import KeyStore
 from passerelle.platform.programmes import Namespaces
+from schemas.actors import REFUSED_ENCODING, REFUSED_REASON
 
 DATA_KEY_PREFIX = "dk:"  # a master key id cannot hold ":" (`parse_keys`), so the two never clash
 
@@ -64,9 +66,6 @@ def namespace_of(context: SerializationContext | None) -> str | None:
     return None
 
 
-FOREIGN = b"binary/passerelle-foreign"  # the encoding of what `EnvelopeCodec` will not open here
-
-
 class ForeignPayload(PermissionError):
     """A payload sealed for a programme its reader holds no role in."""
 
@@ -78,6 +77,11 @@ class ForeignPayload(PermissionError):
             else "no one programme (a collaboration not recorded yet, or one before programmes)"
         )
         super().__init__(f"sealed for {whose}: your login holds no role there")
+
+
+def refused_payload(reason: str) -> Payload:
+    """Return what stands for a payload refused to its sender (`schemas.actors.REFUSED_ENCODING`)."""
+    return Payload(metadata={"encoding": REFUSED_ENCODING, REFUSED_REASON: reason.encode()})
 
 
 # Whether the codec's reader may read what is sealed for a programme (None: no programme known).
@@ -154,7 +158,7 @@ class EnvelopeCodec(PayloadCodec, WithSerializationContext):
                 except ForeignPayload as refused:
                     if self.reader is not None:
                         raise
-                    p = Payload(metadata={"encoding": FOREIGN, "reason": str(refused).encode()})
+                    p = refused_payload(str(refused))
                     break
             out.append(p)
         return out
