@@ -13,8 +13,11 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import RawValue
 
 from passerelle.devstack.servers import find_binary
 from passerelle.platform.codec import KEY_ID
@@ -170,3 +173,20 @@ async def test_the_list_and_the_search_attributes_of_b_are_not_visible_from_a(
     assert theirs not in await eventually(visible_in_a), "B's search attributes are not in A's namespace"
     described = await programmes.raw(SLUG_B).get_workflow_handle(theirs).describe()
     assert described.search_attributes.get("Programme") == [B], "they are in B's own"
+
+
+async def test_a_payload_of_b_copied_into_a_is_refused_and_a_runs_on(
+    programmes: Programmes, tmp_path: Path
+) -> None:
+    ours = await start_in(programmes, "olga", A, tmp_path)
+    theirs = await start_in(programmes, "bruno", B, tmp_path)
+    copied = (await sealed_payloads(programmes, SLUG_B, theirs)).payloads[0]
+    handle = programmes.raw(SLUG_A).get_workflow_handle(ours)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update("pause", RawValue(copied))
+    assert f"sealed for programme {SLUG_B}" in str(refused.value.cause), refused.value.cause
+    # The collaboration took nothing and answers as before: no failed task, no retry.
+    seen = await passerelle(programmes.envs["olga"], "status", ours, "--json")
+    assert seen.code == 0 and json.loads(seen.out)["paused"] is False, seen
+    history = await handle.fetch_history()
+    assert not any(e.workflow_task_failed_event_attributes.ByteSize() for e in history.events)
