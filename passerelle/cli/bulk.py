@@ -19,7 +19,7 @@ from temporalio.service import RPCError
 
 from passerelle.cli.common import BAD_INPUT, By, CliError, Json, build, print_json, run
 from passerelle.cli.consoles import plain_console
-from passerelle.cli.visibility import Row, UnsafeQuery, fetch, restrict
+from passerelle.cli.visibility import Row, UnsafeQuery, fetch, restrict, shared_programme
 from passerelle.platform.pressure import execute_update
 from passerelle.platform.settings import Settings
 from schemas import Closure, CollaborationStatus, PauseRequest, ResumeRequest
@@ -91,7 +91,9 @@ def _bulk(update: str, request: BaseModel, query: str, dry_run: bool, as_json: b
 
     async def go(settings: Settings, client: Client) -> list[Match]:
         outcomes = []
-        for row in await fetch(client.service_client, client.namespace, scoped):
+        for row in await fetch(
+            client.service_client, client.namespace, scoped, programme=shared_programme(settings)
+        ):
             reason = _skip_reason(update, request, row)
             action = "skipped" if reason else "would_change"
             outcomes.append(Match(row.workflow_id, row.stage, action, reason or ""))

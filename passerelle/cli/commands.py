@@ -23,7 +23,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "deploy",
         "Register the search attributes and apply the digest Schedule (idempotent; once per deployment).",
     ),
-    "programme": ("programmes", "Programmes, each in a Temporal namespace of its own."),
     "start": ("operate", "Start a collaboration from flags or from --file request.json."),
     "status": ("operate", "Show a collaboration's stage, SLA, reminders and its history from PostgreSQL."),
     "codec-server": (
@@ -66,6 +65,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "export": ("export", "Write spreadsheets from PostgreSQL."),
     "notifications": ("notifications", "The notification outbox: failed deliveries, and resending them."),
+    "programme": ("programmes", "Programmes, each in a Temporal namespace of its own."),
 }
 
 

@@ -7,7 +7,7 @@ from temporalio.service import ServiceClient
 
 from passerelle.cli.base import BAD_INPUT, CliError, print_json, run_service
 from passerelle.cli.consoles import show_list
-from passerelle.cli.visibility import Row, build_query, fetch, with_reasons
+from passerelle.cli.visibility import Row, build_query, fetch, shared_programme, with_reasons
 from passerelle.platform.settings import Settings
 
 
@@ -45,7 +45,7 @@ def list_command(
         typer.echo(query, err=True)
 
     async def go(settings: Settings, service: ServiceClient) -> list[Row]:
-        rows = await fetch(service, settings.namespace, query, limit)
+        rows = await fetch(service, settings.namespace, query, limit, shared_programme(settings))
         return await with_reasons(service, settings.namespace, rows) if failed else rows
 
     rows = run_service(go)

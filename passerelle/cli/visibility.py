@@ -20,6 +20,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.converter import decode_typed_search_attributes
 from temporalio.service import ServiceClient
 
+from passerelle.platform.settings import Settings
 from workflows import search_attributes as sa
 
 if TYPE_CHECKING:
@@ -182,8 +183,17 @@ def row(info: WorkflowExecutionInfo) -> Row:
     )
 
 
-async def fetch(service: ServiceClient, namespace: str, query: str, limit: int | None = None) -> list[Row]:
-    """Return the collaborations matching `query`, newest first as the server lists them.
+def shared_programme(settings: Settings) -> str | None:
+    """Return the programme a command in the shared namespace must keep to (None elsewhere: a
+    programme's own namespace holds nothing else, and a reader of every programme sees all)."""
+    return settings.programme if settings.namespace == settings.namespaces.shared else None
+
+
+async def fetch(
+    service: ServiceClient, namespace: str, query: str, limit: int | None = None, programme: str | None = None
+) -> list[Row]:
+    """Return the collaborations matching `query`, newest first as the server lists them; with
+    `programme` (a slug), only that programme's (the shared namespace holds every programme's).
 
     Straight from the visibility service: rows carry search attributes only, which need neither
     the data converter nor the codec (`passerelle.platform.service`).
@@ -191,12 +201,17 @@ async def fetch(service: ServiceClient, namespace: str, query: str, limit: int |
     rows: list[Row] = []
     token = b""
     while True:
-        size = PAGE if limit is None else min(PAGE, limit - len(rows))
+        size = PAGE if limit is None or programme is not None else min(PAGE, limit - len(rows))
         request = ListWorkflowExecutionsRequest(
             namespace=namespace, query=query, page_size=size, next_page_token=token
         )
         page = await service.workflow_service.list_workflow_executions(request)
-        rows += [row(info) for info in page.executions]
+        found = [row(info) for info in page.executions]
+        if programme is not None:
+            from schemas.actors import programme_slug  # the contract, in the shared namespace only
+
+            found = [r for r in found if programme_slug(r.programme or "") == programme]
+        rows += found
         token = page.next_page_token
         if not token or (limit is not None and len(rows) >= limit):
             return rows[:limit]

@@ -16,8 +16,6 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from schemas.actors import programme_slug
-
 DEFAULT_TEMPLATE = "passerelle-{programme}"
 PLACEHOLDER = "{programme}"
 SHARED = ""  # how data keys and rows name the shared namespace's chains (migration 0012)
@@ -47,6 +45,8 @@ def check_template(template: str) -> str:
 
 def slug_of(programme: str) -> str:
     """Return a programme's slug, from its name or its slug; refuse one that names nothing."""
+    from schemas.actors import programme_slug  # the contract, for the commands that need it only
+
     slug = programme_slug(programme)
     if not SLUG.fullmatch(slug):
         raise ProgrammeError(
