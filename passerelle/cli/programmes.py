@@ -16,15 +16,8 @@ import typer
 
 from passerelle.cli.base import in_scope, print_json
 from passerelle.cli.common import CliError, Json
-from passerelle.platform.client import client_for, client_in
-from passerelle.platform.programmes import slug_of
-from passerelle.platform.provision import (
-    ensure_search_attributes,
-    programme_namespaces,
-    register_programme,
-    until_served,
-)
-from passerelle.platform.schedules import apply_schedules
+from passerelle.platform.client import client_for
+from passerelle.platform.provision import add_programme, programme_namespaces
 from passerelle.platform.settings import load_settings
 
 app = typer.Typer(help="Programmes, each in a Temporal namespace of its own.", no_args_is_help=True)
@@ -48,22 +41,21 @@ def add(
         settings, caller = await in_scope(load_settings(), temporal=False)
         if not (caller.scope.everything or "*:admin" in caller.scope.roles):
             raise CliError("only an admin of every programme (*:admin) adds a programme")
-        slug = slug_of(name)
-        namespace = settings.namespaces.of(slug)
         client = await client_for(settings)
-        made = await register_programme(client, name.strip(), namespace, retention_days)
-        mine = client_in(client, namespace)
-        await until_served(mine)
-        added = await ensure_search_attributes(mine)
-        env = {**os.environ, "PASSERELLE_DIGEST_PROGRAMME": slug}
-        if operators:
-            env["PASSERELLE_OPERATOR_EMAILS"] = operators
-        schedules = await apply_schedules(mine, env, settings.task_queue)
-        typer.echo(
-            f"programme {name.strip()} ({slug}) in namespace {namespace}: {'registered' if made else 'there'}"
+        done = await add_programme(
+            client,
+            name,
+            settings.namespaces,
+            settings.task_queue,
+            os.environ,
+            retention_days=retention_days,
+            operators=operators,
         )
+        state = "registered" if done.registered else "there"
+        typer.echo(f"programme {done.name} ({done.slug}) in namespace {done.namespace}: {state}")
+        added = done.search_attributes
         typer.echo(f"  search attributes: {', '.join(added) if added else 'all present'}")
-        for schedule_id, outcome in schedules.items():
+        for schedule_id, outcome in done.schedules.items():
             typer.echo(f"  schedule {schedule_id} {outcome}")
 
     asyncio.run(main())

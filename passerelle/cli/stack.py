@@ -21,6 +21,7 @@ from passerelle.platform.db import MIN_PASSWORD_LENGTH, create_pool, migrate, re
 from passerelle.platform.health import run_checks
 from passerelle.platform.login_settings import DEV_IDENTITY_FILE
 from passerelle.platform.logs import configure_logging
+from passerelle.platform.provision import add_programme
 from passerelle.platform.schedules import DIGEST_SCHEDULE_ID, RETENTION_SCHEDULE_ID, apply_schedules
 from passerelle.platform.settings import (
     DEV_KEY_FILE,
@@ -136,6 +137,10 @@ def dev(
             schedules = await apply_schedules(
                 client, os.environ, settings.task_queue, settings.retention_days
             )
+            programmes = [
+                await add_programme(client, name, settings.namespaces, settings.task_queue, os.environ)
+                for name in DEV_PROGRAMMES
+            ]
             portal_pool = await create_pool(url, max_size=2)
             try:
                 from passerelle.portal.server import start_portal  # aiohttp: only here
@@ -161,6 +166,11 @@ def dev(
                 typer.echo(f"  Notifications:    {', '.join(settings.channels)}")
                 typer.echo(f"  Partner portal:   {settings.portal_url} (the e-mails' one-click answers)")
                 typer.echo(f"  Actors:           {settings.actors} (docs/identity.md)")
+                typer.echo(
+                    "  Programmes:       "
+                    + "; ".join(f"{p.name} in namespace {p.namespace}" for p in programmes)
+                    + f"; any other in {server.namespace}"
+                )
                 if identity is not None and login is not None:
                     from passerelle.devstack.identity import operator_of
 
@@ -200,6 +210,11 @@ def dev(
 
         asyncio.run(main())
     typer.echo("Passerelle dev stack stopped.")
+
+
+# The dev stack's programmes with namespaces of their own, side by side in the Web UI's namespace
+# switcher; the demo's third programme stays in the shared namespace, as one not yet moved would.
+DEV_PROGRAMMES = ("French Tech Corporate Community", "Coalition Next")
 
 
 def dev_portal(settings: Settings, folder: Path, port: int) -> Settings:

@@ -53,6 +53,15 @@ DEV_ACCOUNTS = {
     "claire": {"email": "claire.martin@coalition-next.example", "roles": ["*:approver"]},
     "eva": {"email": "eva@coalition-next.example", "roles": ["*:evaluator"]},
     "bob": {"email": "bob@coalition-next.example", "roles": ["*:evaluator"]},
+    # One operator per programme of the dev stack's own namespaces, and a sponsor of one group:
+    # `passerelle login` as one of them shows what a programme's people see (docs/operators.md).
+    "lea": {"email": "lea@frenchtech.example", "roles": ["french-tech-corporate-community:operator"]},
+    "nora": {"email": "nora@coalition-next.example", "roles": ["coalition-next:operator"]},
+    "sam": {
+        "email": "sam@novartis.example",
+        "roles": ["coalition-next:sponsor"],
+        "organisation": "Novartis",
+    },
 }
 
 

@@ -9,6 +9,8 @@ Cloud UI instead (docs/deployment.md, "Connecting to any Temporal").
 """
 
 import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import IndexedValueType, NamespaceState
@@ -21,7 +23,9 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from passerelle.platform.programmes import NAME_KEY, Namespaces, ProgrammeError
+from passerelle.platform.client import client_in
+from passerelle.platform.programmes import NAME_KEY, Namespaces, ProgrammeError, slug_of
+from passerelle.platform.schedules import apply_schedules
 from workflows import search_attributes
 
 
@@ -124,3 +128,40 @@ async def until_served(client: Client, attempts: int = 60) -> None:
                 raise
         await asyncio.sleep(0.5)
     raise ProgrammeError(f"namespace {client.namespace} was registered but does not answer yet: run again")
+
+
+@dataclass(frozen=True)
+class ProgrammeSetup:
+    """What `add_programme` did."""
+
+    name: str
+    slug: str
+    namespace: str
+    registered: bool  # False: the namespace was there already
+    search_attributes: list[str]  # those added now
+    schedules: dict[str, str]  # schedule id: what was done to it
+
+
+async def add_programme(
+    client: Client,
+    name: str,
+    namespaces: Namespaces,
+    task_queue: str,
+    env: Mapping[str, str],
+    *,
+    retention_days: int = 30,
+    operators: str | None = None,
+) -> ProgrammeSetup:
+    """Give a programme its own namespace, search attributes and daily digest (idempotent)."""
+    name = name.strip()
+    slug = slug_of(name)
+    namespace = namespaces.of(slug)
+    registered = await register_programme(client, name, namespace, retention_days)
+    own = client_in(client, namespace)
+    await until_served(own)
+    added = await ensure_search_attributes(own)
+    digest_env = {**env, "PASSERELLE_DIGEST_PROGRAMME": slug}
+    if operators:
+        digest_env["PASSERELLE_OPERATOR_EMAILS"] = operators
+    schedules = await apply_schedules(own, digest_env, task_queue)
+    return ProgrammeSetup(name, slug, namespace, registered, added, schedules)

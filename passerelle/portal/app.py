@@ -34,6 +34,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.links import BadLink, Link, LinkSigner
+from passerelle.platform.client import client_in
 from passerelle.platform.pressure import execute_update, not_ready
 from passerelle.platform.rate_limit import RateLimit
 from passerelle.platform.vouching import Claims, Signer
@@ -136,7 +137,9 @@ class Portal:
         return Opened(token, link, email, status)
 
     async def _status(self, email: Email, language: str) -> CollaborationStatus:
-        handle = self._client.get_workflow_handle(email.workflow_id)
+        handle = client_in(self._client, email.namespace or self._client.namespace).get_workflow_handle(
+            email.workflow_id
+        )
         try:
             status: CollaborationStatus = await handle.query("status", result_type=CollaborationStatus)
         except RPCError as err:
@@ -271,7 +274,9 @@ class Portal:
         return RawValue(self._vouching.seal(payload, claims))
 
     async def _send(self, email: Email, answer: PartnerAnswer) -> CollaborationStatus:
-        handle = self._client.get_workflow_handle(email.workflow_id)
+        handle = client_in(self._client, email.namespace or self._client.namespace).get_workflow_handle(
+            email.workflow_id
+        )
         try:
             status: CollaborationStatus = await execute_update(
                 handle,

@@ -17,8 +17,9 @@ from activities.rendering import ANSWERABLE
 
 STALE_CLAIM = timedelta(minutes=2)
 EMAIL = """
-SELECT workflow_id, language, event FROM notifications
-WHERE idempotency_key = ANY($1::text[]) AND collaboration_id = $2
+SELECT n.workflow_id, n.language, n.event, c.namespace FROM notifications n
+JOIN collaborations c USING (collaboration_id)
+WHERE n.idempotency_key = ANY($1::text[]) AND n.collaboration_id = $2
 LIMIT 1
 """
 USE = "SELECT claimed_at, used_at FROM portal_links WHERE link_id = $1"
@@ -36,11 +37,13 @@ MARK_USED = "UPDATE portal_links SET used_at = now(), recorded_seq = $2 WHERE li
 
 @dataclass(frozen=True)
 class Email:
-    """The e-mail a link came in: which workflow to answer, in which language to speak."""
+    """The e-mail a link came in: which workflow to answer (in which namespace: '' for the
+    shared one), in which language to speak."""
 
     workflow_id: str
     language: str
     event: str
+    namespace: str = ""
 
 
 class LinkStore:
@@ -54,7 +57,9 @@ class LinkStore:
         keys = [f"{link.collaboration_id}/{link.seq}/{event.value}" for event in ANSWERABLE]
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(EMAIL, keys, link.collaboration_id)
-        return None if row is None else Email(row["workflow_id"], row["language"], row["event"])
+        if row is None:
+            return None
+        return Email(row["workflow_id"], row["language"], row["event"], row["namespace"])
 
     async def used_at(self, link: Link) -> datetime | None:
         """Return when the link was used, or None while it is not."""
