@@ -156,6 +156,11 @@ def test_dev_runs_everything_stops_cleanly_and_resumes(stack: DevStack) -> None:
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert "Actors:           verified" in banner, banner
     assert f"You are:          {OPERATOR} (*:admin), signed in at http://127.0.0.1:" in banner, banner
+    assert (
+        "Programmes:       French Tech Corporate Community in namespace "
+        "passerelle-french-tech-corporate-community; Coalition Next in namespace passerelle-coalition-next; "
+        "any other in default"
+    ) in banner, banner
 
     async def resumed() -> tuple[Stage, Stage, bytes]:
         client = await stack.client()
