@@ -87,10 +87,11 @@ def test_passerelle_services_run_existing_commands(compose: dict[str, Any]) -> N
 
 
 def test_passerelle_services_reach_the_compose_temporal_by_default(compose: dict[str, Any]) -> None:
-    """TEMPORAL_ADDRESS defaults to the `temporal` service; no API key unless one is set."""
+    """TEMPORAL_ADDRESS defaults to the `temporal` service's internal frontend, which needs no
+    token; no API key unless one is set."""
     for name in PASSERELLE_SERVICES:
         env = compose["services"][name]["environment"]
-        assert (env["TEMPORAL_ADDRESS"], env["TEMPORAL_API_KEY"]) == ("temporal:7233", "")
+        assert (env["TEMPORAL_ADDRESS"], env["TEMPORAL_API_KEY"]) == ("temporal:7236", "")
 
 
 def test_workers_use_the_restricted_role(compose: dict[str, Any]) -> None:
