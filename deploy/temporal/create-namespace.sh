@@ -1,6 +1,8 @@
 #!/bin/sh
-# One-shot job (temporalio/admin-tools image): create Passerelle's namespace once the server is
-# healthy. Idempotent: an existing namespace is left as it is.
+# One-shot job (temporalio/admin-tools image): create Passerelle's shared namespace once the server
+# is healthy. Idempotent: an existing namespace is left as it is. TEMPORAL_ADDRESS is the server's
+# internal frontend (compose), since the public one refuses a caller without a token; each
+# programme's own namespace is registered by `passerelle programme add`.
 set -eu
 NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 RETENTION="${TEMPORAL_NAMESPACE_RETENTION:-30d}"
