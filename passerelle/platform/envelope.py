@@ -15,7 +15,7 @@ docs/privacy.md says what that means for erasure.
 
 **Programmes.** A chain is a workflow id within a namespace: the context's namespace says which
 programme's chain (`passerelle.platform.programmes`). Every key knows whose payloads it seals
-(`DataKey.owner`, a programme's `pk:` label names it), and a codec bound to a reader
+(`KeyStore.owner`, a programme's `pk:` label names it), and a codec bound to a reader
 (`for_reader`: the codec server's caller) opens a layer only when the reader may read that
 programme's. A codec bound to a programme's namespace (a worker's, a client's) opens nothing
 sealed for another programme: such a payload decodes to a refused one
@@ -170,7 +170,8 @@ class EnvelopeCodec(PayloadCodec, WithSerializationContext):
             self._may_open(programme, programme is None or own is None or programme == own)
             return self.master.open(p)
         key = await self.store.key(label.removeprefix(DATA_KEY_PREFIX))
-        self._may_open(key.owner, key.programme == self.namespaces.chain_programme(self.namespace))
+        owner = await self.store.owner(key) if self.reader is not None else key.programme or None
+        self._may_open(owner, key.programme == self.namespaces.chain_programme(self.namespace))
         plain = key.cipher.decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], label.encode())
         decoded = Payload()
         decoded.ParseFromString(plain)

@@ -70,15 +70,12 @@ class DataKey:
     """An unwrapped data key, the chain it belongs to, and whose payloads it seals.
 
     `programme` is the programme whose own namespace the chain's workflow runs in ('' for the
-    shared namespace). `owner` is the programme whose people may read what it seals: `programme`,
-    or for a chain of the shared namespace the one programme its collaborations name (None when
-    the database names none, or several: then only a role in every programme reads it)."""
+    shared namespace); `KeyStore.owner` says whose people may read what it seals."""
 
     key_id: str
     workflow_id: str
     cipher: AESGCM
     programme: str = ""
-    owner: str | None = None
 
     def __repr__(self) -> str:  # never the key material
         return f"DataKey({self.key_id!r}, {self.workflow_id!r}, {self.programme!r})"
@@ -101,13 +98,13 @@ INSERT INTO data_keys (key_id, workflow_id, programme, generation, master_key_id
 SELECT $3, $1, $2, coalesce(max(generation), 0) + 1, $4, $5 FROM data_keys
 WHERE workflow_id = $1 AND programme = $2
 """
-# A key of the shared namespace belongs to the one programme its workflow's collaborations name.
-ONE = """
-SELECT k.*, CASE WHEN k.programme <> '' THEN k.programme ELSE (
-    SELECT CASE WHEN count(DISTINCT c.programme_slug) = 1 THEN min(c.programme_slug) END
-    FROM collaborations c WHERE c.workflow_id = k.workflow_id
-) END AS owner
-FROM data_keys k WHERE k.key_id = $1
+ONE = "SELECT * FROM data_keys WHERE key_id = $1"
+# A chain of the shared namespace belongs to the one programme its collaborations name: a
+# collaboration's own workflow id, or its deliveries' (`<workflow id>.deliveries.<run id>`).
+OWNER = """
+SELECT CASE WHEN count(DISTINCT programme_slug) = 1 THEN min(programme_slug) END AS owner
+FROM collaborations
+WHERE workflow_id = $1 OR starts_with($1, workflow_id || '.deliveries.')
 """
 RETIRE = """
 UPDATE data_keys SET retired_at = now()
@@ -163,6 +160,7 @@ class KeyStore:
         self.pseudonym_secret = hmac.new(master_keys[0][1], b"passerelle pseudonyms", hashlib.sha256).digest()
         self.ttl = ttl
         self._keys: TTLCache[str, DataKey] = TTLCache(max_keys, ttl, timer=time.monotonic)
+        self._owners: TTLCache[str, str] = TTLCache(max_keys, ttl, timer=time.monotonic)
         self._current: TTLCache[tuple[str, str], str] = TTLCache(max_keys, ttl, timer=time.monotonic)
         self._pool: asyncpg.Pool | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -222,8 +220,7 @@ class KeyStore:
         wrapped = bytes(row["wrapped"])
         aad = _aad(row["key_id"], row["workflow_id"], row["programme"])
         key = master.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], aad)
-        owner = row.get("owner", row["programme"] or None)
-        return DataKey(row["key_id"], row["workflow_id"], AESGCM(key), row["programme"], owner)
+        return DataKey(row["key_id"], row["workflow_id"], AESGCM(key), row["programme"])
 
     async def current(self, workflow_id: str, programme: str = "") -> DataKey:
         """Return the key the chain seals with now, creating the chain's first key if it has none.
@@ -252,9 +249,7 @@ class KeyStore:
                 self._wrap(new_id, workflow_id, programme, material),
             )
             if made:
-                key = self._remember(
-                    DataKey(new_id, workflow_id, AESGCM(material), programme, programme or None)
-                )
+                key = self._remember(DataKey(new_id, workflow_id, AESGCM(material), programme))
             else:  # a racing process made the chain's first key: use that one
                 rows = await self._run(CURRENT, workflow_id, programme)
                 if not rows:
@@ -273,7 +268,7 @@ class KeyStore:
     async def key(self, key_id: str) -> DataKey:
         """Return the unwrapped key `key_id`; raise DataKeyDestroyed or UnknownDataKey otherwise."""
         cached = self._keys.get(key_id)
-        if cached is not None and (cached.owner is not None or cached.programme):
+        if cached is not None:
             return cached
         rows = await self._run(ONE, key_id)
         if not rows:
@@ -284,11 +279,25 @@ class KeyStore:
                 key_id, row["workflow_id"], row["destroyed_at"], row["destroyed_by"], row["destroy_reason"]
             )
         key = self._unwrap(row)
-        if key.owner is not None or key.programme:
-            # A key of the shared namespace whose collaboration is not recorded yet names its
-            # programme a moment later: ask again then.
-            self._keys[key_id] = key
+        self._keys[key_id] = key
         return key
+
+    async def owner(self, key: DataKey) -> str | None:
+        """Return the programme whose people may read what `key` seals (None: no one programme).
+
+        A key of a programme's namespace is that programme's. One of the shared namespace is the
+        programme its collaboration rows name (its deliveries' workflow too), read again until
+        there is one: a collaboration just started names it once its first record is written.
+        """
+        if key.programme:
+            return key.programme
+        known = self._owners.get(key.key_id)
+        if known is None:
+            rows = await self._run(OWNER, key.workflow_id)
+            known = rows[0]["owner"] if rows else None
+            if known is not None:
+                self._owners[key.key_id] = known
+        return known
 
     async def prepare(self, workflow_id: str, programme: str = "") -> str:
         """Create the chain's next key, not yet sealing anything; return its id (see `activate`)."""
