@@ -205,14 +205,16 @@ def report(
     filters = kpi_filters(programme, sector, corporate, since, until)
     if chart is not None and chart.suffix.lower() not in (".png", ".svg", ".html"):
         raise CliError(f"--chart must end in .png, .svg or .html, not {chart.name!r}", BAD_INPUT)
-    rows = caller_within(filters.programme).rows
+    caller = caller_within(filters.programme)
+    rows = caller.rows
     with database_url(state_dir) as url:
         result = asyncio.run(read_report(url, filters, rows))
     if output == "xlsx":
         assert path is not None
-        from passerelle.cli.report_workbook import write_report
+        from passerelle.cli.report_workbook import Within, write_report
 
-        write_report(result, path, chart=chart is not None)
+        sponsor = rows.organisation if rows.whole == frozenset() and rows.sponsored else None
+        write_report(result, path, chart=chart is not None, within=Within(caller.programme, sponsor))
         typer.echo(f"report written to {path}", err=True)
     elif output == "json":
         typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))

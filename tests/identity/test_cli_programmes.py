@@ -155,6 +155,10 @@ def _text_of_workbook(path: Path) -> str:
     return "\n".join(str(c) for sheet in book for row in sheet.iter_rows(values_only=True) for c in row)
 
 
+def _summary_of_workbook(path: Path) -> dict[str, object]:
+    return {row[0]: row[1] for row in load_workbook(path)["Summary"].iter_rows(min_row=2, values_only=True)}
+
+
 def _startups_of_csv(text: str) -> list[str]:
     return sorted(row["startup"] for row in csv.DictReader(io.StringIO(text)))
 
@@ -172,6 +176,8 @@ async def test_an_operator_of_a_reports_and_exports_a_alone(world: World) -> Non
     written = await world.run("opa", "report", "--format", "xlsx", "--output", str(workbook))
     assert written.code == 0, written
     assert B not in _text_of_workbook(workbook)
+    summary = _summary_of_workbook(workbook)
+    assert (summary["programme"], summary["corporate"], summary["collaborations"]) == (SLUG_A, "all", 4)
 
     exported = await world.run("opa", "export", "collaborations", "--format", "csv")
     assert exported.code == 0, exported
@@ -210,6 +216,10 @@ async def test_a_sponsor_of_a_exports_their_own_group_of_a_alone(world: World) -
 
     report = await world.run("lilly", "report", "--format", "json")
     assert report.code == 0 and report.json()["collaborations"] == 2, report
+    workbook = world.folder / "lilly-report.xlsx"
+    assert (await world.run("lilly", "report", "--format", "xlsx", "--output", str(workbook))).code == 0
+    summary = _summary_of_workbook(workbook)
+    assert (summary["programme"], summary["corporate"], summary["collaborations"]) == (SLUG_A, "Lilly", 2)
     assert_one_line_error(await world.run("lilly", "report", "--programme", B), 1, SLUG_B)
 
     notifications = await world.run("lilly", "notifications", "list", "--json")
