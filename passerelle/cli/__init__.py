@@ -34,24 +34,32 @@ PROGRAMME_OPTION = "--programme"
 SHARED_OPTION = "--shared"
 
 
-def global_options(args: list[str]) -> list[str]:
-    """Take `--programme SLUG` and `--shared` from before the command name into the environment;
-    return the arguments left."""
-    args = list(args)
+def split_global_options(args: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Return the environment that `--programme SLUG` and `--shared` before the command name
+    set, and the arguments left."""
+    args, env = list(args), dict[str, str]()
     while args and args[0].startswith("--"):
         head = args[0]
         if head == SHARED_OPTION:
-            os.environ["PASSERELLE_SHARED"] = "1"
+            env["PASSERELLE_SHARED"] = "1"
             args.pop(0)
         elif head.startswith(PROGRAMME_OPTION + "="):
-            os.environ["PASSERELLE_PROGRAMME"] = head.split("=", 1)[1]
+            env["PASSERELLE_PROGRAMME"] = head.split("=", 1)[1]
             args.pop(0)
         elif head == PROGRAMME_OPTION and len(args) > 1:
-            os.environ["PASSERELLE_PROGRAMME"] = args[1]
+            env["PASSERELLE_PROGRAMME"] = args[1]
             del args[:2]
         else:
             break
-    return args
+    return env, args
+
+
+def global_options(args: list[str]) -> list[str]:
+    """Take `--programme SLUG` and `--shared` from before the command name into the environment;
+    return the arguments left."""
+    env, left = split_global_options(args)
+    os.environ.update(env)
+    return left
 
 
 def new_app() -> typer.Typer:

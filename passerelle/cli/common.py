@@ -22,6 +22,7 @@ from temporalio.client import (
 from temporalio.service import RPCError
 
 from passerelle.cli.base import BAD_INPUT, FAILURE, CliError, in_scope, print_json, rpc_error
+from passerelle.platform.callers import Caller
 from passerelle.platform.client import client_for, store_for
 from passerelle.platform.programmes import slug_of
 from passerelle.platform.settings import Settings, load_settings
@@ -75,6 +76,20 @@ def within(chosen: str | None, named: str) -> str:
     if chosen is not None and chosen != slug:
         raise CliError(f"programme: {named!r} is not programme {chosen} (--programme)", BAD_INPUT)
     return slug
+
+
+def caller_within(named: str | None = None) -> Caller:
+    """Return the caller of a command that reads PostgreSQL only (`passerelle.platform.callers`):
+    within the programme its own option names (`named`, a name or slug), which must be
+    `--programme`'s when both are given, and which the caller must hold a role in."""
+
+    async def main() -> Caller:
+        settings = load_settings()
+        if named is not None:
+            settings = dataclasses.replace(settings, programme=within(settings.programme, named))
+        return (await in_scope(settings, temporal=False))[1]
+
+    return asyncio.run(main())
 
 
 def with_key_store(settings: Settings) -> Settings:

@@ -1,6 +1,7 @@
 """`passerelle export collaborations`: one row per collaboration, for sponsors and other instances.
 
-Reads PostgreSQL only, with the report's filters. The first columns are the import template's,
+Reads PostgreSQL only, with the report's filters, within the caller's rows as the report is (a
+sponsor's export holds their own group's collaborations alone). The first columns are the import template's,
 so the file imports again (`passerelle import`) as the same history in another instance; the rest
 are for the reader. `--excel-fr` writes a CSV a French Excel opens as it is, with the French
 template's headers.
@@ -12,11 +13,12 @@ from typing import Annotated
 
 import typer
 
-from passerelle.cli.common import BAD_INPUT, CliError, StateDir, database_url
+from passerelle.cli.common import BAD_INPUT, CliError, StateDir, caller_within, database_url
 from passerelle.cli.report import Corporate, Programme, Sector, Since, Until, kpi_filters
 from passerelle.cli.workbooks import Sheet, csv_text, write_csv, write_xlsx
 from passerelle.intake.columns import EXPORT_ONLY, FIELDS, french_header
 from passerelle.platform.db import create_pool
+from passerelle.platform.scope import RowScope
 from passerelle.reads.collaborations import CollaborationLine, read_collaborations
 from schemas import KpiFilters
 
@@ -30,10 +32,10 @@ def sheet_of(lines: list[CollaborationLine], *, french: bool = False) -> Sheet:
     return Sheet("Collaborations", headers, [[line.values[c] for c in COLUMNS] for line in lines])
 
 
-async def _read(url: str, filters: KpiFilters) -> list[CollaborationLine]:
+async def _read(url: str, filters: KpiFilters, rows: RowScope) -> list[CollaborationLine]:
     pool = await create_pool(url, max_size=1)
     try:
-        return await read_collaborations(pool, filters)
+        return await read_collaborations(pool, filters, rows)
     finally:
         await pool.close()
 
@@ -71,8 +73,9 @@ def collaborations(
     if excel_fr and chosen == "xlsx":
         raise CliError("--excel-fr is for CSV: a workbook shows dates in the reader's own locale", BAD_INPUT)
     selected = kpi_filters(programme, sector, corporate, since, until)
+    rows = caller_within(selected.programme).rows
     with database_url(state_dir) as url:
-        lines = asyncio.run(_read(url, selected))
+        lines = asyncio.run(_read(url, selected, rows))
     sheet = sheet_of(lines, french=excel_fr)
     if chosen == "xlsx":
         assert path is not None

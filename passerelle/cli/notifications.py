@@ -6,9 +6,14 @@ ended, and a notification no attempt ever reached (`unattempted`: no worker ran 
 `retry` resends those, once per channel, through the same outbox rules as the worker (the lease
 keeps a delivery a worker is sending from being sent again), so running it twice sends nothing
 twice.
+
+Both see the notifications of the caller's collaborations only (`passerelle.platform.scope`): those
+of their programmes (the one `--programme` chooses); a sponsor sees none (a notification holds the
+partners' addresses). The daily digest's, of no collaboration, are for a caller of every programme.
 """
 
 import asyncio
+import dataclasses
 import json
 from datetime import datetime
 from typing import Annotated, Any
@@ -20,9 +25,10 @@ from rich.table import Table
 from rich.text import Text
 
 from activities.outbox import Outbox
-from passerelle.cli.common import NO_DATABASE, CliError, StateDir, running_database_url
+from passerelle.cli.common import NO_DATABASE, CliError, StateDir, caller_within, running_database_url
 from passerelle.cli.consoles import plain_console, shown
 from passerelle.platform.db import create_pool
+from passerelle.platform.scope import RowScope
 from passerelle.platform.settings import Settings, load_settings
 from schemas.moments import minute
 from workflows.delivery_policy import DELIVERY_WINDOW
@@ -33,24 +39,30 @@ app = typer.Typer(
 
 # Every delivery, or only the undelivered ones: failed, or pending past the window and unleased.
 # A notification no attempt ever reached (no worker ran while its window lasted) has no delivery
-# row at all: it is listed once, without a channel, as `unattempted`.
+# row at all: it is listed once, without a channel, as `unattempted`. `{rows}`: the caller's
+# collaborations (`RowScope.sql` on `c`, from $5); a notification of none (the digest's) has a
+# NULL `c`, which only a scope of every row keeps.
 SELECT = """
 SELECT * FROM (
     SELECT d.idempotency_key AS key, d.channel, d.status, d.attempts, n.workflow_id, n.event,
            coalesce(d.last_error, d.result, '') AS error, d.updated_at
     FROM deliveries d JOIN notifications n USING (idempotency_key)
+    LEFT JOIN collaborations c ON c.collaboration_id = n.collaboration_id
     WHERE (NOT $1 OR d.status = 'failed' OR (d.status IN ('pending', 'sending')
             AND n.created_at < now() - $2::interval AND coalesce(d.lease_until < now(), true)))
       AND ($3::text IS NULL OR n.collaboration_id = $3 OR n.workflow_id = $3)
       AND ($4::text IS NULL OR d.idempotency_key = $4)
+      AND {rows}
     UNION ALL
     SELECT n.idempotency_key, NULL, 'unattempted', 0, n.workflow_id, n.event,
            'no attempt ran within the delivery window', n.created_at
     FROM notifications n
+    LEFT JOIN collaborations c ON c.collaboration_id = n.collaboration_id
     WHERE NOT EXISTS (SELECT FROM deliveries d WHERE d.idempotency_key = n.idempotency_key)
       AND n.created_at < now() - $2::interval
       AND ($3::text IS NULL OR n.collaboration_id = $3 OR n.workflow_id = $3)
       AND ($4::text IS NULL OR n.idempotency_key = $4)
+      AND {rows}
 ) AS undelivered
 ORDER BY updated_at, key, channel
 """
@@ -71,13 +83,22 @@ def _url(settings: Settings, state_dir: Any) -> str:
     return url
 
 
+def outbox_rows(rows: RowScope) -> RowScope:
+    """Return the rows of the outbox a caller sees: their programmes' whole, none as a sponsor."""
+    return dataclasses.replace(rows, sponsored=frozenset())
+
+
 async def _rows(
-    url: str, settings: Settings, failed: bool, collaboration: str | None, key: str | None
+    url: str, settings: Settings, failed: bool, collaboration: str | None, key: str | None, scope: RowScope
 ) -> list[dict[str, Any]]:
+    condition, kept = outbox_rows(scope).sql("c", 5)
     pool = await create_pool(url, max_size=1)
     try:
         async with pool.acquire() as conn:
-            rows = [dict(r) for r in await conn.fetch(SELECT, failed, DELIVERY_WINDOW, collaboration, key)]
+            query = SELECT.format(rows=condition)
+            rows = [
+                dict(r) for r in await conn.fetch(query, failed, DELIVERY_WINDOW, collaboration, key, *kept)
+            ]
         # An unattempted notification the configuration does not want sent (a milestone kind not
         # in PASSERELLE_NOTIFY_MILESTONES) never gets a delivery row: it is not undelivered.
         outbox = Outbox(pool, [], set(settings.notify_milestones))
@@ -94,9 +115,10 @@ async def _rows(
 
 
 def _read(failed: bool, collaboration: str | None, key: str | None, state_dir: Any) -> list[dict[str, Any]]:
+    scope = caller_within().rows
     try:
         settings = load_settings()
-        return asyncio.run(_rows(_url(settings, state_dir), settings, failed, collaboration, key))
+        return asyncio.run(_rows(_url(settings, state_dir), settings, failed, collaboration, key, scope))
     except (OSError, asyncpg.PostgresError) as err:
         raise CliError(f"cannot read the outbox: {err}") from None
 

@@ -3,6 +3,10 @@
 Reads and writes PostgreSQL only (`PASSERELLE_DATABASE_URL`, or the embedded PostgreSQL of the
 state folder): no Temporal needed. A running collaboration keeps the version it started under
 until it adopts another (`passerelle adopt-playbook`, or `bulk adopt-playbook`).
+
+Within the caller's programmes (`passerelle.platform.scope`): `apply` needs the playbook's
+programme's `admin` role (or `*:admin`); `list`, `show` and `diff` read the programmes the caller
+reads (a sponsor reads none), `list` all of them, or the one `--programme` chooses.
 """
 
 import asyncio
@@ -16,10 +20,14 @@ import asyncpg
 import typer
 
 from activities import playbooks as store
-from passerelle.cli.common import BAD_INPUT, CliError, Json, StateDir, database_url, print_json
+from passerelle.cli.common import BAD_INPUT, CliError, Json, StateDir, caller_within, database_url, print_json
 from passerelle.cli.consoles import plain_console
 from passerelle.intake.playbooks import PlaybookRefused, read
+from passerelle.platform.callers import OutsideScope, choose, scope_of
 from passerelle.platform.db import create_pool
+from passerelle.platform.scope import ADMIN
+from passerelle.platform.settings import load_settings
+from schemas.actors import programme_slug
 from schemas.moments import minute
 from schemas.playbooks import PlaybookVersion
 
@@ -46,6 +54,28 @@ def _require(found: PlaybookVersion | None, programme: str, version: int | None)
     return found
 
 
+def _reader_of(programme: str) -> None:
+    """Refuse a caller who does not read `programme` (a name or slug): no role in it, or its
+    sponsor only."""
+    caller = caller_within(programme)
+    assert caller.programme is not None  # named
+    if not caller.scope.reads(caller.programme):
+        raise OutsideScope(
+            f"a sponsor of programme {caller.programme} reads its report and export, not its playbook"
+        )
+
+
+def _readable() -> Callable[[str], bool]:
+    """Return whether the caller reads a programme (its name): one of theirs, and `--programme`'s
+    when it chooses one."""
+    settings = load_settings()
+    scope = asyncio.run(scope_of(settings))
+    chosen = choose(settings, scope).programme if settings.programme else None
+    return lambda programme: (
+        scope.reads(programme_slug(programme)) and chosen in (None, programme_slug(programme))
+    )
+
+
 def _text(version: PlaybookVersion) -> str:
     """Return a version as the canonical JSON `show` prints and `diff` compares."""
     return json.dumps(version.playbook.model_dump(mode="json"), indent=2, ensure_ascii=False)
@@ -65,6 +95,13 @@ def apply(
         raise CliError(f"invalid playbook {err}", BAD_INPUT) from None
     if not by.strip():
         raise CliError("--by: must name who applies the playbook", BAD_INPUT)
+    caller = caller_within(parsed.playbook.programme)
+    assert caller.programme is not None  # named
+    if not caller.scope.holds(caller.programme, ADMIN):
+        raise OutsideScope(
+            f"applying the playbook of programme {caller.programme} needs the role "
+            f"{caller.programme}:{ADMIN} (or *:{ADMIN})"
+        )
     done = _with_pool(state_dir, lambda pool: store.apply(pool, parsed.playbook, parsed.source, by.strip()))
     if as_json:
         print_json({"created": done.created, **done.version.model_dump(mode="json")})
@@ -78,8 +115,9 @@ def apply(
 
 @app.command("list")
 def list_(state_dir: StateDir = None, as_json: Json = False) -> None:
-    """List every programme with a playbook and its current version."""
-    rows = _with_pool(state_dir, store.programmes)
+    """List every programme of yours with a playbook and its current version."""
+    readable = _readable()
+    rows = [r for r in _with_pool(state_dir, store.programmes) if readable(r.programme)]
     if as_json:
         print_json([r.__dict__ for r in rows])
         return
@@ -101,6 +139,7 @@ def show(
     as_json: Json = False,
 ) -> None:
     """Show a programme's playbook: its current version, or --version N."""
+    _reader_of(programme)
 
     async def work(pool: asyncpg.Pool) -> tuple[PlaybookVersion | None, str | None]:
         found = await store.get(pool, programme, version)
@@ -122,6 +161,7 @@ def show(
 @app.command()
 def diff(programme: str, a: int, b: int, state_dir: StateDir = None) -> None:
     """Show what changed between two versions of a programme's playbook."""
+    _reader_of(programme)
 
     async def work(pool: asyncpg.Pool) -> tuple[PlaybookVersion | None, PlaybookVersion | None]:
         return await store.get(pool, programme, a), await store.get(pool, programme, b)

@@ -3,6 +3,10 @@
 Reads PostgreSQL only (`PASSERELLE_DATABASE_URL`, or the embedded PostgreSQL of the state
 folder): no Temporal needed. Prints Rich tables, or CSV / JSON / Markdown for other tools, and
 draws the funnel and the time-in-stage distribution with `--chart`.
+
+Every figure is of the caller's rows (`passerelle.platform.scope.RowScope`): one programme's, or
+a sponsor's own group's in it; only a caller of every programme adds up all programmes. A
+`--programme` of the report is the caller's programme, as `passerelle --programme` would choose it.
 """
 
 import asyncio
@@ -16,9 +20,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from passerelle.cli.common import BAD_INPUT, CliError, StateDir, build, database_url
+from passerelle.cli.common import BAD_INPUT, CliError, StateDir, build, caller_within, database_url
 from passerelle.cli.consoles import plain_console
 from passerelle.platform.db import create_pool
+from passerelle.platform.scope import RowScope
 from passerelle.reads.kpis import read_report as read_kpis
 from schemas import KpiFilters, KpiReport
 
@@ -169,11 +174,11 @@ def show_tables(report: KpiReport, console: Console) -> None:
         console.print(line)
 
 
-async def read_report(url: str, filters: KpiFilters) -> KpiReport:
-    """Return the report of `filters` from the database at `url`."""
+async def read_report(url: str, filters: KpiFilters, rows: RowScope) -> KpiReport:
+    """Return the report of `filters` within the caller's `rows` from the database at `url`."""
     pool = await create_pool(url, max_size=2)
     try:
-        return await read_kpis(pool, filters)
+        return await read_kpis(pool, filters, rows)
     finally:
         await pool.close()
 
@@ -200,13 +205,16 @@ def report(
     filters = kpi_filters(programme, sector, corporate, since, until)
     if chart is not None and chart.suffix.lower() not in (".png", ".svg", ".html"):
         raise CliError(f"--chart must end in .png, .svg or .html, not {chart.name!r}", BAD_INPUT)
+    caller = caller_within(filters.programme)
+    rows = caller.rows
     with database_url(state_dir) as url:
-        result = asyncio.run(read_report(url, filters))
+        result = asyncio.run(read_report(url, filters, rows))
     if output == "xlsx":
         assert path is not None
-        from passerelle.cli.report_workbook import write_report
+        from passerelle.cli.report_workbook import Within, write_report
 
-        write_report(result, path, chart=chart is not None)
+        sponsor = rows.organisation if rows.whole == frozenset() and rows.sponsored else None
+        write_report(result, path, chart=chart is not None, within=Within(caller.programme, sponsor))
         typer.echo(f"report written to {path}", err=True)
     elif output == "json":
         typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))

@@ -3,20 +3,31 @@
 Summary (the headline figures), Funnel, Time in stage, and Playbooks and Partners when the
 programme has them; counts are number cells, shares percentage cells, days decimal cells, and the
 filters' dates date cells. With `--chart`, the funnel and time-in-stage chart is on a last sheet.
+The summary names the caller's programme and a sponsor's organisation where no filter names them
+(`Within`): "all" only for a caller of every programme.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from passerelle.cli.workbooks import PERCENT, Sheet, write_xlsx
 from schemas import KpiReport
 
 
-def _summary(report: KpiReport) -> Sheet:
+@dataclass(frozen=True)
+class Within:
+    """The rows a report is of: a programme (its slug), a sponsor's organisation; None for all."""
+
+    programme: str | None = None
+    organisation: str | None = None
+
+
+def _summary(report: KpiReport, within: Within) -> Sheet:
     f = report.filters
     rows: list[list[object]] = [
-        ["programme", f.programme or "all", None],
+        ["programme", f.programme or within.programme or "all", None],
         ["sector", f.sector or "all", None],
-        ["corporate", f.corporate or "all", None],
+        ["corporate", f.corporate or within.organisation or "all", None],
         ["entered from", f.since, None],
         ["entered to", f.until, None],
         ["collaborations", report.collaborations, None],
@@ -31,7 +42,7 @@ def _summary(report: KpiReport) -> Sheet:
     return Sheet("Summary", ["figure", "value", "share"], rows, {2: PERCENT})
 
 
-def sheets(report: KpiReport) -> list[Sheet]:
+def sheets(report: KpiReport, within: Within = Within()) -> list[Sheet]:
     """Return the report's tables as sheets."""
     first = report.stages[0].reached if report.stages else 0
     funnel = Sheet(
@@ -49,7 +60,7 @@ def sheets(report: KpiReport) -> list[Sheet]:
         [[s.stage.value, s.completed_stays, s.median_days, s.p90_days] for s in report.stages],
         {2: "0.00", 3: "0.00"},
     )
-    out = [_summary(report), funnel, durations]
+    out = [_summary(report, within), funnel, durations]
     if report.playbooks:
         rows: list[list[object]] = []
         for p in report.playbooks:
@@ -75,11 +86,11 @@ def sheets(report: KpiReport) -> list[Sheet]:
     return out
 
 
-def write_report(report: KpiReport, path: Path, *, chart: bool = False) -> None:
+def write_report(report: KpiReport, path: Path, *, chart: bool = False, within: Within = Within()) -> None:
     """Write the report's workbook to `path`, with the chart image when `chart`."""
     png = None
     if chart:
         from passerelle.cli.charts import png as chart_png
 
         png = chart_png(report)
-    write_xlsx(path, sheets(report), png)
+    write_xlsx(path, sheets(report, within), png)

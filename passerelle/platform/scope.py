@@ -4,7 +4,7 @@ A caller's scope comes from the programme roles of their verified login (docs/id
 `<programme>:<role>` opens that programme, `*:<role>` every programme. Every role but `sponsor`
 reads and (as its updates allow) steers its programme's collaborations. A `sponsor` with an
 organisation claim reads only the report and the export of their own group's collaborations
-(the rows whose corporate is that organisation), and no payload.
+(the rows whose corporate is that organisation, `same_organisation`), and no payload.
 
 A process that holds the keys itself (the worker, a deployment's own jobs, a command with
 `PASSERELLE_ENCRYPTION_KEYS` and no `PASSERELLE_CODEC_URL`) and the codec server's static token
@@ -12,12 +12,29 @@ name nobody: they can read every programme's payloads anyway, so their scope is 
 Give them to no person (docs/security.md, "Programmes").
 """
 
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 ALL = "*"
 SPONSOR = "sponsor"
+ADMIN = "admin"  # holds every role of its programme (`workflows.domain.identity.holds`)
+
+_UPPER, _LOWER = string.ascii_uppercase, string.ascii_lowercase
+_ASCII_LOWER = str.maketrans(_UPPER, _LOWER)
+
+
+def same_organisation(name: str) -> str:
+    """Return how a corporate and a sponsor's organisation compare: spaces around left out, ASCII
+    letters in lower case, anything else as written ("Lilly" is " lilly " and "LILLY", never
+    "Lilly France"; "Lílly" is not "LÍLLY"). PostgreSQL computes the same (`RowScope.sql`) in any
+    locale, which neither its `lower` nor Python's would (tests/integration/test_row_scope_sql.py)."""
+    return name.strip(" ").translate(_ASCII_LOWER)
+
+
+def _same_organisation_sql(column: str) -> str:
+    return f"translate(btrim({column}), '{_UPPER}', '{_LOWER}')"
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,14 @@ class Scope:
         if not self.organisation:
             return frozenset()
         return frozenset(self._programmes(sponsor=True) - self._programmes(sponsor=False))
+
+    def holds(self, programme: str, role: str) -> bool:
+        """Whether the caller holds `role` in `programme` (a slug): that role or `admin`, there or
+        in every programme (`*`); a key holder holds every role. A sponsor holds no other role."""
+        if self.everything:
+            return True
+        held = {f"{where}:{name}" for where in (programme, ALL) for name in (role, ADMIN)}
+        return not held.isdisjoint(self.roles)
 
     def reads(self, programme: str | None) -> bool:
         """Whether the caller may read payloads of `programme` (None: of no programme the
@@ -131,9 +156,10 @@ class RowScope:
         condition = (
             f"({alias}.programme_slug = ANY(${n}::text[]) OR (${n + 2}::text IS NOT NULL"
             f" AND ({alias}.programme_slug = ANY(${n + 1}::text[]) OR '*' = ANY(${n + 1}::text[]))"
-            f" AND lower(btrim({alias}.corporate)) = lower(btrim(${n + 2}::text))))"
+            f" AND {_same_organisation_sql(f'{alias}.corporate')} = ${n + 2}::text))"
         )
-        return condition, [sorted(self.whole), sorted(self.sponsored), self.organisation]
+        organisation = None if self.organisation is None else same_organisation(self.organisation)
+        return condition, [sorted(self.whole), sorted(self.sponsored), organisation]
 
     def keeps(self, programme_slug: str, corporate: str) -> bool:
         """Whether the scope keeps a row (the same rule as `sql`, for rows read elsewhere)."""
@@ -142,5 +168,5 @@ class RowScope:
         return (
             self.organisation is not None
             and bool({programme_slug, ALL} & self.sponsored)
-            and corporate.strip().lower() == self.organisation.strip().lower()
+            and same_organisation(corporate) == same_organisation(self.organisation)
         )

@@ -4,7 +4,7 @@ The first columns are those of the import template, filled so that the file impo
 another instance as the same history: each stage's date is the instant the collaboration first
 entered it (`kpi_stage_entries`), the closing date that of `kpi_collaborations`. The columns after them
 are for the reader (stalled, last event, reminders, the playbook and its pending approval); the
-import reads past them. Filters are the report's (`passerelle.reads.filters`).
+import reads past them. Filters are the report's, within the caller's rows (`passerelle.reads.filters`).
 """
 
 from dataclasses import dataclass
@@ -13,7 +13,8 @@ from typing import Any
 
 import asyncpg
 
-from passerelle.reads.filters import WHERE, filter_args
+from passerelle.platform.scope import RowScope
+from passerelle.reads.filters import filter_args, statement, where
 from schemas import KpiFilters, Stage
 
 SELECT = f"""
@@ -23,7 +24,7 @@ SELECT k.workflow_id, c.corporate, c.corporate_email, c.startup, c.startup_email
        e.dates, last.kind AS last_event, last.at AS last_event_at,
        coalesce(m.reminders, 0) AS reminders, coalesce(m.escalations, 0) AS escalations,
        pb.note AS playbook, ap.kind AS approval, ap.target AS approval_for
-FROM (SELECT * FROM kpi_collaborations WHERE {WHERE.format(cohort="entered_at")}) k
+FROM (SELECT * FROM kpi_collaborations WHERE {where("entered_at")}) k
 JOIN collaborations c USING (collaboration_id)
 LEFT JOIN LATERAL (
     SELECT jsonb_object_agg(stage, entered_at) AS dates
@@ -113,6 +114,9 @@ def line_of(row: asyncpg.Record) -> CollaborationLine:
     return CollaborationLine(values)
 
 
-async def read_collaborations(pool: asyncpg.Pool, filters: KpiFilters) -> list[CollaborationLine]:
-    """Return the lines of the collaborations `filters` selects, oldest cohort first."""
-    return [line_of(r) for r in await pool.fetch(SELECT, *filter_args(filters))]
+async def read_collaborations(
+    pool: asyncpg.Pool, filters: KpiFilters, rows: RowScope
+) -> list[CollaborationLine]:
+    """Return the lines of the collaborations `filters` selects among the caller's `rows`, oldest
+    cohort first."""
+    return [line_of(r) for r in await pool.fetch(*statement(SELECT, rows, *filter_args(filters)))]

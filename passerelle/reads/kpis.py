@@ -1,13 +1,15 @@
 """The programme report behind `passerelle report`, read from the KPI views.
 
-The views live in `migrations/0002_kpis.sql`; this module only filters and shapes them. Read-only
-and without Temporal: a report needs the database alone.
+The views live in `migrations/0002_kpis.sql`; this module only filters and shapes them, within the
+caller's rows (`passerelle.reads.filters`). Read-only and without Temporal: a report needs the
+database alone.
 """
 
 import asyncpg
 
 from activities.kpis import ratio
-from passerelle.reads.filters import WHERE, filter_args
+from passerelle.platform.scope import RowScope
+from passerelle.reads.filters import filter_args, statement, where
 from passerelle.reads.partner_kpis import read_partner_kpis
 from passerelle.reads.playbook_kpis import read_playbook_kpis
 from schemas import KpiFilters, KpiReport, Stage, StageKpi
@@ -19,7 +21,7 @@ SELECT count(*) AS collaborations,
        count(*) FILTER (WHERE outcome = 'deployed') AS deployed,
        count(*) FILTER (WHERE outcome = 'declined') AS declined,
        count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned
-FROM kpi_collaborations WHERE {WHERE.format(cohort="entered_at")}
+FROM kpi_collaborations WHERE {where("entered_at")}
 """
 SELECT_STAGES = f"""
 SELECT s.stage,
@@ -34,7 +36,7 @@ LEFT JOIN (
         CASE WHEN reached_pilot THEN 'pilot' END,
         CASE WHEN reached_evaluation THEN 'evaluation' END,
         CASE WHEN reached_deployment THEN 'deployment' END], NULL) AS stages
-    FROM kpi_collaborations WHERE {WHERE.format(cohort="entered_at")}
+    FROM kpi_collaborations WHERE {where("entered_at")}
 ) k ON true
 GROUP BY s.stage
 """
@@ -43,22 +45,26 @@ SELECT stage, count(*) AS stays,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median_days,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90_days,
        array_agg(days::float8 ORDER BY days) AS days
-FROM kpi_time_in_stage WHERE {WHERE.format(cohort="cohort_at")}
+FROM kpi_time_in_stage WHERE {where("cohort_at")}
 GROUP BY stage
 """
 
 
-async def read_report(pool: asyncpg.Pool, filters: KpiFilters) -> KpiReport:
-    """Return the funnel and stage durations of the collaborations `filters` selects."""
+async def read_report(pool: asyncpg.Pool, filters: KpiFilters, rows: RowScope) -> KpiReport:
+    """Return the funnel and stage durations of the collaborations `filters` selects among the
+    caller's `rows`."""
     args = filter_args(filters)
+    stage_names = [s.value for s in Stage]
     async with pool.acquire() as conn:
-        totals = await conn.fetchrow(SELECT_TOTALS, *args)
-        stages = {r["stage"]: r for r in await conn.fetch(SELECT_STAGES, *args, [s.value for s in Stage])}
-        durations = {r["stage"]: r for r in await conn.fetch(SELECT_DURATIONS, *args)}
-    rows = []
+        totals = await conn.fetchrow(*statement(SELECT_TOTALS, rows, *args))
+        stages = {
+            r["stage"]: r for r in await conn.fetch(*statement(SELECT_STAGES, rows, *args, stage_names))
+        }
+        durations = {r["stage"]: r for r in await conn.fetch(*statement(SELECT_DURATIONS, rows, *args))}
+    per_stage = []
     for stage in Stage:
         s, d = stages[stage.value], durations.get(stage.value)
-        rows.append(
+        per_stage.append(
             StageKpi(
                 stage=stage,
                 reached=s["reached"],
@@ -70,14 +76,14 @@ async def read_report(pool: asyncpg.Pool, filters: KpiFilters) -> KpiReport:
                 days=list(d["days"]) if d else [],
             )
         )
-    reached = {r.stage: r.reached for r in rows}
+    reached = {r.stage: r.reached for r in per_stage}
     return KpiReport(
         filters=filters,
         **dict(totals),
         stalled_ratio=ratio(totals["stalled"], totals["open"]),
         conversion_introduction_pilot=ratio(reached[Stage.PILOT], reached[Stage.INTRODUCTION]),
         conversion_pilot_deployed=ratio(totals["deployed"], reached[Stage.PILOT]),
-        stages=rows,
-        playbooks=await read_playbook_kpis(pool, filters),
-        partners=await read_partner_kpis(pool, filters),
+        stages=per_stage,
+        playbooks=await read_playbook_kpis(pool, filters, rows),
+        partners=await read_partner_kpis(pool, filters, rows),
     )

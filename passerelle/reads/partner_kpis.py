@@ -1,15 +1,17 @@
 """Partner figures of `passerelle report` (docs/partners.md): who answers the reminders, and how fast.
 
-Read from the milestone rows, with the report's own filters. A reminder counts as *answered*
-when a `partner_update` row names it (`details.answered_seq`); the time to answer runs from the
-e-mail's event to the answer, per party; a stall is *resolved by a partner* when the answer found
-the collaboration stalled (`details.was_stalled`, fixed when the workflow recorded it).
+Read from the milestone rows, with the report's own filters, within the caller's rows. A reminder
+counts as *answered* when a `partner_update` row names it (`details.answered_seq`); the time to
+answer runs from the e-mail's event to the answer, per party; a stall is *resolved by a partner*
+when the answer found the collaboration stalled (`details.was_stalled`, fixed when the workflow
+recorded it).
 """
 
 import asyncpg
 
 from activities.kpis import ratio
-from passerelle.reads.filters import WHERE, filter_args
+from passerelle.platform.scope import RowScope
+from passerelle.reads.filters import filter_args, statement, where
 from schemas import KpiFilters
 from schemas.kpis import PartnerKpi, PartyKpi
 
@@ -20,7 +22,7 @@ SELECT count(*) AS sent,
            WHERE a.collaboration_id = r.collaboration_id AND a.kind = 'partner_update'
              AND (a.details->>'answered_seq')::int = r.seq)) AS answered
 FROM milestones r JOIN kpi_collaborations k USING (collaboration_id)
-WHERE r.kind = 'reminder' AND {WHERE.format(cohort="k.entered_at")}
+WHERE r.kind = 'reminder' AND {where("k.entered_at", "k.collaboration_id")}
 """
 SELECT_ANSWERS = f"""
 SELECT a.details->>'party' AS party, count(*) AS answers,
@@ -31,18 +33,18 @@ FROM milestones a
 JOIN kpi_collaborations k USING (collaboration_id)
 LEFT JOIN milestones e
     ON e.collaboration_id = a.collaboration_id AND e.seq = (a.details->>'answered_seq')::int
-WHERE a.kind = 'partner_update' AND {WHERE.format(cohort="k.entered_at")}
+WHERE a.kind = 'partner_update' AND {where("k.entered_at", "k.collaboration_id")}
 GROUP BY a.details->>'party'
 ORDER BY party
 """
 
 
-async def read_partner_kpis(pool: asyncpg.Pool, filters: KpiFilters) -> PartnerKpi:
-    """Return the partner figures of the collaborations the filters select."""
+async def read_partner_kpis(pool: asyncpg.Pool, filters: KpiFilters, rows: RowScope) -> PartnerKpi:
+    """Return the partner figures of the collaborations the filters select among the caller's `rows`."""
     args = filter_args(filters)
     async with pool.acquire() as conn:
-        reminders = await conn.fetchrow(SELECT_REMINDERS, *args)
-        answers = await conn.fetch(SELECT_ANSWERS, *args)
+        reminders = await conn.fetchrow(*statement(SELECT_REMINDERS, rows, *args))
+        answers = await conn.fetch(*statement(SELECT_ANSWERS, rows, *args))
     parties = [
         PartyKpi(party=r["party"], answers=r["answers"], median_hours_to_answer=r["median_hours"])
         for r in answers

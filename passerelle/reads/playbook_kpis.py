@@ -1,6 +1,7 @@
 """Playbook figures of `passerelle report`: scores per criterion, gate pass rates, approval waits.
 
-Read from the milestone rows' `details` (migration 0004), with the report's own filters. A gate's
+Read from the milestone rows' `details` (migration 0004), with the report's own filters, within
+the caller's rows. A gate's
 pass rate counts, among the collaborations run under a playbook version that has that gate, those
 that reached the stage before it after adopting the playbook (`faced`) and those whose move
 through it was recorded (`passed`): imported past a gate or adopted beyond it, a collaboration
@@ -13,7 +14,8 @@ from typing import Any
 import asyncpg
 
 from activities.kpis import ratio
-from passerelle.reads.filters import WHERE, filter_args
+from passerelle.platform.scope import RowScope
+from passerelle.reads.filters import filter_args, statement, where
 from schemas import KpiFilters, Stage
 from schemas.kpis import GateKpi, PlaybookKpi
 from schemas.playbooks import GATE_TARGETS
@@ -40,7 +42,7 @@ SELECT k.collaboration_id, k.programme, a.gates,
              WHERE e.collaboration_id = k.collaboration_id AND e.kind IN ('stage_changed', 'closed')
                AND e.details ? 'gate') AS passed
 FROM kpi_collaborations k JOIN adopted a USING (collaboration_id)
-WHERE {WHERE.format(cohort="k.entered_at")}
+WHERE {where("k.entered_at", "k.collaboration_id")}
 """
 # The latest scorecard of each evaluator in each collaboration, one row per criterion.
 SELECT_SCORES = f"""
@@ -48,7 +50,7 @@ WITH cards AS (
     SELECT DISTINCT ON (m.collaboration_id, lower(m.actor)) k.programme, m.collaboration_id,
            lower(m.actor) AS evaluator, m.details->'scores' AS scores
     FROM milestones m JOIN kpi_collaborations k USING (collaboration_id)
-    WHERE m.kind = 'scored' AND {WHERE.format(cohort="k.entered_at")}
+    WHERE m.kind = 'scored' AND {where("k.entered_at", "k.collaboration_id")}
     ORDER BY m.collaboration_id, lower(m.actor), m.seq DESC
 )
 SELECT programme, collaboration_id, evaluator, s.key AS criterion, s.value::float8 AS score
@@ -59,7 +61,7 @@ SELECT k.programme, count(*) AS answered, count(*) FILTER (WHERE m.kind = 'appro
        percentile_cont(0.5) WITHIN GROUP (ORDER BY (m.details->>'waited_seconds')::float8) / 86400 AS median,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY (m.details->>'waited_seconds')::float8) / 86400 AS p90
 FROM milestones m JOIN kpi_collaborations k USING (collaboration_id)
-WHERE m.kind IN ('approved', 'rejected') AND {WHERE.format(cohort="k.entered_at")}
+WHERE m.kind IN ('approved', 'rejected') AND {where("k.entered_at", "k.collaboration_id")}
 GROUP BY k.programme
 """
 _STAGES = [s.value for s in Stage]
@@ -75,13 +77,14 @@ def _faced(run: asyncpg.Record, gate: str) -> bool:
     return source in reached or gate in run["passed"]
 
 
-async def read_playbook_kpis(pool: asyncpg.Pool, filters: KpiFilters) -> list[PlaybookKpi]:
-    """Return the playbook figures of each programme the filters select (none without playbooks)."""
+async def read_playbook_kpis(pool: asyncpg.Pool, filters: KpiFilters, rows: RowScope) -> list[PlaybookKpi]:
+    """Return the playbook figures of each programme the filters select among the caller's `rows`
+    (none without playbooks)."""
     args = filter_args(filters)
     async with pool.acquire() as conn:
-        runs = await conn.fetch(SELECT_RUNS, *args)
-        scores = await conn.fetch(SELECT_SCORES, *args)
-        approvals = {r["programme"]: r for r in await conn.fetch(SELECT_APPROVALS, *args)}
+        runs = await conn.fetch(*statement(SELECT_RUNS, rows, *args))
+        scores = await conn.fetch(*statement(SELECT_SCORES, rows, *args))
+        approvals = {r["programme"]: r for r in await conn.fetch(*statement(SELECT_APPROVALS, rows, *args))}
     by_programme: dict[str, list[asyncpg.Record]] = defaultdict(list)
     for run in runs:
         by_programme[run["programme"]].append(run)

@@ -10,9 +10,13 @@ import asyncpg
 import pytest
 
 from activities.kpis import KpiActivities
+from passerelle.platform.scope import RowScope, of_roles
 from passerelle.reads.kpis import read_report
 from schemas import KpiFilters, Stage
+from schemas.actors import programme_slug
 from tests.integration.lifecycles import record_known_lifecycles
+
+EVERY_ROW = RowScope(None)
 
 
 @pytest.fixture
@@ -25,7 +29,7 @@ async def programme(pool: asyncpg.Pool) -> str:
 
 async def test_funnel_counts_and_conversions(pool: asyncpg.Pool, programme: str) -> None:
     """5 collaborations; intro 5, qualification 4, pilot 3, evaluation 1, deployment 1; 3/5 and 1/3."""
-    report = await read_report(pool, KpiFilters(programme=programme))
+    report = await read_report(pool, KpiFilters(programme=programme), EVERY_ROW)
     reached = {s.stage: s.reached for s in report.stages}
     assert reached == {
         Stage.INTRODUCTION: 5,
@@ -44,7 +48,7 @@ async def test_funnel_counts_and_conversions(pool: asyncpg.Pool, programme: str)
 
 async def test_time_in_stage_median_and_p90(pool: asyncpg.Pool, programme: str) -> None:
     """Completed stays: intro [4,7,10,20,25], qualification [10,16,20], pilot [30,45], eval [10], deploy [30]."""
-    report = await read_report(pool, KpiFilters(programme=programme))
+    report = await read_report(pool, KpiFilters(programme=programme), EVERY_ROW)
     got = {s.stage: (s.days, s.median_days, s.p90_days) for s in report.stages}
     assert got[Stage.INTRODUCTION] == ([4, 7, 10, 20, 25], 10, pytest.approx(23))  # 20 + 0.6 × 5
     assert got[Stage.QUALIFICATION] == ([10, 16, 20], 16, pytest.approx(19.2))  # 16 + 0.8 × 4
@@ -72,10 +76,27 @@ async def test_filters_narrow_the_cohort(
     conversion: float,
 ) -> None:
     """Sector, corporate and period filters select exactly the expected collaborations."""
-    report = await read_report(pool, KpiFilters(programme=programme, **filters))
+    report = await read_report(pool, KpiFilters(programme=programme, **filters), EVERY_ROW)
     pilot = next(s for s in report.stages if s.stage is Stage.PILOT)
     assert (report.collaborations, pilot.reached) == (collaborations, reached_pilot)
     assert report.conversion_introduction_pilot == conversion
+
+
+async def test_the_callers_rows_narrow_every_figure(pool: asyncpg.Pool, programme: str) -> None:
+    """Another programme's caller sees none of it; its sponsor at Orange sees D and E alone, in
+    every figure (funnel, durations); the programme's operator sees A to E."""
+    slug = programme_slug(programme)
+    other = await read_report(pool, KpiFilters(programme=programme), RowScope(frozenset({"other"})))
+    orange = of_roles([f"{slug}:sponsor"], "orange").narrowed(slug)
+    sponsor = await read_report(pool, KpiFilters(programme=programme), orange)
+    operator = await read_report(
+        pool, KpiFilters(programme=programme), of_roles([f"{slug}:operator"]).narrowed(slug)
+    )
+    assert (other.collaborations, [s.reached for s in other.stages], other.stages[0].days) == (0, [0] * 5, [])
+    assert (sponsor.collaborations, sponsor.open, sponsor.abandoned) == (2, 1, 1)
+    assert [s.reached for s in sponsor.stages] == [2, 1, 1, 0, 0]
+    assert sponsor.stages[0].days == [7, 25]  # E, then D (imported: 2024-11-27 to 2024-12-22)
+    assert operator.collaborations == 5
 
 
 async def test_views_for_sql_users(pool: asyncpg.Pool, programme: str) -> None:

@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.digest import DigestActivities
 from activities.kpis import KpiActivities
 from passerelle.platform.db import create_pool, migrate
+from passerelle.platform.scope import RowScope
 from passerelle.reads.kpis import read_report
 from schemas import KpiFilters
 from schemas.addresses import address_pattern
@@ -57,7 +58,7 @@ async def test_the_digest_reads_run_as_the_least_privilege_role(worker_url: str)
     try:
         summary = await KpiActivities(role_pool).kpi_summary(None)
         stalled = await DigestActivities(role_pool).list_stalled(None)
-        report = await read_report(role_pool, KpiFilters())
+        report = await read_report(role_pool, KpiFilters(), RowScope(None))
         every_view = await role_pool.fetch(
             "SELECT table_name FROM information_schema.views WHERE table_schema = 'public'"
         )

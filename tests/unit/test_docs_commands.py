@@ -4,8 +4,9 @@ README.md and the guides in docs/ show commands in fenced shell blocks (```` ```
 ```` ```bash ````, ```` ```console ```` or a bare fence). Each line that runs `passerelle` (after an
 optional `$ ` prompt or `NAME=value` assignments, `\\` continuations joined) is checked against the
 command's own app, in-process (a CLI start per command would cost a second each): its subcommand
-path (the words up to the first that is not a subcommand) must answer `--help` with exit code 0,
-and every `--option` the line uses must be one that command takes. So a doc showing a renamed command, or a
+path (the words up to the first that is not a subcommand, after the options every command takes
+before its name, `--programme` and `--shared`) must answer `--help` with exit code 0, and every
+`--option` the line uses must be one that command takes. So a doc showing a renamed command, or a
 removed or misspelt option, fails here and names the file and line. `make` and `temporal`
 commands are not checked.
 """
@@ -24,7 +25,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from passerelle.cli import full_app
+from passerelle.cli import full_app, split_global_options
 
 APP = full_app()  # every command, as the docs name them
 
@@ -114,7 +115,8 @@ def doc_commands() -> list[DocCommand]:
                 continue
             while words and ASSIGNMENT.match(words[0]):
                 words.pop(0)
-            found.append(DocCommand(f"{name}:{number}", text, tuple(words[1:])))
+            _, words = split_global_options(words[1:])
+            found.append(DocCommand(f"{name}:{number}", text, tuple(words)))
     return found
 
 

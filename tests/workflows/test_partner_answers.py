@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.kpis import KpiActivities
+from passerelle.platform.scope import RowScope
 from passerelle.reads.partner_kpis import read_partner_kpis
 from schemas import Closure, CollaborationStatus, EventKind, KpiFilters, Outcome, PauseRequest
 from tests.conftest import WorkerFactory
@@ -124,7 +125,7 @@ async def test_a_stalled_collaboration_hears_from_its_partners(
 
     # The report: the one reminder was answered, the first answer cleared its stall, and each
     # side answered a day after the e-mail (the start-up's median over 1, 1 and 21 days).
-    kpis = await read_partner_kpis(pool, KpiFilters(programme=programme))
+    kpis = await read_partner_kpis(pool, KpiFilters(programme=programme), RowScope(None))
     assert (kpis.reminders_sent, kpis.reminders_answered, kpis.answer_rate) == (1, 1, 1.0)
     assert kpis.stalls_resolved_by_partner == 1
     assert [(p.party, p.answers, round(p.median_hours_to_answer or 0)) for p in kpis.parties] == [
