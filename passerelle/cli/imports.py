@@ -118,22 +118,32 @@ def check_programmes(rows: Iterator[ImportRow], source: str, scope: Scope, chose
         )
 
 
+def importer(source: str, reread: Reread) -> Scope:
+    """Return who imports, once every row of the file is of their programmes (`check_programmes`)."""
+    settings = load_settings()
+
+    async def ask() -> Scope:
+        return await scope_of(settings)
+
+    scope = asyncio.run(ask())
+    if settings.programme is not None:
+        choose(settings, scope)  # a programme the login holds no role in: one line
+    if settings.programme is not None or not scope.every_programme:
+        check_programmes(reread(), source, scope, settings.programme)
+    return scope
+
+
 def _start(
     tally: _Tally,
     rows: Iterator[ImportRow],
     total: int | None,
     concurrency: int,
     state_dir: Path | None,
-    reread: tuple[str, Reread],
+    scope: Scope,
 ) -> None:
     with database_url(state_dir) as url:
 
         async def go(settings: Settings, client: Client) -> None:
-            scope = await scope_of(settings)
-            if settings.programme is not None:
-                choose(settings, scope)  # a programme the login holds no role in: one line
-            if settings.programme is not None or not scope.every_programme:
-                check_programmes(reread[1](), reread[0], scope, settings.programme)
             namespaces: dict[str, str] = {}
 
             async def namespace_of(slug: str) -> str:
@@ -240,6 +250,13 @@ def import_file(
     tally = _Tally(plain_console(stderr=True, soft_wrap=True))
     today = datetime.now(UTC).date()
     try:
+        scope = None
+        if not dry_run:
+
+            def reread() -> Iterator[ImportRow]:
+                return _valid_rows(file, today, sheet, delimiter, encoding, options)
+
+            scope = importer(file.name, reread)
         with open_table(file, sheet=sheet, delimiter=delimiter, encoding=encoding) as table:
             typer.echo(f"reading {file.name} ({table.read_as})", err=True)
             rows = tally.valid_rows(parse_table(table, file.name, today, options))
@@ -250,11 +267,8 @@ def import_file(
                     for _ in rows:
                         progress.advance(task)
             else:
-
-                def reread() -> Iterator[ImportRow]:
-                    return _valid_rows(file, today, sheet, delimiter, encoding, options)
-
-                _start(tally, rows, total, concurrency, state_dir, (file.name, reread))
+                assert scope is not None
+                _start(tally, rows, total, concurrency, state_dir, scope)
     except FileRefused as err:
         raise CliError(str(err), BAD_INPUT) from None
     bad = len(tally.bad_rows)
