@@ -161,7 +161,7 @@ class EnvelopeCodec(PayloadCodec, WithSerializationContext):
             programme, own = programme_of_label(label), self._own_programme
             self._may_open(programme, programme is None or own is None or programme == own)
             return self.master.open(p)
-        key = await self.store.key(label.removeprefix(DATA_KEY_PREFIX))
+        key = await self.store.key(label.removeprefix(DATA_KEY_PREFIX), owned=self.reader is not None)
         self._may_open(key.owner, key.programme == self.namespaces.chain_programme(self.namespace))
         plain = key.cipher.decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], label.encode())
         decoded = Payload()

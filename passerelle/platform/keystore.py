@@ -72,13 +72,16 @@ class DataKey:
     `programme` is the programme whose own namespace the chain's workflow runs in ('' for the
     shared namespace). `owner` is the programme whose people may read what it seals: `programme`,
     or for a chain of the shared namespace the one programme its collaborations name (None when
-    the database names none, or several: then only a role in every programme reads it)."""
+    the database names none, or several: then only a role in every programme reads it).
+    `owned` says whether `owner` was read so: the sealing path (`current`) does not look up the
+    owner of a shared-namespace chain, and a reader's `key(..., owned=True)` reads it then."""
 
     key_id: str
     workflow_id: str
     cipher: AESGCM
     programme: str = ""
     owner: str | None = None
+    owned: bool = True
 
     def __repr__(self) -> str:  # never the key material
         return f"DataKey({self.key_id!r}, {self.workflow_id!r}, {self.programme!r})"
@@ -222,8 +225,9 @@ class KeyStore:
         wrapped = bytes(row["wrapped"])
         aad = _aad(row["key_id"], row["workflow_id"], row["programme"])
         key = master.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], aad)
-        owner = row.get("owner", row["programme"] or None)
-        return DataKey(row["key_id"], row["workflow_id"], AESGCM(key), row["programme"], owner)
+        owned = "owner" in row.keys() or bool(row["programme"])
+        owner = row["owner"] if "owner" in row.keys() else row["programme"] or None
+        return DataKey(row["key_id"], row["workflow_id"], AESGCM(key), row["programme"], owner, owned)
 
     async def current(self, workflow_id: str, programme: str = "") -> DataKey:
         """Return the key the chain seals with now, creating the chain's first key if it has none.
@@ -253,7 +257,9 @@ class KeyStore:
             )
             if made:
                 key = self._remember(
-                    DataKey(new_id, workflow_id, AESGCM(material), programme, programme or None)
+                    DataKey(
+                        new_id, workflow_id, AESGCM(material), programme, programme or None, bool(programme)
+                    )
                 )
             else:  # a racing process made the chain's first key: use that one
                 rows = await self._run(CURRENT, workflow_id, programme)
@@ -270,10 +276,13 @@ class KeyStore:
         self._keys[key.key_id] = key
         return key
 
-    async def key(self, key_id: str) -> DataKey:
-        """Return the unwrapped key `key_id`; raise DataKeyDestroyed or UnknownDataKey otherwise."""
+    async def key(self, key_id: str, *, owned: bool = False) -> DataKey:
+        """Return the unwrapped key `key_id`; raise DataKeyDestroyed or UnknownDataKey otherwise.
+
+        `owned`: with its `owner` read from the database (a reader's codec decides by it), also
+        when the sealing path of this process cached the key without it."""
         cached = self._keys.get(key_id)
-        if cached is not None:
+        if cached is not None and (cached.owned or not owned):
             return cached
         rows = await self._run(ONE, key_id)
         if not rows:

@@ -28,12 +28,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities.channels.log import LogChannel
 from passerelle.audit.histories import MANIFEST
 from passerelle.intake.rows import COLUMNS
-from passerelle.platform.client import client_in
-from passerelle.platform.codec import EncryptionCodec
+from passerelle.platform.client import client_in, local_codec_for
 from passerelle.platform.codec_auth import CodecAuth
 from passerelle.platform.codec_server import start_codec_server
-from passerelle.platform.envelope import EnvelopeCodec
-from passerelle.platform.keystore import KeyStore
 from passerelle.platform.oidc_device import save_tokens
 from passerelle.platform.provision import add_search_attributes, register_programme, until_served
 from passerelle.platform.settings import Settings
@@ -79,14 +76,6 @@ class World:
         return await passerelle(self.environs[person], *args, wait=180)
 
 
-def own_codec(settings: Settings) -> EnvelopeCodec:
-    """The codec server's codec, with a key store of its own, as in its own process: the keys the
-    worker's store made carry no owner in its cache, which the codec server reads from the rows."""
-    assert settings.database_url is not None
-    store = KeyStore(settings.database_url, settings.encryption_keys, ttl=settings.key_cache_seconds)
-    return EnvelopeCodec(EncryptionCodec(settings.encryption_keys), store, namespaces=settings.namespaces)
-
-
 @pytest.fixture(scope="module")
 async def world(
     dev_env: WorkflowEnvironment,
@@ -105,7 +94,7 @@ async def world(
     with oidc_provider({"OIDC_ACCOUNTS": json.dumps(PEOPLE)}) as provider:
         port = free_port()
         auth = CodecAuth(jwks_url=provider.jwks_url, issuer=provider.issuer, audience=AUDIENCE)
-        runner = await start_codec_server(own_codec(settings), [], "127.0.0.1", port, auth)
+        runner = await start_codec_server(local_codec_for(settings), [], "127.0.0.1", port, auth)
         base = cli_env(dev_env, task_queue)
         environs = {}
         for person in PEOPLE:
