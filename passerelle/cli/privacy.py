@@ -32,7 +32,8 @@ def export(
     out: Annotated[Path, typer.Option(help="Where to write the JSON document")] = Path("access-request.json"),
     state_dir: StateDir = None,
 ) -> None:
-    """Write every PostgreSQL row and decrypted Temporal payload that names EMAIL, as one JSON file."""
+    """Write every PostgreSQL row and decrypted Temporal payload that names EMAIL in your programmes,
+    as one JSON file."""
     from passerelle.privacy.access import access_document  # the audit code: only here
 
     address = _address(email, "--email")
@@ -97,7 +98,8 @@ def erase(
     ] = False,
     state_dir: StateDir = None,
 ) -> None:
-    """Erase EMAIL everywhere: pseudonymise its rows, re-key its running collaborations, shred closed ones."""
+    """Erase EMAIL in your programmes: pseudonymise its rows, re-key its running collaborations, shred
+    closed ones."""
     from passerelle.privacy.erasure import ErasureFailed, erase, plan  # the privacy code: only here
 
     address = _address(email, "--email")
