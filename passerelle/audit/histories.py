@@ -27,11 +27,14 @@ class ExportError(Exception):
 
 @dataclass(frozen=True)
 class Run:
-    """One run of a collaboration's chain, with its full history."""
+    """One run of a collaboration's chain, with its full history, and the namespace it ran in
+    when known (a live history's, an export's manifest's): its payloads are sealed with that
+    namespace's data keys, which the replayer must name (`passerelle.audit.replay`)."""
 
     workflow_id: str
     run_id: str
     history: WorkflowHistory
+    namespace: str | None = None
 
     @property
     def events(self) -> Sequence[HistoryEvent]:
@@ -64,12 +67,12 @@ async def fetch_chain(
     named = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
     if not all_runs:
         latest = run_id or (await client.get_workflow_handle(workflow_id).describe()).run_id
-        return [Run(workflow_id, latest, named)]
+        return [Run(workflow_id, latest, named, client.namespace)]
     runs: list[Run] = []
     rid: str | None = first_run_id(named)
     while rid is not None:
         history = await client.get_workflow_handle(workflow_id, run_id=rid).fetch_history()
-        runs.append(Run(workflow_id, rid, history))
+        runs.append(Run(workflow_id, rid, history, client.namespace))
         rid = next_run_id(history)
     return runs
 
@@ -141,7 +144,8 @@ def read_export(path: Path) -> list[Run]:
             raise ExportError(
                 f"{file}: SHA-256 {actual} does not match the manifest's {item['sha256']}: altered"
             )
-        runs.append(Run(manifest["workflow_id"], item["run_id"], _load_file(file, manifest["workflow_id"])))
+        history = _load_file(file, manifest["workflow_id"])
+        runs.append(Run(manifest["workflow_id"], item["run_id"], history, manifest.get("namespace")))
     return runs
 
 

@@ -39,6 +39,7 @@ from passerelle.platform.client import converter_for
 from passerelle.platform.sdk_shortcuts import divergence
 from passerelle.platform.settings import Settings
 
+REPLAY_NAMESPACE = "ReplayNamespace"  # the SDK's, for a history whose namespace is not known
 IN_PROCESS_BELOW = 8  # fewer histories than this: a process pool costs more than it saves
 
 
@@ -78,12 +79,38 @@ def _event_type(history: History, event_id: int | None) -> str | None:
     return None
 
 
+# A serialized run: workflow id, run id, History bytes, and the namespace it ran in (None: unknown).
+Serialized = tuple[str, str, bytes, str | None]
+
+
 async def _replay_batch_async(
-    batch: Sequence[tuple[str, str, bytes]],
+    batch: Sequence[Serialized],
     workflows: Sequence[type],
     settings: Settings,
     on_done: Callable[[ReplayOutcome], None] | None = None,
     sandboxed: bool = True,
+) -> list[ReplayOutcome]:
+    """Replay the batch, one replayer per namespace its runs ran in: a payload decodes with the
+    data keys of its namespace's chains (`passerelle.platform.envelope`), which the replayer's
+    namespace names. Return one outcome per run, in the batch's order."""
+    by_namespace: dict[str | None, list[int]] = {}
+    for index, item in enumerate(batch):
+        by_namespace.setdefault(item[3], []).append(index)
+    done: dict[int, ReplayOutcome] = {}
+    for namespace, indexes in by_namespace.items():
+        items = [batch[i] for i in indexes]
+        outcomes = await _replay_namespace(items, namespace, workflows, settings, on_done, sandboxed)
+        done.update(zip(indexes, outcomes, strict=True))
+    return [done[i] for i in range(len(batch))]
+
+
+async def _replay_namespace(
+    batch: Sequence[Serialized],
+    namespace: str | None,
+    workflows: Sequence[type],
+    settings: Settings,
+    on_done: Callable[[ReplayOutcome], None] | None,
+    sandboxed: bool,
 ) -> list[ReplayOutcome]:
     from passerelle.platform.worker import workflow_runner
 
@@ -97,8 +124,9 @@ async def _replay_batch_async(
         workflow_runner=runner,
         data_converter=converter_for(settings),
         debug_mode=not sandboxed,
+        namespace=namespace or REPLAY_NAMESPACE,
     )
-    parsed = [(wid, rid, History.FromString(blob)) for wid, rid, blob in batch]
+    parsed = [(wid, rid, History.FromString(blob)) for wid, rid, blob, _ in batch]
 
     async def histories() -> AsyncIterator[WorkflowHistory]:
         for wid, _, history in parsed:
@@ -136,17 +164,17 @@ async def _replay_batch_async(
 
 
 def replay_batch(
-    batch: Sequence[tuple[str, str, bytes]],
+    batch: Sequence[Serialized],
     workflows: Sequence[type],
     settings: Settings,
     sandboxed: bool = True,
 ) -> list[ReplayOutcome]:
-    """Replay serialized histories `(workflow_id, run_id, History bytes)` in this process."""
+    """Replay serialized histories (`Serialized`) in this process."""
     return asyncio.run(_replay_batch_async(batch, workflows, settings, sandboxed=sandboxed))
 
 
-def _serialize(run: Run) -> tuple[str, str, bytes]:
-    return run.workflow_id, run.run_id, History(events=run.events).SerializeToString()
+def _serialize(run: Run) -> Serialized:
+    return run.workflow_id, run.run_id, History(events=run.events).SerializeToString(), run.namespace
 
 
 async def replay_runs(

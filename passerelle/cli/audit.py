@@ -2,8 +2,8 @@
 
 A SOURCE is either an export (a folder written by `audit export`, its `manifest.json`, or one
 history file from `temporal workflow show --output json`) or, when no such path exists, a live
-workflow id whose whole chain of runs is fetched from Temporal (`passerelle.cli.audit_sources`).
-`replay` lives in `passerelle.cli.audit_replay`.
+workflow id whose whole chain of runs is fetched from Temporal (`passerelle.cli.audit_sources`),
+within the caller's programmes. `replay` lives in `passerelle.cli.audit_replay`.
 """
 
 import asyncio
@@ -21,7 +21,7 @@ from passerelle.audit.histories import Run, first_run_id, write_export
 from passerelle.audit.timeline import stage_times, story, to_csv, to_markdown
 from passerelle.audit.verify import Difference, compare, database_rows
 from passerelle.cli.audit_replay import replay
-from passerelle.cli.audit_sources import load_runs
+from passerelle.cli.audit_sources import auditing, load_runs
 from passerelle.cli.common import BAD_INPUT, FAILURE, CliError, StateDir, database_url, with_key_store
 from passerelle.cli.consoles import plain_console
 from passerelle.cli.output import show_timeline
@@ -68,8 +68,12 @@ def export(
     run_id: Annotated[str | None, typer.Option(help="A run of the chain to export (default latest)")] = None,
 ) -> None:
     """Write the history of each run as JSON (as `temporal workflow show -o json`) plus manifest.json."""
-    settings = with_key_store(load_settings())
-    runs = asyncio.run(load_runs(settings, workflow_id, run_id, all_runs, readable=False))
+
+    async def go() -> tuple[list[Run], Settings]:
+        who = await auditing(with_key_store(load_settings()))
+        return await load_runs(who, workflow_id, run_id, all_runs, readable=False)
+
+    runs, settings = asyncio.run(go())
     folder = out_dir or Path(f"audit-{workflow_id}")
     manifest = write_export(runs, folder, settings.namespace)
     keys = asyncio.run(keyring_for(settings).known())
@@ -92,10 +96,9 @@ def timeline(
     if fmt not in ("table", "md", "csv"):
         raise CliError(f"--format must be table, md or csv, not {fmt!r}", BAD_INPUT)
 
-    settings = with_key_store(load_settings())
-
     async def go() -> tuple[list[Run], list[RecordedEntry], list[ErasedRecord], list[Proof]]:
-        runs = await load_runs(settings, source)
+        who = await auditing(with_key_store(load_settings()))
+        runs, settings = await load_runs(who, source)
         converter = actors_converter(settings, source)
         records = await read_records(runs, converter)
         return runs, records.entries, records.erased, await proofs(runs, converter)
@@ -122,10 +125,9 @@ def verify(
 ) -> None:
     """Check every recorded event is in Postgres once, in order, with the same fields and times."""
 
-    settings = with_key_store(load_settings())
-
     async def go() -> tuple[str, list[RecordedEntry], list[Difference], int, str]:
-        runs = await load_runs(settings, source)
+        who = await auditing(with_key_store(load_settings()), state_dir)
+        runs, settings = await load_runs(who, source)
         converter = actors_converter(settings, source)
         records = await read_records(runs, converter)
         entries = records.entries

@@ -1,7 +1,9 @@
 """`passerelle audit replay`: replay histories against the current workflow code.
 
 Kept apart from the other audit commands because it alone drives the SDK's replayer (loaded only
-when it runs) and reads histories by visibility query; `passerelle.cli.audit` registers it.
+when it runs) and reads histories by visibility query; `passerelle.cli.audit` registers it. A
+query runs in the namespace of the caller's programme (`--shared`: the shared namespace), and
+keeps the collaborations of the caller's programmes only.
 """
 
 import asyncio
@@ -15,7 +17,7 @@ from temporalio.service import RPCError
 
 from passerelle.audit.histories import Run
 from passerelle.audit.keys import erasure_of
-from passerelle.cli.audit_sources import load_runs, readable_runs
+from passerelle.cli.audit_sources import Auditing, auditing, load_runs, only_theirs, readable_runs
 from passerelle.cli.common import BAD_INPUT, FAILURE, CliError, with_key_store
 from passerelle.cli.consoles import plain_console
 from passerelle.platform.client import client_for, store_for
@@ -41,9 +43,8 @@ def _load_workflows(refs: list[str] | None) -> list[type] | None:
     return classes
 
 
-async def _query_runs(settings: Settings, query: str) -> list[Run]:
-    client = await client_for(settings)
-    found = [(w.id, w.run_id) async for w in client.list_workflows(query)]
+async def _query_runs(who: Auditing, query: str) -> list[Run]:
+    client = await client_for(who.settings)
     limit = asyncio.Semaphore(16)
 
     async def one(wid: str, rid: str) -> Run:
@@ -51,9 +52,11 @@ async def _query_runs(settings: Settings, query: str) -> list[Run]:
             return Run(wid, rid, await client.get_workflow_handle(wid, run_id=rid).fetch_history())
 
     try:
-        return readable_runs(list(await asyncio.gather(*(one(w, r) for w, r in found))), settings)
+        found = [(w.id, w.run_id) async for w in client.list_workflows(query)]
+        runs = await only_theirs(who, list(await asyncio.gather(*(one(w, r) for w, r in found))))
     except RPCError as error:
         raise CliError(f"--query: {error.message}") from None
+    return readable_runs(runs, who.settings)
 
 
 async def _erased_runs(runs: list[Run], settings: Settings) -> tuple[list["ReplayOutcome"], list[Run]]:
@@ -128,11 +131,12 @@ def replay(
     from passerelle.audit.replay import ReplayOutcome, replay_runs
 
     async def go() -> list[ReplayOutcome]:
+        who = await auditing(settings, temporal=query is not None)
         runs: list[Run] = []
         for source in sources or []:
-            runs += await load_runs(settings, source)
+            runs += (await load_runs(who, source))[0]
         if query:
-            runs += await _query_runs(settings, query)
+            runs += await _query_runs(who, query)
         erased, runs = await _erased_runs(runs, settings)
         columns = (TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=err, transient=False) as progress:

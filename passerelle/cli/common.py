@@ -50,14 +50,24 @@ def run(make: Callable[[Settings, Client], Awaitable[T]], programme: str | None 
     """Connect with the environment's settings and run `make(settings, client)` in the namespace
     of the caller's programme (`programme`, a name or slug, when the command's input names one)."""
 
+    async def scoped(settings: Settings, client: Client, _: Caller) -> T:
+        return await make(settings, client)
+
+    return run_as(scoped, programme)
+
+
+def run_as(make: Callable[[Settings, Client, Caller], Awaitable[T]], programme: str | None = None) -> T:
+    """`run`, telling `make` who the caller is too (`passerelle.platform.callers.Caller`): for a
+    command that finds rows or collaborations within the caller's programmes."""
+
     async def main() -> T:
         settings = with_key_store(load_settings())
         if programme is not None:
             settings = dataclasses.replace(settings, programme=within(settings.programme, programme))
-        settings, _ = await in_scope(settings)
+        settings, caller = await in_scope(settings)
         client = await client_for(settings)
         try:
-            return await make(settings, client)
+            return await make(settings, client, caller)
         except WorkflowQueryFailedError as err:
             raise CliError(f"the workflow could not answer: {err.message}") from None
         except WorkflowUpdateFailedError as err:

@@ -5,11 +5,17 @@ one row at a time and started in batches, so a long file imports in flat memory 
 bar. Rows with errors are printed by sheet, row and column on stderr; the valid rows still import.
 A re-run imports nothing twice (see `passerelle.intake.rows`), so an interrupted import resumes by
 running it again. Exit code 2 when any row had an error.
+
+Each row starts in its programme's namespace when the programme has one, in the shared namespace
+otherwise (`--shared`: always there). A caller imports into the programmes they hold a role in
+(not `sponsor`), and only into `--programme` when it is given: a file with a row of another
+programme is refused in one line naming that row and its programme, before anything starts (the
+file is read twice then: once to check, once to start).
 """
 
 import asyncio
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,9 +31,11 @@ from rich.progress import (
 )
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from activities import playbooks as store
-from passerelle.cli.common import BAD_INPUT, CliError, StateDir, database_url, run
+from passerelle.cli.base import namespace_exists, rpc_error
+from passerelle.cli.common import BAD_INPUT, CliError, StateDir, database_url, run, with_key_store
 from passerelle.cli.consoles import plain_console
 from passerelle.devstack.demo import (
     DEMO_STALL_DAYS,
@@ -43,9 +51,13 @@ from passerelle.intake.files import FileRefused
 from passerelle.intake.rows import ImportRow, ReadOptions, RowError, parse_table
 from passerelle.intake.sheets import open_table
 from passerelle.intake.starts import ImportResult, start_imports, wait_recorded
+from passerelle.platform.callers import Caller, choose, scope_of, settle
+from passerelle.platform.client import client_for
 from passerelle.platform.db import create_pool
-from passerelle.platform.settings import Settings
+from passerelle.platform.scope import Scope
+from passerelle.platform.settings import Settings, load_settings
 from schemas import CollaborationRequest
+from schemas.actors import programme_slug
 from workflows.collaboration import CollaborationWorkflow
 
 Concurrency = Annotated[int, typer.Option(min=1, max=64, help="Workflows started at once")]
@@ -85,12 +97,65 @@ def _batches(rows: Iterator[ImportRow]) -> Iterator[list[ImportRow]]:
         yield batch
 
 
+# Every valid row of the file, read again from its start (errors left to the import's own reading).
+Reread = Callable[[], Iterator[ImportRow]]
+
+
+def check_programmes(rows: Iterator[ImportRow], source: str, scope: Scope, chosen: str | None) -> None:
+    """Refuse the file at its first row of a programme outside the caller's roles (or other than
+    `--programme`, `chosen`), in one line naming the row and the programme."""
+    for row in rows:
+        programme, slug = row.request.programme, programme_slug(row.request.programme)
+        if chosen is not None and slug != chosen:
+            why = f"is not programme {chosen} (--programme)"
+        elif not scope.reads(slug):
+            why = "is not one of yours: your login holds no role there that imports"
+        else:
+            continue
+        raise CliError(
+            f"{source}, row {row.row}: programme {programme!r} ({slug}) {why}; nothing was imported",
+            BAD_INPUT,
+        )
+
+
+def importer(source: str, reread: Reread) -> Scope:
+    """Return who imports, once every row of the file is of their programmes (`check_programmes`)."""
+    settings = load_settings()
+
+    async def ask() -> Scope:
+        return await scope_of(settings)
+
+    scope = asyncio.run(ask())
+    if settings.programme is not None:
+        choose(settings, scope)  # a programme the login holds no role in: one line
+    if settings.programme is not None or not scope.every_programme:
+        check_programmes(reread(), source, scope, settings.programme)
+    return scope
+
+
 def _start(
-    tally: _Tally, rows: Iterator[ImportRow], total: int | None, concurrency: int, state_dir: Path | None
+    tally: _Tally,
+    rows: Iterator[ImportRow],
+    total: int | None,
+    concurrency: int,
+    state_dir: Path | None,
+    scope: Scope,
 ) -> None:
     with database_url(state_dir) as url:
 
         async def go(settings: Settings, client: Client) -> None:
+            namespaces: dict[str, str] = {}
+
+            async def namespace_of(slug: str) -> str:
+                if slug not in namespaces:
+
+                    async def exists(namespace: str) -> bool:
+                        return await namespace_exists(client.service_client, namespace)
+
+                    settled = await settle(settings, Caller(scope, slug), exists)
+                    namespaces[slug] = settled.namespace
+                return namespaces[slug]
+
             pool = await create_pool(url, max_size=2)
             try:
                 with _progress(tally.console) as progress:
@@ -103,6 +168,7 @@ def _start(
                             pool=pool,
                             concurrency=concurrency,
                             on_done=lambda row, started: progress.advance(task),
+                            namespace_of=namespace_of,
                         )
                         tally.result.started += done.started
                         tally.result.skipped += done.skipped
@@ -122,7 +188,23 @@ def _start(
             finally:
                 await pool.close()
 
-        run(go)
+        _run_import(go)
+
+
+def _run_import(make: Callable[[Settings, Client], Awaitable[None]]) -> None:
+    """Connect with the environment's settings, in the shared namespace, and run `make`: each row
+    then starts in its own programme's namespace on that connection (a file may hold rows of
+    several of the caller's programmes)."""
+
+    async def main() -> None:
+        settings = with_key_store(load_settings())
+        client = await client_for(settings)
+        try:
+            await make(settings, client)
+        except RPCError as err:
+            raise rpc_error(err) from None
+
+    asyncio.run(main())
 
 
 def _progress(console: Console) -> Progress:
@@ -136,6 +218,21 @@ def _progress(console: Console) -> Progress:
         transient=True,
         disable=not console.is_terminal,
     )
+
+
+def _valid_rows(
+    file: Path,
+    today: date,
+    sheet: str | None,
+    delimiter: str | None,
+    encoding: str | None,
+    options: ReadOptions | None,
+) -> Iterator[ImportRow]:
+    """Yield the valid rows of the file, read again from its start."""
+    with open_table(file, sheet=sheet, delimiter=delimiter, encoding=encoding) as table:
+        for item in parse_table(table, file.name, today, options):
+            if isinstance(item, ImportRow):
+                yield item
 
 
 def import_file(
@@ -153,6 +250,13 @@ def import_file(
     tally = _Tally(plain_console(stderr=True, soft_wrap=True))
     today = datetime.now(UTC).date()
     try:
+        scope = None
+        if not dry_run:
+
+            def reread() -> Iterator[ImportRow]:
+                return _valid_rows(file, today, sheet, delimiter, encoding, options)
+
+            scope = importer(file.name, reread)
         with open_table(file, sheet=sheet, delimiter=delimiter, encoding=encoding) as table:
             typer.echo(f"reading {file.name} ({table.read_as})", err=True)
             rows = tally.valid_rows(parse_table(table, file.name, today, options))
@@ -163,7 +267,8 @@ def import_file(
                     for _ in rows:
                         progress.advance(task)
             else:
-                _start(tally, rows, total, concurrency, state_dir)
+                assert scope is not None
+                _start(tally, rows, total, concurrency, state_dir, scope)
     except FileRefused as err:
         raise CliError(str(err), BAD_INPUT) from None
     bad = len(tally.bad_rows)

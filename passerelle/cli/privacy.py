@@ -1,5 +1,6 @@
 """`passerelle privacy`: people's data rights (docs/privacy.md). `export` answers an access request,
-`erase` an erasure request."""
+`erase` an erasure request, each within the caller's programmes (`Caller.rows`): a login of
+programme A finds, and erases, the address in A's collaborations only."""
 
 import dataclasses
 import json
@@ -11,7 +12,8 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from rich.progress import Progress
 from temporalio.client import Client
 
-from passerelle.cli.common import BAD_INPUT, CliError, StateDir, database_url, run
+from passerelle.cli.common import BAD_INPUT, CliError, StateDir, database_url, run_as
+from passerelle.platform.callers import Caller
 from passerelle.platform.client import converter_for, store_for
 from passerelle.platform.db import create_pool
 from passerelle.platform.settings import Settings
@@ -30,13 +32,15 @@ def export(
     out: Annotated[Path, typer.Option(help="Where to write the JSON document")] = Path("access-request.json"),
     state_dir: StateDir = None,
 ) -> None:
-    """Write every PostgreSQL row and decrypted Temporal payload that names EMAIL, as one JSON file."""
+    """Write every PostgreSQL row and decrypted Temporal payload that names EMAIL in your programmes,
+    as one JSON file."""
     from passerelle.privacy.access import access_document  # the audit code: only here
 
     address = _address(email, "--email")
     with database_url(state_dir) as url:
 
-        async def go(settings: Settings, client: Client) -> dict[str, Any]:
+        async def go(settings: Settings, client: Client, caller: Caller) -> dict[str, Any]:
+            programmes = _programmes(caller)
             pool = await create_pool(url, max_size=2)
             try:
                 with Progress(transient=True) as progress:
@@ -48,17 +52,30 @@ def export(
                         address,
                         on_start=lambda total: progress.update(task, total=total),
                         on_done=lambda: progress.advance(task),
+                        programmes=programmes,
+                        shared=settings.namespaces.shared,
                     )
             finally:
                 await pool.close()
 
-        document = run(go)
+        document = run_as(go)
     out.write_text(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
     rows = sum(len(v) for v in document["postgresql"].values())
     typer.echo(
         f"wrote {out}: {rows} PostgreSQL row(s) and {len(document['temporal'])} Temporal payload(s) "
         f"in {len(document['collaboration_ids'])} collaboration(s)"
     )
+
+
+def _programmes(caller: Caller) -> frozenset[str] | None:
+    """Return the programmes a data request reaches: the caller's (None: every programme)."""
+    whole = caller.rows.whole
+    if whole is not None and not whole:
+        raise CliError(
+            "your login reads no collaboration of this programme (a sponsor's reads reports only): "
+            "a data request needs another of its roles"
+        )
+    return whole
 
 
 def _address(email: str, option: str) -> str:
@@ -81,7 +98,8 @@ def erase(
     ] = False,
     state_dir: StateDir = None,
 ) -> None:
-    """Erase EMAIL everywhere: pseudonymise its rows, re-key its running collaborations, shred closed ones."""
+    """Erase EMAIL in your programmes: pseudonymise its rows, re-key its running collaborations, shred
+    closed ones."""
     from passerelle.privacy.erasure import ErasureFailed, erase, plan  # the privacy code: only here
 
     address = _address(email, "--email")
@@ -93,13 +111,21 @@ def erase(
             raise CliError(f"{option}: must not be empty", BAD_INPUT)
     with database_url(state_dir) as url:
 
-        async def go(settings: Settings, client: Client) -> None:
+        async def go(settings: Settings, client: Client, caller: Caller) -> None:
+            programmes = _programmes(caller)
             store = store_for(dataclasses.replace(settings, database_url=url))
             if store is None:
                 raise CliError("erasure needs the encryption keys (PASSERELLE_ENCRYPTION_KEYS)")
             pool = await create_pool(url, max_size=4)
             try:
-                found = await plan(pool, client, address, store.pseudonym_secret)
+                found = await plan(
+                    pool,
+                    client,
+                    address,
+                    store.pseudonym_secret,
+                    programmes=programmes,
+                    namespaces=settings.namespaces,
+                )
                 _show_plan(found, dry_run)
                 if dry_run or found.empty:
                     return
@@ -125,7 +151,7 @@ def erase(
                 f"collaboration(s) re-keyed, {len(report.shredded)} closed one(s) shredded"
             )
 
-        run(go)
+        run_as(go)
 
 
 def _rows_of(found: "ErasurePlan", collaboration_id: str) -> list[str]:
@@ -142,6 +168,8 @@ def _rows_of(found: "ErasurePlan", collaboration_id: str) -> list[str]:
 def _show_plan(found: "ErasurePlan", dry_run: bool) -> None:
     verb = "would" if dry_run else "will"
     typer.echo(f"{found.address} becomes {found.pseudonym}")
+    if found.programmes is not None:
+        typer.echo(f"within programme(s) {', '.join(sorted(found.programmes))} only (your login's)")
     earlier = found.under_way
     if earlier is not None:
         typer.echo(
@@ -162,7 +190,7 @@ def _show_plan(found: "ErasurePlan", dry_run: bool) -> None:
             if chain.running
             else "closed: every data key destroyed, its history unreadable"
         )
-        typer.echo(f"  {chain.workflow_id} ({', '.join(chain.collaboration_ids)}): {verb} get {action}")
+        typer.echo(f"  {chain.key} ({', '.join(chain.collaboration_ids)}): {verb} get {action}")
         for cid in chain.collaboration_ids:
             for line in _rows_of(found, cid):
                 typer.echo(f"    {cid} {line}")

@@ -7,18 +7,30 @@ Web UI does, `{"payloads": [...]}` (protobuf JSON of `Payloads`, which
 `Authorization: Bearer <access token>` from `passerelle login` (`token_source.TokenSource`). The
 codec server checks the token, so what this process encodes is encoded as that person.
 
+Each call names the namespace it is made for (`X-Namespace`), as the Web UI does: the client's
+own, or, for a payload of a workflow, the namespace of that workflow's client (the SDK's
+serialization context), so a command that acts in several programmes' namespaces on one
+connection (`passerelle.platform.client.client_in`) has each payload sealed for its own.
+
 Whatever goes wrong is one line (`CodecServerError`), never a traceback: a refused token says to
 log in again, an unreachable server names its URL.
 """
 
 import asyncio
+import copy
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
-from temporalio.converter import PayloadCodec
+from temporalio.converter import (
+    ActivitySerializationContext,
+    PayloadCodec,
+    SerializationContext,
+    WithSerializationContext,
+    WorkflowSerializationContext,
+)
 
 # A codec call carries a few payloads of at most 64 KB; a server that takes longer is not coming.
 TIMEOUT = 30.0
@@ -41,7 +53,16 @@ def _reason(response: httpx.Response) -> str:
     return response.text.strip()[:MAX_REASON] or f"HTTP {response.status_code}"
 
 
-class RemoteCodec(PayloadCodec):
+class _Connection:
+    """The HTTP connections to the codec server, shared by a codec and its copies in context."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.http: httpx.AsyncClient | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+
+class RemoteCodec(PayloadCodec, WithSerializationContext):
     """Encodes and decodes through the codec server at `url`, as the bearer of `token()`."""
 
     def __init__(
@@ -50,9 +71,19 @@ class RemoteCodec(PayloadCodec):
         self.url = url.rstrip("/")
         self.namespace = namespace  # sent as `X-Namespace`, as the Web UI does: the codec server scopes by it
         self._token = token
-        self._timeout = timeout
-        self._http: httpx.AsyncClient | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connection = _Connection(timeout)
+
+    def with_context(self, context: SerializationContext) -> "RemoteCodec":
+        """Return this codec naming the namespace of the workflow in context (the SDK calls it),
+        on the same connections."""
+        namespace = None
+        if isinstance(context, WorkflowSerializationContext | ActivitySerializationContext):
+            namespace = context.namespace or None
+        if namespace is None or namespace == self.namespace:
+            return self
+        bound = copy.copy(self)
+        bound.namespace = namespace
+        return bound
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         """Return the payloads encoded by the codec server."""
@@ -75,17 +106,18 @@ class RemoteCodec(PayloadCodec):
 
     async def aclose(self) -> None:
         """Close the connections kept to the codec server."""
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        connection = self._connection
+        if connection.http is not None:
+            await connection.http.aclose()
+            connection.http = None
 
     def _client(self) -> httpx.AsyncClient:
         # One connection pool per event loop: a pool cannot outlive the loop it was opened in.
-        loop = asyncio.get_running_loop()
-        if self._http is None or self._loop is not loop:
-            self._http = httpx.AsyncClient(timeout=self._timeout)
-            self._loop = loop
-        return self._http
+        loop, connection = asyncio.get_running_loop(), self._connection
+        if connection.http is None or connection.loop is not loop:
+            connection.http = httpx.AsyncClient(timeout=connection.timeout)
+            connection.loop = loop
+        return connection.http
 
     async def _call(self, action: str, payloads: Sequence[Payload]) -> list[Payload]:
         if not payloads:

@@ -6,6 +6,12 @@ step finished. Running the same erasure again (the same address, hence the same 
 that row up again: finished chains are skipped, a re-key whose update may already have been sent
 goes on with the same key and update id, so nothing is done twice. The rows are pseudonymised and
 the row marked finished in one transaction, the erasure's last step (`passerelle.privacy.erasure`).
+
+An erasure reaches some programmes (`programmes`: their slugs, `*` for every programme), and only
+a run within the same programmes takes it up again (migration 0013): a login of one programme
+never finishes, nor learns of, an erasure begun in others. A chain is named by `Chain.key` (its
+workflow id, after its programme's slug in a programme's own namespace); its step says where it
+runs, so that a rerun reaches it again.
 """
 
 from dataclasses import dataclass, field
@@ -16,15 +22,16 @@ import asyncpg
 
 UNDER_WAY = """
 SELECT erasure_id, erased_at, erased_by, reason, collaborations, workflow_ids, steps
-FROM erasures WHERE scope = 'contact' AND pseudonym = $1 AND finished_at IS NULL
+FROM erasures WHERE scope = 'contact' AND pseudonym = $1 AND programmes = $2::text[] AND finished_at IS NULL
 """
 BEGIN = """
 INSERT INTO erasures (scope, pseudonym, erased_by, reason, collaborations, workflow_ids, changed_rows,
-                      rows_changed, keys_destroyed, finished_at)
-VALUES ('contact', $1, $2, $3, $4, $5, $6, 0, 0, NULL)
-ON CONFLICT (pseudonym) WHERE finished_at IS NULL DO NOTHING
+                      rows_changed, keys_destroyed, finished_at, programmes)
+VALUES ('contact', $1, $2, $3, $4, $5, $6, 0, 0, NULL, $7)
+ON CONFLICT (pseudonym, programmes) WHERE finished_at IS NULL DO NOTHING
 RETURNING erasure_id, erased_at
 """
+EVERY_PROGRAMME = ["*"]  # how `erasures.programmes` names an erasure of every programme
 WIDEN = """
 UPDATE erasures SET
     collaborations = ARRAY(SELECT DISTINCT unnest(collaborations || $2::text[]) ORDER BY 1),
@@ -47,12 +54,16 @@ Action = Literal["rekey", "shred"]
 
 @dataclass
 class Step:
-    """What the erasure does to one chain: its action, the new key of a re-key, and the outcome."""
+    """What the erasure does to one chain: its action, the new key of a re-key, and the outcome;
+    where the chain runs: the programme of its namespace's data keys ('' for the shared
+    namespace) and its namespace (None in steps recorded before: the shared namespace)."""
 
     action: Action
     key: str | None = None
     done: bool = False
     keys_destroyed: int = 0
+    programme: str = ""
+    namespace: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """Return the step as the `steps` column holds it."""
@@ -61,6 +72,8 @@ class Step:
             "key": self.key,
             "done": self.done,
             "keys_destroyed": self.keys_destroyed,
+            "programme": self.programme,
+            "namespace": self.namespace,
         }
 
 
@@ -81,13 +94,21 @@ class Ledger:
         return sum(s.keys_destroyed for s in self.steps.values() if s.done)
 
 
-def _steps(raw: dict[str, Any]) -> dict[str, Step]:
-    return {wid: Step(**step) for wid, step in raw.items()}
+def steps_of(raw: dict[str, Any]) -> dict[str, Step]:
+    """Return the steps of an `erasures` row, by chain key."""
+    return {chain: Step(**step) for chain, step in raw.items()}
 
 
-async def under_way(pool: asyncpg.Pool, pseudonym: str) -> asyncpg.Record | None:
-    """Return the unfinished erasure of this pseudonym, if any."""
-    return await pool.fetchrow(UNDER_WAY, pseudonym)
+def programmes_column(programmes: frozenset[str] | None) -> list[str]:
+    """Return how `erasures.programmes` names the programmes (None: every programme)."""
+    return EVERY_PROGRAMME if programmes is None else sorted(programmes)
+
+
+async def under_way(
+    pool: asyncpg.Pool, pseudonym: str, programmes: frozenset[str] | None = None
+) -> asyncpg.Record | None:
+    """Return the unfinished erasure of this pseudonym within these programmes, if any."""
+    return await pool.fetchrow(UNDER_WAY, pseudonym, programmes_column(programmes))
 
 
 async def open_ledger(
@@ -98,24 +119,27 @@ async def open_ledger(
     collaboration_ids: list[str],
     workflow_ids: list[str],
     rows: list[str],
+    programmes: frozenset[str] | None = None,
 ) -> Ledger:
-    """Begin the erasure's row, or take up the unfinished one of this pseudonym (widened to the
-    collaborations and rows found since). A resumed erasure keeps its own `by` and `reason`."""
+    """Begin the erasure's row, or take up the unfinished one of this pseudonym within the same
+    programmes (widened to the collaborations and rows found since). A resumed erasure keeps its
+    own `by` and `reason`."""
+    within = programmes_column(programmes)
     async with pool.acquire() as conn, conn.transaction():
-        new = await conn.fetchrow(BEGIN, pseudonym, by, reason, collaboration_ids, workflow_ids, rows)
+        new = await conn.fetchrow(BEGIN, pseudonym, by, reason, collaboration_ids, workflow_ids, rows, within)
         if new is not None:
             return Ledger(new["erasure_id"], by, reason, new["erased_at"], resumed=False)
-        row = await conn.fetchrow(UNDER_WAY + " FOR UPDATE", pseudonym)
+        row = await conn.fetchrow(UNDER_WAY + " FOR UPDATE", pseudonym, within)
         await conn.execute(WIDEN, row["erasure_id"], collaboration_ids, workflow_ids, rows)
     return Ledger(
-        row["erasure_id"], row["erased_by"], row["reason"], row["erased_at"], True, _steps(row["steps"])
+        row["erasure_id"], row["erased_by"], row["reason"], row["erased_at"], True, steps_of(row["steps"])
     )
 
 
-async def write_step(pool: asyncpg.Pool, ledger: Ledger, workflow_id: str, step: Step) -> None:
-    """Record a chain's step (before it acts, and once it is done)."""
-    ledger.steps[workflow_id] = step
-    await pool.execute(STEP, ledger.erasure_id, workflow_id, step.as_json())
+async def write_step(pool: asyncpg.Pool, ledger: Ledger, chain: str, step: Step) -> None:
+    """Record a chain's step (before it acts, and once it is done), by its key."""
+    ledger.steps[chain] = step
+    await pool.execute(STEP, ledger.erasure_id, chain, step.as_json())
 
 
 async def finish(conn: asyncpg.Connection, ledger: Ledger, rows: list[str]) -> asyncpg.Record:

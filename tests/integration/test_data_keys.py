@@ -111,6 +111,33 @@ async def test_a_master_key_rotation_still_opens_the_data_keys_it_wrapped(
             await store.close()
 
 
+async def test_a_reader_gets_the_owner_of_a_key_this_process_sealed_with(
+    pool: asyncpg.Pool, postgres_url: str, settings: Settings
+) -> None:
+    """A process that seals and serves readers (`passerelle dev` runs the worker and the codec
+    server in one): the sealing path caches a shared-namespace chain's key without looking up
+    whose it is; a reader's lookup reads its owner from the collaborations all the same."""
+    store = KeyStore(postgres_url, settings.encryption_keys)
+    wid, cid = f"owner-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    try:
+        await pool.execute(
+            "INSERT INTO collaborations (collaboration_id, workflow_id, corporate, startup, programme, sector,"
+            " topic, stage, stage_since, stalled, paused, started_at, updated_at, last_seq)"
+            " VALUES ($1, $2, 'Natixis', 'Nabla', 'Coalition Next', 'health', 't', 'pilot', now(), false,"
+            " false, now(), now(), 1)",
+            cid,
+            wid,
+        )
+        sealing = await store.current(wid)
+        assert not sealing.owned and sealing.owner is None
+        assert (await store.key(sealing.key_id)).owner is None, "the sealing path asks for no owner"
+        read = await store.key(sealing.key_id, owned=True)
+        assert (read.owned, read.owner) == (True, "coalition-next")
+        assert (await store.key(sealing.key_id, owned=True)) is read, "then cached with it"
+    finally:
+        await store.close()
+
+
 async def test_a_client_whose_key_store_is_down_starts_nothing(
     dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:

@@ -119,8 +119,9 @@ async def test_the_search_can_use_its_indexes_on_every_condition(pool: asyncpg.P
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL enable_seqscan = off")
         plans = {
-            "notifications": await conn.fetch(f"EXPLAIN {NOTIFICATIONS}", like, pattern),
-            "milestones": await conn.fetch(f"EXPLAIN {MILESTONES}", like, pattern),
+            (table, str(programmes)): await conn.fetch(f"EXPLAIN {query}", like, pattern, programmes)
+            for table, query in (("notifications", NOTIFICATIONS), ("milestones", MILESTONES))
+            for programmes in (None, ["coalition-next"])  # every programme, or within one
         }
     for table, rows in plans.items():
         plan = "\n".join(r[0] for r in rows)
