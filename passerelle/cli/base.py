@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from temporalio.service import RPCError, RPCStatusCode, ServiceClient
 
-from passerelle.platform.callers import Caller, choose, scope_of, settle
+from passerelle.platform.callers import Caller, OutsideScope, choose, scope_of, settle
 from passerelle.platform.service import service_for
 from passerelle.platform.settings import Settings, load_settings
 
@@ -61,6 +61,11 @@ async def in_scope(settings: Settings, *, temporal: bool = True) -> tuple[Settin
         return replace(settings, programme=caller.programme), caller
     if caller.programme is None:  # the shared namespace: nothing to look up
         return await settle(settings, caller, _never), caller
+    if not caller.scope.reads(caller.programme):
+        raise OutsideScope(
+            f"a sponsor of programme {caller.programme} reads its report and its export only "
+            "(passerelle report, passerelle export)"
+        )
     service = await service_for(settings)
 
     async def exists(namespace: str) -> bool:

@@ -227,6 +227,8 @@ async def test_a_sponsor_of_a_exports_their_own_group_of_a_alone(world: World) -
     listed = await world.run("lilly", "playbook", "list", "--json")
     assert listed.code == 0 and listed.json() == [], listed
     assert_one_line_error(await world.run("lilly", "playbook", "show", B), 1, SLUG_B)
+    # Nothing of Temporal: no list of A's collaborations, no status, no steering.
+    assert_one_line_error(await world.run("lilly", "list"), 1, f"a sponsor of programme {SLUG_A}")
 
 
 async def test_the_outbox_of_a_holds_a_notifications_alone(world: World) -> None:

@@ -38,7 +38,9 @@ async def test_an_operator_without_keys_starts_and_advances_through_the_codec_se
     tmp_path: Path,
 ) -> None:
     request = tmp_path / "request.json"
-    request.write_text(json.dumps(request_data(programme=f"Prog {uuid.uuid4()}")))
+    # Anne's login holds a role in Coalition Next (the suite's provider): a start of another
+    # programme is refused in one line before anything is sent.
+    request.write_text(json.dumps(request_data(programme="Coalition Next")))
     with oidc_provider() as provider:
         login = login_settings_for(provider, tmp_path / "config" / "passerelle")
         save_tokens(login.cache_path(), await device_login(provider, "anne"))
@@ -53,6 +55,12 @@ async def test_an_operator_without_keys_starts_and_advances_through_the_codec_se
                 )
                 assert started.code == 0, started
                 assert started.json()["stage"] == "introduction"
+                other = tmp_path / "other.json"
+                other.write_text(json.dumps(request_data(programme=f"Prog {uuid.uuid4()}")))
+                outside = await passerelle(env, "start", "--file", str(other), "--id", f"{workflow_id}-x")
+                assert_one_line_error(
+                    outside, 1, "your login holds no role in programme prog-", "yours: coalition-next"
+                )
                 moved = await passerelle(
                     env,
                     "advance",
