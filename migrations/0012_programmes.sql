@@ -1,14 +1,16 @@
 -- Programmes in Temporal namespaces of their own (docs/architecture.md, "Programmes").
 
--- How roles name a collaboration's programme: ASCII letters in lower case, each run of any other
--- character a hyphen, no hyphen at either end. `schemas.actors.programme_slug` is the same rule
+-- How roles name a programme: ASCII letters in lower case, each run of any other character a
+-- hyphen, no hyphen at either end. `schemas.actors.programme_slug` is the same rule
 -- (tests/integration/test_programme_rows.py holds the two equal); reports, exports and erasures
 -- select a caller's programmes by it.
-ALTER TABLE collaborations ADD COLUMN programme_slug text GENERATED ALWAYS AS (
-    btrim(regexp_replace(
-        translate(programme, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'),
+CREATE FUNCTION programme_slug_of(p_programme text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT btrim(regexp_replace(
+        translate(p_programme, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'),
         '[^a-z0-9]+', '-', 'g'), '-')
-) STORED;
+$$;
+ALTER TABLE collaborations ADD COLUMN programme_slug text GENERATED ALWAYS AS (programme_slug_of(programme)) STORED;
 CREATE INDEX collaborations_programme_slug ON collaborations (programme_slug);
 
 -- The Temporal namespace the collaboration's workflow runs in; '' for rows recorded before

@@ -2,15 +2,6 @@
 -- erases an address in A's collaborations and A's playbooks only; the same address in another
 -- programme's rows stays as it is.
 
--- A programme name's slug, by the rule of `collaborations.programme_slug` (migration 0012) and
--- `schemas.actors.programme_slug`.
-CREATE FUNCTION programme_slug_of(p_programme text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT btrim(regexp_replace(
-        translate(p_programme, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'),
-        '[^a-z0-9]+', '-', 'g'), '-')
-$$;
-
 -- `pseudonymise_rows` within the programmes `p_programmes` (slugs): the rows of their
 -- collaborations, and their playbooks. The records of operators' acts (`erasures`, `data_keys`)
 -- belong to no programme: only an erasure of every programme (`pseudonymise_rows` with NULL)

@@ -14,7 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode, ServiceClient
 
 from passerelle.platform.callers import Caller, OutsideScope, choose, scope_of, settle
 from passerelle.platform.service import service_for
-from passerelle.platform.settings import Settings, load_settings
+from passerelle.platform.settings import Settings, in_namespace, load_settings
 
 T = TypeVar("T")
 
@@ -72,6 +72,35 @@ async def in_scope(settings: Settings, *, temporal: bool = True) -> tuple[Settin
         return await namespace_exists(service, namespace)
 
     return await settle(settings, caller, exists), caller
+
+
+async def locate(settings: Settings, workflow_id: str) -> Settings:
+    """Return the settings of the namespace that runs `workflow_id`, among the caller's: the one
+    chosen, then the shared one (collaborations begun before their programme had a namespace of
+    its own), then, for a caller of every programme, each programme's. Unchanged when none does:
+    the command then says it is not found."""
+    from temporalio.api.common.v1 import WorkflowExecution
+    from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+
+    from passerelle.platform.provision import programme_namespaces
+
+    service = await service_for(settings)
+    shared = settings.namespaces.shared
+    candidates = [settings.namespace, shared]
+    if settings.programme is None:
+        candidates += sorted(await programme_namespaces(service, settings.namespaces))
+    for namespace in dict.fromkeys(candidates):
+        request = DescribeWorkflowExecutionRequest(
+            namespace=namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+        )
+        try:
+            await service.workflow_service.describe_workflow_execution(request)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                continue
+            raise
+        return in_namespace(settings, namespace)
+    return settings
 
 
 async def _never(namespace: str) -> bool:

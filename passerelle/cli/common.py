@@ -21,7 +21,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from passerelle.cli.base import BAD_INPUT, FAILURE, CliError, in_scope, print_json, rpc_error
+from passerelle.cli.base import BAD_INPUT, FAILURE, CliError, in_scope, locate, print_json, rpc_error
 from passerelle.platform.callers import Caller
 from passerelle.platform.client import client_for, store_for
 from passerelle.platform.programmes import slug_of
@@ -46,17 +46,26 @@ def build(model: type[M], data: dict[str, Any], what: str) -> M:
         raise CliError(describe_validation_error(err, what, keys=True), BAD_INPUT) from None
 
 
-def run(make: Callable[[Settings, Client], Awaitable[T]], programme: str | None = None) -> T:
+def run(
+    make: Callable[[Settings, Client], Awaitable[T]],
+    programme: str | None = None,
+    workflow_id: str | None = None,
+) -> T:
     """Connect with the environment's settings and run `make(settings, client)` in the namespace
-    of the caller's programme (`programme`, a name or slug, when the command's input names one)."""
+    of the caller's programme (`programme`, a name or slug, when the command's input names one),
+    or the caller's namespace that runs `workflow_id` (`passerelle.cli.base.locate`)."""
 
     async def scoped(settings: Settings, client: Client, _: Caller) -> T:
         return await make(settings, client)
 
-    return run_as(scoped, programme)
+    return run_as(scoped, programme, workflow_id)
 
 
-def run_as(make: Callable[[Settings, Client, Caller], Awaitable[T]], programme: str | None = None) -> T:
+def run_as(
+    make: Callable[[Settings, Client, Caller], Awaitable[T]],
+    programme: str | None = None,
+    workflow_id: str | None = None,
+) -> T:
     """`run`, telling `make` who the caller is too (`passerelle.platform.callers.Caller`): for a
     command that finds rows or collaborations within the caller's programmes."""
 
@@ -65,6 +74,8 @@ def run_as(make: Callable[[Settings, Client, Caller], Awaitable[T]], programme: 
         if programme is not None:
             settings = dataclasses.replace(settings, programme=within(settings.programme, programme))
         settings, caller = await in_scope(settings)
+        if workflow_id is not None:
+            settings = await locate(settings, workflow_id)
         client = await client_for(settings)
         try:
             return await make(settings, client, caller)

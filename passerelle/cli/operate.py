@@ -145,7 +145,7 @@ def status(
             raise CliError(note) from None
         return result
 
-    current = run(go)
+    current = run(go, workflow_id=workflow_id)
     settings = load_settings()
     url = running_database_url(settings, state_dir)
     try:

@@ -68,7 +68,7 @@ def list_programmes(as_json: Json = False) -> None:
     async def main() -> dict[str, str]:
         settings, caller = await in_scope(load_settings(), temporal=False)
         client = await client_for(settings)
-        found = await programme_namespaces(client, settings.namespaces)
+        found = await programme_namespaces(client.service_client, settings.namespaces)
         return {ns: slug for ns, slug in sorted(found.items()) if caller.scope.sees(slug)}
 
     mine = asyncio.run(main())

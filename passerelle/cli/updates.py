@@ -35,7 +35,7 @@ def send(workflow_id: str, name: str, data: dict[str, Any], as_json: bool) -> No
         )
         return status
 
-    status = run(go)
+    status = run(go, workflow_id=workflow_id)
     print_json(status) if as_json else show_status(status, with_history=False)
 
 

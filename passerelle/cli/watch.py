@@ -88,7 +88,7 @@ def watch(
     async def go(settings: Settings, client: Client) -> str:
         return await follow(client, workflow_id, interval, printer)
 
-    ending = run(go)
+    ending = run(go, workflow_id=workflow_id)
     if as_json:
         typer.echo(json.dumps({"end": ending}))
     if not ending.startswith("closed"):

@@ -21,7 +21,7 @@ from temporalio.api.workflowservice.v1 import (
     RegisterNamespaceRequest,
 )
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, ServiceClient
 
 from passerelle.platform.client import client_in
 from passerelle.platform.programmes import NAME_KEY, Namespaces, ProgrammeError, slug_of
@@ -67,12 +67,12 @@ async def ensure_search_attributes(client: Client) -> list[str]:
     return missing
 
 
-async def programme_namespaces(client: Client, namespaces: Namespaces) -> dict[str, str]:
+async def programme_namespaces(service: ServiceClient, namespaces: Namespaces) -> dict[str, str]:
     """Return each programme's own namespace the server holds: `{namespace: programme slug}`."""
     found: dict[str, str] = {}
     token = b""
     while True:
-        page = await client.workflow_service.list_namespaces(
+        page = await service.workflow_service.list_namespaces(
             ListNamespacesRequest(page_size=100, next_page_token=token)
         )
         for described in page.namespaces:

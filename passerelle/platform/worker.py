@@ -270,7 +270,7 @@ class Serving:
         """Serve each programme namespace not served yet; one that lacks its search attributes
         is left for the next look (`passerelle programme add` registers them)."""
         try:
-            found = await programme_namespaces(self._client, self._settings.namespaces)
+            found = await programme_namespaces(self._client.service_client, self._settings.namespaces)
         except Exception as err:  # Temporal away for a moment: the namespaces served go on
             log.warning("cannot list the programmes' namespaces now", error=str(err))
             return

@@ -232,8 +232,9 @@ def test_the_coalition_next_playbook_from_the_web_ui(stack: DevStack, page: Page
         "--topic", "Federated trial matching", "--sector", "health", "--owner-email", "o@programme.example",
     )  # fmt: skip
     ops = "ui@programme.example"
+    # The dev stack's Coalition Next has a namespace of its own: its collaborations run there.
     with screenshot_on_failure(page, "playbook-gate"):
-        page.goto(f"{stack.ui}/namespaces/default/workflows/{WORKFLOW_ID}")
+        page.goto(f"{stack.ui}/namespaces/passerelle-coalition-next/workflows/{WORKFLOW_ID}")
         send_update(page, "advance", {"to": "qualification", "by": ops})
         accepted(page)
         send_update(page, "advance", {"to": "pilot", "by": ops})

@@ -129,11 +129,10 @@ async def test_a_reader_gets_the_owner_of_a_key_this_process_sealed_with(
             wid,
         )
         sealing = await store.current(wid)
-        assert not sealing.owned and sealing.owner is None
-        assert (await store.key(sealing.key_id)).owner is None, "the sealing path asks for no owner"
-        read = await store.key(sealing.key_id, owned=True)
-        assert (read.owned, read.owner) == (True, "coalition-next")
-        assert (await store.key(sealing.key_id, owned=True)) is read, "then cached with it"
+        assert (await store.key(sealing.key_id)) is sealing, "the sealing path caches the key alone"
+        assert await store.owner(sealing) == "coalition-next", "a reader's lookup reads its owner"
+        await pool.execute("UPDATE collaborations SET programme = 'Other' WHERE collaboration_id = $1", cid)
+        assert await store.owner(sealing) == "coalition-next", "then cached with it"
     finally:
         await store.close()
 

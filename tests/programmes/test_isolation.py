@@ -148,6 +148,9 @@ async def test_the_operator_of_a_steers_nothing_of_b_through_the_temporal_cli_or
     # Nothing reached B's collaboration: it runs unpaused, as its own operator sees.
     seen = await passerelle(programmes.envs["bruno"], "status", theirs, "--json")
     assert seen.code == 0 and json.loads(seen.out)["paused"] is False, seen
+    # A role in every programme finds it without naming its programme.
+    national = await passerelle(programmes.envs["nina"], "status", theirs, "--json")
+    assert national.code == 0 and json.loads(national.out)["programme"] == B, national
 
 
 async def test_the_list_and_the_search_attributes_of_b_are_not_visible_from_a(
