@@ -12,7 +12,9 @@ the UI and the CLI name in `X-Namespace` must be one of a programme the token ho
 each payload it opens must be sealed for one (`EnvelopeCodec.for_reader`). Otherwise `/decode`
 answers 403 and opens nothing, and `/encode` answers refused payloads
 (`schemas.actors.REFUSED_ENCODING`), which the worker refuses with the reason. `/encode` seals a
-form's input for the namespace's programme (the caller's only programme in the shared namespace).
+form's input for the namespace's programme (the caller's only programme in the shared namespace),
+and a payload `passerelle` names the workflow of (`X-Passerelle-Workflow`) with that
+collaboration's data key, which the caller's programmes must own: an erasure reaches it.
 `/whoami` answers who the token speaks for, and which programmes: `passerelle` scopes its
 commands with it.
 """
@@ -39,6 +41,7 @@ from passerelle.platform.codec_auth import (
 from passerelle.platform.envelope import EnvelopeCodec, ForeignPayload, refused_payload
 from passerelle.platform.identity import ClaimsMapping
 from passerelle.platform.rate_limit import RateLimit
+from passerelle.platform.remote_codec import WORKFLOW_HEADER
 from passerelle.platform.scope import EVERYTHING, Scope
 from passerelle.platform.vouching import Signer
 
@@ -54,6 +57,7 @@ COST_UNIT = 64 * 1024
 TOO_MANY = "too many requests: try again in a minute"
 CALLER = web.RequestKey("caller", Caller)
 NAMESPACE_HEADER = "X-Namespace"
+MAX_WORKFLOW_ID = 1000  # Temporal's own limit on a workflow id's length
 
 
 class Refused(Exception):
@@ -172,7 +176,8 @@ def _scoped(codec: PayloadCodec, request: web.Request, scope: Scope, *, encoding
         raise Refused(f"your login holds no role in programme {programme} (namespace {namespace})")
     if encoding and programme is None and not scope.every_programme and len(scope.programmes) == 1:
         (programme,) = scope.programmes
-    return codec.for_reader(namespace, programme, scope.reads)
+    workflow_id = (request.headers.get(WORKFLOW_HEADER) or "")[:MAX_WORKFLOW_ID] or None
+    return codec.for_reader(namespace, programme, scope.reads, workflow_id if encoding else None)
 
 
 def _vouching_encoder(codec: PayloadCodec, vouching: Vouching | None, mapping: ClaimsMapping) -> Transform:
@@ -182,15 +187,15 @@ def _vouching_encoder(codec: PayloadCodec, vouching: Vouching | None, mapping: C
     async def encode(request: web.Request, payloads: Sequence[Payload]) -> list[Payload]:
         try:
             scoped = _scoped(codec, request, scope_of(request, mapping), encoding=True)
-        except Refused as refused:
+            who_asks: Caller | None = request.get(CALLER)
+            if vouching is not None and who_asks is not None and who_asks.claims is not None:
+                claims = vouching.mapping.claims(who_asks.claims, who_asks.token_key)
+                payloads = [vouching.signer.seal(p, claims) for p in payloads]
+            return await scoped.encode(payloads)
+        except (Refused, ForeignPayload) as refused:
             # The Temporal CLI retries a failed encode without end: a refused payload instead
             # reaches the worker, which refuses the update or start with this reason.
             return [refused_payload(str(refused)) for _ in payloads]
-        who_asks: Caller | None = request.get(CALLER)
-        if vouching is not None and who_asks is not None and who_asks.claims is not None:
-            claims = vouching.mapping.claims(who_asks.claims, who_asks.token_key)
-            payloads = [vouching.signer.seal(p, claims) for p in payloads]
-        return await scoped.encode(payloads)
 
     return encode
 

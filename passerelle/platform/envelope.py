@@ -114,10 +114,13 @@ class EnvelopeCodec(PayloadCodec, WithSerializationContext):
         """Return this codec bound to the workflow `context` names (the SDK calls it)."""
         return replace(self, workflow_id=workflow_of(context), namespace=namespace_of(context))
 
-    def for_reader(self, namespace: str | None, programme: str | None, reader: Reader) -> "EnvelopeCodec":
+    def for_reader(
+        self, namespace: str | None, programme: str | None, reader: Reader, workflow_id: str | None = None
+    ) -> "EnvelopeCodec":
         """Return this codec for one caller of the codec server: it seals context-free payloads
-        for `programme` and opens only the layers `reader` may read."""
-        return replace(self, namespace=namespace, programme=programme, reader=reader)
+        for `programme` (a named workflow's with its chain's data key) and opens only the layers
+        `reader` may read."""
+        return replace(self, namespace=namespace, programme=programme, reader=reader, workflow_id=workflow_id)
 
     @property
     def _own_programme(self) -> str | None:
@@ -135,6 +138,10 @@ class EnvelopeCodec(PayloadCodec, WithSerializationContext):
             label, cipher = self.master.programme_cipher(programme)
         else:
             key = await self.store.current(self.workflow_id, self.namespaces.chain_programme(self.namespace))
+            if self.reader is not None:  # a codec server's caller seals only their own chains
+                owner = await self.store.owner(key)
+                if owner is not None and not self.reader(owner):
+                    raise ForeignPayload(owner)
             label, cipher = DATA_KEY_PREFIX + key.key_id, key.cipher
         out = []
         for p in payloads:

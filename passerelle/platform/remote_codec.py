@@ -62,6 +62,10 @@ class _Connection:
         self.loop: asyncio.AbstractEventLoop | None = None
 
 
+# Passerelle's own header, beside the protocol's `X-Namespace`: the workflow a payload is for.
+WORKFLOW_HEADER = "X-Passerelle-Workflow"
+
+
 class RemoteCodec(PayloadCodec, WithSerializationContext):
     """Encodes and decodes through the codec server at `url`, as the bearer of `token()`."""
 
@@ -70,19 +74,19 @@ class RemoteCodec(PayloadCodec, WithSerializationContext):
     ) -> None:
         self.url = url.rstrip("/")
         self.namespace = namespace  # sent as `X-Namespace`, as the Web UI does: the codec server scopes by it
+        self.workflow_id: str | None = None  # sent as `WORKFLOW_HEADER`: whose data key seals
         self._token = token
         self._connection = _Connection(timeout)
 
     def with_context(self, context: SerializationContext) -> "RemoteCodec":
-        """Return this codec naming the namespace of the workflow in context (the SDK calls it),
-        on the same connections."""
-        namespace = None
-        if isinstance(context, WorkflowSerializationContext | ActivitySerializationContext):
-            namespace = context.namespace or None
-        if namespace is None or namespace == self.namespace:
+        """Return this codec naming the namespace and the workflow in context (the SDK calls
+        it), on the same connections: the codec server seals a workflow's payloads with that
+        collaboration's data key, so an erasure reaches what this process sent too."""
+        if not isinstance(context, WorkflowSerializationContext | ActivitySerializationContext):
             return self
         bound = copy.copy(self)
-        bound.namespace = namespace
+        bound.namespace = context.namespace or self.namespace
+        bound.workflow_id = context.workflow_id or None
         return bound
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -139,6 +143,8 @@ class RemoteCodec(PayloadCodec, WithSerializationContext):
         headers = {"Authorization": f"Bearer {await self._token()}", "Content-Type": "application/json"}
         if self.namespace:
             headers["X-Namespace"] = self.namespace
+        if self.workflow_id:
+            headers[WORKFLOW_HEADER] = self.workflow_id
         try:
             response = await self._client().post(f"{self.url}/{action}", content=body, headers=headers)
         except httpx.TransportError as err:

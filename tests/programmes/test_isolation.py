@@ -83,7 +83,11 @@ async def test_the_operator_of_a_reads_nothing_of_b_through_the_codec_server(
     )
     assert A not in from_a.text and B not in from_a.text
 
-    own = await decode(programmes, "olga", ns_a, await sealed_payloads(programmes, SLUG_A, ours))
+    ours_sealed = await sealed_payloads(programmes, SLUG_A, ours)
+    # Even what her laptop sent through the codec server is under the collaboration's data key,
+    # so an erasure of the collaboration reaches it too.
+    assert {p.metadata[KEY_ID][:3] for p in ours_sealed.payloads} == {b"dk:"}
+    own = await decode(programmes, "olga", ns_a, ours_sealed)
     assert own.status_code == 200 and A in opened(own), "the same person reads her own programme"
     bruno = await decode(programmes, "bruno", ns_b, b_payloads)
     assert bruno.status_code == 200 and B in opened(bruno)

@@ -15,19 +15,22 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import WorkflowSerializationContext
 
 from passerelle.platform.client import converter_for
-from passerelle.platform.remote_codec import RemoteCodec
+from passerelle.platform.remote_codec import WORKFLOW_HEADER, RemoteCodec
 from passerelle.platform.settings import load_settings
 from tests.integration.processes import free_port
 
+workflows: list[str | None] = []  # the workflow each call named
 PLAIN = [Payload(metadata={"encoding": b"json/plain"}, data=b'"pilot"')]
 
 
 @pytest.fixture
 async def recorder() -> AsyncIterator[tuple[str, list[str | None]]]:
     seen: list[str | None] = []
+    workflows.clear()
 
     async def echo(request: web.Request) -> web.Response:
         seen.append(request.headers.get("X-Namespace"))
+        workflows.append(request.headers.get(WORKFLOW_HEADER))
         return web.Response(text=await request.text(), content_type="application/json")
 
     app = web.Application()
@@ -59,8 +62,7 @@ async def test_a_payload_of_a_workflow_names_the_workflows_namespace(
         await codec.aclose()
     assert seen == ["passerelle-a", "passerelle-a", "default"]
     assert codec.namespace == "default", "the codec itself keeps its namespace"
-    same = codec.with_context(WorkflowSerializationContext(namespace="default", workflow_id="w"))
-    assert same is codec
+    assert workflows == ["w", "w", None], "and names the workflow whose data key seals its payloads"
 
 
 def test_the_operators_converter_passes_the_context_to_the_codec_server(tmp_path: Path) -> None:
