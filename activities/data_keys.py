@@ -38,7 +38,8 @@ ChainOf = Callable[[str | None], str]
 # playbook may set its own period.
 DUE = """
 SELECT c.collaboration_id, c.workflow_id, c.namespace,
-       EXISTS (SELECT 1 FROM collaborations o WHERE o.workflow_id = c.workflow_id AND o.outcome IS NULL)
+       EXISTS (SELECT 1 FROM collaborations o WHERE o.workflow_id = c.workflow_id AND o.outcome IS NULL
+               AND (o.namespace = c.namespace OR o.namespace = '' OR c.namespace = ''))
            AS id_reused
 FROM collaborations c JOIN kpi_closures k USING (collaboration_id)
 WHERE c.outcome IS NOT NULL AND c.erased_at IS NULL

@@ -27,6 +27,7 @@ ONE_LINE_ERRORS = {
     # A programme outside the caller's roles, or one that names nothing (docs/security.md).
     "passerelle.platform.callers": ("OutsideScope",),
     "passerelle.platform.programmes": ("ProgrammeError",),
+    "passerelle.privacy.erasure": ("SharedChain",),
 }
 # Options every command takes before its name: they choose where it acts (docs/operators.md,
 # "Programmes"), as `PASSERELLE_PROGRAMME` and `PASSERELLE_SHARED=1` do.

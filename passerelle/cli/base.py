@@ -76,31 +76,42 @@ async def in_scope(settings: Settings, *, temporal: bool = True) -> tuple[Settin
 
 async def locate(settings: Settings, workflow_id: str) -> Settings:
     """Return the settings of the namespace that runs `workflow_id`, among the caller's: the one
-    chosen, then the shared one (collaborations begun before their programme had a namespace of
-    its own), then, for a caller of every programme, each programme's. Unchanged when none does:
-    the command then says it is not found."""
+    chosen, the shared one (collaborations begun before their programme had a namespace of its
+    own; there, only one of the chosen programme's), and, for a caller of every programme, each
+    programme's. Unchanged when none does: the command then says it is not found. Two namespaces
+    that each run one are refused in one line: the caller says which with `--programme`."""
     from temporalio.api.common.v1 import WorkflowExecution
     from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+    from temporalio.converter import decode_typed_search_attributes
 
     from passerelle.platform.provision import programme_namespaces
+    from schemas.actors import programme_slug
+    from workflows.search_attributes import PROGRAMME
 
     service = await service_for(settings)
     shared = settings.namespaces.shared
     candidates = [settings.namespace, shared]
     if settings.programme is None:
         candidates += sorted(await programme_namespaces(service, settings.namespaces))
+    found = []
     for namespace in dict.fromkeys(candidates):
         request = DescribeWorkflowExecutionRequest(
             namespace=namespace, execution=WorkflowExecution(workflow_id=workflow_id)
         )
         try:
-            await service.workflow_service.describe_workflow_execution(request)
+            described = await service.workflow_service.describe_workflow_execution(request)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 continue
             raise
-        return in_namespace(settings, namespace)
-    return settings
+        if namespace == shared and settings.programme is not None:
+            attributes = decode_typed_search_attributes(described.workflow_execution_info.search_attributes)
+            if programme_slug(attributes.get(PROGRAMME) or "") != settings.programme:
+                continue  # another programme's collaboration of that id
+        found.append(namespace)
+    if len(found) > 1:
+        raise CliError(f"{workflow_id} runs in {', '.join(found)}: say which programme with --programme")
+    return in_namespace(settings, found[0]) if found else settings
 
 
 async def _never(namespace: str) -> bool:

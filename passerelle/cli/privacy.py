@@ -78,6 +78,17 @@ def _programmes(caller: Caller) -> frozenset[str] | None:
     return whole
 
 
+def _administered(caller: Caller, programmes: frozenset[str] | None) -> frozenset[str] | None:
+    """Return the programmes an erasure reaches, refusing a login that is not their admin: an
+    erasure changes what the collaborations hold (`erase_contact` is an admin's update)."""
+    scope = caller.scope
+    lacking = sorted(p for p in (programmes or {"*"}) if not scope.holds(p, "admin"))
+    if lacking:
+        which = "every programme (*:admin)" if lacking == ["*"] else ", ".join(lacking)
+        raise CliError(f"an erasure is an admin's: your login is not the admin of {which}")
+    return programmes
+
+
 def _address(email: str, option: str) -> str:
     try:
         return str(TypeAdapter(EmailStr).validate_python(email))
@@ -112,7 +123,7 @@ def erase(
     with database_url(state_dir) as url:
 
         async def go(settings: Settings, client: Client, caller: Caller) -> None:
-            programmes = _programmes(caller)
+            programmes = _administered(caller, _programmes(caller))
             store = store_for(dataclasses.replace(settings, database_url=url))
             if store is None:
                 raise CliError("erasure needs the encryption keys (PASSERELLE_ENCRYPTION_KEYS)")

@@ -16,6 +16,7 @@ import typer
 
 from passerelle.cli.base import in_scope, print_json
 from passerelle.cli.common import CliError, Json
+from passerelle.platform.callers import scope_of
 from passerelle.platform.client import client_for
 from passerelle.platform.provision import add_programme, programme_namespaces
 from passerelle.platform.settings import load_settings
@@ -66,10 +67,11 @@ def list_programmes(as_json: Json = False) -> None:
     """List the programmes with a namespace of their own that you hold a role in."""
 
     async def main() -> dict[str, str]:
-        settings, caller = await in_scope(load_settings(), temporal=False)
+        settings = load_settings()
+        scope = await scope_of(settings)  # every programme of the login: none is chosen here
         client = await client_for(settings)
         found = await programme_namespaces(client.service_client, settings.namespaces)
-        return {ns: slug for ns, slug in sorted(found.items()) if caller.scope.sees(slug)}
+        return {ns: slug for ns, slug in sorted(found.items()) if scope.sees(slug)}
 
     mine = asyncio.run(main())
     if as_json:

@@ -177,6 +177,9 @@ def _scoped(codec: PayloadCodec, request: web.Request, scope: Scope, *, encoding
     if encoding and programme is None and not scope.every_programme and len(scope.programmes) == 1:
         (programme,) = scope.programmes
     workflow_id = (request.headers.get(WORKFLOW_HEADER) or "")[:MAX_WORKFLOW_ID] or None
+    if encoding and workflow_id is None and programme is None and not scope.every_programme:
+        # Sealed with the bare master key, it would open in any namespace's worker.
+        raise Refused("name the programme: open its own namespace, or send from a login of one programme")
     return codec.for_reader(namespace, programme, scope.reads, workflow_id if encoding else None)
 
 

@@ -45,7 +45,7 @@ from passerelle.platform.codec import (
     programme_of_label,
     sealed,
 )
-from passerelle.platform.keystore import KeyStore
+from passerelle.platform.keystore import DataKeyDestroyed, KeyStore
 from passerelle.platform.programmes import Namespaces
 from schemas.actors import REFUSED_ENCODING, REFUSED_REASON
 
@@ -139,7 +139,7 @@ class EnvelopeCodec(PayloadCodec, WithSerializationContext):
         else:
             key = await self.store.current(self.workflow_id, self.namespaces.chain_programme(self.namespace))
             if self.reader is not None:  # a codec server's caller seals only their own chains
-                owner = await self.store.owner(key)
+                owner = await self.store.owner(key, self.namespaces.shared)
                 if owner is not None and not self.reader(owner):
                     raise ForeignPayload(owner)
             label, cipher = DATA_KEY_PREFIX + key.key_id, key.cipher
@@ -173,11 +173,20 @@ class EnvelopeCodec(PayloadCodec, WithSerializationContext):
     async def _open(self, p: Payload) -> Payload:
         label = p.metadata.get(KEY_ID, b"").decode()
         if not label.startswith(DATA_KEY_PREFIX):
+            # A programme's namespace is new with programmes: nothing there is sealed with the
+            # bare master key, or with another programme's key.
             programme, own = programme_of_label(label), self._own_programme
-            self._may_open(programme, programme is None or own is None or programme == own)
+            self._may_open(programme, own is None or programme == own)
             return self.master.open(p)
-        key = await self.store.key(label.removeprefix(DATA_KEY_PREFIX))
-        owner = await self.store.owner(key) if self.reader is not None else key.programme or None
+        try:
+            key = await self.store.key(label.removeprefix(DATA_KEY_PREFIX))
+        except DataKeyDestroyed as gone:  # who erased what is its programme's to know
+            if self.reader is not None:
+                shared = self.namespaces.shared
+                self._may_open(await self.store.chain_owner(gone.workflow_id, gone.programme, shared), True)
+            raise
+        shared = self.namespaces.shared
+        owner = await self.store.owner(key, shared) if self.reader is not None else key.programme or None
         self._may_open(owner, key.programme == self.namespaces.chain_programme(self.namespace))
         plain = key.cipher.decrypt(p.data[:NONCE_BYTES], p.data[NONCE_BYTES:], label.encode())
         decoded = Payload()

@@ -56,9 +56,16 @@ class DataKeyDestroyed(LookupError):
     """A payload's data key was destroyed: the payload is erased (crypto-shredded) for good."""
 
     def __init__(
-        self, key_id: str, workflow_id: str, at: datetime, by: str | None, reason: str | None
+        self,
+        key_id: str,
+        workflow_id: str,
+        at: datetime,
+        by: str | None,
+        reason: str | None,
+        programme: str = "",
     ) -> None:
         self.key_id, self.workflow_id, self.at, self.by, self.reason = key_id, workflow_id, at, by, reason
+        self.programme = programme  # the chain's (`DataKey.programme`)
         super().__init__(
             f"erased: payload of {workflow_id} sealed with data key {key_id}, "
             f"destroyed at {at.isoformat(timespec='seconds')} by {by or 'unknown'}"
@@ -99,12 +106,14 @@ SELECT $3, $1, $2, coalesce(max(generation), 0) + 1, $4, $5 FROM data_keys
 WHERE workflow_id = $1 AND programme = $2
 """
 ONE = "SELECT * FROM data_keys WHERE key_id = $1"
-# A chain of the shared namespace belongs to the one programme its collaborations name: a
-# collaboration's own workflow id, or its deliveries' (`<workflow id>.deliveries.<run id>`).
+# A chain of the shared namespace (`$2`) belongs to the one programme its collaborations there
+# name ('' for rows recorded before programmes had namespaces): a collaboration's own workflow
+# id, or its deliveries' (`<workflow id>.deliveries.<run id>`). Another programme's workflow of
+# the same id, in its own namespace, has chains of its own and counts for nothing here.
 OWNER = """
 SELECT CASE WHEN count(DISTINCT programme_slug) = 1 THEN min(programme_slug) END AS owner
 FROM collaborations
-WHERE workflow_id = $1 OR starts_with($1, workflow_id || '.deliveries.')
+WHERE (workflow_id = $1 OR starts_with($1, workflow_id || '.deliveries.')) AND namespace IN ('', $2)
 """
 RETIRE = """
 UPDATE data_keys SET retired_at = now()
@@ -276,24 +285,37 @@ class KeyStore:
         row = rows[0]
         if row["wrapped"] is None:
             raise DataKeyDestroyed(
-                key_id, row["workflow_id"], row["destroyed_at"], row["destroyed_by"], row["destroy_reason"]
+                key_id,
+                row["workflow_id"],
+                row["destroyed_at"],
+                row["destroyed_by"],
+                row["destroy_reason"],
+                row["programme"],
             )
         key = self._unwrap(row)
         self._keys[key_id] = key
         return key
 
-    async def owner(self, key: DataKey) -> str | None:
+    async def chain_owner(self, workflow_id: str, programme: str, shared: str) -> str | None:
+        """Return the owner of a chain whose key may be gone (`owner`, for a destroyed key)."""
+        if programme:
+            return programme
+        rows = await self._run(OWNER, workflow_id, shared)
+        return rows[0]["owner"] if rows else None
+
+    async def owner(self, key: DataKey, shared: str) -> str | None:
         """Return the programme whose people may read what `key` seals (None: no one programme).
 
-        A key of a programme's namespace is that programme's. One of the shared namespace is the
-        programme its collaboration rows name (its deliveries' workflow too), read again until
+        A key of a programme's namespace is that programme's. One of the shared namespace (named
+        `shared`) is the programme its collaboration rows there name (its deliveries' workflow
+        too), read again until
         there is one: a collaboration just started names it once its first record is written.
         """
         if key.programme:
             return key.programme
         known = self._owners.get(key.key_id)
         if known is None:
-            rows = await self._run(OWNER, key.workflow_id)
+            rows = await self._run(OWNER, key.workflow_id, shared)
             known = rows[0]["owner"] if rows else None
             if known is not None:
                 self._owners[key.key_id] = known

@@ -78,7 +78,8 @@ async def programme_namespaces(service: ServiceClient, namespaces: Namespaces) -
         for described in page.namespaces:
             info = described.namespace_info
             slug = namespaces.programme_of(info.name)
-            if slug is not None and info.state == NamespaceState.NAMESPACE_STATE_REGISTERED:
+            registered = info.state == NamespaceState.NAMESPACE_STATE_REGISTERED
+            if slug is not None and registered and NAME_KEY in info.data:  # `register_programme` made it
                 found[info.name] = slug
         token = page.next_page_token
         if not token:
@@ -88,9 +89,11 @@ async def programme_namespaces(service: ServiceClient, namespaces: Namespaces) -
 async def register_programme(client: Client, name: str, namespace: str, retention_days: int) -> bool:
     """Register a programme's own namespace, holding its name; return False when it was there.
 
-    A namespace of that name made for another programme (whose slug is the same) is refused: two
-    programmes must never share one.
+    A namespace of that name made for another programme (whose slug is the same), or for nothing
+    Passerelle made, is refused: two programmes must never share one.
     """
+    if namespace == client.namespace:
+        raise ProgrammeError(f"namespace {namespace} is the shared one: a programme needs its own")
     try:
         described = await client.workflow_service.describe_namespace(
             DescribeNamespaceRequest(namespace=namespace)
@@ -100,7 +103,11 @@ async def register_programme(client: Client, name: str, namespace: str, retentio
             raise
     else:
         holder = described.namespace_info.data.get(NAME_KEY)
-        if holder is not None and holder != name:
+        if holder is None:
+            raise ProgrammeError(
+                f"namespace {namespace} exists and is no programme's: change PASSERELLE_PROGRAMME_NAMESPACE"
+            )
+        if holder != name:
             raise ProgrammeError(f"namespace {namespace} is programme {holder!r}'s, not {name!r}'s")
         return False
     await client.workflow_service.register_namespace(

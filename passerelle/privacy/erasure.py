@@ -58,6 +58,25 @@ OF_A_COLLABORATION = ("collaborations", "milestones", "notifications", "deliveri
 REKEYS_AT_ONCE = 20
 
 
+class SharedChain(PermissionError):
+    """A chain of the shared namespace another programme's collaboration uses too: an erasure
+    within some programmes may neither re-key nor shred it."""
+
+    def __init__(self, workflow_id: str, others: list[str]) -> None:
+        super().__init__(
+            f"{workflow_id}: its data keys in the shared namespace also seal collaborations of "
+            f"programmes outside this erasure ({', '.join(others)}): an erasure of every programme "
+            "(a role in all of them) handles it; nothing was changed"
+        )
+
+
+# The programmes whose collaborations in the shared namespace (`$2`; '' before programmes had
+# namespaces) run a workflow id (`$1`): they share its chain of data keys.
+CHAIN_PROGRAMMES = """
+SELECT DISTINCT programme_slug FROM collaborations WHERE workflow_id = $1 AND namespace IN ('', $2)
+"""
+
+
 class ErasureFailed(RuntimeError):
     """Steps of the erasure did not complete; running the same erasure again resumes it."""
 
@@ -190,6 +209,13 @@ async def plan(
         chains.setdefault(
             key, Chain(workflow_id, [], False, step.programme, step.namespace or namespaces.shared)
         )
+    if programmes is not None:
+        for chain in chains.values():
+            if chain.programme == "":
+                users = await pool.fetch(CHAIN_PROGRAMMES, chain.workflow_id, namespaces.shared)
+                others = sorted({r["programme_slug"] for r in users} - programmes)
+                if others:
+                    raise SharedChain(chain.workflow_id, others)
     for chain in chains.values():
         chain.running = await _running(client, chain)
     return ErasurePlan(

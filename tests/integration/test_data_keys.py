@@ -119,20 +119,21 @@ async def test_a_reader_gets_the_owner_of_a_key_this_process_sealed_with(
     whose it is; a reader's lookup reads its owner from the collaborations all the same."""
     store = KeyStore(postgres_url, settings.encryption_keys)
     wid, cid = f"owner-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    insert = (
+        "INSERT INTO collaborations (collaboration_id, workflow_id, corporate, startup, programme, sector,"
+        " topic, stage, stage_since, stalled, paused, started_at, updated_at, last_seq, namespace)"
+        " VALUES ($1, $2, 'Natixis', 'Nabla', $3, 'health', 't', 'pilot', now(), false,"
+        " false, now(), now(), 1, $4)"
+    )
     try:
-        await pool.execute(
-            "INSERT INTO collaborations (collaboration_id, workflow_id, corporate, startup, programme, sector,"
-            " topic, stage, stage_since, stalled, paused, started_at, updated_at, last_seq)"
-            " VALUES ($1, $2, 'Natixis', 'Nabla', 'Coalition Next', 'health', 't', 'pilot', now(), false,"
-            " false, now(), now(), 1)",
-            cid,
-            wid,
-        )
+        await pool.execute(insert, cid, wid, "Coalition Next", "default")
+        # Another programme's workflow of the same id, in its own namespace, has chains of its own.
+        await pool.execute(insert, str(uuid.uuid4()), wid, "Rival Programme", "passerelle-rival-programme")
         sealing = await store.current(wid)
         assert (await store.key(sealing.key_id)) is sealing, "the sealing path caches the key alone"
-        assert await store.owner(sealing) == "coalition-next", "a reader's lookup reads its owner"
+        assert await store.owner(sealing, "default") == "coalition-next", "a reader's lookup reads its owner"
         await pool.execute("UPDATE collaborations SET programme = 'Other' WHERE collaboration_id = $1", cid)
-        assert await store.owner(sealing) == "coalition-next", "then cached with it"
+        assert await store.owner(sealing, "default") == "coalition-next", "then cached with it"
     finally:
         await store.close()
 

@@ -15,12 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 from google.protobuf import json_format
-from temporalio.api.common.v1 import Payloads
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import RawValue
 
 from passerelle.devstack.servers import find_binary
 from passerelle.platform.codec import KEY_ID
+from schemas.actors import REFUSED_ENCODING, REFUSED_REASON
 from tests.e2e.cli import assert_one_line_error, eventually, passerelle
 from tests.factories import request_data
 from tests.programmes.conftest import PEOPLE, SLUG_A, SLUG_B, A, B, Programmes
@@ -197,3 +198,54 @@ async def test_a_payload_of_b_copied_into_a_is_refused_and_a_runs_on(
     assert seen.code == 0 and json.loads(seen.out)["paused"] is False, seen
     history = await handle.fetch_history()
     assert not any(e.workflow_task_failed_event_attributes.ByteSize() for e in history.events)
+
+
+async def test_one_id_in_two_programmes_is_steered_only_where_the_caller_says(
+    programmes: Programmes, tmp_path: Path
+) -> None:
+    both = f"iso-{uuid.uuid4().hex[:8]}"
+    for person, programme in (("olga", A), ("bruno", B)):
+        request = tmp_path / f"{person}.json"
+        request.write_text(json.dumps(request_data(programme=programme)))
+        started = await passerelle(programmes.envs[person], "start", "--file", str(request), "--id", both)
+        assert started.code == 0, started
+    own = await passerelle(programmes.envs["olga"], "status", both, "--json")
+    assert own.code == 0 and json.loads(own.out)["programme"] == A, "each operator finds their own"
+    national = programmes.envs["nina"]
+    ambiguous = await passerelle(national, "status", both)
+    assert_one_line_error(ambiguous, 1, f"{both} runs in", "say which programme with --programme")
+    chosen = await passerelle(national, "--programme", SLUG_B, "status", both, "--json")
+    assert chosen.code == 0 and json.loads(chosen.out)["programme"] == B, chosen
+
+
+async def test_a_form_of_no_namespaced_programme_is_not_sealed_with_the_master_key(
+    programmes: Programmes,
+) -> None:
+    """A sponsor (no programme to read) posting a form in the shared namespace gets a refused
+    payload, never one under the bare master key, which a worker of any namespace would open."""
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            f"{programmes.codec_url}/encode",
+            content=json_format.MessageToJson(
+                Payloads(payloads=[Payload(metadata={"encoding": b"json/plain"}, data=b"{}")])
+            ),
+            headers={
+                "Authorization": f"Bearer {programmes.tokens['sam']}",
+                "X-Namespace": "default",
+                "Content-Type": "application/json",
+            },
+        )
+    assert answer.status_code == 200, answer.text
+    (payload,) = json_format.Parse(answer.text, Payloads()).payloads
+    assert (
+        payload.metadata["encoding"] == REFUSED_ENCODING
+        and b"name the programme" in payload.metadata[REFUSED_REASON]
+    )
+
+
+async def test_an_erasure_is_an_admins(programmes: Programmes, postgres_url: str) -> None:
+    env = {**programmes.envs["olga"], "PASSERELLE_DATABASE_URL": postgres_url}
+    refused = await passerelle(
+        env, "privacy", "erase", "--email", "x@natixis.example", "--by", OLGA, "--reason", "r"
+    )
+    assert_one_line_error(refused, 1, f"an erasure is an admin's: your login is not the admin of {SLUG_A}")

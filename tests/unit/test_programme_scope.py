@@ -9,7 +9,7 @@ from passerelle.platform.programmes import Namespaces, ProgrammeError, check_tem
 from passerelle.platform.scope import EVERYTHING, Scope, of_roles
 from schemas.actors import programme_slug
 
-slugs = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
+slugs = st.from_regex(r"[a-z0-9](?:-?[a-z0-9]){0,20}", fullmatch=True)  # what a slug can be: no "--"
 ROLE_NAMES = ("operator", "approver", "evaluator", "auditor", "admin")
 
 

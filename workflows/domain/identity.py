@@ -12,6 +12,7 @@ history and never judges an accepted update again). Where the worker requires ve
 (`workflows.actor_gate`). Pure: no I/O, no clock.
 """
 
+import re
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -50,13 +51,15 @@ class NotYou(Refused):
 def holds(actor: VerifiedActor, programme: str, role: str) -> bool:
     """Return whether `actor` holds `role` in `programme`, or in every programme (`*`); an admin
     holds every role."""
-    held = {
-        f"{programme_slug(programme)}:{role}",
-        f"{programme_slug(programme)}:admin",
-        f"*:{role}",
-        "*:admin",
-    }
+    slugs = {programme_slug(programme), _casefold_slug(programme)}
+    held = {f"{slug}:{name}" for slug in slugs for name in (role, "admin")} | {f"*:{role}", "*:admin"}
     return not held.isdisjoint(actor.roles)
+
+
+def _casefold_slug(programme: str) -> str:
+    # The slug of statements signed before slugs kept ASCII letters only ("Straße" read
+    # `strasse`): such a statement, in a history, must still prove what it proved.
+    return re.sub(r"[^a-z0-9]+", "-", programme.casefold()).strip("-")
 
 
 def _same(a: str, b: str) -> bool:
