@@ -112,3 +112,12 @@ def test_a_role_of_every_programme_holds_in_any(role: str, programme: str) -> No
     others = [r for r in ROLES if r not in (role, "admin")]
     with pytest.raises(NotPermitted):
         admit(role, request(actor(*(f"*:{r}" for r in others))), programme, NOW)  # type: ignore[arg-type]
+
+
+def test_a_statement_signed_with_a_former_slug_still_proves_its_role() -> None:
+    """Slugs keep ASCII letters only: "Straße" reads `stra-e`. A statement in a history signed
+    when it read `strasse` must replay as it ran; any other programme's stays refused."""
+    admit("operator", request(actor("stra-e-lab:operator")), "Straße Lab", NOW)
+    admit("operator", request(actor("strasse-lab:operator")), "Straße Lab", NOW)
+    with pytest.raises(NotPermitted):
+        admit("operator", request(actor("strase-lab:operator")), "Straße Lab", NOW)
