@@ -1,4 +1,4 @@
-"""Programme KPIs: the funnel, conversions and time in stage, as read from the KPI views.
+"""Programme KPIs: the funnel, conversions, time in stage and to PoC, as read from the KPI views.
 
 `KpiFilters` narrows a report (programme, sector, corporate, and the period in which the
 collaborations entered the programme: their cohort); `KpiReport` is what `passerelle report`
@@ -57,8 +57,28 @@ class KpiReport(BaseModel):
     conversion_introduction_pilot: float | None
     conversion_pilot_deployed: float | None
     stages: list[StageKpi]
+    pilot_times: list["PilotKpi"] = []  # time to PoC and to decision, one per programme
     playbooks: list["PlaybookKpi"] = []  # one per programme that runs collaborations under a playbook
     partners: "PartnerKpi | None" = None  # the partners' answers to the e-mails (docs/partners.md)
+
+
+class PilotKpi(BaseModel):
+    """A programme's time to PoC (entry to the pilot's start) and from the pilot's start to its
+    decision (closure or entry into deployment, whichever came first), in days: the rule is
+    `kpi_pilot_times` (migrations/0014_sponsor_figures.sql)."""
+
+    model_config = FROZEN
+
+    programme: str
+    reached_pilot: int  # the durations to PoC use them all
+    poc_median_days: float | None
+    poc_p90_days: float | None
+    decided: int  # of those that reached the pilot: the durations to decision use them
+    open: int  # of those that reached the pilot: no decision yet (in pilot or evaluation)
+    decision_median_days: float | None
+    decision_p90_days: float | None
+    days_to_poc: list[float]  # each, in days, for the chart
+    days_pilot_to_decision: list[float]
 
 
 class KpiSummary(BaseModel):

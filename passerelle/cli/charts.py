@@ -1,4 +1,5 @@
-"""Draw a KPI report: the funnel and the time-in-stage distribution, with matplotlib.
+"""Draw a KPI report: the funnel, the time-in-stage distribution and, below them, the days to PoC
+and from the pilot's start to its decision per programme, with matplotlib.
 
 PNG and SVG come straight from matplotlib; HTML is a self-contained page around the SVG (no
 script, no network), so a sponsor can open it anywhere.
@@ -7,10 +8,22 @@ script, no network), so a sponsor can open it anywhere.
 import html
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from schemas import KpiReport
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 FORMATS = (".png", ".svg", ".html")
+LABEL = 30  # characters of a programme's name under its boxes
+
+
+def _label(name: str) -> str:
+    """Return a programme's name as a tick label: shortened, and its `$` drawn as typed (matplotlib
+    would read the text between two as a formula)."""
+    short = name if len(name) <= LABEL else name[: LABEL - 1] + "…"
+    return short.replace("$", r"\$")
 
 
 def _figure(report: KpiReport):  # type: ignore[no-untyped-def]
@@ -20,7 +33,9 @@ def _figure(report: KpiReport):  # type: ignore[no-untyped-def]
     from matplotlib import pyplot as plt
 
     stages = [s.stage.value for s in report.stages]
-    fig, (funnel, spread) = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
+    fig = plt.figure(figsize=(12, 9), layout="constrained")
+    axes = fig.subplot_mosaic([["funnel", "spread"], ["pilots", "pilots"]])
+    funnel, spread = axes["funnel"], axes["spread"]
     reached = [s.reached for s in report.stages]
     bars = funnel.barh(stages, reached, color="#3b6ea5")
     funnel.invert_yaxis()  # introduction on top
@@ -33,7 +48,35 @@ def _figure(report: KpiReport):  # type: ignore[no-untyped-def]
     spread.set_title("Days in stage (completed stays; whiskers: min and p90)")
     spread.set_ylabel("days")
     spread.tick_params(axis="x", labelrotation=20)
+    _pilot_times(report, axes["pilots"])
     return fig
+
+
+def _pilot_times(report: KpiReport, axes: "Axes") -> None:
+    """Two boxes per programme: days to PoC, and from the pilot's start to its decision."""
+    programmes = report.pilot_times
+    nan = [float("nan")]
+    to_poc = [p.days_to_poc or nan for p in programmes] or [nan]
+    to_decision = [p.days_pilot_to_decision or nan for p in programmes] or [nan]
+    first = [3 * n + 1 for n in range(len(to_poc))]
+    boxes = []
+    for data, offset, colour in ((to_poc, 0, "#3b6ea5"), (to_decision, 1, "#e08a3c")):
+        drawn = axes.boxplot(
+            data,
+            positions=[x + offset for x in first],
+            whis=(0, 90),
+            widths=0.8,
+            patch_artist=True,
+            medianprops={"color": "black"},
+        )
+        for box in drawn["boxes"]:
+            box.set_facecolor(colour)
+        boxes.append(drawn["boxes"][0])
+    names = [_label(p.programme) for p in programmes] or ["(no collaboration)"]
+    axes.set_xticks([x + 0.5 for x in first], labels=names)
+    axes.legend(boxes, ["entry → pilot start (time to PoC)", "pilot start → decision (decided only)"])
+    axes.set_title("Days to PoC and from pilot start to decision, per programme (whiskers: min and p90)")
+    axes.set_ylabel("days")
 
 
 def png(report: KpiReport) -> bytes:

@@ -1,8 +1,9 @@
-"""`passerelle report`: the programme's funnel and time in stage, from the KPI views.
+"""`passerelle report`: the programme's funnel, time in stage and time to PoC, from the KPI views.
 
 Reads PostgreSQL only (`PASSERELLE_DATABASE_URL`, or the embedded PostgreSQL of the state
 folder): no Temporal needed. Prints Rich tables, or CSV / JSON / Markdown for other tools, and
-draws the funnel and the time-in-stage distribution with `--chart`.
+draws the funnel, the time-in-stage distribution and the time to PoC and to decision with
+`--chart`.
 
 Every figure is of the caller's rows (`passerelle.platform.scope.RowScope`): one programme's, or
 a sponsor's own group's in it; only a caller of every programme adds up all programmes. A
@@ -58,6 +59,20 @@ STAGE_COLUMNS = [
 ]
 
 
+# Time to PoC and to decision, one row per programme (`schemas.kpis.PilotKpi`).
+PILOT_TITLE = "Time to PoC and to decision"
+PILOT_COLUMNS = [
+    "programme",
+    "reached_pilot",
+    "poc_median_days",
+    "poc_p90_days",
+    "decided",
+    "open",
+    "decision_median_days",
+    "decision_p90_days",
+]
+
+
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
 
@@ -81,6 +96,27 @@ def stage_rows(report: KpiReport) -> list[dict[str, object]]:
             "p90_days": None if s.p90_days is None else round(s.p90_days, 2),
         }
         for s in report.stages
+    ]
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def pilot_rows(report: KpiReport) -> list[dict[str, object]]:
+    """Return one dict per programme with the PILOT_COLUMNS."""
+    return [
+        {
+            "programme": p.programme,
+            "reached_pilot": p.reached_pilot,
+            "poc_median_days": _rounded(p.poc_median_days),
+            "poc_p90_days": _rounded(p.poc_p90_days),
+            "decided": p.decided,
+            "open": p.open,
+            "decision_median_days": _rounded(p.decision_median_days),
+            "decision_p90_days": _rounded(p.decision_p90_days),
+        }
+        for p in report.pilot_times
     ]
 
 
@@ -140,12 +176,21 @@ def partner_lines(report: KpiReport) -> list[str]:
     return lines
 
 
+def _markdown_table(columns: list[str], rows: list[dict[str, object]]) -> list[str]:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = ("—" if v is None else str(v).replace("|", "\\|") for v in row.values())
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def as_markdown(report: KpiReport) -> str:
-    """Return the headline figures, the per-stage table and the playbook figures as Markdown."""
+    """Return the headline figures, the per-stage table, the time to PoC and to decision per
+    programme and the playbook and partner figures as Markdown."""
     lines = ["# Programme KPIs", "", *(f"- {line}" for line in summary_lines(report)), ""]
-    lines += ["| " + " | ".join(STAGE_COLUMNS) + " |", "|" + "---|" * len(STAGE_COLUMNS)]
-    for row in stage_rows(report):
-        lines.append("| " + " | ".join("—" if v is None else str(v) for v in row.values()) + " |")
+    lines += _markdown_table(STAGE_COLUMNS, stage_rows(report))
+    if report.pilot_times:
+        lines += ["", f"## {PILOT_TITLE}", "", *_markdown_table(PILOT_COLUMNS, pilot_rows(report))]
     if report.playbooks:
         lines += ["", "## Playbooks", "", *(f"- {line.strip()}" for line in playbook_lines(report))]
     if partner_lines(report):
@@ -154,7 +199,8 @@ def as_markdown(report: KpiReport) -> str:
 
 
 def show_tables(report: KpiReport, console: Console) -> None:
-    """Print the headline figures, the funnel and the stage durations as Rich tables."""
+    """Print the headline figures, the funnel, the stage durations and the time to PoC and to
+    decision as Rich tables."""
     for line in summary_lines(report):
         console.print(line)
     funnel = Table("stage", "reached", "% of introduction", "open now", "stalled", title="Funnel")
@@ -169,7 +215,29 @@ def show_tables(report: KpiReport, console: Console) -> None:
             str(s.stalled),
         )
         durations.add_row(s.stage.value, str(s.completed_stays), _days(s.median_days), _days(s.p90_days))
-    console.print(funnel, durations)
+    pilots = Table(
+        "programme",
+        "reached pilot",
+        "median days to PoC",
+        "p90 days to PoC",
+        "decided",
+        "open",
+        "median days pilot → decision",
+        "p90 days pilot → decision",
+        title=PILOT_TITLE,
+    )
+    for p in report.pilot_times:
+        pilots.add_row(
+            p.programme,
+            str(p.reached_pilot),
+            _days(p.poc_median_days),
+            _days(p.poc_p90_days),
+            str(p.decided),
+            str(p.open),
+            _days(p.decision_median_days),
+            _days(p.decision_p90_days),
+        )
+    console.print(funnel, durations, pilots)
     for line in [*playbook_lines(report), *partner_lines(report)]:
         console.print(line)
 
@@ -197,7 +265,8 @@ def report(
     ] = None,
     state_dir: StateDir = None,
 ) -> None:
-    """Print the funnel, conversions and time in stage of the collaborations selected."""
+    """Print the funnel, conversions, time in stage and time to PoC and to decision of the
+    collaborations selected."""
     if output not in FORMATS:
         raise CliError(f"--format must be one of {', '.join(FORMATS)}, not {output!r}", BAD_INPUT)
     if (output == "xlsx") != (path is not None):

@@ -1,8 +1,9 @@
 """`passerelle report --format xlsx`: the report as a workbook, one sheet per table.
 
-Summary (the headline figures), Funnel, Time in stage, and Playbooks and Partners when the
-programme has them; counts are number cells, shares percentage cells, days decimal cells, and the
-filters' dates date cells. With `--chart`, the funnel and time-in-stage chart is on a last sheet.
+Summary (the headline figures), Funnel, Time in stage, Time to PoC and to decision (one row per
+programme), and Playbooks and Partners when the programme has them; counts are number cells,
+shares percentage cells, days decimal cells, and the filters' dates date cells. With `--chart`,
+the report's chart is on a last sheet.
 The summary names the caller's programme and a sponsor's organisation where no filter names them
 (`Within`): "all" only for a caller of every programme.
 """
@@ -60,7 +61,34 @@ def sheets(report: KpiReport, within: Within = Within()) -> list[Sheet]:
         [[s.stage.value, s.completed_stays, s.median_days, s.p90_days] for s in report.stages],
         {2: "0.00", 3: "0.00"},
     )
-    out = [_summary(report, within), funnel, durations]
+    pilots = Sheet(
+        "Time to PoC and to decision",
+        [
+            "programme",
+            "reached pilot",
+            "median days to PoC",
+            "p90 days to PoC",
+            "decided",
+            "open",
+            "median days pilot → decision",
+            "p90 days pilot → decision",
+        ],
+        [
+            [
+                p.programme,
+                p.reached_pilot,
+                p.poc_median_days,
+                p.poc_p90_days,
+                p.decided,
+                p.open,
+                p.decision_median_days,
+                p.decision_p90_days,
+            ]
+            for p in report.pilot_times
+        ],
+        {2: "0.00", 3: "0.00", 6: "0.00", 7: "0.00"},
+    )
+    out = [_summary(report, within), funnel, durations, pilots]
     if report.playbooks:
         rows: list[list[object]] = []
         for p in report.playbooks:

@@ -1,8 +1,8 @@
 """The programme report behind `passerelle report`, read from the KPI views.
 
-The views live in `migrations/0002_kpis.sql`; this module only filters and shapes them, within the
-caller's rows (`passerelle.reads.filters`). Read-only and without Temporal: a report needs the
-database alone.
+The views live in `migrations/0002_kpis.sql` and `0014_sponsor_figures.sql`; this module only
+filters and shapes them, within the caller's rows (`passerelle.reads.filters`). Read-only and
+without Temporal: a report needs the database alone.
 """
 
 import asyncpg
@@ -11,6 +11,7 @@ from activities.kpis import ratio
 from passerelle.platform.scope import RowScope
 from passerelle.reads.filters import filter_args, statement, where
 from passerelle.reads.partner_kpis import read_partner_kpis
+from passerelle.reads.pilot_kpis import read_pilot_kpis
 from passerelle.reads.playbook_kpis import read_playbook_kpis
 from schemas import KpiFilters, KpiReport, Stage, StageKpi
 
@@ -51,8 +52,8 @@ GROUP BY stage
 
 
 async def read_report(pool: asyncpg.Pool, filters: KpiFilters, rows: RowScope) -> KpiReport:
-    """Return the funnel and stage durations of the collaborations `filters` selects among the
-    caller's `rows`."""
+    """Return the funnel, stage durations and time to PoC and to decision of the collaborations
+    `filters` selects among the caller's `rows`."""
     args = filter_args(filters)
     stage_names = [s.value for s in Stage]
     async with pool.acquire() as conn:
@@ -84,6 +85,7 @@ async def read_report(pool: asyncpg.Pool, filters: KpiFilters, rows: RowScope) -
         conversion_introduction_pilot=ratio(reached[Stage.PILOT], reached[Stage.INTRODUCTION]),
         conversion_pilot_deployed=ratio(totals["deployed"], reached[Stage.PILOT]),
         stages=per_stage,
+        pilot_times=await read_pilot_kpis(pool, filters, rows),
         playbooks=await read_playbook_kpis(pool, filters, rows),
         partners=await read_partner_kpis(pool, filters, rows),
     )

@@ -71,19 +71,30 @@ async def recorded(pool: asyncpg.Pool, kind: str, count: int) -> None:
     raise AssertionError(f"{count} {kind} row(s) never recorded")
 
 
+def same_days(x: dict[str, Any], y: dict[str, Any], figures: tuple[str, ...], lists: tuple[str, ...]) -> None:
+    """Assert two rows of a report say the same: counts exactly, the day `figures` and each day
+    of the `lists` to the second (the export's precision)."""
+    days = figures + lists
+    assert {k: v for k, v in x.items() if k not in days} == {k: v for k, v in y.items() if k not in days}
+    pairs = [(x[k], y[k]) for k in figures]
+    for k in lists:
+        pairs += list(zip(sorted(x[k]), sorted(y[k]), strict=True))
+    for one, other in pairs:
+        assert (one is None) == (other is None), x
+        if one is not None:
+            assert abs(one - other) * 86400 <= 1, (x, one, other)
+
+
 def same_figures(a: dict[str, Any], b: dict[str, Any]) -> None:
     """Assert two reports say the same: counts exactly, days to the second (the export's precision)."""
-    plain = ("filters", "playbooks", "partners", "stages")
+    plain = ("filters", "playbooks", "partners", "stages", "pilot_times")
     assert {k: v for k, v in a.items() if k not in plain} == {k: v for k, v in b.items() if k not in plain}
     for x, y in zip(a["stages"], b["stages"], strict=True):
-        days = ("median_days", "p90_days", "days")
-        assert {k: v for k, v in x.items() if k not in days} == {k: v for k, v in y.items() if k not in days}
-        pairs = [(x["median_days"], y["median_days"]), (x["p90_days"], y["p90_days"])]
-        pairs += list(zip(sorted(x["days"]), sorted(y["days"]), strict=True))
-        for one, other in pairs:
-            assert (one is None) == (other is None), x["stage"]
-            if one is not None:
-                assert abs(one - other) * 86400 <= 1, (x["stage"], one, other)
+        same_days(x, y, ("median_days", "p90_days"), ("days",))
+    assert a["pilot_times"], "the report has the time to PoC and to decision"
+    for x, y in zip(a["pilot_times"], b["pilot_times"], strict=True):
+        figures = ("poc_median_days", "poc_p90_days", "decision_median_days", "decision_p90_days")
+        same_days(x, y, figures, ("days_to_poc", "days_pilot_to_decision"))
 
 
 async def test_a_french_csv_moves_to_another_instance_through_excel_with_the_same_kpis(

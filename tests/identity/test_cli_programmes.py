@@ -170,6 +170,7 @@ async def test_an_operator_of_a_reports_and_exports_a_alone(world: World) -> Non
     assert report.code == 0, report
     figures = report.json()
     assert (figures["collaborations"], figures["stages"][1]["reached"]) == (4, 4)
+    assert [(p["programme"], p["reached_pilot"]) for p in figures["pilot_times"]] == [(A, 0)]
     named = await world.run("opa", "report", "--programme", A, "--format", "json")
     assert named.code == 0 and named.json()["collaborations"] == 4, named
     workbook = world.folder / "opa-report.xlsx"
@@ -216,6 +217,7 @@ async def test_a_sponsor_of_a_exports_their_own_group_of_a_alone(world: World) -
 
     report = await world.run("lilly", "report", "--format", "json")
     assert report.code == 0 and report.json()["collaborations"] == 2, report
+    assert [p["programme"] for p in report.json()["pilot_times"]] == [A]
     workbook = world.folder / "lilly-report.xlsx"
     assert (await world.run("lilly", "report", "--format", "xlsx", "--output", str(workbook))).code == 0
     summary = _summary_of_workbook(workbook)

@@ -45,6 +45,15 @@ async def test_json_parses_and_filters_narrow(postgres_url: str, programme: str)
     assert (only_e["collaborations"], only_e["abandoned"], only_e["deployed"]) == (1, 1, 0)
     assert (d_and_e["collaborations"], d_and_e["open"]) == (2, 1)
     assert full["stages"][2]["days"] == [30, 45]
+    (pilots,) = full["pilot_times"]  # B 20, A 30, D 35 (imported) to PoC; A 40 (deployment), B 45
+    assert (pilots["programme"], pilots["reached_pilot"], pilots["days_to_poc"]) == (
+        programme,
+        3,
+        [20, 30, 35],
+    )
+    assert (pilots["poc_median_days"], pilots["decided"], pilots["open"]) == (30, 2, 1)
+    assert (pilots["days_pilot_to_decision"], pilots["decision_median_days"]) == ([40, 45], 42.5)
+    assert only_e["pilot_times"][0]["reached_pilot"] == 0
 
 
 async def test_csv_parses_one_row_per_stage(postgres_url: str, programme: str) -> None:
@@ -69,6 +78,8 @@ async def test_chart_file_is_written(postgres_url: str, programme: str, tmp_path
     result = report(postgres_url, "--programme", programme, "--format", "md", "--chart", str(chart))
     assert result.returncode == 0, result.stderr
     assert "| pilot | 3 | 0.6 | 1 | 0 | 2 | 37.5 | 43.5 |" in result.stdout
+    assert "## Time to PoC and to decision" in result.stdout
+    assert f"| {programme} | 3 | 30.0 | 34.0 | 2 | 1 | 42.5 | 44.5 |" in result.stdout  # 30 + 0.8 × 5
     head = chart.read_bytes()[:200]
     expected = {".png": b"\x89PNG", ".svg": b"<?xml", ".html": b"<!doctype html>"}[suffix]
     assert head.startswith(expected) and chart.stat().st_size > 5000
@@ -81,6 +92,7 @@ async def test_table_output_and_bad_input(postgres_url: str, programme: str) -> 
     bad_date = report(postgres_url, "--from", "2025-13-01")
     assert table.returncode == 0 and "Conversion introduction → pilot: 60.0 %" in table.stdout
     assert "Funnel" in table.stdout and "Time in stage" in table.stdout
+    assert "Time to PoC and to decision" in table.stdout
     assert (bad_format.returncode, bad_date.returncode) == (2, 2)
     assert "--format must be one of" in bad_format.stderr and "since" in bad_date.stderr
 
@@ -103,7 +115,14 @@ async def test_the_xlsx_report_has_number_percent_and_date_cells_and_the_chart(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     workbook = load_workbook(book)
-    assert workbook.sheetnames == ["Summary", "Funnel", "Time in stage", "Partners", "Chart"]
+    assert workbook.sheetnames == [
+        "Summary",
+        "Funnel",
+        "Time in stage",
+        "Time to PoC and to decision",
+        "Partners",
+        "Chart",
+    ]
     summary = {r[0].value: r[1:] for r in workbook["Summary"].iter_rows(min_row=2)}
     assert summary["collaborations"][0].value == 4 and summary["entered from"][0].value == datetime(
         2025, 1, 1
@@ -117,6 +136,10 @@ async def test_the_xlsx_report_has_number_percent_and_date_cells_and_the_chart(
     assert workbook["Funnel"]["C4"].number_format == "0.0%"
     durations = {r[0]: r[1:] for r in workbook["Time in stage"].iter_rows(min_row=2, values_only=True)}
     assert durations["pilot"] == (2, 37.5, 43.5)
+    pilots = [[c.value for c in r] for r in workbook["Time to PoC and to decision"].iter_rows()]
+    assert pilots[0][:2] == ["programme", "reached pilot"]  # D, entered in 2024, left out
+    assert pilots[1:] == [[programme, 2, 25, pytest.approx(29), 2, 0, 42.5, pytest.approx(44.5)]]
+    assert workbook["Time to PoC and to decision"]["C2"].number_format == "0.00"
     assert all(workbook[name].freeze_panes == "A2" for name in workbook.sheetnames[:-1])
     assert workbook["Funnel"].column_dimensions["C"].width > len("share of introduction")
     assert len(workbook["Chart"]._images) == 1

