@@ -24,12 +24,13 @@ from schemas import KpiFilters
 
 app = typer.Typer(help="Write spreadsheets from PostgreSQL.", no_args_is_help=True)
 COLUMNS = [*FIELDS, *EXPORT_ONLY]
+DAYS = {COLUMNS.index(c): "0.00" for c in ("days_to_poc", "days_pilot_to_decision")}  # Excel formats
 
 
 def sheet_of(lines: list[CollaborationLine], *, french: bool = False) -> Sheet:
     """Return the collaborations as one table, headed in English or in French."""
     headers = [french_header(c) if french else c for c in COLUMNS]
-    return Sheet("Collaborations", headers, [[line.values[c] for c in COLUMNS] for line in lines])
+    return Sheet("Collaborations", headers, [[line.values[c] for c in COLUMNS] for line in lines], DAYS)
 
 
 async def _read(url: str, filters: KpiFilters, rows: RowScope) -> list[CollaborationLine]:
@@ -68,7 +69,8 @@ def collaborations(
     ] = False,
     state_dir: StateDir = None,
 ) -> None:
-    """One row per collaboration: parties, programme, stage and its dates, outcome, reminders."""
+    """One row per collaboration: parties, programme, stage and its dates, outcome, reminders,
+    days to PoC and from the pilot's start to its decision."""
     chosen = format_of(output, path)
     if excel_fr and chosen == "xlsx":
         raise CliError("--excel-fr is for CSV: a workbook shows dates in the reader's own locale", BAD_INPUT)

@@ -46,6 +46,8 @@ EXPORT_ONLY: dict[str, str] = {
     "reminders": "Relances",
     "escalations": "Escalades",
     "playbook": "Playbook",
+    "days_to_poc": "Jours jusqu'au PoC",
+    "days_pilot_to_decision": "Jours du pilote à la décision",
 }
 DATE_FIELDS = frozenset(f for f in FIELDS if f.endswith("_date"))
 # French (and English) words for the values of the columns with a fixed vocabulary.

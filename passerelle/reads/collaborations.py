@@ -3,8 +3,9 @@
 The first columns are those of the import template, filled so that the file imports again into
 another instance as the same history: each stage's date is the instant the collaboration first
 entered it (`kpi_stage_entries`), the closing date that of `kpi_collaborations`. The columns after them
-are for the reader (stalled, last event, reminders, the playbook and its pending approval); the
-import reads past them. Filters are the report's, within the caller's rows (`passerelle.reads.filters`).
+are for the reader (stalled, last event, reminders, the playbook and its pending approval, the days
+to PoC and from the pilot's start to its decision, of `kpi_pilot_times`); the import reads past
+them. Filters are the report's, within the caller's rows (`passerelle.reads.filters`).
 """
 
 from dataclasses import dataclass
@@ -23,9 +24,12 @@ SELECT k.workflow_id, c.corporate, c.corporate_email, c.startup, c.startup_email
        k.closed_at, k.stalled, c.paused,
        e.dates, last.kind AS last_event, last.at AS last_event_at,
        coalesce(m.reminders, 0) AS reminders, coalesce(m.escalations, 0) AS escalations,
-       pb.note AS playbook, ap.kind AS approval, ap.target AS approval_for
+       pb.note AS playbook, ap.kind AS approval, ap.target AS approval_for,
+       round(p.days_to_poc::numeric, 2)::float8 AS days_to_poc,
+       round(p.days_pilot_to_decision::numeric, 2)::float8 AS days_pilot_to_decision
 FROM (SELECT * FROM kpi_collaborations WHERE {where("entered_at")}) k
 JOIN collaborations c USING (collaboration_id)
+LEFT JOIN kpi_pilot_times p USING (collaboration_id)
 LEFT JOIN LATERAL (
     SELECT jsonb_object_agg(stage, entered_at) AS dates
     FROM (SELECT stage, min(entered_at) AS entered_at FROM kpi_stage_entries s
@@ -110,6 +114,8 @@ def line_of(row: asyncpg.Record) -> CollaborationLine:
         "reminders": row["reminders"],
         "escalations": row["escalations"],
         "playbook": _playbook(row),
+        "days_to_poc": row["days_to_poc"],
+        "days_pilot_to_decision": row["days_pilot_to_decision"],
     }
     return CollaborationLine(values)
 

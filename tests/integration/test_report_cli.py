@@ -174,6 +174,14 @@ async def test_export_collaborations_writes_one_row_each_as_csv_excel_and_french
     assert (c["stage"], c["stalled"], c["reminders"], c["outcome"]) == ("qualification", "true", "1", "")
     assert (d["introduction_date"], d["pilot_date"]) == ("2024-11-27", "2025-01-01")
     assert a["corporate_email"] and a["owner_email"] and a["language"] == "fr"
+    days = {k: (r["days_to_poc"], r["days_pilot_to_decision"]) for k, r in rows.items()}
+    assert days == {
+        "A": ("30.0", "40.0"),
+        "B": ("20.0", "45.0"),
+        "C": ("", ""),
+        "D": ("35.0", ""),
+        "E": ("", ""),
+    }
 
     book, french = tmp_path / "export.xlsx", tmp_path / "export-fr.csv"
     for args in (["--output", str(book)], ["--excel-fr", "--output", str(french)]):
@@ -191,10 +199,17 @@ async def test_export_collaborations_writes_one_row_each_as_csv_excel_and_french
         by_id["C"][header.index("reminders")].value == 1 and by_id["C"][header.index("stalled")].value is True
     )
     assert sheet.freeze_panes == "A2"
+    poc = by_id["A"][header.index("days_to_poc")]
+    assert (poc.value, poc.number_format, by_id["D"][header.index("days_pilot_to_decision")].value) == (
+        30,
+        "0.00",
+        None,
+    )
     raw = french.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     lines = raw.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("Grand groupe;E-mail grand groupe;Start-up;")
+    assert lines[0].endswith(";Jours jusqu'au PoC;Jours du pilote à la décision")
     assert ";01/01/2025;11/01/2025;31/01/2025;02/03/2025;12/03/2025;deployed;11/04/2025;" in raw.decode(
         "utf-8-sig"
     )

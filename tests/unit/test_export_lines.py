@@ -17,6 +17,7 @@ def row(**changes: Any) -> dict[str, Any]:
         "dates": {"introduction": "2025-03-01T00:00:00+00:00", "qualification": AT.isoformat()},
         "last_event": "approval_requested", "last_event_at": AT, "reminders": 2, "escalations": 1,
         "playbook": "Coalition Next v1", "approval": "approval_requested", "approval_for": "pilot",
+        "days_to_poc": None, "days_pilot_to_decision": None,
     }  # fmt: skip
     return base | changes
 
