@@ -48,7 +48,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "schema",
         "Print the JSON Schema of the start input, of each update's request and of `status`.",
     ),
-    "report": ("report", "Print the funnel, conversions and time in stage of the collaborations selected."),
+    "report": (
+        "report",
+        "Print the funnel, conversions, time in stage and time to PoC and to decision of the "
+        "collaborations selected.",
+    ),
     "import": (
         "imports",
         "Start one collaboration per row of a spreadsheet, at its current stage, with its past dates.",

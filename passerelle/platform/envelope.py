@@ -146,9 +146,8 @@ class EnvelopeCodec(PayloadCodec, WithSerializationContext):
         out = []
         for p in payloads:
             nonce = os.urandom(NONCE_BYTES)
-            sealed = cipher.encrypt(
-                nonce, p.SerializeToString(), label.encode()
-            )  # the label is authenticated
+            # The label is authenticated: a payload cannot be relabelled to another key.
+            sealed = cipher.encrypt(nonce, p.SerializeToString(), label.encode())
             out.append(Payload(metadata={"encoding": ENCODING, KEY_ID: label.encode()}, data=nonce + sealed))
         return out
 
