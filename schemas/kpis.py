@@ -62,6 +62,20 @@ class KpiReport(BaseModel):
     partners: "PartnerKpi | None" = None  # the partners' answers to the e-mails (docs/partners.md)
 
 
+PILOT_TITLE = "Time to PoC and to decision"
+# Its columns as people read them: the report's table and its workbook's sheet.
+PILOT_HEADERS = (
+    "programme",
+    "reached pilot",
+    "median days to PoC",
+    "p90 days to PoC",
+    "decided",
+    "open",
+    "median days pilot → decision",
+    "p90 days pilot → decision",
+)
+
+
 class PilotKpi(BaseModel):
     """A programme's time to PoC (entry to the pilot's start) and from the pilot's start to its
     decision (closure or entry into deployment, whichever came first), in days: the rule is

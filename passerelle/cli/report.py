@@ -27,6 +27,7 @@ from passerelle.platform.db import create_pool
 from passerelle.platform.scope import RowScope
 from passerelle.reads.kpis import read_report as read_kpis
 from schemas import KpiFilters, KpiReport
+from schemas.kpis import PILOT_HEADERS, PILOT_TITLE
 
 FORMATS = ("table", "csv", "json", "md", "xlsx")
 Programme = Annotated[str | None, typer.Option(help="Only this programme")]
@@ -60,7 +61,6 @@ STAGE_COLUMNS = [
 
 
 # Time to PoC and to decision, one row per programme (`schemas.kpis.PilotKpi`).
-PILOT_TITLE = "Time to PoC and to decision"
 PILOT_COLUMNS = [
     "programme",
     "reached_pilot",
@@ -215,17 +215,7 @@ def show_tables(report: KpiReport, console: Console) -> None:
             str(s.stalled),
         )
         durations.add_row(s.stage.value, str(s.completed_stays), _days(s.median_days), _days(s.p90_days))
-    pilots = Table(
-        "programme",
-        "reached pilot",
-        "median days to PoC",
-        "p90 days to PoC",
-        "decided",
-        "open",
-        "median days pilot → decision",
-        "p90 days pilot → decision",
-        title=PILOT_TITLE,
-    )
+    pilots = Table(*PILOT_HEADERS, title=PILOT_TITLE)
     for p in report.pilot_times:
         pilots.add_row(
             p.programme,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from passerelle.cli.workbooks import PERCENT, Sheet, write_xlsx
 from schemas import KpiReport
+from schemas.kpis import PILOT_HEADERS, PILOT_TITLE
 
 
 @dataclass(frozen=True)
@@ -62,17 +63,8 @@ def sheets(report: KpiReport, within: Within = Within()) -> list[Sheet]:
         {2: "0.00", 3: "0.00"},
     )
     pilots = Sheet(
-        "Time to PoC and to decision",
-        [
-            "programme",
-            "reached pilot",
-            "median days to PoC",
-            "p90 days to PoC",
-            "decided",
-            "open",
-            "median days pilot → decision",
-            "p90 days pilot → decision",
-        ],
+        PILOT_TITLE,
+        list(PILOT_HEADERS),
         [
             [
                 p.programme,
