@@ -60,7 +60,7 @@ def choose(settings: Settings, scope: Scope) -> Caller:
         return Caller(scope, asked)
     if scope.every_programme:
         return Caller(scope, None)
-    mine = sorted((scope.programmes | scope.sponsored) - {ALL})
+    mine = _mine(scope)
     if len(mine) == 1:
         return Caller(scope, mine[0])
     if not mine:
@@ -68,8 +68,13 @@ def choose(settings: Settings, scope: Scope) -> Caller:
     raise OutsideScope(f"you hold roles in {', '.join(mine)}: choose one with --programme")
 
 
+def _mine(scope: Scope) -> list[str]:
+    """Return the programmes the caller holds a role in by name (not `*`), sorted."""
+    return sorted((scope.programmes | scope.sponsored) - {ALL})
+
+
 def _yours(scope: Scope) -> str:
-    mine = sorted((scope.programmes | scope.sponsored) - {ALL})
+    mine = _mine(scope)
     return f" (yours: {', '.join(mine)})" if mine else ""
 
 
