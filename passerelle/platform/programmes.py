@@ -13,6 +13,7 @@ worker (docs/security.md, "Programmes"), not by Temporal.
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -83,3 +84,21 @@ class Namespaces:
     def chain_programme(self, namespace: str | None) -> str:
         """Return how data keys name the chains of a namespace: its programme, or `SHARED`."""
         return self.programme_of(namespace) or SHARED
+
+
+def namespaces_from(env: Mapping[str, str], shared: str) -> Namespaces:
+    """Read `PASSERELLE_PROGRAMME_NAMESPACE`; `shared` is `TEMPORAL_NAMESPACE`'s."""
+    template = (env.get("PASSERELLE_PROGRAMME_NAMESPACE") or DEFAULT_TEMPLATE).strip()
+    try:
+        return Namespaces(shared=shared, template=check_template(template))
+    except ProgrammeError as err:
+        raise SystemExit(str(err)) from None
+
+
+def programme_from(env: Mapping[str, str]) -> str | None:
+    """Read `PASSERELLE_PROGRAMME` (`passerelle --programme`), as a slug."""
+    raw = (env.get("PASSERELLE_PROGRAMME") or "").strip()
+    try:
+        return slug_of(raw) if raw else None
+    except ProgrammeError as err:
+        raise SystemExit(f"PASSERELLE_PROGRAMME: {err}") from None

@@ -18,13 +18,7 @@ from temporalio.envconfig import ClientConfigProfile
 from activities.channels.config import SmtpSettings, WebhookSettings
 from passerelle.platform.keys import DEFAULT_TTL_SECONDS, EncryptionConfigError, parse_keys
 from passerelle.platform.login_settings import LoginSettings, codec_url, login_settings
-from passerelle.platform.programmes import (
-    DEFAULT_TEMPLATE,
-    Namespaces,
-    ProgrammeError,
-    check_template,
-    slug_of,
-)
+from passerelle.platform.programmes import Namespaces, namespaces_from, programme_from
 
 DEFAULT_LINK_DAYS = 30  # a partner link is valid this many days from its e-mail
 DEFAULT_RETENTION_DAYS = 730  # closed collaborations keep personal data two years by default
@@ -251,22 +245,6 @@ def _link_days(env: Mapping[str, str]) -> float:
     return days
 
 
-def _programme(env: Mapping[str, str]) -> str | None:
-    raw = (env.get("PASSERELLE_PROGRAMME") or "").strip()
-    try:
-        return slug_of(raw) if raw else None
-    except ProgrammeError as err:
-        raise SystemExit(f"PASSERELLE_PROGRAMME: {err}") from None
-
-
-def _namespaces(env: Mapping[str, str], temporal: Mapping[str, Any]) -> Namespaces:
-    template = (env.get("PASSERELLE_PROGRAMME_NAMESPACE") or DEFAULT_TEMPLATE).strip()
-    try:
-        return Namespaces(shared=str(temporal["namespace"]), template=check_template(template))
-    except ProgrammeError as err:
-        raise SystemExit(str(err)) from None
-
-
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from `env` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -308,7 +286,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         actors=_actors(env),
         login=login_settings(env),
         codec_url=codec_url(env),
-        namespaces=_namespaces(env, temporal),
-        programme=_programme(env),
+        namespaces=namespaces_from(env, str(temporal["namespace"])),
+        programme=programme_from(env),
         programme_poll_seconds=_seconds(env, "PASSERELLE_PROGRAMME_POLL_SECONDS", 60.0),
     )

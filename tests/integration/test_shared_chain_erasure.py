@@ -29,28 +29,20 @@ async def test_an_erasure_of_one_programme_refuses_a_shared_chain_of_another(
     await pool.execute(INSERT, str(uuid.uuid4()), workflow_id, a, "", address)  # before programmes
     await pool.execute(INSERT, str(uuid.uuid4()), workflow_id, b, "default", f"other.{tag}@natixis.example")
     namespaces = Namespaces(shared=dev_env.client.namespace)
-    with pytest.raises(SharedChain, match=f"share-b-{tag}"):
-        await plan(
-            pool,
-            dev_env.client,
-            address,
-            b"s" * 32,
-            programmes=frozenset({f"share-a-{tag}"}),
-            namespaces=namespaces,
+
+    async def planned(programmes: frozenset[str] | None) -> list[str]:
+        found = await plan(
+            pool, dev_env.client, address, b"s" * 32, programmes=programmes, namespaces=namespaces
         )
+        return [c.workflow_id for c in found.chains]
+
+    only_a = frozenset({f"share-a-{tag}"})
+    with pytest.raises(SharedChain, match=f"share-b-{tag}"):
+        await planned(only_a)
     # An erasure of every programme plans it (and would re-key or shred it for both).
-    whole = await plan(pool, dev_env.client, address, b"s" * 32, namespaces=namespaces)
-    assert [c.workflow_id for c in whole.chains] == [workflow_id]
+    assert await planned(None) == [workflow_id]
     # The same id in another programme's own namespace shares nothing: no refusal.
     await pool.execute(
         "UPDATE collaborations SET namespace = $2 WHERE programme = $1", b, f"passerelle-share-b-{tag}"
     )
-    narrow = await plan(
-        pool,
-        dev_env.client,
-        address,
-        b"s" * 32,
-        programmes=frozenset({f"share-a-{tag}"}),
-        namespaces=namespaces,
-    )
-    assert [c.workflow_id for c in narrow.chains] == [workflow_id]
+    assert await planned(only_a) == [workflow_id]
