@@ -137,6 +137,10 @@ class Playbook(BaseModel):
     # How long the programme's closed collaborations keep personal data (PASSERELLE_RETENTION_DAYS
     # otherwise; docs/privacy.md).
     retention_days: Annotated[int, Field(ge=1, le=36500)] | None = None
+    # Planned next steps: how long after its end a step with no news counts as missed, and the
+    # go/no-go date a pilot gets when it starts, this many days on (docs/playbooks.md).
+    step_grace_days: Annotated[float, Field(ge=0, le=60)] | None = None
+    decision_after_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     gates: dict[GateKey, Gate] = {}
     scorecard: ScorecardRule | None = None
 

@@ -35,6 +35,15 @@ class EventKind(StrEnum):
     PARTNER_UPDATE = "partner_update"
     # An erased address (docs/privacy.md); `details` holds its pseudonym, never the address.
     CONTACT_ERASED = "contact_erased"
+    # Planned next steps and decision dates (docs/operators.md); `details` holds the step as it
+    # stands (`workflows.domain.steps.step_details`), or the decision date.
+    STEP_PLANNED = "step_planned"
+    STEP_RESCHEDULED = "step_rescheduled"
+    STEP_CANCELLED = "step_cancelled"
+    STEP_HELD = "step_held"
+    STEP_MISSED = "step_missed"
+    DECISION_DATE_SET = "decision_date_set"
+    DECISION_OVERDUE = "decision_overdue"
 
 
 class HistoryEntry(BaseModel):
@@ -116,6 +125,10 @@ class NotificationEvent(StrEnum):
     APPROVAL_REQUESTED = "approval_requested"  # to the approvers; again for each approval reminder
     APPROVAL_ANSWERED = "approval_answered"  # to the owner: approved or rejected
     PARTNER_ANSWER = "partner_answer"  # to the owner: a partner needs help, pauses or has stopped
+    # To the invited: an invitation (its context's `calendar`), its update or its cancellation.
+    STEP_INVITATION = "step_invitation"
+    STEP_MISSED = "step_missed"  # to the parties and the owner: what happened?
+    DECISION_OVERDUE = "decision_overdue"  # to the owner and the approvers
 
 
 class Recipient(BaseModel):

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.alarm import Alarm
     from workflows.deliveries import Deliveries
     from workflows.delivery_policy import RECORD_RETRY, RECORD_TIMEOUT
-    from workflows.domain import approvals, identity, playbook_ops, views
+    from workflows.domain import identity, playbook_ops, timers, views
     from workflows.domain.state import CollaborationState
     from workflows.domain.update import Update
     from workflows.handlers import Judged, declared_updates, update_id
@@ -127,22 +127,14 @@ class CollaborationWorkflow:
                 identity.remember(state.vouched, None, workflow.now())  # and stale statements
                 workflow.continue_as_new(args=[state.request, state])
             seen, now = self._version, workflow.now()
-            reminder, due_soon = state.next_reminder_at, state.due_soon_at
-            if reminder is not None and reminder <= now:
-                await self._change(lambda now: state.remind(now, backoff=self._bounded()))
+            armed = timers.duties(state, backoff=self._bounded(), plans=patches.PLANNED_STEPS.applies)
+            due = timers.first_due(armed, now)
+            if due is not None and due.fire is not None:
+                await self._change(due.fire)
                 continue
-            approval = state.approval_reminder_at  # None without a playbook
-            if approval is not None and approval <= now:
-                await self._change(lambda now: approvals.remind_approvers(state, now))
-                continue
-            # Wake at the "due soon" boundary too, so the SLA the UI shows is current.
-            wake, why = reminder, "stall reminder"
-            if due_soon is not None and due_soon > now and (reminder is None or due_soon < reminder):
-                wake, why = due_soon, "due soon"
-            if approval is not None and (wake is None or approval < wake):
-                wake, why = approval, "approval reminder"
-            if await self._wait(seen, wake, why):
-                self._publish()  # the SLA moved on; a reminder now due fires next time round
+            wake = timers.soonest(armed, now)
+            if await self._wait(seen, wake.at if wake else None, wake.why if wake else ""):
+                self._publish()  # the SLA moved on; a duty now due fires next time round
         self._alarm.disarm()
         await workflow.wait_condition(workflow.all_handlers_finished)  # the closing one records first
         if self._hands_off():  # closed means closed: the deliveries go on in a child of their own

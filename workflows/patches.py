@@ -165,6 +165,19 @@ SETTLED_04 = Patch(
     "release that added it",
 )
 
+# Asked only by a run with a planned step or a decision date, where their timers are armed: the
+# marker is in the histories that have them, and nowhere else.
+PLANNED_STEPS = Patch(
+    id="planned-steps",
+    changed="a planned step ahead holds the stall clock until its end plus the grace, and arms a "
+    "timer that marks it missed; a decision date arms a timer that says it is overdue",
+    proof="tests/replay/golden/planned_steps.json (a collaboration with planned steps, a missed "
+    "step and an overdue decision); tests/replay/test_golden.py",
+    step="patched",
+    next_step="deprecate once no open collaboration began before the release that added it (the audit "
+    "replay above finds any that remain)",
+)
+
 REGISTRY = (
     MEMO,
     MILESTONE_NOTIFICATIONS,
@@ -176,4 +189,5 @@ REGISTRY = (
     VISIBLE_TEXT,
     PROMPT_CLOSE,
     SETTLED_04,
+    PLANNED_STEPS,
 )

@@ -22,7 +22,7 @@ from schemas import (
     StageChange,
 )
 from schemas.playbooks import Gate
-from workflows.domain import gates
+from workflows.domain import gates, steps
 from workflows.domain.rules import Facts, check_open, contacts_of, progress_of
 from workflows.domain.state import CollaborationState
 from workflows.domain.transitions import Refused, check_move
@@ -50,6 +50,10 @@ def check_advance(facts: Facts, change: StageChange) -> Gate | None:
 
 def advance(state: CollaborationState, change: StageChange, gate: Gate | None, now: datetime) -> HistoryEntry:
     passed = gates.pass_gate(state.progress, change.to, gate)
+    decision = steps.default_decision(state, now) if change.to is Stage.PILOT else None
+    if decision is not None:  # a pilot starts with its go/no-go date (the playbook's default)
+        state.decision = decision
+        passed = (passed or {}) | {"decision_on": decision.on.isoformat()}
     entry = state.append(
         EventKind.STAGE_CHANGED, now, actor=change.by, note=change.note, to_stage=change.to, details=passed
     )

@@ -6,9 +6,13 @@ sends each key once per channel (a crash between a send and its mark may repeat 
 lease; SMTP's Message-ID and the webhook's Idempotency-Key make that duplicate recognisable).
 """
 
+import json
+from typing import Any
+
 from schemas import EventKind, HistoryEntry, Notification, NotificationEvent, Recipient
 from schemas.privacy import is_pseudonym
-from workflows.domain import views
+from schemas.steps import CALENDAR_ZONE
+from workflows.domain import gates, views
 from workflows.domain.state import CollaborationState
 
 _EVENTS: dict[EventKind, NotificationEvent] = {
@@ -27,6 +31,11 @@ _EVENTS: dict[EventKind, NotificationEvent] = {
     EventKind.APPROVED: NotificationEvent.APPROVAL_ANSWERED,
     EventKind.REJECTED: NotificationEvent.APPROVAL_ANSWERED,
     EventKind.PARTNER_UPDATE: NotificationEvent.PARTNER_ANSWER,
+    EventKind.STEP_PLANNED: NotificationEvent.STEP_INVITATION,
+    EventKind.STEP_RESCHEDULED: NotificationEvent.STEP_INVITATION,
+    EventKind.STEP_CANCELLED: NotificationEvent.STEP_INVITATION,
+    EventKind.STEP_MISSED: NotificationEvent.STEP_MISSED,
+    EventKind.DECISION_OVERDUE: NotificationEvent.DECISION_OVERDUE,
 }
 # A partner's "we're on it" is the news the reminders asked for: it tells nobody. The other answers
 # need the owner (help, a pause, a withdrawal to confirm).
@@ -53,6 +62,9 @@ def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notifica
     # An approval goes to its approvers; the owner stands in when the playbook names nobody.
     approvers = [Recipient(name=a, email=a, role="approver") for a in details.get("approvers", [])] or [owner]
     recipients = {
+        NotificationEvent.STEP_INVITATION: _invited(details.get("with", []), parties, owner),
+        NotificationEvent.STEP_MISSED: [*parties, owner],
+        NotificationEvent.DECISION_OVERDUE: _deciders(state, owner) if details.get("escalation") else [owner],
         NotificationEvent.ESCALATION: [owner],
         NotificationEvent.REMINDERS_STOPPED: [owner],
         NotificationEvent.CLOSED: [*parties, owner],
@@ -93,6 +105,13 @@ def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notifica
         "party": str(details.get("party", "")),
         "partner_action": str(details.get("action", "")),
         "until": str(details.get("until", "")),
+        # A planned step: the invitation's facts (`activities.calendar`), the step the links name.
+        "step": str(details.get("step", "")),
+        "step_kind": str(details.get("kind", "")),
+        "step_at": str(details.get("at", "")),
+        "previous_at": str(details.get("previous_at", "")),
+        "calendar": _calendar(state, entry, details) if event is NotificationEvent.STEP_INVITATION else "",
+        "decision_on": state.decision.on.isoformat() if state.decision else "",
     }
     return Notification(
         key=f"{state.collaboration_id}/{entry.seq}/{event.value}",
@@ -103,3 +122,45 @@ def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notifica
         recipients=recipients,
         context=context,
     )
+
+
+def _invited(addresses: list[str], parties: list[Recipient], owner: Recipient) -> list[Recipient]:
+    """Return a step's invited people, a party's contact under its party's role (its e-mail then
+    carries the party's answer links), and the owner, who organises it."""
+    by_address = {p.email.lower(): p for p in parties}
+    invited = [by_address.get(a.lower()) or Recipient(name=a, email=a, role="attendee") for a in addresses]
+    return [*invited, owner] if owner.email.lower() not in {a.lower() for a in addresses} else invited
+
+
+def _deciders(state: CollaborationState, owner: Recipient) -> list[Recipient]:
+    """Return the owner and whoever approves the move to deployment (the playbook's approvers)."""
+    if state.progress is None:
+        return [owner]
+    approvers = gates.approvers_of(state.progress, "deployment", state.contacts)
+    return [
+        owner,
+        *(Recipient(name=a, email=a, role="approver") for a in approvers if a != owner.email.lower()),
+    ]
+
+
+def _calendar(state: CollaborationState, entry: HistoryEntry, details: dict[str, Any]) -> str:
+    """Return the invitation of a step's entry, as JSON: what `activities.calendar` writes as
+    iCalendar. One `uid` per step for the collaboration's whole life, so that a calendar updates
+    or removes the event it has."""
+    request = state.request
+    invitation = {
+        "uid": f"{state.collaboration_id}-{details['step']}@passerelle",
+        "sequence": details["sequence"],
+        "method": "CANCEL" if entry.kind is EventKind.STEP_CANCELLED else "REQUEST",
+        "kind": details["kind"],
+        "start": details["at"],
+        "minutes": details["minutes"],
+        "where": details.get("where", ""),
+        "note": entry.note,
+        "summary": f"{request.corporate.name} × {request.startup.name}: {details['kind']}",
+        "organizer": request.owner_email,
+        "attendees": list(details.get("with", [])),
+        "time_zone": CALENDAR_ZONE,
+        "stamp": entry.at.isoformat(),
+    }
+    return json.dumps(invitation, sort_keys=True, ensure_ascii=False)

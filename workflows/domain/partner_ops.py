@@ -6,7 +6,10 @@ from the party the reminders chase, so the stall clock restarts (`stalled` clear
 - `need_help` tells the owner at once, with the note (`workflows.domain.notifications`);
 - `pause` pushes the next reminder to at least `days` from now, and tells the owner;
 - `stopped` leaves a withdrawal proposal and holds the reminders; only the operator's `close`
-  ends the collaboration, and the next news (any update that restarts the clock) withdraws it.
+  ends the collaboration, and the next news (any update that restarts the clock) withdraws it;
+- `held`, `postponed` and `cancelled` are about the planned step the e-mail named: they are
+  recorded as `step_held`, `step_rescheduled` and `step_cancelled` would be by an operator
+  (`workflows.domain.step_ops`), by the party, with the link's facts in `details`.
 The state keeps each party's latest answer only, so it stays bounded. Pure: `now` is the
 workflow's time.
 """
@@ -15,8 +18,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from schemas import EventKind, HistoryEntry
-from schemas.partners import PartnerAction, PartnerAnswer
+from schemas.partners import STEP_ACTIONS, PartnerAction, PartnerAnswer
 from schemas.status import NOTE_SHOWN, PartnerAnswerSeen, Withdrawal
+from schemas.steps import CancelStep, RescheduleStep, StepHeld
+from workflows.domain import step_ops
 from workflows.domain.lifecycle import AlreadyPaused
 from workflows.domain.rules import Facts, check_open
 from workflows.domain.state import CollaborationState
@@ -41,6 +46,8 @@ def check_answer(facts: Facts, answer: PartnerAnswer) -> None:
     answers = getattr(facts, "partner_answers", [])  # only the workflow's state has them
     if any(seen.link == answer.link for seen in answers):
         raise LinkUsed("this link has already answered")
+    if answer.step is not None:
+        step_ops.check_step(facts, StepHeld(step=answer.step, by=f"partner:{answer.party}"))
 
 
 def answer(state: CollaborationState, answer: PartnerAnswer, _: None, now: datetime) -> HistoryEntry:
@@ -56,10 +63,12 @@ def answer(state: CollaborationState, answer: PartnerAnswer, _: None, now: datet
     }
     if until is not None:
         details["until"] = until.isoformat()
-    entry = state.append(
-        EventKind.PARTNER_UPDATE, now, actor=f"partner:{answer.party}", note=answer.note, details=details
-    )
-    state.restart_clock(now)
+    by = f"partner:{answer.party}"
+    if answer.action in STEP_ACTIONS:
+        entry = _about_step(state, answer, by, details, now)
+    else:
+        entry = state.append(EventKind.PARTNER_UPDATE, now, actor=by, note=answer.note, details=details)
+        state.restart_clock(now)
     if until is not None:
         state.push_reminder(until)
     if answer.action is PartnerAction.STOPPED:
@@ -76,6 +85,19 @@ def answer(state: CollaborationState, answer: PartnerAnswer, _: None, now: datet
     )
     state.partner_answers = [*(a for a in state.partner_answers if a.party != answer.party), seen]
     return entry
+
+
+def _about_step(
+    state: CollaborationState, answer: PartnerAnswer, by: str, link: dict[str, object], now: datetime
+) -> HistoryEntry:
+    assert answer.step is not None, "a step action names its step"
+    if answer.action is PartnerAction.HELD:
+        return step_ops.held(state, StepHeld(step=answer.step, note=answer.note, by=by), None, now, link)
+    if answer.action is PartnerAction.CANCELLED:
+        return step_ops.cancel(state, CancelStep(step=answer.step, note=answer.note, by=by), None, now, link)
+    assert answer.at is not None, "a postponement names its new time"
+    moved = RescheduleStep(step=answer.step, at=answer.at, note=answer.note, by=by)
+    return step_ops.reschedule(state, moved, None, now, link)
 
 
 UPDATES: tuple[Update[Any, Any], ...] = (

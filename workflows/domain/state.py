@@ -44,6 +44,7 @@ from schemas.actors import VerifiedActor
 from schemas.imports import effective_at
 from schemas.privacy import Rekey
 from schemas.status import PartnerAnswerSeen, Withdrawal
+from schemas.steps import DEFAULT_GRACE_DAYS, Decision, Step, StepCounts
 from workflows.domain.progress import Progress
 from workflows.domain.recent import RecentUpdates, carried_updates, keep_recent
 from workflows.domain.reminders import DUE_SOON_FRACTION, MAX_REMINDERS_PER_STAGE, next_reminder
@@ -105,6 +106,12 @@ class CollaborationState(BaseModel):
     # (`workflows.domain.identity.remember`): one signed action is applied once. Kept only while
     # a statement is fresh, so a collaboration at rest carries none.
     vouched: dict[str, datetime] = {}
+    # The planned next steps (at most `schemas.steps.MAX_OPEN_STEPS`), how they went, the count
+    # that numbers them, and the go/no-go date (`workflows.domain.steps`).
+    steps: list[Step] = []
+    step_counts: StepCounts = Field(default_factory=StepCounts)
+    steps_numbered: int = 0
+    decision: Decision | None = None
 
     @field_serializer("history")
     def _kept(self, history: list[HistoryEntry]) -> list[dict[str, Any]]:
@@ -240,6 +247,28 @@ class CollaborationState(BaseModel):
         }
 
     @property
+    def grace(self) -> timedelta:
+        """Return how long after its end a planned step counts as missed: the playbook's, else
+        the default."""
+        days = self.progress.playbook.step_grace_days if self.progress else None
+        return timedelta(days=days if days is not None else DEFAULT_GRACE_DAYS)
+
+    @property
+    def plan_hold(self) -> datetime | None:
+        """Return until when the planned steps not missed hold the stall clock: the last one's
+        end plus the grace; None without one."""
+        ends = [s.at + timedelta(minutes=s.minutes) + self.grace for s in self.steps if not s.missed]
+        return max(ends) if ends else None
+
+    @property
+    def stall_due(self) -> datetime:
+        """Return when the running stall clock runs out: one threshold after the news, or later
+        while a planned step holds it."""
+        due = self.clock_start + self.threshold
+        hold = self.plan_hold
+        return max(due, hold) if hold is not None else due
+
+    @property
     def approval_reminder_at(self) -> datetime | None:
         """Return when the pending approval reminds its approvers, or None."""
         if self.progress is None or self.progress.pending is None or self.outcome is not None or self.paused:
@@ -251,6 +280,9 @@ class CollaborationState(BaseModel):
         """Return when the SLA turns `due_soon`, or None when the clock is not running."""
         if self.outcome is not None or self.paused or self.stalled:
             return None
+        hold = self.plan_hold
+        if hold is not None and hold > self.clock_start + self.threshold:
+            return hold - self.threshold * DUE_SOON_FRACTION
         return self.clock_start + self.threshold * (1 - DUE_SOON_FRACTION)
 
     @staticmethod
@@ -272,7 +304,7 @@ class CollaborationState(BaseModel):
         self.unanswered_reminders = 0
         self.snoozed_until = None
         self.withdrawal = None  # news: whoever proposed to stop is back, or the operator moved on
-        self.next_reminder_at = None if self.paused or self.outcome else now + self.threshold
+        self.next_reminder_at = None if self.paused or self.outcome else self.stall_due
 
     def push_reminder(self, until: datetime) -> None:
         """Hold the next reminder, when one is scheduled, until at least `until` (a snooze, a

@@ -8,13 +8,13 @@ rules may raise: their messages never hold personal data, so a client may show t
 
 from typing import Any
 
-from workflows.domain import approvals, lifecycle, partner_ops, playbook_ops, privacy_ops
+from workflows.domain import approvals, lifecycle, partner_ops, playbook_ops, privacy_ops, step_ops
 from workflows.domain.transitions import Refused
 from workflows.domain.update import Update
 
 UPDATES: dict[str, Update[Any, Any]] = {
     u.name: u
-    for family in (lifecycle, approvals, playbook_ops, partner_ops, privacy_ops)
+    for family in (lifecycle, step_ops, approvals, playbook_ops, partner_ops, privacy_ops)
     for u in family.UPDATES
 }
 
