@@ -6,8 +6,10 @@ leave it out.
 """
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 NONE = "—"
+PARIS = ZoneInfo("Europe/Paris")  # the zone planned steps are typed and invited in
 
 
 def minute(moment: datetime | None, *, zone: bool = True) -> str:
@@ -20,3 +22,34 @@ def minute(moment: datetime | None, *, zone: bool = True) -> str:
 def second(moment: datetime) -> str:
     """Return `2026-11-26 18:30:05`, for timelines read line by line."""
     return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def paris_instant(text: str) -> datetime:
+    """Return the instant a person typed: ISO 8601, with an offset, or without one as Europe/Paris
+    wall time (`2027-03-30T10:00`, `2027-03-30 10:00`).
+
+    Raise ValueError for a wall time the clocks skip (the spring change's hour) or repeat (the
+    autumn's): both are someone's mistake, and guessing would invite people at the wrong hour."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date and time such as 2027-03-30T10:00") from None
+    if moment.tzinfo is not None:
+        return moment
+    local = moment.replace(tzinfo=PARIS)
+    first, later = local.utcoffset(), local.replace(fold=1).utcoffset()
+    assert first is not None and later is not None, "Europe/Paris has an offset at every moment"
+    if first > later:
+        raise ValueError(
+            f"{text} happens twice in Paris (the clocks go back): add the offset, +02:00 or +01:00"
+        )
+    if first < later:
+        raise ValueError(f"{text} does not exist in Paris (the clocks go forward): choose another time")
+    return local
+
+
+def paris_minute(moment: datetime | None) -> str:
+    """Return `2027-03-30 10:00 (Paris)`: a planned step as the people invited read it."""
+    if moment is None:
+        return NONE
+    return moment.astimezone(PARIS).strftime("%Y-%m-%d %H:%M (Paris)")

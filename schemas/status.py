@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from schemas.records import EventKind, HistoryEntry
 from schemas.stages import Outcome, SlaState, Stage
+from schemas.steps import Decision, Step, StepCounts
 
 
 class ChecklistItem(BaseModel):
@@ -83,6 +84,12 @@ class CollaborationStatus(BaseModel):
     # Parties whose address was erased with no replacement: no e-mail goes to them (docs/privacy.md).
     erased_parties: list[str] = []
     erasure_under_way: bool = False  # an erasure is moving the collaboration to a new data key
+    # The planned steps still open (soonest first; a missed one until there is news of it), how
+    # the steps went, and the go/no-go date, overdue once it passed with no decision.
+    steps: list[Step] = []
+    step_counts: StepCounts = StepCounts()
+    decision: Decision | None = None
+    decision_overdue: bool = False
 
     @property
     def stage_changes(self) -> list[HistoryEntry]:

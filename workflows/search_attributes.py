@@ -14,6 +14,10 @@ STAGE = SearchAttributeKey.for_keyword("Stage")
 OUTCOME = SearchAttributeKey.for_keyword("Outcome")
 STALLED = SearchAttributeKey.for_bool("Stalled")
 PAUSED = SearchAttributeKey.for_bool("Paused")
+# Planned next steps: the soonest step ahead, the go/no-go date, and whether it passed undecided.
+NEXT_STEP_AT = SearchAttributeKey.for_datetime("NextStepAt")
+DECISION_DUE = SearchAttributeKey.for_datetime("DecisionDue")
+DECISION_OVERDUE = SearchAttributeKey.for_bool("DecisionOverdue")
 
 ALL: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
     CORPORATE,
@@ -24,6 +28,9 @@ ALL: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
     OUTCOME,
     STALLED,
     PAUSED,
+    NEXT_STEP_AT,
+    DECISION_DUE,
+    DECISION_OVERDUE,
 )
 
 

@@ -10,9 +10,13 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.domain import steps
     from workflows.domain.state import CollaborationState
     from workflows.search_attributes import (
         CORPORATE,
+        DECISION_DUE,
+        DECISION_OVERDUE,
+        NEXT_STEP_AT,
         OUTCOME,
         PAUSED,
         PROGRAMME,
@@ -24,8 +28,13 @@ with workflow.unsafe.imports_passed_through():
 
 
 def attributes(state: CollaborationState) -> list[SearchAttributeUpdate[Any]]:
-    """Return every search attribute's value for the collaboration as it stands."""
+    """Return every search attribute's value for the collaboration as it stands.
+
+    The planned-step attributes are unset, never set to a default, while they say nothing: a run
+    with no plan upserts nothing new, and its history replays as it was recorded."""
     request = state.request
+    step, decision = steps.next_step(state), state.decision
+    pending = decision if decision is not None and not steps.decided(state) else None
     return [
         CORPORATE.value_set(request.corporate.name),
         STARTUP.value_set(request.startup.name),
@@ -35,6 +44,9 @@ def attributes(state: CollaborationState) -> list[SearchAttributeUpdate[Any]]:
         STALLED.value_set(state.stalled),
         PAUSED.value_set(state.paused),
         OUTCOME.value_unset() if state.outcome is None else OUTCOME.value_set(state.outcome.value),
+        NEXT_STEP_AT.value_set(step.at) if step and state.outcome is None else NEXT_STEP_AT.value_unset(),
+        DECISION_DUE.value_set(pending.due) if pending else DECISION_DUE.value_unset(),
+        DECISION_OVERDUE.value_set(True) if pending and pending.overdue else DECISION_OVERDUE.value_unset(),
     ]
 
 

@@ -15,7 +15,9 @@ console renders them (`PlainConsole.render_str`); `Text` built by code goes thro
 """
 
 import unicodedata
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
@@ -58,16 +60,33 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _next(at: object, decision_overdue: bool) -> str:
+    """Return the "next" cell: the soonest planned step in Paris time, as its invitation says
+    (`schemas.moments.paris_minute`, not imported: `list` loads no contract), and a decision overdue."""
+    when = "—"
+    if isinstance(at, str) and at:
+        when = (
+            datetime.fromisoformat(at).astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M (Paris)")
+        )
+    return f"{when}, decision overdue" if decision_overdue else when
+
+
 def show_list(rows: list[dict[str, object]], reasons: bool = False) -> None:
     """Print collaborations (visibility rows) as a table; with `reasons`, why each one failed."""
-    columns = ["workflow id", "corporate", "start-up", "programme", "stage", "stalled", "paused", "status"]
-    table = Table(*columns, *(["reason"] if reasons else []))
+    columns = ["workflow id", "corporate", "start-up", "programme", "stage", "stalled", "paused", "next"]
+    table = Table(*columns, "status", *(["reason"] if reasons else []))
     for row in rows:
         stage = row["outcome"] or row["stage"]
         flags = ["yes" if row[k] else "no" for k in ("stalled", "paused")]
         names = [_text(row[k]) for k in ("workflow_id", "corporate", "startup", "programme")]
+        upcoming = _next(row.get("next_step_at"), bool(row.get("decision_overdue")))
         table.add_row(
-            *names, _text(stage), *flags, str(row["status"]), *([_text(row["reason"])] if reasons else [])
+            *names,
+            _text(stage),
+            *flags,
+            upcoming,
+            str(row["status"]),
+            *([_text(row["reason"])] if reasons else []),
         )
     console.print(table)
     console.print(f"{len(rows)} collaboration(s)")

@@ -15,6 +15,7 @@ from passerelle.audit.timeline import Line, StageTime, human
 from passerelle.cli.consoles import console, shown
 from schemas import CollaborationStatus
 from schemas.moments import minute as _when
+from schemas.moments import paris_minute
 
 
 def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
@@ -58,6 +59,7 @@ def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
         )
     if status.erasure_under_way:
         lines.append("Erasure     under way: moving to a new data key")
+    lines += step_lines(status)
     body = Text("\n").join([title, *(Text(shown(line)) for line in lines)])
     console.print(Panel(body, title=Text(shown(status.workflow_id)), expand=False))
     if not with_history:
@@ -74,6 +76,27 @@ def show_status(status: CollaborationStatus, with_history: bool = True) -> None:
             console.print(table)
     else:
         console.print(table)
+
+
+def step_lines(status: CollaborationStatus) -> list[str]:
+    """Return the panel's lines of the planned steps (Paris time, as invited) and the decision."""
+    lines = []
+    for step in status.steps:
+        where = f" at {step.where}" if step.where else ""
+        missed = "  MISSED: no news, ask what happened" if step.missed else ""
+        lines.append(
+            f"Next step   {step.id} {step.kind} {paris_minute(step.at)}, {step.minutes} min{where}{missed}"
+        )
+    c = status.step_counts
+    if c.planned:
+        lines.append(
+            f"Steps       {c.planned} planned: {c.held} held, {c.postponed} postponed, "
+            f"{c.cancelled} cancelled, {c.missed} missed"
+        )
+    if status.decision is not None and status.outcome is None:
+        late = "  DECISION OVERDUE" if status.decision_overdue else ""
+        lines.append(f"Decision    go/no-go by {status.decision.on.isoformat()}{late}")
+    return lines
 
 
 def show_timeline(lines: Sequence[Line], times: Sequence[StageTime], title: str, out: Console) -> None:

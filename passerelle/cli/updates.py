@@ -7,6 +7,7 @@ line. Each command's name and help are the declaration's; its flags are here, in
 named as the update.
 """
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -17,6 +18,7 @@ from passerelle.cli.output import show_status
 from passerelle.platform.pressure import execute_update
 from passerelle.platform.settings import Settings
 from schemas import CollaborationStatus
+from schemas.moments import paris_instant
 from workflows.domain.updates import UPDATES
 
 Note = Annotated[str, typer.Option()]
@@ -124,6 +126,79 @@ def adopt_playbook(
     as_json: Json = False,
 ) -> None:
     send(workflow_id, "adopt_playbook", {"version": version, "by": by}, as_json)
+
+
+def _instant(flag: str, text: str) -> str:
+    """Return a typed time as ISO with its offset (Europe/Paris when none), or refuse it in one
+    line naming the flag: one ahead of now only, since a plan is about what comes next."""
+    try:
+        moment = paris_instant(text)
+    except ValueError as err:
+        raise CliError(f"{flag}: {err}", BAD_INPUT) from None
+    if moment <= datetime.now(UTC):
+        raise CliError(f"{flag}: {text} is past; a planned step is ahead of now", BAD_INPUT)
+    return moment.isoformat()
+
+
+At = Annotated[str, typer.Option(help="When: 2027-03-30T10:00 (Paris time), or with an offset")]
+StepOption = Annotated[str, typer.Option(help="The step: s1, s2... (passerelle status lists them)")]
+
+
+def plan_step(
+    workflow_id: str,
+    kind: Annotated[str, typer.Option(help="meeting, demo, document or decision")],
+    at: At,
+    by: By,
+    minutes: Annotated[int, typer.Option(help="How long, 15 to 480")] = 60,
+    where: Annotated[str, typer.Option(help="A place or a link")] = "",
+    with_: Annotated[
+        list[str] | None,
+        typer.Option("--with", help="Who is invited, one address each (default: both parties)"),
+    ] = None,
+    note: Note = "",
+    as_json: Json = False,
+) -> None:
+    data = {
+        "kind": kind,
+        "at": _instant("--at", at),
+        "minutes": minutes,
+        "where": where,
+        "with_whom": with_ or [],
+        "note": note,
+        "by": by,
+    }
+    send(workflow_id, "plan_step", data, as_json)
+
+
+def reschedule_step(
+    workflow_id: str,
+    step: StepOption,
+    at: At,
+    by: By,
+    minutes: Annotated[int | None, typer.Option(help="A new length, 15 to 480")] = None,
+    note: Note = "",
+    as_json: Json = False,
+) -> None:
+    data = {"step": step, "at": _instant("--at", at), "minutes": minutes, "note": note, "by": by}
+    send(workflow_id, "reschedule_step", data, as_json)
+
+
+def cancel_step(workflow_id: str, step: StepOption, by: By, note: Note = "", as_json: Json = False) -> None:
+    send(workflow_id, "cancel_step", {"step": step, "note": note, "by": by}, as_json)
+
+
+def step_held(workflow_id: str, step: StepOption, by: By, note: Note = "", as_json: Json = False) -> None:
+    send(workflow_id, "step_held", {"step": step, "note": note, "by": by}, as_json)
+
+
+def set_decision_date(
+    workflow_id: str,
+    on: Annotated[str, typer.Option(help="The go/no-go date: 2027-06-30")],
+    by: By,
+    note: Note = "",
+    as_json: Json = False,
+) -> None:
+    send(workflow_id, "set_decision_date", {"on": on, "by": by, "note": note}, as_json)
 
 
 def register(app: typer.Typer) -> None:

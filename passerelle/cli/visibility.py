@@ -140,6 +140,8 @@ class Row:
     started_at: datetime
     run_id: str = ""
     reason: str | None = None  # why a failed run failed, read from its close event (`with_reasons`)
+    next_step_at: datetime | None = None  # the soonest planned step ahead
+    decision_overdue: bool = False  # the go/no-go date passed with no decision
 
     def facts(self) -> "RowFacts | None":
         """Return what the update rules read, or None while the workflow has not set them all."""
@@ -155,7 +157,8 @@ class Row:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the row as plain JSON-able values."""
-        return {**self.__dict__, "started_at": self.started_at.isoformat()}
+        next_at = self.next_step_at.isoformat() if self.next_step_at else None
+        return {**self.__dict__, "started_at": self.started_at.isoformat(), "next_step_at": next_at}
 
 
 _STATUS_PREFIX = "WORKFLOW_EXECUTION_STATUS_"
@@ -180,6 +183,8 @@ def row(info: WorkflowExecutionInfo) -> Row:
         status=status.removeprefix(_STATUS_PREFIX).lower(),
         started_at=info.start_time.ToDatetime(tzinfo=UTC),
         run_id=info.execution.run_id,
+        next_step_at=attrs.get(sa.NEXT_STEP_AT),
+        decision_overdue=bool(attrs.get(sa.DECISION_OVERDUE)),
     )
 
 

@@ -25,6 +25,7 @@ from schemas import (
 )
 from schemas.partners import PartnerAction, PartnerAnswer
 from schemas.privacy import ContactErasure
+from schemas.steps import DecisionDate, PlanStep, StepKind
 from tests.factories import request
 from workflows.domain import views
 from workflows.domain.rules import Facts
@@ -43,6 +44,8 @@ REQUESTS: dict[str, Any] = {
     "partner_answer": PartnerAnswer(
         party="startup", action=PartnerAction.PAUSE, link="0" * 32, answered_seq=1, days=9
     ),
+    "plan_step": PlanStep(kind=StepKind.MEETING, at=datetime(2026, 3, 9, 10, tzinfo=UTC), by="ops"),
+    "set_decision_date": DecisionDate(on=datetime(2026, 6, 30).date(), by="ops"),
     "erase_contact": ContactErasure(
         email="partners@nabla.example",
         pseudonym="erased:0123456789ab",
@@ -63,6 +66,8 @@ CASES: list[tuple[tuple[Stage, Outcome | None, bool], dict[str, str | None]]] = 
             "resume": "NotPaused",
             "snooze_reminders": None,
             "partner_answer": None,
+            "plan_step": None,
+            "set_decision_date": None,
             "erase_contact": None,
         },
     ),
@@ -76,6 +81,8 @@ CASES: list[tuple[tuple[Stage, Outcome | None, bool], dict[str, str | None]]] = 
             "resume": None,
             "snooze_reminders": None,
             "partner_answer": "AlreadyPaused",
+            "plan_step": None,
+            "set_decision_date": "AlreadyDecided",
             "erase_contact": None,
         },
     ),
@@ -89,6 +96,8 @@ CASES: list[tuple[tuple[Stage, Outcome | None, bool], dict[str, str | None]]] = 
             "resume": "CollaborationClosed",
             "snooze_reminders": "CollaborationClosed",
             "partner_answer": "CollaborationClosed",
+            "plan_step": "CollaborationClosed",
+            "set_decision_date": "CollaborationClosed",
             "erase_contact": "CollaborationClosed",
         },
     ),
@@ -141,15 +150,18 @@ def test_every_source_of_facts_gets_the_same_verdict(
     assert {update: verdict(source(*facts), update) for update in REQUESTS} == expected
 
 
-def test_only_playbook_updates_read_more_than_the_three_facts() -> None:
-    """The other updates' rules also read the playbook progress only the state has
-    (tests/unit/test_gates.py judges them)."""
+def test_only_playbook_and_step_updates_read_more_than_the_three_facts() -> None:
+    """The other updates' rules also read the playbook progress, or the open steps, which only the
+    state and the status have (tests/unit/test_gates.py and tests/unit/test_steps.py judge them)."""
     assert set(UPDATES) - set(REQUESTS) == {
         "request_approval",
         "approve",
         "reject",
         "score",
         "adopt_playbook",
+        "reschedule_step",
+        "cancel_step",
+        "step_held",
     }
 
 

@@ -103,6 +103,11 @@ def decided(state: CollaborationState) -> bool:
     return state.outcome is not None or state.stage in DECIDED
 
 
+def overdue(state: CollaborationState) -> bool:
+    """Return True while the decision date has passed with no decision."""
+    return state.decision is not None and state.decision.overdue and not decided(state)
+
+
 def decision_due_at(state: CollaborationState) -> datetime | None:
     """Return when the decision date next calls for attention, or None."""
     d = state.decision

@@ -11,7 +11,7 @@ from typing import Any
 from schemas import CollaborationStatus, Projection, SlaState
 from schemas.moments import minute
 from schemas.status import ChecklistItem
-from workflows.domain import gates
+from workflows.domain import gates, steps
 from workflows.domain.state import CollaborationState
 
 
@@ -39,6 +39,19 @@ def partner_lines(state: CollaborationState) -> list[str]:
             f"- **Withdrawal proposed** by {names[w.party]} on {minute(w.at)}: {w.reason} "
             "(confirm with `close` as declined or abandoned)"
         )
+    return lines
+
+
+def step_lines(state: CollaborationState) -> list[str]:
+    """Return the markdown lines of the planned steps and the decision date (times in UTC)."""
+    lines = []
+    for step in state.steps:
+        where = f" at {step.where}" if step.where else ""
+        missed = " (missed: no news)" if step.missed else ""
+        lines.append(f"- **Next step {step.id}**: {step.kind.value} on {minute(step.at)}{where}{missed}")
+    if state.decision is not None and not steps.decided(state):
+        overdue = " (decision overdue)" if steps.overdue(state) else ""
+        lines.append(f"- **Decision date**: {state.decision.on.isoformat()}{overdue}")
     return lines
 
 
@@ -102,6 +115,10 @@ def status(state: CollaborationState, now: datetime, with_history: bool = True) 
         withdrawal=state.withdrawal,
         erased_parties=list(state.erased_parties),
         erasure_under_way=state.rekey is not None,
+        steps=list(state.steps),
+        step_counts=state.step_counts.model_copy(),
+        decision=state.decision.model_copy() if state.decision else None,
+        decision_overdue=steps.overdue(state),
     )
 
 
@@ -142,6 +159,7 @@ def current_details(state: CollaborationState, now: datetime) -> str:
         f"- **Last event**: {last_line}",
         f"- **Programme**: {request.programme} ({request.sector})",
     ]
+    lines += step_lines(state)
     lines += partner_lines(state)
     if state.progress is not None:
         lines.append(f"- **Playbook**: {state.progress.label}")

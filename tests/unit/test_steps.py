@@ -1,0 +1,216 @@
+"""Planned steps and the decision date, judged and applied by the pure domain (no server).
+
+The rules refuse what is not open, the stall clock waits for the plan, a missed step stops
+holding it, invitations keep one UID per step with a SEQUENCE that only grows, and whatever
+sequence of plan, reschedule, cancel and held arrives, the state stays bounded.
+"""
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas import EventKind, Outcome, Stage
+from schemas.steps import (
+    MAX_OPEN_STEPS,
+    CancelStep,
+    DecisionDate,
+    PlanStep,
+    RescheduleStep,
+    StepHeld,
+    StepKind,
+)
+from tests.factories import request
+from workflows.domain import notifications, step_ops, steps, timers
+from workflows.domain.state import CollaborationState
+from workflows.domain.transitions import Refused
+
+NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def fresh() -> CollaborationState:
+    return CollaborationState.begin(request(), "w", "c", NOW)
+
+
+def plan(state: CollaborationState, at: datetime, now: datetime = NOW, **more: object) -> str:
+    asked = PlanStep.model_validate({"kind": "meeting", "at": at, "by": "ops", **more})
+    step_ops.check_plan(state, asked)
+    step_ops.plan(state, asked, None, now)
+    return state.steps[-1].id if state.steps[-1].at == at else next(s.id for s in state.steps if s.at == at)
+
+
+def refusal(check: object, state: CollaborationState, asked: object) -> str:
+    with pytest.raises(Refused) as err:
+        check(state, asked)  # type: ignore[operator]
+    return err.value.type
+
+
+def test_a_planned_step_holds_the_stall_clock_until_its_end_plus_the_grace() -> None:
+    state = fresh()
+    assert state.next_reminder_at == NOW + 14 * DAY  # introduction's threshold
+    plan(state, NOW + 20 * DAY, minutes=90)
+    hold = NOW + 20 * DAY + timedelta(minutes=90) + 2 * DAY
+    assert state.plan_hold == hold and state.next_reminder_at == hold
+    assert state.due_soon_at == hold - 14 * DAY * 0.2
+    # A step sooner than the threshold holds nothing: the clock's own deadline is later.
+    other = fresh()
+    plan(other, NOW + DAY)
+    assert other.next_reminder_at == NOW + 14 * DAY
+
+
+def test_a_missed_step_asks_what_happened_then_the_clock_runs_a_threshold_on() -> None:
+    state = fresh()
+    plan(state, NOW + 20 * DAY)
+    armed = timers.duties(state, backoff=True, plans=lambda: True)
+    missed_at = NOW + 20 * DAY + timedelta(minutes=60) + 2 * DAY
+    assert [(d.why, d.at) for d in armed if d.why == "planned step"] == [("planned step", missed_at)]
+    due = timers.first_due(armed, missed_at)
+    assert due is not None and due.why == "stall reminder"  # the hold and the miss fall together
+    entries = steps.miss(state, missed_at)
+    assert [e.kind for e in entries] == [EventKind.STEP_MISSED]
+    assert state.steps[0].missed and state.step_counts.missed == 1
+    assert state.plan_hold is None and state.next_reminder_at == missed_at + 14 * DAY
+    note = notifications.notification_for(state, entries[0])
+    assert note is not None and {r.role for r in note.recipients} == {"corporate", "startup", "owner"}
+
+
+def test_paused_or_closed_collaborations_arm_no_step_or_decision_timer() -> None:
+    state = fresh()
+    plan(state, NOW + 3 * DAY)
+    step_ops.set_decision_date(state, DecisionDate(on=date(2027, 3, 10), by="ops"), None, NOW)
+    assert steps.missed_at(state) is not None and steps.decision_due_at(state) is not None
+    state.paused = True
+    assert steps.missed_at(state) is None and steps.decision_due_at(state) is None
+    state.paused, state.outcome = False, Outcome.DECLINED
+    assert steps.missed_at(state) is None and steps.decision_due_at(state) is None
+    asked: list[bool] = []
+    timers.duties(state, backoff=True, plans=lambda: asked.append(True) or True)
+    assert asked == []  # nothing to arm: the patch is not even asked
+
+
+def test_the_rules_refuse_unknown_steps_too_many_and_closed() -> None:
+    state = fresh()
+    for day in range(1, MAX_OPEN_STEPS + 1):
+        plan(state, NOW + day * DAY)
+    fourth = PlanStep(kind=StepKind.DEMO, at=NOW + 9 * DAY, by="ops")
+    assert refusal(step_ops.check_plan, state, fourth) == "TooManySteps"
+    assert refusal(step_ops.check_step, state, StepHeld(step="s9", by="ops")) == "UnknownStep"
+    step_ops.check_step(state, StepHeld(step="s2", by="ops"))  # an open one is fine
+    state.outcome = Outcome.ABANDONED
+    assert refusal(step_ops.check_plan, state, fourth) == "CollaborationClosed"
+    state.outcome, state.stage = None, Stage.DEPLOYMENT
+    decision = DecisionDate(on=date(2027, 6, 1), by="ops")
+    assert refusal(step_ops.check_decision_date, state, decision) == "AlreadyDecided"
+
+
+def test_requests_refuse_times_without_an_offset_and_out_of_range_fields() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        PlanStep.model_validate({"kind": "meeting", "at": "2027-03-30T10:00:00", "by": "ops"})
+    with pytest.raises(ValueError, match="minutes"):
+        PlanStep.model_validate({"kind": "meeting", "at": NOW, "minutes": 10, "by": "ops"})
+    with pytest.raises(ValueError, match="with_whom"):
+        PlanStep.model_validate({"kind": "demo", "at": NOW, "with_whom": ["a@b.example"] * 11, "by": "ops"})
+    with pytest.raises(ValueError, match="step"):
+        StepHeld.model_validate({"step": "s0", "by": "ops"})
+
+
+def test_an_invitation_keeps_its_uid_and_raises_its_sequence_until_cancelled() -> None:
+    state = fresh()
+    step = plan(state, NOW + 5 * DAY, where="Station F")
+    invitations = [_invitation(state)]
+    step_ops.reschedule(state, RescheduleStep(step=step, at=NOW + 6 * DAY, by="ops"), None, NOW)
+    invitations.append(_invitation(state))
+    step_ops.cancel(state, CancelStep(step=step, by="ops"), None, NOW)
+    invitations.append(_invitation(state))
+    assert {i["uid"] for i in invitations} == {"c-s1@passerelle"}
+    assert [i["sequence"] for i in invitations] == [0, 1, 2]
+    assert [i["method"] for i in invitations] == ["REQUEST", "REQUEST", "CANCEL"]
+    assert invitations[1]["start"] == (NOW + 6 * DAY).isoformat() and invitations[0]["where"] == "Station F"
+    assert invitations[0]["attendees"] == [state.contacts["corporate"], state.contacts["startup"]]
+    assert state.steps == [] and state.step_counts.postponed == 1 and state.step_counts.cancelled == 1
+
+
+def _invitation(state: CollaborationState) -> dict[str, object]:
+    note = notifications.notification_for(state, state.history[-1])
+    assert note is not None
+    invitation: dict[str, object] = json.loads(note.context["calendar"])
+    return invitation
+
+
+def test_a_decision_date_escalates_once_then_backs_off_and_stops() -> None:
+    state = fresh()
+    step_ops.set_decision_date(state, DecisionDate(on=date(2027, 3, 10), by="ops"), None, NOW)
+    due = datetime(2027, 3, 11, tzinfo=UTC)
+    fired, at = [], steps.decision_due_at(state)
+    assert at == due
+    while at is not None:
+        [entry] = steps.decision_overdue(state, at)
+        fired.append((at, entry.details))
+        at = steps.decision_due_at(state)
+    gaps = [(b - a) / (14 * DAY) for (a, _), (b, _) in pairwise(fired)]
+    assert gaps == [2, 4, 8, 16, 32, 64, 128]  # the stall reminders' schedule, from the escalation
+    assert [d["escalation"] for _, d in fired] == [True] + [False] * 7  # type: ignore[index]
+    assert steps.overdue(state)
+    state.stage = Stage.DEPLOYMENT  # the decision is taken: nothing is overdue any more
+    assert not steps.overdue(state) and steps.decision_due_at(state) is None
+
+
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["plan", "reschedule", "cancel", "held", "miss"]),
+        st.integers(1, 12),  # which step, by number
+        st.integers(-3, 400),  # days from the operation's time
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(OPERATIONS)
+def test_any_sequence_of_step_updates_stays_bounded_with_sequences_that_only_grow(
+    operations: list[tuple[str, int, int]],
+) -> None:
+    """Whatever arrives, at most `MAX_OPEN_STEPS` steps are kept, a step's SEQUENCE grows with
+    each change to its invitation, and what the rules refuse changes nothing."""
+    state, now = fresh(), NOW
+    sequences: dict[str, int] = {}
+    for op, number, days in operations:
+        now += timedelta(hours=7)
+        step_id, at = f"s{number}", now + days * DAY
+        before = state.model_dump()
+        try:
+            if op == "plan":
+                asked = PlanStep(kind=StepKind.MEETING, at=at, by="ops", note="n" * 1000 if days % 2 else "")
+                step_ops.check_plan(state, asked)
+                step_ops.plan(state, asked, None, now)
+            elif op == "miss":
+                if steps.missed_at(state) is None:
+                    continue
+                steps.miss(state, now)
+            else:
+                model = {"reschedule": RescheduleStep, "cancel": CancelStep, "held": StepHeld}[op]
+                fields = {"step": step_id, "by": "ops"} | ({"at": at} if op == "reschedule" else {})
+                asked_step = model.model_validate(fields)
+                step_ops.check_step(state, asked_step)
+                {"reschedule": step_ops.reschedule, "cancel": step_ops.cancel, "held": step_ops.held}[op](
+                    state, asked_step, None, now
+                )
+        except Refused:
+            assert state.model_dump() == before
+            continue
+        assert len(state.steps) <= MAX_OPEN_STEPS
+        assert all(len(s.note) <= 280 for s in state.steps)
+        entry = state.history[-1]
+        if entry.details and "sequence" in entry.details:
+            sid, sequence = entry.details["step"], entry.details["sequence"]
+            assert sequence >= sequences.get(sid, 0)
+            if entry.kind in (EventKind.STEP_RESCHEDULED, EventKind.STEP_CANCELLED):
+                assert sequence == sequences[sid] + 1
+            sequences[sid] = sequence
+    assert len(state.model_dump_json()) < 20_000
+    c = state.step_counts
+    assert c.planned == c.held + c.cancelled + len(state.steps)
