@@ -127,7 +127,7 @@ class CollaborationWorkflow:
                 identity.remember(state.vouched, None, workflow.now())  # and stale statements
                 workflow.continue_as_new(args=[state.request, state])
             seen, now = self._version, workflow.now()
-            armed = timers.duties(state, backoff=self._bounded(), plans=patches.PLANNED_STEPS.applies)
+            armed = timers.duties(state, backoff=self._bounded(), plans=self._plans)
             due = timers.first_due(armed, now)
             if due is not None and due.fire is not None:
                 await self._change(due.fire)
@@ -249,6 +249,10 @@ class CollaborationWorkflow:
         # A run begun before `settled-0.4` asks only when deliveries are under way: it records
         # this marker where it matters, if anywhere.
         return self._current() or patches.PROMPT_CLOSE.applies()
+
+    def _plans(self) -> bool:
+        # Asked only by a run with a planned step or a decision date, when it arms their timers.
+        return patches.PLANNED_STEPS.applies()
 
     def _refuses_hidden(self) -> bool:
         return patches.VISIBLE_TEXT.applies()

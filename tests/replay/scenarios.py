@@ -216,6 +216,47 @@ async def partner_answers(env: Environment, workflow_id: str, task_queue: str) -
     return workflow_id
 
 
+async def planned_steps(env: Environment, workflow_id: str, task_queue: str) -> str:
+    """Planned steps and a decision date: a meeting planned, moved and held; a demo the start-up
+    postpones through the portal, then missed; a document cancelled; a decision date that passes
+    and is chased; the collaboration closes deployed."""
+    handle = await start(env.client, workflow_id, task_queue)
+    begun = await handle.query(CollaborationWorkflow.status)
+    day = timedelta(days=1)
+
+    def at(days: float) -> str:
+        return (begun.stage_since + days * day).isoformat()
+
+    await handle.execute_update(
+        "plan_step", {"kind": "meeting", "at": at(3), "where": "Station F", "by": OPS}
+    )
+    await handle.execute_update("reschedule_step", {"step": "s1", "at": at(5), "by": OPS, "note": "moved"})
+    await handle.execute_update("plan_step", {"kind": "demo", "at": at(10), "minutes": 30, "by": OPS})
+    await handle.execute_update("plan_step", {"kind": "document", "at": at(12), "by": OPS})
+    await handle.execute_update("set_decision_date", {"on": at(20)[:10], "by": OPS})
+    await env.sleep(6 * day)
+    await handle.execute_update("step_held", {"step": "s1", "by": OPS, "note": "good first meeting"})
+    await handle.execute_update(
+        CollaborationWorkflow.partner_answer,
+        {
+            "party": "startup",
+            "action": "postponed",
+            "step": "s2",
+            "at": at(14),
+            "answered_seq": 3,
+            "link": "a" * 32,
+        },
+    )
+    await handle.execute_update("cancel_step", {"step": "s3", "by": OPS, "note": "not needed"})
+    await env.sleep(30 * day)  # the demo is missed, the decision date passes
+    await handle.execute_update(CollaborationWorkflow.advance, StageChange(to=Stage.QUALIFICATION, by=OPS))
+    await handle.execute_update(
+        CollaborationWorkflow.close, Closure(outcome=Outcome.DECLINED, by=OPS, reason="no go")
+    )
+    await handle.result()
+    return workflow_id
+
+
 # The verified-actors scenario: a programme whose qualification needs a second person's approval,
 # and two people an OpenID provider (a made-up, test-only one) vouched for through the codec server.
 VERIFIED_PROGRAMME = "Golden Verified"
@@ -254,4 +295,5 @@ SCENARIOS: dict[str, Scenario] = {
     "talkative": talkative,
     "digest": digest,
     "partner-answers": partner_answers,
+    "planned-steps": planned_steps,
 }

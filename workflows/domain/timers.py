@@ -1,7 +1,7 @@
 """What a collaboration's main loop waits for: each timed duty, when it is due, and what it does.
 
-The loop fires the first duty due (in this order, so that the order of a history's commands
-never depends on which was declared first), else waits for the soonest. The "due soon" boundary
+The loop fires the first duty due, in the order listed (fixed, so that a history's commands
+replay in the order they were recorded), else waits for the soonest. The "due soon" boundary
 wakes the loop without doing anything: the SLA the Web UI shows moves on. Pure: the duties
 change the state and return the entries to record; `now` is the workflow's time.
 """
@@ -30,6 +30,12 @@ def duties(state: CollaborationState, backoff: bool, plans: Callable[[], bool]) 
     `plans()` is asked only when the state has a planned step or a decision date: the workflow's
     patch for the timers these bring (`workflows.patches.PLANNED_STEPS`)."""
     armed: list[Duty] = []
+    # A missed step comes first: the stall it ends its hold on is due at the same moment, and
+    # asking what happened to the step is the reminder (`workflows.domain.steps.miss`).
+    missed, decision = steps.missed_at(state), steps.decision_due_at(state)
+    plan = (missed is not None or decision is not None) and plans()
+    if plan and missed is not None:
+        armed.append(Duty(missed, "planned step", lambda now: steps.miss(state, now)))
     if state.next_reminder_at is not None:
         armed.append(Duty(state.next_reminder_at, "stall reminder", lambda now: state.remind(now, backoff)))
     due_soon = state.due_soon_at
@@ -38,12 +44,8 @@ def duties(state: CollaborationState, backoff: bool, plans: Callable[[], bool]) 
     approval = state.approval_reminder_at  # None without a playbook
     if approval is not None:
         armed.append(Duty(approval, "approval reminder", lambda now: approvals.remind_approvers(state, now)))
-    missed, decision = steps.missed_at(state), steps.decision_due_at(state)
-    if (missed is not None or decision is not None) and plans():
-        if missed is not None:
-            armed.append(Duty(missed, "planned step", lambda now: steps.miss(state, now)))
-        if decision is not None:
-            armed.append(Duty(decision, "decision date", lambda now: steps.decision_overdue(state, now)))
+    if plan and decision is not None:
+        armed.append(Duty(decision, "decision date", lambda now: steps.decision_overdue(state, now)))
     return armed
 
 
