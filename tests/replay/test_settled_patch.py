@@ -29,8 +29,10 @@ from workflows import patches
 from workflows.activity_names import LOAD_PLAYBOOK
 
 SETTLED = Path(__file__).parent / "histories" / "settled"
-# The digest has no patch of the collaboration's: its goldens stand for it.
-COLLABORATION_SCENARIOS = sorted(name for name in SCENARIOS if name != "digest")
+# The digest has no patch of the collaboration's: its goldens stand for it. The planned-steps
+# scenario is newer than `settled-0.4`: its golden is recorded with that marker and stands for it
+# (test_planned_steps_patch.py).
+COLLABORATION_SCENARIOS = sorted(name for name in SCENARIOS if name not in ("digest", "planned-steps"))
 
 
 def change_version_upserts(runs: list[Run]) -> int:
