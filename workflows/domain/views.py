@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from schemas import CollaborationStatus, Projection, SlaState
-from schemas.moments import minute
+from schemas.moments import minute, paris_minute
 from schemas.status import ChecklistItem
 from workflows.domain import gates, steps
 from workflows.domain.state import CollaborationState
@@ -43,12 +43,15 @@ def partner_lines(state: CollaborationState) -> list[str]:
 
 
 def step_lines(state: CollaborationState) -> list[str]:
-    """Return the markdown lines of the planned steps and the decision date (times in UTC)."""
+    """Return the markdown lines of the planned steps, in Paris time as their invitations say, and
+    the decision date."""
     lines = []
     for step in state.steps:
         where = f" at {step.where}" if step.where else ""
         missed = " (missed: no news)" if step.missed else ""
-        lines.append(f"- **Next step {step.id}**: {step.kind.value} on {minute(step.at)}{where}{missed}")
+        lines.append(
+            f"- **Next step {step.id}**: {step.kind.value} on {paris_minute(step.at)}{where}{missed}"
+        )
     if state.decision is not None and not steps.decided(state):
         overdue = " (decision overdue)" if steps.overdue(state) else ""
         lines.append(f"- **Decision date**: {state.decision.on.isoformat()}{overdue}")
