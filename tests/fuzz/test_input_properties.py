@@ -25,6 +25,7 @@ from schemas import (
     describe_validation_error,
 )
 from schemas.errors import field_of
+from schemas.steps import DecisionDate, PlanStep, RescheduleStep
 from tests.factories import EXAMPLE, apply
 from tests.fuzz.strategies import mutated
 from workflows.domain import views
@@ -76,6 +77,20 @@ UPDATES: dict[str, tuple[type[BaseModel], dict[str, Any]]] = {
     "pause": (PauseRequest, {"by": "ops", "reason": "summer"}),
     "resume": (ResumeRequest, {"by": "ops"}),
     "snooze_reminders": (SnoozeRequest, {"by": "ops", "days": 7}),
+    "plan_step": (
+        PlanStep,
+        {
+            "kind": "meeting",
+            "at": "2027-03-30T10:00:00+02:00",
+            "minutes": 90,
+            "where": "Station F",
+            "with_whom": ["a@b.example"],
+            "note": "steering committee",
+            "by": "ops",
+        },
+    ),
+    "reschedule_step": (RescheduleStep, {"step": "s1", "at": "2027-04-06T14:00:00+02:00", "by": "ops"}),
+    "set_decision_date": (DecisionDate, {"on": "2027-06-30", "by": "ops"}),
 }
 
 
@@ -179,12 +194,17 @@ def test_update_request_is_accepted_and_valid_or_rejected_naming_the_field(updat
         state = CollaborationState.begin(CollaborationRequest.model_validate(EXAMPLE), "w", "r", NOW)
         if update == "resume":
             apply(state, "pause", PauseRequest(by="ops", reason="x"), NOW)
+        if update == "reschedule_step":  # a step to move: s1
+            apply(state, "plan_step", PlanStep.model_validate(UPDATES["plan_step"][1]), NOW)
         try:
             entry = apply(state, update, request, NOW)
         except ValueError:
             return  # a move the transition table forbids: the update's validator refuses it
         assert_storable(entry.model_dump(mode="json"))
         assert_storable(views.projection(state, NOW).model_dump(mode="json"))
+        sent = notification_for(state, entry)
+        if sent is not None:  # an invitation's calendar too
+            assert_storable(sent.model_dump(mode="json"))
 
     assert run_property(prop) >= CASES
 

@@ -159,7 +159,7 @@ def _calendar(state: CollaborationState, entry: HistoryEntry, details: dict[str,
         "note": entry.note,
         "summary": f"{request.corporate.name} × {request.startup.name}: {details['kind']}",
         "organizer": request.owner_email,
-        "attendees": list(details.get("with", [])),
+        "attendees": [a for a in details.get("with", []) if not is_pseudonym(a)],  # erased: invited no more
         "time_zone": CALENDAR_ZONE,
         "stamp": entry.at.isoformat(),
     }
