@@ -81,6 +81,7 @@ def test_an_unmet_gate_refuses_the_move_listing_exactly_what_is_missing() -> Non
         "gate": "pilot",
         "playbook": "Coalition Next v3",
         "milestones": {"NDA signed": None, "pilot success criteria": url},
+        "decision_on": "2026-06-30",  # the playbook's go/no-go date, 120 days on
     }
 
 
