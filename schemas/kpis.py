@@ -106,6 +106,12 @@ class KpiSummary(BaseModel):
     stalled: int
     stalled_ratio: float | None
     partner_answers: list[str] = []  # the last day's answers, one line each (`activities.kpis`)
+    # The next steps of the coming week and the decisions overdue, one line each, at most
+    # `activities.kpis.LINES_SHOWN` of each, and how many more there are.
+    next_steps: list[str] = []
+    next_steps_more: int = 0
+    decisions_overdue: list[str] = []
+    decisions_overdue_more: int = 0
 
     def line(self) -> str:
         """Return one line such as `42 open (introduction 10, pilot 7, …); 5 stalled (11.9 %)`."""
