@@ -1,8 +1,9 @@
 """Demo data: a realistic programme spreadsheet, generated from word lists with a fixed seed.
 
 `passerelle demo` writes it and imports it through the real workflows, then plans a few steps
-(`demo_steps`), so the report, the digest and the Web UI have something to show on a fresh install. Names are made up (no external data); the same seed
-and the same `today` always give the same file.
+(`demo_steps`), so the report, the digest and the Web UI have something to show on a fresh
+install. Names are made up (no external data); the same seed and the same `today` always give
+the same file and the same steps.
 """
 
 import csv
