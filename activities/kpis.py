@@ -1,14 +1,17 @@
-"""The digest's KPI header, read from the views of `migrations/0002_kpis.sql`, and the partners'
-answers of the last day.
+"""The digest's KPI header, read from the views of `migrations/0002_kpis.sql`, the partners'
+answers of the last day, and the next steps of the coming week and the decisions overdue.
 
 Read-only, so retrying changes nothing. The full report behind `passerelle report` is not an
 activity: it lives in `passerelle.reads.kpis`.
 """
 
+from zoneinfo import ZoneInfo
+
 import asyncpg
 from temporalio import activity
 
 from schemas import KpiSummary, Stage
+from schemas.steps import CALENDAR_ZONE
 from workflows.activity_names import KPI_SUMMARY
 
 SELECT_SUMMARY = """
@@ -28,6 +31,27 @@ LIMIT $2
 """
 ANSWERS_SHOWN = 50
 NOTE_SHOWN = 140
+# The open collaborations' next steps of the coming week, soonest first, and their decisions
+# overdue, oldest date first, from their rows (migrations/0015_planned_steps.sql): at most
+# `LINES_SHOWN` of each, with how many there are in all, so the digest stays small.
+SELECT_NEXT_STEPS = """
+SELECT workflow_id, corporate, startup, next_step_kind, next_step_at, count(*) OVER () AS total
+FROM collaborations
+WHERE outcome IS NULL AND next_step_at >= now() AND next_step_at < now() + make_interval(days => $2)
+  AND ($1::text IS NULL OR programme = $1 OR programme_slug = $1)
+ORDER BY next_step_at, workflow_id
+LIMIT $3
+"""
+SELECT_DECISIONS_OVERDUE = """
+SELECT workflow_id, corporate, startup, decision_on, count(*) OVER () AS total
+FROM collaborations
+WHERE outcome IS NULL AND decision_overdue AND ($1::text IS NULL OR programme = $1 OR programme_slug = $1)
+ORDER BY decision_on, workflow_id
+LIMIT $2
+"""
+STEPS_AHEAD_DAYS = 7
+LINES_SHOWN = 20
+PARIS = ZoneInfo(CALENDAR_ZONE)
 
 
 def ratio(part: int, whole: int) -> float | None:
@@ -47,6 +71,25 @@ def answer_line(row: asyncpg.Record) -> str:
     )
 
 
+def step_line(row: asyncpg.Record) -> str:
+    """Return a next step as one line of the digest, at its time in Europe/Paris."""
+    at = row["next_step_at"].astimezone(PARIS)
+    return (
+        f"{row['corporate']} × {row['startup']}: {row['next_step_kind']} on {at:%Y-%m-%d %H:%M}"
+        f" ({CALENDAR_ZONE}) [{row['workflow_id']}]"
+    )
+
+
+def decision_line(row: asyncpg.Record) -> str:
+    """Return an overdue decision as one line of the digest."""
+    return f"{row['corporate']} × {row['startup']}: decision date {row['decision_on']} [{row['workflow_id']}]"
+
+
+def beyond(rows: list[asyncpg.Record]) -> int:
+    """Return how many rows the query found beyond those it returned."""
+    return rows[0]["total"] - len(rows) if rows else 0
+
+
 class KpiActivities:
     """The KPI activity over the milestone records."""
 
@@ -55,10 +98,13 @@ class KpiActivities:
 
     @activity.defn(name=KPI_SUMMARY)
     async def kpi_summary(self, programme: str | None) -> KpiSummary:
-        """Return open collaborations by stage and the stalled ratio (of one programme, or all)."""
+        """Return open collaborations by stage and the stalled ratio, the last day's partners'
+        answers, the coming week's next steps and the decisions overdue (of one programme, or all)."""
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(SELECT_SUMMARY, programme)
             answers = await conn.fetch(SELECT_ANSWERS, programme, ANSWERS_SHOWN)
+            steps = await conn.fetch(SELECT_NEXT_STEPS, programme, STEPS_AHEAD_DAYS, LINES_SHOWN)
+            overdue = await conn.fetch(SELECT_DECISIONS_OVERDUE, programme, LINES_SHOWN)
         by_stage = {Stage(r["stage"]): r["open"] for r in rows}
         open_, stalled = sum(by_stage.values()), sum(r["stalled"] for r in rows)
         return KpiSummary(
@@ -67,4 +113,8 @@ class KpiActivities:
             stalled=stalled,
             stalled_ratio=ratio(stalled, open_),
             partner_answers=[answer_line(a) for a in answers],
+            next_steps=[step_line(r) for r in steps],
+            next_steps_more=beyond(steps),
+            decisions_overdue=[decision_line(r) for r in overdue],
+            decisions_overdue_more=beyond(overdue),
         )

@@ -22,8 +22,10 @@ log = structlog.get_logger()
 UPSERT_PROJECTION = """
 INSERT INTO collaborations (collaboration_id, workflow_id, corporate, startup, programme, sector,
     topic, stage, stage_since, outcome, stalled, paused, started_at, updated_at, last_seq,
-    corporate_email, startup_email, startup_label, owner_email, language, namespace)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+    corporate_email, startup_email, startup_label, owner_email, language, namespace,
+    next_step_at, next_step_kind, decision_on, decision_overdue)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+    $22, $23, $24, coalesce($25::boolean, false))
 ON CONFLICT (collaboration_id) DO UPDATE SET
     stage = EXCLUDED.stage, stage_since = EXCLUDED.stage_since, outcome = EXCLUDED.outcome,
     stalled = EXCLUDED.stalled, paused = EXCLUDED.paused, updated_at = EXCLUDED.updated_at,
@@ -33,7 +35,14 @@ ON CONFLICT (collaboration_id) DO UPDATE SET
     startup_label = CASE WHEN EXCLUDED.language IS NULL THEN collaborations.startup_label
                          ELSE EXCLUDED.startup_label END,
     owner_email = coalesce(EXCLUDED.owner_email, collaborations.owner_email),
-    language = coalesce(EXCLUDED.language, collaborations.language)
+    language = coalesce(EXCLUDED.language, collaborations.language),
+    next_step_at = CASE WHEN $25::boolean IS NULL THEN collaborations.next_step_at
+                        ELSE EXCLUDED.next_step_at END,
+    next_step_kind = CASE WHEN $25::boolean IS NULL THEN collaborations.next_step_kind
+                          ELSE EXCLUDED.next_step_kind END,
+    decision_on = CASE WHEN $25::boolean IS NULL THEN collaborations.decision_on
+                       ELSE EXCLUDED.decision_on END,
+    decision_overdue = coalesce($25::boolean, collaborations.decision_overdue)
 WHERE collaborations.last_seq < EXCLUDED.last_seq
 """
 
@@ -47,7 +56,7 @@ OUTBOX = """outbox AS (
     INSERT INTO notifications (idempotency_key, collaboration_id, workflow_id, event, language,
         recipients, context)
     SELECT n.key, $1, $2, n.event, n.language, n.recipients::jsonb, n.context::jsonb
-    FROM unnest($35::text[], $36::text[], $37::text[], $38::text[], $39::text[])
+    FROM unnest($39::text[], $40::text[], $41::text[], $42::text[], $43::text[])
         AS n(key, event, language, recipients, context)
     ON CONFLICT (idempotency_key) DO NOTHING
 )"""
@@ -59,11 +68,11 @@ OUTBOX = """outbox AS (
 RECORD = f"""
 WITH projection AS ({UPSERT_PROJECTION.strip()}), {OUTBOX}
 INSERT INTO milestones ({MILESTONE_COLUMNS})
-SELECT $1, e.seq, $2, $22, e.kind, e.stage, e.to_stage, e.outcome, e.milestone, e.actor, e.note,
+SELECT $1, e.seq, $2, $26, e.kind, e.stage, e.to_stage, e.outcome, e.milestone, e.actor, e.note,
     e.evidence_url, e.reminder_number, e.occurred_at, e.effective_at, e.details::jsonb
-FROM unnest($23::integer[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[],
-    $29::text[], $30::text[], $31::text[], $32::integer[], $33::timestamptz[], $34::timestamptz[],
-    $40::text[])
+FROM unnest($27::integer[], $28::text[], $29::text[], $30::text[], $31::text[], $32::text[],
+    $33::text[], $34::text[], $35::text[], $36::integer[], $37::timestamptz[], $38::timestamptz[],
+    $44::text[])
     AS e(seq, kind, stage, to_stage, outcome, milestone, actor, note, evidence_url, reminder_number,
     occurred_at, effective_at, details)
 ON CONFLICT (collaboration_id, seq) DO NOTHING
@@ -73,16 +82,18 @@ ON CONFLICT (collaboration_id, seq) DO NOTHING
 RECORD_ONE = f"""
 WITH projection AS ({UPSERT_PROJECTION.strip()}), {OUTBOX}
 INSERT INTO milestones ({MILESTONE_COLUMNS})
-VALUES ($1, $23, $2, $22, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $40::text::jsonb)
+VALUES ($1, $27, $2, $26, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $44::text::jsonb)
 ON CONFLICT (collaboration_id, seq) DO NOTHING
 """
 
 
 def projection_args(p: Projection, last_seq: int, namespace: str) -> list[Any]:
-    """Return the `UPSERT_PROJECTION` arguments ($1 to $21) of a projection in `namespace`.
+    """Return the `UPSERT_PROJECTION` arguments ($1 to $25) of a projection in `namespace`.
 
-    The contacts come last but one and may be NULL: a record scheduled by an earlier worker has
-    none, and the row keeps its own. A row keeps the namespace it was first recorded in."""
+    The contacts ($16 to $20) may be NULL: a record scheduled by an earlier worker has none, and
+    the row keeps its own. A row keeps the namespace ($21) it was first recorded in. The planned
+    step and the decision date follow ($22 to $25); `decision_overdue` NULL says the record has
+    none of the four (an earlier worker's), and the row keeps its own."""
     return [
         p.collaboration_id,
         p.workflow_id,
@@ -105,11 +116,15 @@ def projection_args(p: Projection, last_seq: int, namespace: str) -> list[Any]:
         p.owner_email,
         p.language,
         namespace,
+        p.next_step_at,
+        p.next_step_kind.value if p.next_step_kind else None,
+        p.decision_on,
+        p.decision_overdue,
     ]
 
 
 # The columns an entry fills, besides its collaboration, workflow and run, in the order of the
-# arrays and parameters of `RECORD` and `RECORD_ONE`; `details` comes apart ($40), as JSON text.
+# arrays and parameters of `RECORD` and `RECORD_ONE`; `details` comes apart ($44), as JSON text.
 ENTRY_COLUMNS = ("seq", "kind", "stage", "to_stage", "outcome", "milestone", "actor", "note",
                  "evidence_url", "reminder_number", "occurred_at", "effective_at")  # fmt: skip
 

@@ -37,7 +37,7 @@ class BareActivities:
         wid, seq, now = args["id"], int(args["seq"]), datetime.now(UTC)
         projection = [wid, wid, "Corporate", "Startup", PROGRAMME, "sante", "bench", "pilot", now]
         projection += [None, False, False, now, now, seq, "c@corporate.example", "s@startup.example"]
-        projection += ["Startup", None, "fr", activity.info().workflow_namespace]
+        projection += ["Startup", None, "fr", activity.info().workflow_namespace, None, None, None, False]
         row = [args["run_id"], seq, "stage_changed", "pilot", "evaluation", None, None, "bench", ""]
         row += [None, None, now, None]
         keys = list(args["keys"])

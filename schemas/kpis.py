@@ -58,6 +58,7 @@ class KpiReport(BaseModel):
     conversion_pilot_deployed: float | None
     stages: list[StageKpi]
     pilot_times: list["PilotKpi"] = []  # time to PoC and to decision, one per programme
+    meetings: list["MeetingKpi"] = []  # time to the first meeting and the steps, one per programme
     playbooks: list["PlaybookKpi"] = []  # one per programme that runs collaborations under a playbook
     partners: "PartnerKpi | None" = None  # the partners' answers to the e-mails (docs/partners.md)
 
@@ -105,12 +106,53 @@ class KpiSummary(BaseModel):
     stalled: int
     stalled_ratio: float | None
     partner_answers: list[str] = []  # the last day's answers, one line each (`activities.kpis`)
+    # The next steps of the coming week and the decisions overdue, one line each, at most
+    # `activities.kpis.LINES_SHOWN` of each, and how many more there are.
+    next_steps: list[str] = []
+    next_steps_more: int = 0
+    decisions_overdue: list[str] = []
+    decisions_overdue_more: int = 0
 
     def line(self) -> str:
         """Return one line such as `42 open (introduction 10, pilot 7, …); 5 stalled (11.9 %)`."""
         stages = ", ".join(f"{s.value} {self.open_by_stage.get(s, 0)}" for s in Stage)
         ratio = "—" if self.stalled_ratio is None else f"{self.stalled_ratio * 100:.1f} %"
         return f"{self.open} open ({stages}); {self.stalled} stalled ({ratio})"
+
+
+MEETING_TITLE = "Time to first meeting and steps"
+# Its columns as people read them: the report's table and its workbook's sheet.
+MEETING_HEADERS = (
+    "programme",
+    "introduced",
+    "met",
+    "median days to first meeting",
+    "p90 days to first meeting",
+    "steps held",
+    "postponed",
+    "cancelled",
+    "missed",
+)
+
+
+class MeetingKpi(BaseModel):
+    """A programme's time from the introduction to the first meeting held (a meeting, a demo or a
+    decision step; a document due is not one), in days, and its planned steps held, postponed
+    (rescheduled), cancelled and missed: the rules are `kpi_step_times`
+    (migrations/0015_planned_steps.sql)."""
+
+    model_config = FROZEN
+
+    programme: str
+    introduced: int
+    met: int  # of those introduced: the durations use them
+    first_meeting_median_days: float | None
+    first_meeting_p90_days: float | None
+    steps_held: int
+    steps_postponed: int
+    steps_cancelled: int
+    steps_missed: int
+    days_to_first_meeting: list[float]  # each, in days, for the chart
 
 
 class GateKpi(BaseModel):

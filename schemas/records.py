@@ -1,6 +1,6 @@
 """What the workflow hands to activities: milestone rows, projections and notifications."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from schemas.privacy import Contact
 from schemas.stages import Outcome, Stage
+from schemas.steps import StepKind
 
 
 class EventKind(StrEnum):
@@ -94,6 +95,13 @@ class Projection(BaseModel):
     startup_label: str | None = None
     owner_email: str | None = None
     language: str | None = None
+    # The soonest planned step not missed and the go/no-go date (`workflows.domain.steps`).
+    # Optional as the contacts are: `decision_overdue` is None only in a record scheduled by an
+    # earlier worker, which then leaves the row's four values as they are.
+    next_step_at: datetime | None = None
+    next_step_kind: StepKind | None = None
+    decision_on: date | None = None
+    decision_overdue: bool | None = None
 
 
 class EventRecord(BaseModel):

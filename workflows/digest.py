@@ -3,7 +3,9 @@
 Started by the `passerelle-daily-digest` Schedule. The notification key is `digest/<workflow id>`,
 and the Schedule makes the workflow id unique per scheduled time, so a retried or replayed digest
 is sent once. Its context opens with a KPI header (open collaborations by stage, stalled ratio):
-patch `digest-kpi-header` of `workflows.patches`.
+patch `digest-kpi-header` of `workflows.patches`. The same activity's answer brings the partners'
+answers, the next steps of the coming week and the decisions overdue (`activities.kpis`): only the
+notification's text changes, no command.
 """
 
 from datetime import timedelta
@@ -58,6 +60,12 @@ class DigestWorkflow:
         )
         header = {"kpis": kpis.line(), "open": str(kpis.open), "stalled_ratio": str(kpis.stalled_ratio)}
         header["answers"] = "\n".join(kpis.partner_answers)  # only the notification's text changes
+        header |= {
+            "steps": "\n".join(kpis.next_steps),
+            "steps_more": str(kpis.next_steps_more),
+            "overdue": "\n".join(kpis.decisions_overdue),
+            "overdue_more": str(kpis.decisions_overdue_more),
+        }
         key = f"digest/{workflow.info().workflow_id}"
         notification = Notification(
             key=key,

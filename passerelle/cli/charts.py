@@ -1,5 +1,6 @@
-"""Draw a KPI report: the funnel, the time-in-stage distribution and, below them, the days to PoC
-and from the pilot's start to its decision per programme, with matplotlib.
+"""Draw a KPI report: the funnel, the time-in-stage distribution, below them the days to PoC and
+from the pilot's start to its decision per programme, and at the bottom the days to the first
+meeting and the planned steps held, postponed, cancelled and missed, with matplotlib.
 
 PNG and SVG come straight from matplotlib; HTML is a self-contained page around the SVG (no
 script, no network), so a sponsor can open it anywhere.
@@ -33,8 +34,8 @@ def _figure(report: KpiReport):  # type: ignore[no-untyped-def]
     from matplotlib import pyplot as plt
 
     stages = [s.stage.value for s in report.stages]
-    fig = plt.figure(figsize=(12, 9), layout="constrained")
-    axes = fig.subplot_mosaic([["funnel", "spread"], ["pilots", "pilots"]])
+    fig = plt.figure(figsize=(12, 13), layout="constrained")
+    axes = fig.subplot_mosaic([["funnel", "spread"], ["pilots", "pilots"], ["meetings", "steps"]])
     funnel, spread = axes["funnel"], axes["spread"]
     reached = [s.reached for s in report.stages]
     bars = funnel.barh(stages, reached, color="#3b6ea5")
@@ -49,6 +50,8 @@ def _figure(report: KpiReport):  # type: ignore[no-untyped-def]
     spread.set_ylabel("days")
     spread.tick_params(axis="x", labelrotation=20)
     _pilot_times(report, axes["pilots"])
+    _first_meetings(report, axes["meetings"])
+    _steps(report, axes["steps"])
     return fig
 
 
@@ -77,6 +80,34 @@ def _pilot_times(report: KpiReport, axes: "Axes") -> None:
     axes.legend(boxes, ["entry → pilot start (time to PoC)", "pilot start → decision (decided only)"])
     axes.set_title("Days to PoC and from pilot start to decision, per programme (whiskers: min and p90)")
     axes.set_ylabel("days")
+
+
+def _first_meetings(report: KpiReport, axes: "Axes") -> None:
+    """One box per programme: days from the introduction to the first meeting held."""
+    programmes = report.meetings
+    days = [m.days_to_first_meeting or [float("nan")] for m in programmes] or [[float("nan")]]
+    names = [_label(m.programme) for m in programmes] or ["(no collaboration)"]
+    axes.boxplot(days, tick_labels=names, whis=(0, 90), medianprops={"color": "black"})
+    axes.set_title("Days from introduction to first meeting (whiskers: min and p90)")
+    axes.set_ylabel("days")
+    axes.tick_params(axis="x", labelrotation=20)
+
+
+STEP_BARS = (("held", "#3b6ea5"), ("postponed", "#e08a3c"), ("cancelled", "#9a9a9a"), ("missed", "#c0392b"))
+
+
+def _steps(report: KpiReport, axes: "Axes") -> None:
+    """Four bars per programme: planned steps held, postponed, cancelled and missed."""
+    programmes = report.meetings
+    width = 0.2
+    for n, (what, colour) in enumerate(STEP_BARS):
+        counts = [getattr(m, f"steps_{what}") for m in programmes]
+        axes.bar([x + (n - 1.5) * width for x in range(len(counts))], counts, width, label=what, color=colour)
+    axes.set_xticks(range(len(programmes)), labels=[_label(m.programme) for m in programmes])
+    axes.tick_params(axis="x", labelrotation=20)
+    axes.legend()
+    axes.set_title("Planned steps held, postponed, cancelled and missed")
+    axes.set_ylabel("steps")
 
 
 def png(report: KpiReport) -> bytes:

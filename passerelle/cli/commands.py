@@ -50,8 +50,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "report": (
         "report",
-        "Print the funnel, conversions, time in stage and time to PoC and to decision of the "
-        "collaborations selected.",
+        "Print the funnel, conversions, time in stage, time to PoC and to decision, and time to the "
+        "first meeting and the steps of the collaborations selected.",
     ),
     "import": (
         "imports",

@@ -24,7 +24,8 @@ from schemas import KpiFilters
 
 app = typer.Typer(help="Write spreadsheets from PostgreSQL.", no_args_is_help=True)
 COLUMNS = [*FIELDS, *EXPORT_ONLY]
-DAYS = {COLUMNS.index(c): "0.00" for c in ("days_to_poc", "days_pilot_to_decision")}  # Excel formats
+DAYS_COLUMNS = ("days_to_poc", "days_pilot_to_decision", "days_to_first_meeting")
+DAYS = {COLUMNS.index(c): "0.00" for c in DAYS_COLUMNS}  # Excel formats
 
 
 def sheet_of(lines: list[CollaborationLine], *, french: bool = False) -> Sheet:

@@ -340,8 +340,9 @@ def demo(
     if collaborations > corporates * startups:
         too_many = f"{corporates} × {startups} pairs cannot hold {collaborations} collaborations"
         raise CliError(too_many, BAD_INPUT)
+    today = datetime.now(UTC).date()
     rows = demo_rows(
-        datetime.now(UTC).date(),
+        today,
         seed=seed,
         corporates=corporates,
         startups=startups,
@@ -350,10 +351,13 @@ def demo(
     file.write_text(demo_csv(rows))
     typer.echo(f"wrote {len(rows)} collaborations to {file}")
     if not write_only:
+        from passerelle.cli.demo_steps import plan_demo_steps
+
         for line in apply_demo_playbooks(state_dir):
             typer.echo(line)
         import_file(file, concurrency, state_dir)
         start_stalling()
+        plan_demo_steps(rows, today, state_dir)
 
 
 def start_stalling() -> None:

@@ -1,9 +1,10 @@
-"""`passerelle report`: the programme's funnel, time in stage and time to PoC, from the KPI views.
+"""`passerelle report`: the programme's funnel, time in stage, time to PoC and to the first
+meeting, from the KPI views.
 
 Reads PostgreSQL only (`PASSERELLE_DATABASE_URL`, or the embedded PostgreSQL of the state
 folder): no Temporal needed. Prints Rich tables, or CSV / JSON / Markdown for other tools, and
-draws the funnel, the time-in-stage distribution and the time to PoC and to decision with
-`--chart`.
+draws the funnel, the time-in-stage distribution, the time to PoC and to decision, and the time to
+the first meeting and the steps with `--chart`.
 
 Every figure is of the caller's rows (`passerelle.platform.scope.RowScope`): one programme's, or
 a sponsor's own group's in it; only a caller of every programme adds up all programmes. A
@@ -27,7 +28,7 @@ from passerelle.platform.db import create_pool
 from passerelle.platform.scope import RowScope
 from passerelle.reads.kpis import read_report as read_kpis
 from schemas import KpiFilters, KpiReport
-from schemas.kpis import PILOT_HEADERS, PILOT_TITLE
+from schemas.kpis import MEETING_HEADERS, MEETING_TITLE, PILOT_HEADERS, PILOT_TITLE
 
 FORMATS = ("table", "csv", "json", "md", "xlsx")
 Programme = Annotated[str | None, typer.Option(help="Only this programme")]
@@ -70,6 +71,20 @@ PILOT_COLUMNS = [
     "open",
     "decision_median_days",
     "decision_p90_days",
+]
+
+
+# Time to the first meeting and the steps, one row per programme (`schemas.kpis.MeetingKpi`).
+MEETING_COLUMNS = [
+    "programme",
+    "introduced",
+    "met",
+    "first_meeting_median_days",
+    "first_meeting_p90_days",
+    "steps_held",
+    "steps_postponed",
+    "steps_cancelled",
+    "steps_missed",
 ]
 
 
@@ -117,6 +132,14 @@ def pilot_rows(report: KpiReport) -> list[dict[str, object]]:
             "decision_p90_days": _rounded(p.decision_p90_days),
         }
         for p in report.pilot_times
+    ]
+
+
+def meeting_rows(report: KpiReport) -> list[dict[str, object]]:
+    """Return one dict per programme with the MEETING_COLUMNS (days rounded to 2 places)."""
+    return [
+        {c: _rounded(getattr(m, c)) if c.endswith("_days") else getattr(m, c) for c in MEETING_COLUMNS}
+        for m in report.meetings
     ]
 
 
@@ -185,12 +208,15 @@ def _markdown_table(columns: list[str], rows: list[dict[str, object]]) -> list[s
 
 
 def as_markdown(report: KpiReport) -> str:
-    """Return the headline figures, the per-stage table, the time to PoC and to decision per
-    programme and the playbook and partner figures as Markdown."""
+    """Return the headline figures, the per-stage table, the time to PoC and to decision and the
+    time to the first meeting and the steps per programme, and the playbook and partner figures as
+    Markdown."""
     lines = ["# Programme KPIs", "", *(f"- {line}" for line in summary_lines(report)), ""]
     lines += _markdown_table(STAGE_COLUMNS, stage_rows(report))
     if report.pilot_times:
         lines += ["", f"## {PILOT_TITLE}", "", *_markdown_table(PILOT_COLUMNS, pilot_rows(report))]
+    if report.meetings:
+        lines += ["", f"## {MEETING_TITLE}", "", *_markdown_table(MEETING_COLUMNS, meeting_rows(report))]
     if report.playbooks:
         lines += ["", "## Playbooks", "", *(f"- {line.strip()}" for line in playbook_lines(report))]
     if partner_lines(report):
@@ -199,8 +225,8 @@ def as_markdown(report: KpiReport) -> str:
 
 
 def show_tables(report: KpiReport, console: Console) -> None:
-    """Print the headline figures, the funnel, the stage durations and the time to PoC and to
-    decision as Rich tables."""
+    """Print the headline figures, the funnel, the stage durations, the time to PoC and to
+    decision and the time to the first meeting and the steps as Rich tables."""
     for line in summary_lines(report):
         console.print(line)
     funnel = Table("stage", "reached", "% of introduction", "open now", "stalled", title="Funnel")
@@ -227,7 +253,12 @@ def show_tables(report: KpiReport, console: Console) -> None:
             _days(p.decision_median_days),
             _days(p.decision_p90_days),
         )
-    console.print(funnel, durations, pilots)
+    meetings = Table(*MEETING_HEADERS, title=MEETING_TITLE)
+    for m in report.meetings:
+        median, p90 = _days(m.first_meeting_median_days), _days(m.first_meeting_p90_days)
+        counts = (m.steps_held, m.steps_postponed, m.steps_cancelled, m.steps_missed)
+        meetings.add_row(m.programme, str(m.introduced), str(m.met), median, p90, *map(str, counts))
+    console.print(funnel, durations, pilots, meetings)
     for line in [*playbook_lines(report), *partner_lines(report)]:
         console.print(line)
 
@@ -255,8 +286,8 @@ def report(
     ] = None,
     state_dir: StateDir = None,
 ) -> None:
-    """Print the funnel, conversions, time in stage and time to PoC and to decision of the
-    collaborations selected."""
+    """Print the funnel, conversions, time in stage, time to PoC and to decision, and time to the
+    first meeting and the steps of the collaborations selected."""
     if output not in FORMATS:
         raise CliError(f"--format must be one of {', '.join(FORMATS)}, not {output!r}", BAD_INPUT)
     if (output == "xlsx") != (path is not None):

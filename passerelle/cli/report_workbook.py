@@ -1,7 +1,8 @@
 """`passerelle report --format xlsx`: the report as a workbook, one sheet per table.
 
-Summary (the headline figures), Funnel, Time in stage, Time to PoC and to decision (one row per
-programme), and Playbooks and Partners when the programme has them; counts are number cells,
+Summary (the headline figures), Funnel, Time in stage, Time to PoC and to decision and Time to
+first meeting and steps (one row per programme each), and Playbooks and Partners when the
+programme has them; counts are number cells,
 shares percentage cells, days decimal cells, and the filters' dates date cells. With `--chart`,
 the report's chart is on a last sheet.
 The summary names the caller's programme and a sponsor's organisation where no filter names them
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from passerelle.cli.workbooks import PERCENT, Sheet, write_xlsx
 from schemas import KpiReport
-from schemas.kpis import PILOT_HEADERS, PILOT_TITLE
+from schemas.kpis import MEETING_HEADERS, MEETING_TITLE, PILOT_HEADERS, PILOT_TITLE
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,26 @@ def sheets(report: KpiReport, within: Within = Within()) -> list[Sheet]:
         ],
         {2: "0.00", 3: "0.00", 6: "0.00", 7: "0.00"},
     )
-    out = [_summary(report, within), funnel, durations, pilots]
+    meetings = Sheet(
+        MEETING_TITLE,
+        list(MEETING_HEADERS),
+        [
+            [
+                m.programme,
+                m.introduced,
+                m.met,
+                m.first_meeting_median_days,
+                m.first_meeting_p90_days,
+                m.steps_held,
+                m.steps_postponed,
+                m.steps_cancelled,
+                m.steps_missed,
+            ]
+            for m in report.meetings
+        ],
+        {3: "0.00", 4: "0.00"},
+    )
+    out = [_summary(report, within), funnel, durations, pilots, meetings]
     if report.playbooks:
         rows: list[list[object]] = []
         for p in report.playbooks:

@@ -1,21 +1,24 @@
 """Demo data: a realistic programme spreadsheet, generated from word lists with a fixed seed.
 
-`passerelle demo` writes it and imports it through the real workflows, so the report and the Web
-UI have something to show on a fresh install. Names are made up (no external data); the same seed
-and the same `today` always give the same file.
+`passerelle demo` writes it and imports it through the real workflows, then plans a few steps
+(`demo_steps`), so the report, the digest and the Web UI have something to show on a fresh
+install. Names are made up (no external data); the same seed and the same `today` always give
+the same file and the same steps.
 """
 
 import csv
 import io
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from passerelle.intake.ids import slug
 from passerelle.intake.playbooks import PlaybookFile, read
 from passerelle.intake.rows import COLUMNS, STAGE_DATE_COLUMNS
 from schemas import Outcome, Stage
+from schemas.steps import CALENDAR_ZONE
 
 CORPORATE_KINDS = ["Groupe", "Banque", "Compagnie", "Société", "Crédit", "Assurances", "Laboratoires",
                    "Énergies", "Transports", "Industries"]  # fmt: skip
@@ -163,6 +166,49 @@ def stalling_requests() -> list[tuple[str, dict[str, Any]]]:
             )
         )
     return requests
+
+
+# Planned steps for a few open collaborations, so the report's meeting figures and the digest's
+# coming steps have something to show: a meeting held yesterday (within the grace, so never
+# missed), then a step ahead, postponed once, cancelled, or left as planned.
+DEMO_STEPS = 12
+STEP_BY = "passerelle demo"
+
+
+def _at(day: date, hour: int) -> str:
+    return datetime.combine(day, time(hour), ZoneInfo(CALENDAR_ZONE)).isoformat()
+
+
+def demo_steps(rows: list[dict[str, str]], today: date) -> list[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    """Return `(workflow id, [(update, request), ...])` for the first `DEMO_STEPS` open rows past
+    introduction that entered at least 20 days ago; their steps are numbered s1, s2 in order."""
+    chosen = [
+        r
+        for r in rows
+        if not r["outcome"]
+        and r["stage"] in ("qualification", "pilot", "evaluation")
+        and date.fromisoformat(r["introduction_date"]) <= today - timedelta(days=20)
+    ][:DEMO_STEPS]
+    out = []
+    for n, row in enumerate(chosen):
+        met = {"kind": "meeting" if n % 2 == 0 else "demo", "at": _at(today - timedelta(days=1), 9 + n % 8)}
+        updates: list[tuple[str, dict[str, Any]]] = [("plan_step", met), ("step_held", {"step": "s1"})]
+        ahead = today + timedelta(days=1 + n % 5)
+        if n % 3 == 0:  # postponed by two days
+            updates += [("plan_step", {"kind": "meeting", "at": _at(ahead, 14)})]
+            updates += [("reschedule_step", {"step": "s2", "at": _at(ahead + timedelta(days=2), 14)})]
+        elif n % 3 == 1:
+            updates += [
+                ("plan_step", {"kind": "document", "at": _at(ahead, 17)}),
+                ("cancel_step", {"step": "s2"}),
+            ]
+        else:
+            updates += [("plan_step", {"kind": "demo", "at": _at(ahead, 11)})]
+        if row["stage"] == "pilot" and n % 4 == 0:  # a go/no-go date passed: overdue
+            updates += [("set_decision_date", {"on": (today - timedelta(days=3)).isoformat()})]
+        workflow_id = f"collab-{slug(row['corporate'])}-{slug(row['startup'])}"  # as the import names it
+        out.append((workflow_id, [(name, request | {"by": STEP_BY}) for name, request in updates]))
+    return out
 
 
 def demo_csv(rows: list[dict[str, str]]) -> str:

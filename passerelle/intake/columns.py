@@ -48,6 +48,11 @@ EXPORT_ONLY: dict[str, str] = {
     "playbook": "Playbook",
     "days_to_poc": "Jours jusqu'au PoC",
     "days_pilot_to_decision": "Jours du pilote à la décision",
+    "days_to_first_meeting": "Jours jusqu'à la première réunion",
+    "steps_held": "Étapes tenues",
+    "steps_postponed": "Étapes reportées",
+    "steps_cancelled": "Étapes annulées",
+    "steps_missed": "Étapes manquées",
 }
 DATE_FIELDS = frozenset(f for f in FIELDS if f.endswith("_date"))
 # French (and English) words for the values of the columns with a fixed vocabulary.

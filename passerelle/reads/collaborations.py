@@ -4,8 +4,9 @@ The first columns are those of the import template, filled so that the file impo
 another instance as the same history: each stage's date is the instant the collaboration first
 entered it (`kpi_stage_entries`), the closing date that of `kpi_collaborations`. The columns after them
 are for the reader (stalled, last event, reminders, the playbook and its pending approval, the days
-to PoC and from the pilot's start to its decision, of `kpi_pilot_times`); the import reads past
-them. Filters are the report's, within the caller's rows (`passerelle.reads.filters`).
+to PoC and from the pilot's start to its decision, of `kpi_pilot_times`; the days to the first
+meeting and the steps held, postponed, cancelled and missed, of `kpi_step_times`); the import
+reads past them. Filters are the report's, within the caller's rows (`passerelle.reads.filters`).
 """
 
 from dataclasses import dataclass
@@ -26,10 +27,13 @@ SELECT k.workflow_id, c.corporate, c.corporate_email, c.startup, c.startup_email
        coalesce(m.reminders, 0) AS reminders, coalesce(m.escalations, 0) AS escalations,
        pb.note AS playbook, ap.kind AS approval, ap.target AS approval_for,
        round(p.days_to_poc::numeric, 2)::float8 AS days_to_poc,
-       round(p.days_pilot_to_decision::numeric, 2)::float8 AS days_pilot_to_decision
+       round(p.days_pilot_to_decision::numeric, 2)::float8 AS days_pilot_to_decision,
+       round(st.days_to_first_meeting::numeric, 2)::float8 AS days_to_first_meeting,
+       st.steps_held, st.steps_postponed, st.steps_cancelled, st.steps_missed
 FROM (SELECT * FROM kpi_collaborations WHERE {where("entered_at")}) k
 JOIN collaborations c USING (collaboration_id)
 LEFT JOIN kpi_pilot_times p USING (collaboration_id)
+LEFT JOIN kpi_step_times st USING (collaboration_id)
 LEFT JOIN LATERAL (
     SELECT jsonb_object_agg(stage, entered_at) AS dates
     FROM (SELECT stage, min(entered_at) AS entered_at FROM kpi_stage_entries s
@@ -63,6 +67,10 @@ _APPROVAL = {
     "approved": "approved for",
     "rejected": "rejected for",
 }
+
+
+# The planned steps of each collaboration, counted by `kpi_step_times`.
+STEP_COUNTS = ("steps_held", "steps_postponed", "steps_cancelled", "steps_missed")
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,9 @@ def line_of(row: asyncpg.Record) -> CollaborationLine:
         "playbook": _playbook(row),
         "days_to_poc": row["days_to_poc"],
         "days_pilot_to_decision": row["days_pilot_to_decision"],
+        "days_to_first_meeting": row["days_to_first_meeting"],
     }
+    values |= {k: row[k] or 0 for k in STEP_COUNTS}
     return CollaborationLine(values)
 
 

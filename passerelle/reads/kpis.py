@@ -1,8 +1,8 @@
 """The programme report behind `passerelle report`, read from the KPI views.
 
-The views live in `migrations/0002_kpis.sql` and `0014_sponsor_figures.sql`; this module only
-filters and shapes them, within the caller's rows (`passerelle.reads.filters`). Read-only and
-without Temporal: a report needs the database alone.
+The views live in `migrations/0002_kpis.sql`, `0014_sponsor_figures.sql` and
+`0015_planned_steps.sql`; this module only filters and shapes them, within the caller's rows
+(`passerelle.reads.filters`). Read-only and without Temporal: a report needs the database alone.
 """
 
 import asyncpg
@@ -13,6 +13,7 @@ from passerelle.reads.filters import filter_args, statement, where
 from passerelle.reads.partner_kpis import read_partner_kpis
 from passerelle.reads.pilot_kpis import read_pilot_kpis
 from passerelle.reads.playbook_kpis import read_playbook_kpis
+from passerelle.reads.step_kpis import read_step_kpis
 from schemas import KpiFilters, KpiReport, Stage, StageKpi
 
 SELECT_TOTALS = f"""
@@ -52,8 +53,8 @@ GROUP BY stage
 
 
 async def read_report(pool: asyncpg.Pool, filters: KpiFilters, rows: RowScope) -> KpiReport:
-    """Return the funnel, stage durations and time to PoC and to decision of the collaborations
-    `filters` selects among the caller's `rows`."""
+    """Return the funnel, stage durations, time to PoC and to decision, and time to the first
+    meeting and the steps of the collaborations `filters` selects among the caller's `rows`."""
     args = filter_args(filters)
     stage_names = [s.value for s in Stage]
     async with pool.acquire() as conn:
@@ -86,6 +87,7 @@ async def read_report(pool: asyncpg.Pool, filters: KpiFilters, rows: RowScope) -
         conversion_pilot_deployed=ratio(totals["deployed"], reached[Stage.PILOT]),
         stages=per_stage,
         pilot_times=await read_pilot_kpis(pool, filters, rows),
+        meetings=await read_step_kpis(pool, filters, rows),
         playbooks=await read_playbook_kpis(pool, filters, rows),
         partners=await read_partner_kpis(pool, filters, rows),
     )

@@ -22,8 +22,9 @@ import asyncpg
 
 from activities.milestones import MilestoneActivities
 from schemas import Closure, EventRecord, HistoryEntry, Outcome, Stage, StageChange
+from schemas.steps import CancelStep, PlanStep, RescheduleStep, StepHeld, StepKind
 from tests.factories import apply, request
-from workflows.domain import views
+from workflows.domain import steps, views
 from workflows.domain.state import CollaborationState
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -65,6 +66,29 @@ class Recorder:
 
     async def remind(self, now: datetime) -> None:
         await self.record(self.state.remind(now), now)
+
+    # Planned steps, through the updates' own rules and operations (`workflows.domain.step_ops`).
+
+    async def plan(self, kind: StepKind, at: datetime, now: datetime) -> str:
+        """Plan a step of `kind` at `at`; return its id."""
+        entry = apply(self.state, "plan_step", PlanStep(kind=kind, at=at, by="ops"), now)
+        await self.record([entry], now)
+        return str(entry.details["step"])
+
+    async def reschedule(self, step: str, at: datetime, now: datetime) -> None:
+        await self.record(
+            [apply(self.state, "reschedule_step", RescheduleStep(step=step, at=at, by="ops"), now)], now
+        )
+
+    async def cancel(self, step: str, now: datetime) -> None:
+        await self.record([apply(self.state, "cancel_step", CancelStep(step=step, by="ops"), now)], now)
+
+    async def held(self, step: str, now: datetime) -> None:
+        await self.record([apply(self.state, "step_held", StepHeld(step=step, by="ops"), now)], now)
+
+    async def miss(self, now: datetime) -> None:
+        """Mark the soonest step ahead missed, as its timer does."""
+        await self.record(steps.miss(self.state, now), now)
 
 
 async def record_known_lifecycles(pool: asyncpg.Pool, programme: str) -> None:

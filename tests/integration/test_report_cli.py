@@ -54,6 +54,7 @@ async def test_json_parses_and_filters_narrow(postgres_url: str, programme: str)
     assert (pilots["poc_median_days"], pilots["decided"], pilots["open"]) == (30, 2, 1)
     assert (pilots["days_pilot_to_decision"], pilots["decision_median_days"]) == ([40, 45], 42.5)
     assert only_e["pilot_times"][0]["reached_pilot"] == 0
+    assert [(m["introduced"], m["met"], m["steps_held"]) for m in full["meetings"]] == [(5, 0, 0)]
 
 
 async def test_csv_parses_one_row_per_stage(postgres_url: str, programme: str) -> None:
@@ -80,6 +81,8 @@ async def test_chart_file_is_written(postgres_url: str, programme: str, tmp_path
     assert "| pilot | 3 | 0.6 | 1 | 0 | 2 | 37.5 | 43.5 |" in result.stdout
     assert "## Time to PoC and to decision" in result.stdout
     assert f"| {programme} | 3 | 30.0 | 34.0 | 2 | 1 | 42.5 | 44.5 |" in result.stdout  # 30 + 0.8 × 5
+    assert "## Time to first meeting and steps\n\n| programme | introduced | met |" in result.stdout
+    assert f"| {programme} | 5 | 0 | — | — | 0 | 0 | 0 | 0 |" in result.stdout  # no step planned
     head = chart.read_bytes()[:200]
     expected = {".png": b"\x89PNG", ".svg": b"<?xml", ".html": b"<!doctype html>"}[suffix]
     assert head.startswith(expected) and chart.stat().st_size > 5000
@@ -92,7 +95,7 @@ async def test_table_output_and_bad_input(postgres_url: str, programme: str) -> 
     bad_date = report(postgres_url, "--from", "2025-13-01")
     assert table.returncode == 0 and "Conversion introduction → pilot: 60.0 %" in table.stdout
     assert "Funnel" in table.stdout and "Time in stage" in table.stdout
-    assert "Time to PoC and to decision" in table.stdout
+    assert "Time to PoC and to decision" in table.stdout and "Time to first meeting and steps" in table.stdout
     assert (bad_format.returncode, bad_date.returncode) == (2, 2)
     assert "--format must be one of" in bad_format.stderr and "since" in bad_date.stderr
 
@@ -120,6 +123,7 @@ async def test_the_xlsx_report_has_number_percent_and_date_cells_and_the_chart(
         "Funnel",
         "Time in stage",
         "Time to PoC and to decision",
+        "Time to first meeting and steps",
         "Partners",
         "Chart",
     ]
@@ -140,6 +144,9 @@ async def test_the_xlsx_report_has_number_percent_and_date_cells_and_the_chart(
     assert pilots[0][:2] == ["programme", "reached pilot"]  # D, entered in 2024, left out
     assert pilots[1:] == [[programme, 2, 25, pytest.approx(29), 2, 0, 42.5, pytest.approx(44.5)]]
     assert workbook["Time to PoC and to decision"]["C2"].number_format == "0.00"
+    meetings = [[c.value for c in r] for r in workbook["Time to first meeting and steps"].iter_rows()]
+    assert meetings[0][:4] == ["programme", "introduced", "met", "median days to first meeting"]
+    assert meetings[1:] == [[programme, 4, 0, None, None, 0, 0, 0, 0]]
     assert all(workbook[name].freeze_panes == "A2" for name in workbook.sheetnames[:-1])
     assert workbook["Funnel"].column_dimensions["C"].width > len("share of introduction")
     assert len(workbook["Chart"]._images) == 1
@@ -209,7 +216,10 @@ async def test_export_collaborations_writes_one_row_each_as_csv_excel_and_french
     assert raw.startswith(b"\xef\xbb\xbf")
     lines = raw.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("Grand groupe;E-mail grand groupe;Start-up;")
-    assert lines[0].endswith(";Jours jusqu'au PoC;Jours du pilote à la décision")
+    assert lines[0].endswith(
+        ";Jours jusqu'au PoC;Jours du pilote à la décision;Jours jusqu'à la première réunion;Étapes tenues;"
+        "Étapes reportées;Étapes annulées;Étapes manquées"
+    )
     assert ";01/01/2025;11/01/2025;31/01/2025;02/03/2025;12/03/2025;deployed;11/04/2025;" in raw.decode(
         "utf-8-sig"
     )

@@ -67,7 +67,7 @@ async def test_the_digest_reads_run_as_the_least_privilege_role(worker_url: str)
     finally:
         await role_pool.close()
     assert summary.open == sum(summary.open_by_stage.values()) and isinstance(stalled, list)
-    assert len(report.stages) == 5 and len(every_view) == 10
+    assert len(report.stages) == 5 and len(every_view) == 12
 
 
 @pytest.mark.parametrize(

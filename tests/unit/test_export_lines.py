@@ -17,7 +17,8 @@ def row(**changes: Any) -> dict[str, Any]:
         "dates": {"introduction": "2025-03-01T00:00:00+00:00", "qualification": AT.isoformat()},
         "last_event": "approval_requested", "last_event_at": AT, "reminders": 2, "escalations": 1,
         "playbook": "Coalition Next v1", "approval": "approval_requested", "approval_for": "pilot",
-        "days_to_poc": None, "days_pilot_to_decision": None,
+        "days_to_poc": None, "days_pilot_to_decision": None, "days_to_first_meeting": None,
+        "steps_held": 0, "steps_postponed": 0, "steps_cancelled": 0, "steps_missed": 0,
     }  # fmt: skip
     return base | changes
 

@@ -187,6 +187,33 @@ def test_digest_lists_each_stalled_collaboration_escaped(language: str) -> None:
     assert "3 open; 2 stalled (66.7 %)" in message.text and "3 open; 2 stalled (66.7 %)" in message.html
 
 
+@pytest.mark.parametrize(("language", "more"), [("fr", "et 3 de plus"), ("en", "and 3 more")])
+def test_digest_lists_the_weeks_steps_and_the_decisions_overdue(language: str, more: str) -> None:
+    """Each list renders when it has lines, with how many more it left out; none when empty."""
+    context = {"count": "0", "programme": "P", "date": "2026-11-26", "lines": "", "steps_more": "3"}
+    context |= {"steps": "A × <b>B</b>: meeting on 2026-11-27 10:00 (Europe/Paris) [w1]\nC × D: demo [w2]"}
+    context |= {"overdue": "E × F: decision date 2026-11-20 [w3]", "overdue_more": "0"}
+    digest = Notification(
+        key="digest/y",
+        collaboration_id="digest",
+        workflow_id="passerelle-digest-2026-11-26",
+        event=NotificationEvent.DIGEST,
+        language=language,
+        recipients=[Recipient(name="operators", email="ops@programme.example", role="operators")],
+        context=context,
+    )
+    message = RENDERER.render(digest)
+    empty = RENDERER.render(digest.model_copy(update={"context": context | {"steps": "", "overdue": ""}}))
+    assert "- A × <b>B</b>: meeting on 2026-11-27 10:00 (Europe/Paris) [w1]" in message.text
+    assert f"- … {more}" in message.text and f"<li>… {more}</li>" in message.html
+    assert (
+        "- E × F: decision date 2026-11-20 [w3]" in message.text
+        and "de plus" not in message.text.split("E × F")[1]
+    )
+    assert message.html.count("<li>") == 4 and "&lt;b&gt;B&lt;/b&gt;" in message.html
+    assert "(Europe/Paris)" not in empty.text and "<li>" not in empty.html
+
+
 def test_webhook_body_is_chat_json_with_escaped_mentions() -> None:
     """`{"text": ...}` with `<!channel>` escaped, signed with HMAC-SHA256 over the body."""
     channel = WebhookChannel(WebhookSettings("http://hook.example", secret="s3cret"), RENDERER)

@@ -128,6 +128,7 @@ def status(state: CollaborationState, now: datetime, with_history: bool = True) 
 def projection(state: CollaborationState, now: datetime) -> Projection:
     """Return the `collaborations` row as it stands after the latest entry."""
     request = state.request
+    step, decision = steps.next_step(state), state.decision
     return Projection(
         **_identity(state),
         sector=request.sector,
@@ -138,6 +139,11 @@ def projection(state: CollaborationState, now: datetime) -> Projection:
         startup_label=request.startup.label,
         owner_email=request.owner_email,
         language=request.language,
+        next_step_at=step.at if step else None,
+        next_step_kind=step.kind if step else None,
+        decision_on=decision.on if decision else None,
+        # Overdue only while undecided: a decision taken late is no longer chased.
+        decision_overdue=decision is not None and decision.overdue and not steps.decided(state),
     )
 
 
