@@ -7,6 +7,7 @@ through its TZID and the system's zone rules: both must give the same instants.
 """
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 
-from activities.calendar import clean, invitation
+from activities.calendar import invitation
 from activities.channels import PermanentDeliveryError
 from schemas import Notification, NotificationEvent, Recipient
 
@@ -204,6 +205,17 @@ def test_an_erased_address_is_not_invited() -> None:
     assert [a.value for a in near.attendee_list] == ["mailto:erased:0123456789ab@natixis.example"]
 
 
+def test_an_address_holding_a_line_break_stays_one_address() -> None:
+    """Addresses are checked before they get here; the invitation does not rely on it."""
+    ours, theirs = both(written(organizer="owner@x.example\r\nATTENDEE:mailto:victim@evil.example"))
+    assert (
+        str(ours["ORGANIZER"])
+        == theirs.organizer.value
+        == "mailto:owner@x.exampleATTENDEE:mailto:victim@evil.example"
+    )
+    assert [a.value for a in theirs.attendee_list] == [f"mailto:{a}" for a in ATTENDEES]
+
+
 def test_empty_place_and_note_leave_their_properties_out() -> None:
     ours, _ = both(written(where="", note=""))
     assert "LOCATION" not in ours and "DESCRIPTION" not in ours
@@ -270,6 +282,15 @@ HOSTILE = st.lists(
 ).map("".join)
 
 
+# RFC 5545's CONTROL (3.1) and the C1 controls: no TEXT value may hold them; tab is allowed.
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def sent(text: str) -> str:
+    """Return a text as the invitation must carry it: CR LF and CR as LF, controls left out."""
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     corporate=HOSTILE, startup=HOSTILE, where=HOSTILE, note=HOSTILE, language=st.sampled_from(["fr", "en"])
@@ -282,8 +303,8 @@ def test_hostile_text_round_trips_and_injects_nothing(
     ics = written(language, summary=f"{corporate} × {startup}: demo", kind="demo", where=where, note=note)
     ours, theirs = both(ics)
     label = "Démo : " if language == "fr" else "Demo: "
-    assert str(ours["SUMMARY"]) == theirs.summary.value == clean(f"{label}{corporate} × {startup}")
-    for prop, value in (("LOCATION", clean(where)), ("DESCRIPTION", clean(note))):
+    assert str(ours["SUMMARY"]) == theirs.summary.value == sent(f"{label}{corporate} × {startup}")
+    for prop, value in (("LOCATION", sent(where)), ("DESCRIPTION", sent(note))):
         if value:
             assert str(ours[prop]) == getattr(theirs, prop.lower()).value == value
         else:
@@ -299,7 +320,7 @@ def test_hostile_text_round_trips_and_injects_nothing(
         "ORGANIZER",
         "STATUS",
     }
-    expected |= {p for p, v in (("LOCATION", clean(where)), ("DESCRIPTION", clean(note))) if v}
+    expected |= {p for p, v in (("LOCATION", sent(where)), ("DESCRIPTION", sent(note))) if v}
     assert set(ours.keys()) == expected
     assert {k.upper() for k in theirs.contents} == expected
     assert str(ours["UID"]) == "cid-1-s1@passerelle" and ours["SEQUENCE"] == 0
@@ -310,3 +331,4 @@ def test_hostile_text_round_trips_and_injects_nothing(
     lines = ics.split(b"\r\n")
     assert lines[-1] == b"" and all(len(line) <= 75 for line in lines), "folded at 75 octets"
     assert b"\n" not in ics.replace(b"\r\n", b""), "no bare line feed"
+    assert not CONTROL.search(ics.decode().replace("\r\n", "")), "RFC 5545 TEXT holds no control character"
