@@ -88,8 +88,6 @@ class Invitation:
     """A step's invitation, ready to attach."""
 
     method: str  # REQUEST or CANCEL: the e-mail part's `method` parameter says it too
-    uid: str
-    sequence: int
     ics: bytes  # UTF-8, CRLF line ends, folded at 75 octets
 
     @property
@@ -140,7 +138,7 @@ def invitation(notification: Notification) -> Invitation | None:
         raise PermanentDeliveryError(
             f"the invitation cannot be written: calendar.time_zone: unknown zone {facts.time_zone!r}"
         ) from None
-    return Invitation(facts.method, facts.uid, facts.sequence, ics(facts, language, zone))
+    return Invitation(facts.method, ics(facts, language, zone))
 
 
 def local(moment: datetime, zone: ZoneInfo) -> datetime:

@@ -93,7 +93,7 @@ def _paris(value: str, language: str = "en") -> str:
 
 
 def _duration(minutes: int, language: str = "en") -> str:
-    """Format a duration: `45 minutes`, `1 hour`, `1 h 30` (French: `1 heure`, `1 h 30`)."""
+    """Format a duration: `45 minutes`, `1 hour`, `1 h 30 min` (French: `1 heure`, `1 h 30`)."""
     hours, rest = divmod(minutes, 60)
     if not hours:
         return f"{rest} minutes"
