@@ -10,9 +10,12 @@ render (a missing template, a syntax error, a field the template names and the n
 fails the same way on every retry: it is a `PermanentDeliveryError` naming the template and why.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from jinja2 import (
     BaseLoader,
@@ -28,6 +31,7 @@ from activities.channels import PermanentDeliveryError
 from activities.links import LinkSigner
 from schemas import Notification, NotificationEvent
 from schemas.moments import minute
+from schemas.steps import CALENDAR_ZONE
 
 LANGUAGES = ("fr", "en")
 SUBJECT_MAX = 200
@@ -61,6 +65,49 @@ def _when(value: str) -> str:
     return minute(datetime.fromisoformat(value))
 
 
+_DAYS = {
+    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+_MONTHS = {
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(),
+    "en": "January February March April May June July August September October November December".split(),
+}
+
+
+def _paris(value: str, language: str = "en") -> str:
+    """Format an ISO timestamp as Paris wall time, the zone the invitations are written in, with
+    its offset for readers elsewhere: `mardi 30 mars 2027 à 10:00 (heure de Paris, UTC+2)`,
+    `Tuesday 30 March 2027, 10:00 Paris time (UTC+2)` (empty stays empty)."""
+    if not value:
+        return ""
+    at = datetime.fromisoformat(value).astimezone(ZoneInfo(CALENDAR_ZONE))
+    offset = at.utcoffset()
+    hours, rest = divmod(int(offset.total_seconds()) // 60 if offset else 0, 60)
+    utc = f"UTC{hours:+d}" + (f":{rest:02d}" if rest else "")
+    first = "1er" if language == "fr" and at.day == 1 else str(at.day)  # le 1er avril
+    day = f"{first} {_MONTHS[language][at.month - 1]} {at.year}"
+    if language == "fr":
+        return f"{_DAYS['fr'][at.weekday()]} {day} à {at:%H:%M} (heure de Paris, {utc})"
+    return f"{_DAYS['en'][at.weekday()]} {day}, {at:%H:%M} Paris time ({utc})"
+
+
+def _duration(minutes: int, language: str = "en") -> str:
+    """Format a duration: `45 minutes`, `1 hour`, `1 h 30 min` (French: `1 heure`, `1 h 30`)."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} minutes"
+    if rest:
+        return f"{hours} h {rest:02d}" if language == "fr" else f"{hours} h {rest:02d} min"
+    unit = ("heure", "heures") if language == "fr" else ("hour", "hours")
+    return f"{hours} {unit[hours > 1]}"
+
+
+def _from_json(value: str) -> Any:
+    """Read a JSON context value (the invitation's facts, `context["calendar"]`)."""
+    return json.loads(value)
+
+
 def _why(err: Exception) -> str:
     """Return an error as a delivery's record shows it: its type, and its message when it has one."""
     return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
@@ -88,6 +135,9 @@ class Renderer:
             lstrip_blocks=True,
         )
         self._env.filters["when"] = _when
+        self._env.filters["paris"] = _paris
+        self._env.filters["duration"] = _duration
+        self._env.filters["from_json"] = _from_json
 
     def link(self, workflow_id: str) -> str:
         """Return the Web UI page of a collaboration's workflow, in its programme's namespace

@@ -1,5 +1,9 @@
 """The smtp channel: one multipart e-mail (plain text + HTML) per notification, over SMTP.
 
+A planned step's e-mail carries its calendar invitation (`activities.calendar`) the way calendar
+clients take it: a `text/calendar; method=REQUEST` (or `CANCEL`) alternative beside the text and
+the HTML, and the same `.ics` as an `invite.ics` attachment.
+
 One message per event, every recipient in `To:` — an introduction is meant to put both parties in
 touch, and a reply-all reaches everyone — except when the message carries partner links
 (docs/partners.md): a link answers for the party it is sent to, so each party gets a message of
@@ -32,6 +36,7 @@ from email.utils import format_datetime, parseaddr
 import aiosmtplib
 from email_validator import EmailNotValidError, validate_email
 
+from activities.calendar import FILENAME, invitation
 from activities.channels import PermanentDeliveryError
 from activities.channels.config import SmtpSettings
 from activities.rendering import PARTY_ROLES, Renderer, one_line
@@ -115,6 +120,19 @@ class SmtpChannel:
         message["X-Passerelle-Key"] = one_line(notification.key)
         message.set_content(rendered.text)
         message.add_alternative(rendered.html, subtype="html")
+        invite = invitation(notification)
+        if invite is not None:
+            # What calendar clients look for: the iTIP request as one more alternative (Outlook
+            # and Gmail show their accept/decline buttons from it), and the same bytes as a file
+            # for any other reader. The message becomes multipart/mixed around the alternatives.
+            message.add_alternative(invite.text, subtype="calendar", params={"method": invite.method})
+            message.add_attachment(
+                invite.ics,
+                maintype="application",
+                subtype="ics",
+                filename=FILENAME,
+                params={"name": FILENAME},
+            )
         message["Content-Language"] = notification.language  # after the parts: set_content drops Content-*
         return message
 

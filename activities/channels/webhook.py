@@ -4,7 +4,9 @@ The body is `{"text": ...}` (both chat tools accept it from an incoming webhook)
 bold then the plain-text message. `<`, `>` and `&` are escaped as Slack asks, so a name such as
 `<!channel>` can neither ping a whole channel nor forge a link. When `PASSERELLE_WEBHOOK_SECRET`
 is set, `X-Passerelle-Signature: sha256=<hex>` carries the HMAC-SHA256 of the exact body bytes, so
-a receiver of its own can check who sent it; `Idempotency-Key` lets it drop a duplicate.
+a receiver of its own can check who sent it; `Idempotency-Key` lets it drop a duplicate. A planned
+step's notification adds its calendar invitation (`activities.calendar`) as text under `ics`: chat tools
+read `text`, a receiver of its own can hand `ics` to a calendar.
 
 Errors: an HTTP 4xx answer (bad URL, revoked hook, refused payload) or a redirect is permanent and
 recorded, except 408 and 429 which ask to try later; 5xx, timeouts and refused connections are
@@ -17,6 +19,7 @@ import json
 
 import httpx
 
+from activities.calendar import invitation
 from activities.channels import PermanentDeliveryError, TransientDeliveryError
 from activities.channels.config import WebhookSettings
 from activities.rendering import Renderer
@@ -74,7 +77,11 @@ class WebhookChannel:
         """Return the JSON body posted for a notification."""
         rendered = self._renderer.render(notification)
         text = f"*{chat_escape(rendered.subject)}*\n\n{chat_escape(rendered.text.strip())}"
-        return json.dumps({"text": text}, ensure_ascii=False).encode()
+        body = {"text": text}
+        invite = invitation(notification)
+        if invite is not None:
+            body["ics"] = invite.text
+        return json.dumps(body, ensure_ascii=False).encode()
 
     async def send(self, notification: Notification) -> str:
         """POST the notification; return the HTTP status and the start of the answer."""

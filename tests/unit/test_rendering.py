@@ -47,6 +47,26 @@ def notification(event: NotificationEvent, language: str = "fr", **context: str)
         "party": "startup",
         "partner_action": "need_help",
         "until": "",
+        "step_kind": "meeting",
+        "step_at": "2027-03-30T08:00:00+00:00",
+        "previous_at": "",
+        "calendar": json.dumps(
+            {
+                "uid": "run-1-s1@passerelle",
+                "sequence": 0,
+                "method": "REQUEST",
+                "kind": "meeting",
+                "start": "2027-03-30T08:00:00+00:00",
+                "minutes": 60,
+                "where": "Station F",
+                "note": "",
+                "summary": "Natixis × Nabla: meeting",
+                "organizer": "operator@programme.example",
+                "attendees": ["innovation@natixis.example"],
+                "time_zone": "Europe/Paris",
+                "stamp": "2026-11-26T18:00:00+00:00",
+            }
+        ),
     }
     return Notification(
         key=f"run-1/3/{event.value}",
