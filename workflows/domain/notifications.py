@@ -156,7 +156,7 @@ def _calendar(state: CollaborationState, entry: HistoryEntry, details: dict[str,
         "start": details["at"],
         "minutes": details["minutes"],
         "where": details.get("where", ""),
-        "note": entry.note,
+        "note": entry.note or details.get("note", ""),
         "summary": f"{request.corporate.name} × {request.startup.name}: {details['kind']}",
         "organizer": request.owner_email,
         "attendees": [a for a in details.get("with", []) if not is_pseudonym(a)],  # erased: invited no more

@@ -66,6 +66,7 @@ def step_details(step: Step, **more: Any) -> dict[str, Any]:
         "sequence": step.sequence,
         "where": step.where,
         "with": list(step.with_whom),
+        "note": step.note,  # what the plan said: an invitation moved without a note keeps it
     } | more
 
 
