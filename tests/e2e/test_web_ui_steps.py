@@ -31,7 +31,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser import WAIT_MS, DevStack, screenshot_on_failure
-from tests.e2e.test_web_ui import accepted, current_details, send_update
+from tests.e2e.test_web_ui import accepted, current_details, update_option
 
 pytestmark = pytest.mark.e2e
 expect.set_options(timeout=WAIT_MS)
@@ -112,7 +112,17 @@ def test_a_meeting_planned_in_the_web_ui_reaches_the_calendars(stack: DevStack, 
     }
     with screenshot_on_failure(page, "plan-step"):
         page.goto(f"{stack.ui}/namespaces/default/workflows/{workflow_id}")
-        send_update(page, "plan_step", plan)
+        page.get_by_role("button", name="More Actions").click()
+        page.get_by_role("menuitem", name="Send an Update").click()
+        dialog = page.get_by_role("dialog", name="Send an Update")
+        dialog.get_by_test_id("update-select-button").click()
+        update_option(page, "plan_step").click()
+        dialog.locator(".cm-content").click()
+        page.keyboard.insert_text(json.dumps(plan, ensure_ascii=False))
+        dialog.locator("#update-id").click()  # leave the editor: it re-formats, then Submit stays put
+        page.wait_for_timeout(500)
+        dialog.screenshot(path=str(folder / "web-ui-plan-step.png"))
+        dialog.get_by_role("button", name="Submit").click()
         accepted(page)
         page.reload()
         page.get_by_role("tab", name="User Metadata").click()
@@ -147,9 +157,10 @@ def test_a_meeting_planned_in_the_web_ui_reaches_the_calendars(stack: DevStack, 
     html = first.get_body(preferencelist=("html",))
     assert html is not None
     with screenshot_on_failure(page, "invitation"):
+        page.set_viewport_size({"width": 760, "height": 480})  # the e-mail, as a mail client shows it
         page.set_content(str(html.get_content()))
         expect(page.get_by_text(re.compile("Station F"))).to_be_visible()
-        page.screenshot(path=str(folder / "invitation-email.png"), full_page=True)
+        page.screenshot(path=str(folder / "invitation-email.png"))
 
     passerelle(stack, "reschedule", workflow_id, "--step", "s1", "--at", "2027-04-06T14:00", "--by", "ops")
     moved = event_of(calendar_of(invitations(stack, STARTUP, 2)[-1]))
