@@ -2,10 +2,13 @@
 
 Every time Passerelle keeps is UTC, so the zone is written out: e-mails, the Web UI's current
 details and the terminal all read `2026-11-26 18:30 UTC`. Tables that say `(UTC)` in their header
-leave it out.
+leave it out. A planned step is the exception: people meet at a time of their own zone, so its
+time is written in the invitations' zone (`schemas.steps.CALENDAR_ZONE`), and the words around it
+say which (`in_zone`).
 """
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 NONE = "—"
 
@@ -20,3 +23,8 @@ def minute(moment: datetime | None, *, zone: bool = True) -> str:
 def second(moment: datetime) -> str:
     """Return `2026-11-26 18:30:05`, for timelines read line by line."""
     return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def in_zone(moment: datetime, zone: str) -> str:
+    """Return `2026-11-26 19:30`, the wall-clock time of `moment` in the time zone `zone`."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")

@@ -47,6 +47,12 @@ def notification(event: NotificationEvent, language: str = "fr", **context: str)
         "party": "startup",
         "partner_action": "need_help",
         "until": "",
+        "step": "s1",
+        "step_kind": "meeting",
+        "step_at": "2026-11-23T09:00:00+00:00",
+        "previous_at": "",
+        "calendar": "",
+        "decision_on": "2026-11-20",
     }
     return Notification(
         key=f"run-1/3/{event.value}",
