@@ -108,7 +108,6 @@ async def test_partners_answer_about_planned_steps_and_nothing_else_changes_anyt
         other = await start(dev_env.client, f"{workflow_id}-b", task_queue, language="en")
         now = datetime.now(UTC)
         collaboration_id = (await plan(handle, "meeting", now - timedelta(days=3))).collaboration_id
-        await plan(handle, "demo", now + timedelta(days=10))
         other_id = (await plan(other, "meeting", now - timedelta(days=3))).collaboration_id
 
         async def missed() -> int:
@@ -117,6 +116,7 @@ async def test_partners_answer_about_planned_steps_and_nothing_else_changes_anyt
             return int(seq)
 
         missed_seq = await eventually(missed)
+        await plan(handle, "demo", now + timedelta(days=10))  # once the meeting is missed: in order
         question = await mails(handler, f"{collaboration_id}/{missed_seq}/step_missed")
         startup, corporate = (
             step_links(question[a]) for a in ("partners@nabla.example", "innovation@natixis.example")
