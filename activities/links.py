@@ -2,11 +2,14 @@
 
 A link is `<portal>/a/<token>`, the token `p1.<key id>.<collaboration id>.<party>.<action>.<seq>.
 <expires>.<signature>`: only the collaboration id, the party, the action, the seq of the event whose
-e-mail carries it and its expiry (Unix seconds), never a name or an address. The signature is an
-HMAC-SHA256 of those fields under a key of `PASSERELLE_PORTAL_KEYS` (the first signs, every one
-verifies, so keys rotate like the encryption keys), cut to 128 bits. A token is a function of its
-fields: a retried delivery renders the same links. Its *id* (`Link.id`) leaves the key out, so a
-link keeps its single use across a key rotation.
+e-mail carries it and its expiry (Unix seconds), never a name or an address. An answer about a
+planned step (held, postponed, cancelled) names its step too, signed like the rest so that nobody
+can point it at another step: `p2.<key id>.<collaboration id>.<party>.<action>.<step>.<seq>.
+<expires>.<signature>`. The signature is an HMAC-SHA256 of the version, the key id and those
+fields under a key of `PASSERELLE_PORTAL_KEYS` (the first signs, every one verifies, so keys rotate
+like the encryption keys), cut to 128 bits. A token is a function of its fields: a retried
+delivery renders the same links. Its *id* (`Link.id`) leaves the key out, so a link keeps its
+single use across a key rotation.
 
 Pure: the renderer signs at delivery (the workflow never sees a key), the portal verifies.
 """
@@ -20,12 +23,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from schemas.partners import PARTIES, PartnerAction
+from schemas.partners import PARTIES, STEP_ACTIONS, PartnerAction
 
-VERSION = "p1"
+VERSION = "p1"  # a link of the four answers about the collaboration
+STEP_VERSION = "p2"  # a link of an answer about one planned step: the token names the step
 SIGNATURE_BYTES = 16
+# The answers each kind of e-mail offers, in the order the e-mails list them.
+ANSWERS = tuple(a for a in PartnerAction if a not in STEP_ACTIONS)
+STEP_ANSWERS = (PartnerAction.HELD, PartnerAction.POSTPONED, PartnerAction.CANCELLED)
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _NUMBER = re.compile(r"^[0-9]{1,12}$")
+_STEP = re.compile(r"^s[1-9][0-9]{0,5}$")  # `schemas.steps.StepId`
 
 
 class BadLink(Exception):
@@ -41,12 +49,18 @@ class Link:
     action: PartnerAction
     seq: int
     expires: datetime
+    step: str = ""  # the planned step a step answer is about; empty for the four others
+
+    @property
+    def version(self) -> str:
+        return STEP_VERSION if self.step else VERSION
 
     @property
     def body(self) -> str:
-        """Return the signed fields, without the key id."""
+        """Return the signed fields, without the version and the key id."""
         stamp = int(self.expires.timestamp())
-        return f"{self.collaboration_id}.{self.party}.{self.action.value}.{self.seq}.{stamp}"
+        step = f".{self.step}" if self.step else ""
+        return f"{self.collaboration_id}.{self.party}.{self.action.value}{step}.{self.seq}.{stamp}"
 
     @property
     def id(self) -> str:
@@ -58,8 +72,8 @@ class Link:
         return now >= self.expires
 
 
-def _mac(key: bytes, kid: str, body: str) -> str:
-    digest = hmac.new(key, f"{VERSION}.{kid}.{body}".encode(), hashlib.sha256).digest()
+def _mac(key: bytes, version: str, kid: str, body: str) -> str:
+    digest = hmac.new(key, f"{version}.{kid}.{body}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:SIGNATURE_BYTES]).rstrip(b"=").decode()
 
 
@@ -83,29 +97,41 @@ class LinkSigner:
 
     def token(self, link: Link) -> str:
         """Return the signed token of `link`, under the signing key."""
-        return f"{VERSION}.{self._kid}.{link.body}.{_mac(self._keys[self._kid], self._kid, link.body)}"
+        mac = _mac(self._keys[self._kid], link.version, self._kid, link.body)
+        return f"{link.version}.{self._kid}.{link.body}.{mac}"
 
-    def links(self, collaboration_id: str, party: str, seq: int, sent_at: datetime) -> dict[str, str]:
-        """Return the URL of each action for `party`, for the e-mail of event `seq`."""
+    def links(
+        self, collaboration_id: str, party: str, seq: int, sent_at: datetime, step: str = ""
+    ) -> dict[str, str]:
+        """Return the URL of each action for `party`, for the e-mail of event `seq`: the four
+        answers about the collaboration, or, with `step`, the three about that planned step."""
+        if step and not _STEP.match(step):
+            raise ValueError(f"step: {step!r} is no step id (s1, s2...)")
         expires = sent_at + self.lifetime
-        links = [Link(collaboration_id, party, action, seq, expires) for action in PartnerAction]
+        actions = STEP_ANSWERS if step else ANSWERS
+        links = [Link(collaboration_id, party, action, seq, expires, step) for action in actions]
         return {link.action.value: f"{self.base_url}/a/{quote(self.token(link))}" for link in links}
 
     def verify(self, token: str) -> Link:
         """Return what a token says, or raise BadLink; expiry is the caller's to check."""
         parts = token.split(".")
-        if len(parts) != 8 or parts[0] != VERSION:
+        if not ((parts[0] == VERSION and len(parts) == 8) or (parts[0] == STEP_VERSION and len(parts) == 9)):
             raise BadLink("not a partner link")
-        _, kid, collaboration_id, party, action, seq, stamp, signature = parts
+        version, kid, collaboration_id, party, action, *fields, signature = parts
+        step, seq, stamp = fields if len(fields) == 3 else ("", *fields)
         key = self._keys.get(kid)
         if key is None:
             raise BadLink("signed with a key this portal does not hold")
         if not (_ID.match(collaboration_id) and _NUMBER.match(seq) and _NUMBER.match(stamp)):
             raise BadLink("malformed")
-        body = ".".join((collaboration_id, party, action, seq, stamp))
-        if not hmac.compare_digest(signature.encode(), _mac(key, kid, body).encode()):
+        if version == STEP_VERSION and not _STEP.match(step):
+            raise BadLink("malformed")
+        body = ".".join((collaboration_id, party, action, *fields))
+        if not hmac.compare_digest(signature.encode(), _mac(key, version, kid, body).encode()):
             raise BadLink("bad signature")
         if party not in PARTIES or action not in PartnerAction._value2member_map_:
             raise BadLink("malformed")  # signed by us: cannot happen unless a key leaked
+        if (PartnerAction(action) in STEP_ACTIONS) != bool(step):
+            raise BadLink("malformed")  # likewise: a step answer always names its step
         expires = datetime.fromtimestamp(int(stamp), tz=UTC)
-        return Link(collaboration_id, party, PartnerAction(action), int(seq), expires)
+        return Link(collaboration_id, party, PartnerAction(action), int(seq), expires, step)

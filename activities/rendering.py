@@ -8,6 +8,11 @@ name holding CR/LF can never start a new mail header.
 Rendering reads nothing but the notification and the templates, so a notification that fails to
 render (a missing template, a syntax error, a field the template names and the notification lacks)
 fails the same way on every retry: it is a `PermanentDeliveryError` naming the template and why.
+
+An e-mail a party can answer carries that party's signed links (`activities.links`), which the
+base templates list: the four answers about the collaboration, or, in an e-mail about a planned
+step (its invitation, the question once it is missed), the three about that step. A template
+that extends `_base` shows whichever the message has, with nothing of its own.
 """
 
 import json
@@ -30,15 +35,19 @@ from temporalio import activity
 from activities.channels import PermanentDeliveryError
 from activities.links import LinkSigner
 from schemas import Notification, NotificationEvent
-from schemas.moments import minute
+from schemas.moments import in_zone, minute
 from schemas.steps import CALENDAR_ZONE
 
 LANGUAGES = ("fr", "en")
 SUBJECT_MAX = 200
-# The e-mails a party can answer in one click (docs/partners.md): each party gets its own links.
-ANSWERABLE = frozenset(
+# The e-mails a party can answer in one click (docs/partners.md): each party gets its own links,
+# about the collaboration (on it, help, pause, stopped)...
+COLLABORATION_ANSWERABLE = frozenset(
     {NotificationEvent.STARTED, NotificationEvent.STAGE_CHANGED, NotificationEvent.REMINDER}
 )
+# ...or about the planned step the e-mail names (held, postponed, cancelled).
+STEP_ANSWERABLE = frozenset({NotificationEvent.STEP_INVITATION, NotificationEvent.STEP_MISSED})
+ANSWERABLE = COLLABORATION_ANSWERABLE | STEP_ANSWERABLE
 PARTY_ROLES = ("startup", "corporate")
 
 
@@ -108,6 +117,29 @@ def _from_json(value: str) -> Any:
     return json.loads(value)
 
 
+def _calendar_time(value: str) -> str:
+    """Format an ISO timestamp as `2026-11-26 19:30` in the invitations' zone, Europe/Paris: the
+    time a planned step is met at (the words around it name the zone)."""
+    if not value:
+        return ""
+    return in_zone(datetime.fromisoformat(value), CALENDAR_ZONE)
+
+
+def asked_step(notification: Notification) -> str:
+    """Return the planned step a step e-mail asks about, or "" for any other e-mail and for a
+    cancelled step's invitation: that step is over, there is nothing to answer about it."""
+    if notification.event not in STEP_ANSWERABLE:
+        return ""
+    context = notification.context
+    try:
+        calendar = json.loads(context.get("calendar") or "{}")
+    except ValueError:
+        calendar = {}  # the invitation's own rendering says what is wrong with it
+    if isinstance(calendar, dict) and calendar.get("method") == "CANCEL":
+        return ""
+    return str(context.get("step") or "")
+
+
 def _why(err: Exception) -> str:
     """Return an error as a delivery's record shows it: its type, and its message when it has one."""
     return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
@@ -138,6 +170,7 @@ class Renderer:
         self._env.filters["paris"] = _paris
         self._env.filters["duration"] = _duration
         self._env.filters["from_json"] = _from_json
+        self._env.filters["calendar_time"] = _calendar_time
 
     def link(self, workflow_id: str) -> str:
         """Return the Web UI page of a collaboration's workflow, in its programme's namespace
@@ -156,6 +189,7 @@ class Renderer:
             self._links is not None
             and notification.event in ANSWERABLE
             and bool(notification.context.get("seq"))
+            and (notification.event in COLLABORATION_ANSWERABLE or bool(asked_step(notification)))
             and any(r.role in PARTY_ROLES for r in notification.recipients)
         )
 
@@ -169,9 +203,11 @@ class Renderer:
             context = notification.context
             try:
                 seq, sent_at = int(context["seq"]), datetime.fromisoformat(context["at"])
+                answer_links = self._links.links(
+                    notification.collaboration_id, party, seq, sent_at, step=asked_step(notification)
+                )
             except (KeyError, TypeError, ValueError) as err:
                 raise PermanentDeliveryError(f"the partner links cannot be signed: {_why(err)}") from err
-            answer_links = self._links.links(notification.collaboration_id, party, seq, sent_at)
         values = {
             **notification.context,
             "event": notification.event.value,

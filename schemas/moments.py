@@ -2,7 +2,9 @@
 
 Every time Passerelle keeps is UTC, so the zone is written out: e-mails, the Web UI's current
 details and the terminal all read `2026-11-26 18:30 UTC`. Tables that say `(UTC)` in their header
-leave it out.
+leave it out. A planned step is the exception: people meet at a time of their own zone, so its
+time is written in the invitations' zone (`schemas.steps.CALENDAR_ZONE`), and the words around it
+say which (`in_zone`).
 """
 
 from datetime import datetime
@@ -52,4 +54,9 @@ def paris_minute(moment: datetime | None) -> str:
     """Return `2027-03-30 10:00 (Paris)`: a planned step as the people invited read it."""
     if moment is None:
         return NONE
-    return moment.astimezone(PARIS).strftime("%Y-%m-%d %H:%M (Paris)")
+    return f"{in_zone(moment, PARIS.key)} (Paris)"
+
+
+def in_zone(moment: datetime, zone: str) -> str:
+    """Return `2026-11-26 19:30`, the wall-clock time of `moment` in the time zone `zone`."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")

@@ -26,7 +26,7 @@ class PartnerAnswerSeen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     party: str  # startup or corporate
-    action: str  # on_it, need_help, pause, stopped
+    action: str  # on_it, need_help, pause, stopped; held, postponed, cancelled about a step
     at: datetime
     seq: int  # the `partner_update` entry
     link: str  # the link's id: a second answer from the same link is refused

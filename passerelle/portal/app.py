@@ -6,7 +6,8 @@ scanner that fetches every link records nothing. `POST /a/<token>` checks the sa
 form's CSRF token, claims the link (`passerelle.portal.store`), sends the `partner_answer` update
 through the one client factory (encryption included) and shows what was recorded and when. The
 workflow's validator has the last word: the portal only ever sends one party's answer to the
-collaboration its link names.
+collaboration its link names. A link about a planned step names the step too: its page says which,
+and a postponement's form asks for the new time (`passerelle.portal.steps`).
 
 Every refusal is a page in the partner's language that says which (forged, expired, used,
 closed...) and that nothing was recorded. Every response carries the security headers
@@ -38,14 +39,16 @@ from passerelle.platform.client import client_in
 from passerelle.platform.pressure import execute_update, not_ready
 from passerelle.platform.rate_limit import RateLimit
 from passerelle.platform.vouching import Claims, Signer
+from passerelle.portal import steps
 from passerelle.portal.forms import note_label, read_answer
 from passerelle.portal.headers import secured
 from passerelle.portal.pages import Pages, Refusal
 from passerelle.portal.store import Email, LinkStore
 from passerelle.portal.texts import PARTY_LABELS, texts
 from schemas import CollaborationStatus
-from schemas.moments import minute
+from schemas.moments import in_zone, minute
 from schemas.partners import MAX_PAUSE_DAYS, PARTNER_NOTE_MAX, PartnerAnswer
+from schemas.steps import CALENDAR_ZONE
 
 log = structlog.get_logger()
 
@@ -57,7 +60,12 @@ PER_LINK_PER_MINUTE = 10
 PORTAL_DEADLINE = 30.0
 STYLESHEET = files("passerelle.portal").joinpath("templates/portal.css").read_bytes()
 # How the workflow's refusals read in the portal (`workflows.domain.rules`); any other is `other`.
-REFUSAL_PAGES = {"CollaborationClosed": "closed", "AlreadyPaused": "paused", "LinkUsed": "answered"}
+REFUSAL_PAGES = {
+    "CollaborationClosed": "closed",
+    "AlreadyPaused": "paused",
+    "LinkUsed": "answered",
+    "UnknownStep": "step",  # the step was marked held or cancelled since the e-mail
+}
 
 
 @dataclass
@@ -161,13 +169,15 @@ class Portal:
         errors: list[str] = (),  # type: ignore[assignment]
         note: str = "",
         until: str = "",
+        at: str = "",
         code: int = 200,
     ) -> web.Response:
         link, language = opened.link, opened.email.language
         t = texts(language)
         action = link.action.value
         names = {"startup": opened.status.startup, "corporate": opened.status.corporate}
-        today = datetime.now(UTC).date()
+        now = datetime.now(UTC)
+        today, (first_at, last_at) = now.date(), steps.bounds(now)
         label = note_label(t, action)
         response = self.page(
             "form.html.j2",
@@ -180,6 +190,7 @@ class Portal:
             ),
             status=opened.status,
             programme=opened.status.programme,
+            about=steps.about(t, link, opened.email),
             explain=t[f"explain.{action}"].format(max_days=MAX_PAUSE_DAYS),
             errors=list(errors),
             csrf=self._csrf(nonce, link),
@@ -190,6 +201,9 @@ class Portal:
             until=until,
             min_date=(today + timedelta(days=1)).isoformat(),
             max_date=(today + timedelta(days=MAX_PAUSE_DAYS)).isoformat(),
+            at=at,
+            min_at=steps.field_value(first_at),
+            max_at=steps.field_value(last_at),
             small=t["small"].format(expires=minute(link.expires)),
         )
         response.set_cookie(
@@ -221,9 +235,8 @@ class Portal:
             return self.refusal_page(Refusal("csrf", 403, email.language), opened.status)
         answer, errors = read_answer(opened.link, form, opened.email.language)
         if answer is None:
-            return self.form(
-                opened, nonce, errors, str(form.get("note", "")), str(form.get("until", "")), code=400
-            )
+            typed = {name: str(form.get(name, "")) for name in ("note", "until", "at")}
+            return self.form(opened, nonce, errors, **typed, code=400)
         if not await self._store.claim(link):
             return self.refusal_page(Refusal("busy", 409, email.language), opened.status)
         try:
@@ -248,13 +261,15 @@ class Portal:
         log.info("partner answer recorded", link=link.id, action=answer.action.value, seq=seq)
         t = texts(email.language)
         until = minute(status.snoozed_until) if status.snoozed_until else ""
+        moved = in_zone(answer.at, CALENDAR_ZONE) if answer.at else ""
         return self.page(
             "done.html.j2",
             email.language,
             status=status,
             programme=status.programme,
             when=t["done.when"].format(at=minute(at), seq=seq),
-            what=t[f"done.{answer.action.value}"].format(until=until),
+            what=t[f"done.{answer.action.value}"].format(until=until, at=moved),
+            about=steps.about(t, link, email),
         )
 
     def _vouched(self, email: Email, answer: PartnerAnswer) -> PartnerAnswer | RawValue:

@@ -1,8 +1,8 @@
 """The portal's form: what a partner typed, checked field by field in the partner's words.
 
-The portal checks the note and the pause's date itself, so that a mistake is shown on the form in
-the partner's language, naming the field; `PartnerAnswer` and the workflow's validator check
-again, and stay the source of truth.
+The portal checks the note, the pause's date and a postponement's new time itself, so that a
+mistake is shown on the form in the partner's language, naming the field; `PartnerAnswer` and the
+workflow's validator check again, and stay the source of truth.
 """
 
 from collections.abc import Mapping
@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from activities.links import Link
+from passerelle.portal import steps
 from passerelle.portal.texts import texts
 from schemas.partners import MAX_PAUSE_DAYS, PARTNER_NOTE_MAX, PartnerAction, PartnerAnswer
 
@@ -41,6 +42,12 @@ def read_answer(link: Link, form: Mapping[str, Any], language: str) -> tuple[Par
         if days is None or not 1 <= days <= MAX_PAUSE_DAYS:
             first, last = today + timedelta(days=1), today + timedelta(days=MAX_PAUSE_DAYS)
             errors.append(t["error.until"].format(field=t["field.until"], min=first, max=last))
+    at = None
+    if link.action is PartnerAction.POSTPONED:
+        now = datetime.now(UTC)
+        at = steps.read_at(str(form.get("at", "")), now)
+        if at is None:
+            errors.append(steps.error(t, now))
     if errors:
         return None, errors
     try:
@@ -51,6 +58,8 @@ def read_answer(link: Link, form: Mapping[str, Any], language: str) -> tuple[Par
             answered_seq=link.seq,
             note=note,
             days=days,
+            step=link.step or None,
+            at=at,
         )
     except ValidationError as err:  # the model's own rules (control characters...)
         return None, [f"{'.'.join(map(str, e['loc'])) or label}: {e['msg']}" for e in err.errors()]

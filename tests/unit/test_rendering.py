@@ -47,6 +47,7 @@ def notification(event: NotificationEvent, language: str = "fr", **context: str)
         "party": "startup",
         "partner_action": "need_help",
         "until": "",
+        "step": "s1",
         "step_kind": "meeting",
         "step_at": "2027-03-30T08:00:00+00:00",
         "previous_at": "",
@@ -67,6 +68,7 @@ def notification(event: NotificationEvent, language: str = "fr", **context: str)
                 "stamp": "2026-11-26T18:00:00+00:00",
             }
         ),
+        "decision_on": "2026-11-20",
     }
     return Notification(
         key=f"run-1/3/{event.value}",
