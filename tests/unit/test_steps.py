@@ -13,7 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from activities.rendering import Renderer
 from schemas import EventKind, Outcome, Stage
+from schemas.partners import PartnerAction, PartnerAnswer
 from schemas.steps import (
     MAX_OPEN_STEPS,
     CancelStep,
@@ -24,7 +26,7 @@ from schemas.steps import (
     StepKind,
 )
 from tests.factories import request
-from workflows.domain import notifications, step_ops, steps, timers
+from workflows.domain import notifications, partner_ops, step_ops, steps, timers
 from workflows.domain.state import CollaborationState
 from workflows.domain.transitions import Refused
 
@@ -214,3 +216,20 @@ def test_any_sequence_of_step_updates_stays_bounded_with_sequences_that_only_gro
     assert len(state.model_dump_json()) < 20_000
     c = state.step_counts
     assert c.planned == c.held + c.cancelled + len(state.steps)
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "took place"), ("fr", "a eu lieu")])
+def test_a_partners_held_answer_tells_the_owner_in_their_language(language: str, words: str) -> None:
+    state = CollaborationState.begin(request(language=language), "w", "c", NOW)
+    plan(state, NOW + 2 * DAY)
+    answer = PartnerAnswer(
+        party="startup", action=PartnerAction.HELD, step="s1", link="a" * 32, answered_seq=2
+    )
+    partner_ops.check_answer(state, answer)
+    entry = partner_ops.answer(state, answer, None, NOW + 3 * DAY)
+    assert entry.kind is EventKind.STEP_HELD and entry.actor == "partner:startup"
+    sent = notifications.notification_for(state, entry)
+    assert sent is not None and [r.role for r in sent.recipients] == ["owner"]
+    message = Renderer("http://ui.example", "default").render(sent)
+    assert words in message.text and "2027-03-03" not in message.subject  # Paris time, in words
+    assert state.steps == [] and state.step_counts.held == 1

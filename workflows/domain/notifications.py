@@ -45,9 +45,11 @@ _QUIET_ANSWERS = frozenset({"on_it"})
 def notification_for(state: CollaborationState, entry: HistoryEntry) -> Notification | None:
     """Return the notification an entry sends, or None for events that notify nobody."""
     event = _EVENTS.get(entry.kind)
+    details = entry.details or {}
+    if entry.kind is EventKind.STEP_HELD and details.get("party"):  # a partner's answer: the owner hears it
+        event = NotificationEvent.PARTNER_ANSWER
     if event is None or entry.effective_at is not None:  # imported history: long past, tell nobody
         return None
-    details = entry.details or {}
     if event is NotificationEvent.PARTNER_ANSWER and details.get("action") in _QUIET_ANSWERS:
         return None
     imported = state.request.imported
