@@ -22,6 +22,7 @@ from passerelle.platform.codec import new_key
 from passerelle.platform.keys import parse_keys
 from schemas import Notification, NotificationEvent, Recipient
 from schemas.partners import PartnerAction
+from tests.unit.test_calendar import facts
 
 KEYS = parse_keys(f"k1:{new_key()}")
 SIGNER = LinkSigner(KEYS, "https://portal.example", 30)
@@ -158,9 +159,7 @@ def test_the_invitation_carries_the_step_links_with_no_template_of_its_own() -> 
         SIGNER,
         ChoiceLoader([INVITATION, PackageLoader("activities", "templates")]),
     )
-    invitation = step_mail(
-        NotificationEvent.STEP_INVITATION, "en", calendar=json.dumps({"method": "REQUEST"})
-    )
+    invitation = step_mail(NotificationEvent.STEP_INVITATION, "en", calendar=json.dumps(facts()))
     messages = channel(renderer).messages(invitation)
     assert len(messages) == 3
     text, _ = plain_and_html(messages[1][1])
@@ -168,7 +167,7 @@ def test_the_invitation_carries_the_step_links_with_no_template_of_its_own() -> 
     assert all(url in text for url in startup.values()) and "It is postponed" in text
     # A cancellation is over: nothing to answer about, one message for everyone.
     cancelled = invitation.model_copy(
-        update={"context": {**invitation.context, "calendar": json.dumps({"method": "CANCEL"})}}
+        update={"context": {**invitation.context, "calendar": json.dumps(facts(method="CANCEL", sequence=1))}}
     )
     [(to, message)] = channel(renderer).messages(cancelled)
     assert len(to) == 3 and "/a/p" not in message.as_string()
