@@ -135,11 +135,12 @@ async def test_schema_prints_start_updates_and_status(env: dict[str, str]) -> No
     assert everything["start"]["title"] == "CollaborationRequest"
     defined = set(workflow._Definition.must_from_class(CollaborationWorkflow).updates)
     assert set(everything["updates"]) == defined, "every update of the workflow has its schema"
-    assert len(defined) == 13
+    assert len(defined) == 18
     assert "to" in everything["updates"]["advance"]["properties"]
     assert everything["updates"]["request_approval"]["required"] == ["for", "by"]
     assert (await passerelle(env, "schema", "snooze")).json()["title"] == "SnoozeRequest"
     assert (await passerelle(env, "schema", "partner_answer")).json()["title"] == "PartnerAnswer"
+    assert (await passerelle(env, "schema", "plan")).json()["title"] == "PlanStep"
     assert "stage" in (await passerelle(env, "schema", "status")).json()["properties"]
 
 
