@@ -14,8 +14,9 @@ from typing import Any
 import typer
 from temporalio.client import Client
 
-from passerelle.cli.common import database_url, run
+from passerelle.cli.common import database_url, run_as
 from passerelle.devstack.demo import demo_steps
+from passerelle.platform.callers import Caller
 from passerelle.platform.db import create_pool
 from passerelle.platform.pressure import execute_update
 from passerelle.platform.settings import Settings
@@ -43,11 +44,15 @@ def plan_demo_steps(rows: list[dict[str, str]], today: date, state_dir: Path | N
     todo = [(w, updates) for w, updates in wanted if w not in done]
     for workflow_id, updates in todo:
 
-        async def go(settings: Settings, client: Client, wid: str = workflow_id, sent: Any = updates) -> None:
+        async def go(
+            settings: Settings, client: Client, caller: Caller, wid: str = workflow_id, sent: Any = updates
+        ) -> None:
             handle = client.get_workflow_handle(wid)
+            # With a login, the steps are the caller's: a verified actor's `by` is their own address.
+            by = {"by": caller.scope.email} if caller.scope.email else {}
             for name, data in sent:
-                request = UPDATES[name].model.model_validate(data)
+                request = UPDATES[name].model.model_validate(data | by)
                 await execute_update(handle, name, request, result_type=CollaborationStatus)
 
-        run(go, workflow_id=workflow_id)
+        run_as(go, workflow_id=workflow_id)
     typer.echo(f"{len(todo)} demo collaboration(s) given planned steps (a meeting held, a step ahead)")

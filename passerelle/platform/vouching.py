@@ -24,6 +24,7 @@ import base64
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,6 +122,10 @@ class Signer:
             "party": claims.party,
             "at": int((now or datetime.now(UTC)).timestamp()),
             "sha256": digest(payload),
+            # Ed25519 signs deterministically: without it, the same arguments sent by one login in
+            # one second (the same update to several collaborations) would make one statement, and
+            # each collaboration after the first would refuse it as used elsewhere.
+            "n": secrets.token_hex(8),
         }
         body = canonical(statement)
         signature = Ed25519PrivateKey.from_private_bytes(self.keys[0][1]).sign(body)

@@ -166,3 +166,18 @@ async def test_a_hostile_statement_is_refused_not_a_crash(statement: bytes) -> N
     mark = await mark_of(payload)
     assert mark is not None and "unproven" in mark
     assert len(str(mark["unproven"])) < 200, "a refusal travels in clear: it never repeats the input"
+
+
+async def test_the_same_arguments_sealed_twice_in_one_second_are_two_statements() -> None:
+    """The same update sent to several collaborations at once (`passerelle bulk`, the demo's steps)
+    gets a statement of its own for each: one collaboration never holds another's."""
+    from datetime import UTC, datetime
+
+    from passerelle.platform.vouching import statement_id
+
+    now = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    first, second = (SIGNER.seal(plain({"step": "s1", "by": "anne"}), ANNE, now) for _ in range(2))
+    assert statement_id(first.metadata[SIGNATURE]) != statement_id(second.metadata[SIGNATURE])
+    for sealed in (first, second):
+        mark = await mark_of(sealed)
+        assert mark is not None and "verified" in mark, mark
