@@ -66,6 +66,31 @@ def check_step(facts: Facts, request: RescheduleStep | CancelStep | StepHeld) ->
         raise UnknownStep(f"step: {request.step} is not an open step of this collaboration (open: {ids})")
 
 
+def _change(
+    state: CollaborationState,
+    kind: EventKind,
+    request: PlanStep | RescheduleStep | CancelStep | StepHeld,
+    step: Step,
+    stays: bool,
+    details: dict[str, object],
+    now: datetime,
+) -> HistoryEntry:
+    """Put `step` in the plan in its id's place (or take that id out when it does not stay),
+    record `kind` with the step's details, and restart the clock: every step update is news."""
+    steps.replace(state, step if stays else None, step.id)
+    entry = state.append(
+        kind, now, actor=request.by, note=request.note, details=steps.step_details(step) | details
+    )
+    state.restart_clock(now)
+    return entry
+
+
+def _open(state: CollaborationState, step_id: str) -> Step:
+    step = steps.step_of(state, step_id)
+    assert step is not None, "the rule found it"
+    return step
+
+
 def plan(state: CollaborationState, plan: PlanStep, _: None, now: datetime) -> HistoryEntry:
     """Plan a step; invite whom it names, else both parties' contacts."""
     state.steps_numbered += 1
@@ -83,21 +108,15 @@ def plan(state: CollaborationState, plan: PlanStep, _: None, now: datetime) -> H
         note=steps.short(plan.note),
         planned_by=plan.by,
     )
-    steps.replace(state, step, step.id)
     state.step_counts.planned += 1
-    entry = state.append(
-        EventKind.STEP_PLANNED, now, actor=plan.by, note=plan.note, details=steps.step_details(step)
-    )
-    state.restart_clock(now)
-    return entry
+    return _change(state, EventKind.STEP_PLANNED, plan, step, True, {}, now)
 
 
 def reschedule(
     state: CollaborationState, request: RescheduleStep, _: None, now: datetime, more: Details = None
 ) -> HistoryEntry:
     """Move a step (a postponement): its invitation is sent again, one `sequence` higher."""
-    step = steps.step_of(state, request.step)
-    assert step is not None, "the rule found it"
+    step = _open(state, request.step)
     moved = step.model_copy(
         update={
             "at": request.at.astimezone(UTC),
@@ -107,53 +126,29 @@ def reschedule(
             "note": steps.short(request.note) if request.note else step.note,
         }
     )
-    steps.replace(state, moved, step.id)
     state.step_counts.postponed += 1
-    details = steps.step_details(moved, previous_at=step.at.isoformat()) | (more or {})
-    entry = state.append(
-        EventKind.STEP_RESCHEDULED, now, actor=request.by, note=request.note, details=details
-    )
-    state.restart_clock(now)
-    return entry
+    details = {"previous_at": step.at.isoformat()} | (more or {})
+    return _change(state, EventKind.STEP_RESCHEDULED, request, moved, True, details, now)
 
 
 def cancel(
     state: CollaborationState, request: CancelStep, _: None, now: datetime, more: Details = None
 ) -> HistoryEntry:
     """Cancel a step: its invitation is cancelled (`METHOD:CANCEL`, one `sequence` higher)."""
-    step = steps.step_of(state, request.step)
-    assert step is not None, "the rule found it"
-    cancelled = step.model_copy(update={"sequence": step.sequence + 1})
-    steps.replace(state, None, step.id)
+    step = _open(state, request.step)
     state.step_counts.cancelled += 1
-    entry = state.append(
-        EventKind.STEP_CANCELLED,
-        now,
-        actor=request.by,
-        note=request.note,
-        details=steps.step_details(cancelled) | (more or {}),
-    )
-    state.restart_clock(now)
-    return entry
+    cancelled = step.model_copy(update={"sequence": step.sequence + 1})
+    return _change(state, EventKind.STEP_CANCELLED, request, cancelled, False, more or {}, now)
 
 
 def held(
     state: CollaborationState, request: StepHeld, _: None, now: datetime, more: Details = None
 ) -> HistoryEntry:
     """Mark a step held: it leaves the plan, and the figures count it."""
-    step = steps.step_of(state, request.step)
-    assert step is not None, "the rule found it"
-    steps.replace(state, None, step.id)
+    step = _open(state, request.step)
     state.step_counts.held += 1
-    entry = state.append(
-        EventKind.STEP_HELD,
-        now,
-        actor=request.by,
-        note=request.note,
-        details=steps.step_details(step, was_missed=step.missed) | (more or {}),
-    )
-    state.restart_clock(now)
-    return entry
+    details = {"was_missed": step.missed} | (more or {})
+    return _change(state, EventKind.STEP_HELD, request, step, False, details, now)
 
 
 def check_decision_date(facts: Facts, request: DecisionDate) -> None:
