@@ -233,3 +233,14 @@ def test_a_partners_held_answer_tells_the_owner_in_their_language(language: str,
     message = Renderer("http://ui.example", "default").render(sent)
     assert words in message.text and "2027-03-03" not in message.subject  # Paris time, in words
     assert state.steps == [] and state.step_counts.held == 1
+
+
+def test_a_missed_step_leaves_the_hold_of_the_steps_still_ahead() -> None:
+    state = fresh()
+    plan(state, NOW + 3 * DAY)
+    plan(state, NOW + 60 * DAY, minutes=120)
+    missed_at = steps.missed_at(state)
+    assert missed_at == NOW + 3 * DAY + timedelta(minutes=60) + 2 * DAY
+    steps.miss(state, missed_at)
+    assert state.next_reminder_at == NOW + 60 * DAY + timedelta(minutes=120) + 2 * DAY
+    assert steps.missed_at(state) == state.next_reminder_at  # the second step is asked about in turn
