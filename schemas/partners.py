@@ -10,11 +10,11 @@ more, about that step: held, postponed to a date, cancelled.
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from schemas.actors import Acted
 from schemas.fields import STRICT, Text
-from schemas.steps import StepId
+from schemas.steps import Instant, StepId
 
 MAX_PAUSE_DAYS = 60  # "pause us until ...": at most this far from the answer
 PARTNER_NOTE_MAX = 1000
@@ -53,7 +53,7 @@ class PartnerAnswer(Acted):
     note: PartnerNote = ""
     days: Annotated[int, Field(ge=1, le=MAX_PAUSE_DAYS)] | None = None  # `pause` only
     step: StepId | None = None  # the step actions only
-    at: AwareDatetime | None = None  # `postponed` only: the new time
+    at: Instant | None = None  # `postponed` only: the new time
 
     @model_validator(mode="after")
     def _fields_of_the_action(self) -> Self:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from schemas.actors import Acted
 from schemas.fields import STRICT, Actor, Line, Note, Text
@@ -26,6 +26,18 @@ WHERE_MAX = 300
 CALENDAR_ZONE = "Europe/Paris"
 DEFAULT_GRACE_DAYS = 2.0  # a step is missed this long after its end (a playbook may say otherwise)
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # a plan outside these years is a typo, and its arithmetic overflows
+
+
+def _in_years(value: date) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be between {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
+# An instant with its offset (a time without one is refused), within `FIRST_YEAR`..`LAST_YEAR`.
+Instant = Annotated[AwareDatetime, AfterValidator(_in_years)]
+Day = Annotated[date, AfterValidator(_in_years)]
 StepId = Annotated[str, StringConstraints(pattern=r"^s[1-9][0-9]{0,5}$")]
 Minutes = Annotated[int, Field(ge=15, le=480)]
 Where = Annotated[str, StringConstraints(max_length=WHERE_MAX), Line]
@@ -47,7 +59,7 @@ class PlanStep(Acted):
     model_config = STRICT
 
     kind: StepKind
-    at: AwareDatetime
+    at: Instant
     minutes: Minutes = 60
     where: Where = ""  # a place or a link
     # Who is invited; empty: both parties' contacts.
@@ -62,7 +74,7 @@ class RescheduleStep(Acted):
     model_config = STRICT
 
     step: StepId
-    at: AwareDatetime
+    at: Instant
     minutes: Minutes | None = None  # unchanged when absent
     note: StepNote = ""
     by: Actor
@@ -93,7 +105,7 @@ class DecisionDate(Acted):
 
     model_config = STRICT
 
-    on: date
+    on: Day
     by: Actor
     note: Note = ""
 
@@ -113,6 +125,9 @@ class Step(BaseModel):
     sequence: int = 0  # the invitation's SEQUENCE: one more for each reschedule and the cancellation
     planned_by: str
     missed: bool = False  # its end plus the grace passed with no news of it
+    # A partner's postponement holds the reminders no longer than a pause may (`MAX_PAUSE_DAYS`
+    # after the answer), however far the new time: the plan is theirs to keep, the chase is not.
+    holds_until: datetime | None = None
 
 
 class StepCounts(BaseModel):
@@ -132,7 +147,7 @@ class Decision(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    on: date
+    on: Day
     due: datetime  # the instant it becomes overdue: the day after `on`, 00:00 UTC
     set_by: str
     overdue: bool = False

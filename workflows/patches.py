@@ -172,8 +172,8 @@ PLANNED_STEPS = Patch(
     changed="a planned step ahead holds the stall clock until its end plus the grace, and arms a "
     "timer that marks it missed; a decision date arms a timer that says it is overdue",
     proof="tests/replay/golden/planned-steps/ (a collaboration with planned steps, a missed step and "
-    "an overdue decision); tests/replay/test_planned_steps_patch.py (the goldens before it carry no "
-    "marker and replay; without the timers, the planned-steps golden does not)",
+    "an overdue decision); tests/replay/test_planned_steps_patch.py (it replays, and not without the "
+    "timers); tests/replay/test_golden.py (the goldens before it replay)",
     step="patched",
     next_step="deprecate once no open collaboration began before the release that added it (the audit "
     "replay above finds any that remain)",

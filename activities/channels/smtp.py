@@ -115,6 +115,8 @@ class SmtpChannel:
         message["Subject"] = rendered.subject
         message["Date"] = format_datetime(datetime.now(UTC))
         key = notification.key if only is None else f"{notification.key}/{only.role}"
+        if only is not None and only.role == "attendee":  # attendees share a role: one Message-ID each
+            key += "/" + hashlib.sha256(only.email.lower().encode()).hexdigest()[:12]
         message["Message-ID"] = message_id(key, self._domain)
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
         message["X-Passerelle-Key"] = one_line(notification.key)

@@ -93,7 +93,7 @@ def step_lines(status: CollaborationStatus) -> list[str]:
             f"Steps       {c.planned} planned: {c.held} held, {c.postponed} postponed, "
             f"{c.cancelled} cancelled, {c.missed} missed"
         )
-    if status.decision is not None and status.outcome is None:
+    if status.decision is not None and status.outcome is None and status.stage != "deployment":
         late = "  DECISION OVERDUE" if status.decision_overdue else ""
         lines.append(f"Decision    go/no-go by {status.decision.on.isoformat()}{late}")
     return lines

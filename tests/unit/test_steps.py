@@ -12,6 +12,7 @@ from itertools import pairwise
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
 
 from activities.rendering import Renderer
 from schemas import EventKind, Outcome, Stage
@@ -26,7 +27,7 @@ from schemas.steps import (
     StepKind,
 )
 from tests.factories import request
-from workflows.domain import notifications, partner_ops, step_ops, steps, timers
+from workflows.domain import notifications, partner_ops, playbook_ops, step_ops, steps, timers, views
 from workflows.domain.state import CollaborationState
 from workflows.domain.transitions import Refused
 
@@ -244,3 +245,70 @@ def test_a_missed_step_leaves_the_hold_of_the_steps_still_ahead() -> None:
     steps.miss(state, missed_at)
     assert state.next_reminder_at == NOW + 60 * DAY + timedelta(minutes=120) + 2 * DAY
     assert steps.missed_at(state) == state.next_reminder_at  # the second step is asked about in turn
+
+
+@pytest.mark.parametrize(
+    ("model", "fields", "where"),
+    [
+        (PlanStep, {"kind": "meeting", "at": "9999-12-31T23:00:00+00:00", "by": "ops"}, "at"),
+        (PlanStep, {"kind": "meeting", "at": "0001-01-01T00:30:00+01:00", "by": "ops"}, "at"),
+        (RescheduleStep, {"step": "s1", "at": "2101-01-01T10:00:00+01:00", "by": "ops"}, "at"),
+        (DecisionDate, {"on": "9999-12-31", "by": "ops"}, "on"),
+        (
+            PartnerAnswer,
+            {
+                "party": "startup",
+                "action": "postponed",
+                "step": "s1",
+                "at": "9999-12-31T10:00:00+00:00",
+                "link": "a" * 32,
+                "answered_seq": 2,
+            },
+            "at",
+        ),
+    ],
+)
+def test_times_out_of_any_plan_are_refused_by_field_before_they_overflow(
+    model: type[BaseModel], fields: dict[str, object], where: str
+) -> None:
+    """A step's end, its grace and a date's next day are computed in the workflow: a year past
+    the calendar's end would fail its task for ever, so the request refuses it."""
+    with pytest.raises(ValidationError) as err:
+        model.model_validate(fields)
+    assert [e["loc"][0] for e in err.value.errors()] == [where]
+    assert "between 2000 and 2100" in str(err.value)
+
+
+def test_a_partners_postponement_holds_the_reminders_no_longer_than_a_pause() -> None:
+    state = fresh()
+    plan(state, NOW + 2 * DAY)
+    far = NOW + 300 * DAY
+    answer = PartnerAnswer(
+        party="startup", action=PartnerAction.POSTPONED, step="s1", at=far, link="b" * 32, answered_seq=2
+    )
+    partner_ops.check_answer(state, answer)
+    partner_ops.answer(state, answer, None, NOW)
+    assert state.steps[0].at == far and state.steps[0].sequence == 1
+    assert state.next_reminder_at == NOW + 60 * DAY  # a pause's longest, not the new time's
+    # The operator's own move of the same step holds until it.
+    step_ops.reschedule(state, RescheduleStep(step="s1", at=far, by="ops"), None, NOW)
+    assert state.next_reminder_at == far + timedelta(minutes=60) + 2 * DAY
+
+
+def test_adopting_a_playbook_keeps_the_plans_hold() -> None:
+    state = fresh()
+    plan(state, NOW + 30 * DAY)
+    held = state.next_reminder_at
+    playbook_ops._rearm(state)
+    assert state.next_reminder_at == held == NOW + 30 * DAY + timedelta(minutes=60) + 2 * DAY
+
+
+def test_after_a_missed_step_the_status_counts_from_the_question() -> None:
+    state = fresh()
+    plan(state, NOW + 30 * DAY)
+    missed_at = steps.missed_at(state)
+    assert missed_at is not None
+    steps.miss(state, missed_at)
+    status = views.status(state, missed_at + DAY)
+    assert status.stall_deadline == missed_at + 14 * DAY == status.next_reminder_at
+    assert status.sla.value == "on_track"

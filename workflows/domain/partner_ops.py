@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from schemas import EventKind, HistoryEntry
-from schemas.partners import STEP_ACTIONS, PartnerAction, PartnerAnswer
+from schemas.partners import MAX_PAUSE_DAYS, STEP_ACTIONS, PartnerAction, PartnerAnswer
 from schemas.status import NOTE_SHOWN, PartnerAnswerSeen, Withdrawal
 from schemas.steps import CancelStep, RescheduleStep, StepHeld
 from workflows.domain import step_ops
@@ -97,7 +97,9 @@ def _about_step(
         return step_ops.cancel(state, CancelStep(step=answer.step, note=answer.note, by=by), None, now, link)
     assert answer.at is not None, "a postponement names its new time"
     moved = RescheduleStep(step=answer.step, at=answer.at, note=answer.note, by=by)
-    return step_ops.reschedule(state, moved, None, now, link)
+    return step_ops.reschedule(
+        state, moved, None, now, link, holds_until=now + timedelta(days=MAX_PAUSE_DAYS)
+    )
 
 
 UPDATES: tuple[Update[Any, Any], ...] = (

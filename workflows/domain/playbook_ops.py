@@ -147,7 +147,7 @@ def _rearm(state: CollaborationState) -> None:
     """Re-arm the stall reminder with the playbook's thresholds, keeping any snooze."""
     if state.next_reminder_at is None or state.unanswered_reminders:
         return
-    due = state.clock_start + state.threshold
+    due = state.stall_due  # the clock's own deadline, or the planned steps' hold
     state.next_reminder_at = max(due, state.snoozed_until) if state.snoozed_until else due
 
 

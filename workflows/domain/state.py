@@ -20,7 +20,7 @@ that restarts the clock clears the snooze.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import (
@@ -257,7 +257,14 @@ class CollaborationState(BaseModel):
     def plan_hold(self) -> datetime | None:
         """Return until when the planned steps not missed hold the stall clock: the last one's
         end plus the grace; None without one."""
-        ends = [s.at + timedelta(minutes=s.minutes) + self.grace for s in self.steps if not s.missed]
+        ends = [
+            min(
+                s.at + timedelta(minutes=s.minutes) + self.grace,
+                s.holds_until or datetime.max.replace(tzinfo=UTC),
+            )
+            for s in self.steps
+            if not s.missed
+        ]
         return max(ends) if ends else None
 
     @property

@@ -113,9 +113,15 @@ def plan(state: CollaborationState, plan: PlanStep, _: None, now: datetime) -> H
 
 
 def reschedule(
-    state: CollaborationState, request: RescheduleStep, _: None, now: datetime, more: Details = None
+    state: CollaborationState,
+    request: RescheduleStep,
+    _: None,
+    now: datetime,
+    more: Details = None,
+    holds_until: datetime | None = None,
 ) -> HistoryEntry:
-    """Move a step (a postponement): its invitation is sent again, one `sequence` higher."""
+    """Move a step (a postponement): its invitation is sent again, one `sequence` higher. A
+    partner's move holds the reminders until `holds_until` at the latest."""
     step = _open(state, request.step)
     moved = step.model_copy(
         update={
@@ -124,6 +130,7 @@ def reschedule(
             "sequence": step.sequence + 1,
             "missed": False,
             "note": steps.short(request.note) if request.note else step.note,
+            "holds_until": holds_until,
         }
     )
     state.step_counts.postponed += 1

@@ -77,16 +77,19 @@ def replace(state: CollaborationState, step: Step | None, step_id: str) -> None:
 
 
 def miss(state: CollaborationState, now: datetime) -> list[HistoryEntry]:
-    """Mark the soonest step ahead missed and ask what happened; the stall clock runs again, a full
-    threshold from now at the soonest (so the question is not followed at once by a stall
-    reminder), or later while another step still holds it."""
+    """Mark the soonest step ahead missed and ask what happened; the stall clock counts again from
+    the question, a full threshold at the soonest (so the question is not followed at once by a
+    stall reminder), or later while another step still holds it."""
     step = next_step(state)
     assert step is not None, "called when `missed_at` came"
     missed = step.model_copy(update={"missed": True})
     replace(state, missed, step.id)
     state.step_counts.missed += 1
-    if state.next_reminder_at is not None:  # never sooner than it was, nor than the steps still ahead
-        state.next_reminder_at = max(state.next_reminder_at, state.stall_due, now + state.threshold)
+    # The question is asked now: the stall clock counts from it (the SLA and the deadline the
+    # status shows follow), and the next reminder is never sooner than it was.
+    state.clock_start = now
+    if state.next_reminder_at is not None:
+        state.next_reminder_at = max(state.next_reminder_at, state.stall_due)
     days = state.days_since(ends_at(step), now)
     note = f"no news of the {step.kind.value} of {step.at.isoformat()} {days:g} days after its end"
     return [state.append(EventKind.STEP_MISSED, now, actor="system", note=note, details=step_details(missed))]
