@@ -101,13 +101,22 @@ class LinkSigner:
         return f"{link.version}.{self._kid}.{link.body}.{mac}"
 
     def links(
-        self, collaboration_id: str, party: str, seq: int, sent_at: datetime, step: str = ""
+        self,
+        collaboration_id: str,
+        party: str,
+        seq: int,
+        sent_at: datetime,
+        step: str = "",
+        step_at: datetime | None = None,
     ) -> dict[str, str]:
         """Return the URL of each action for `party`, for the e-mail of event `seq`: the four
-        answers about the collaboration, or, with `step`, the three about that planned step."""
+        answers about the collaboration, or, with `step`, the three about that planned step.
+
+        They last `lifetime` from the e-mail, or, for a step planned later (an invitation weeks
+        ahead), from the step's time: its "it took place" is answered after it."""
         if step and not _STEP.match(step):
             raise ValueError(f"step: {step!r} is no step id (s1, s2...)")
-        expires = sent_at + self.lifetime
+        expires = max(sent_at, step_at or sent_at) + self.lifetime
         actions = STEP_ANSWERS if step else ANSWERS
         links = [Link(collaboration_id, party, action, seq, expires, step) for action in actions]
         return {link.action.value: f"{self.base_url}/a/{quote(self.token(link))}" for link in links}

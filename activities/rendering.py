@@ -203,8 +203,12 @@ class Renderer:
             context = notification.context
             try:
                 seq, sent_at = int(context["seq"]), datetime.fromisoformat(context["at"])
+                step = asked_step(notification)
+                step_at = (
+                    datetime.fromisoformat(context["step_at"]) if step and context.get("step_at") else None
+                )
                 answer_links = self._links.links(
-                    notification.collaboration_id, party, seq, sent_at, step=asked_step(notification)
+                    notification.collaboration_id, party, seq, sent_at, step=step, step_at=step_at
                 )
             except (KeyError, TypeError, ValueError) as err:
                 raise PermanentDeliveryError(f"the partner links cannot be signed: {_why(err)}") from err

@@ -234,9 +234,12 @@ class Portal:
         if not nonce or not hmac.compare_digest(given, self._csrf(nonce, link).encode()):
             return self.refusal_page(Refusal("csrf", 403, email.language), opened.status)
         answer, errors = read_answer(opened.link, form, opened.email.language)
-        if answer is None:
+        early = (
+            steps.too_early(texts(email.language), opened.status, answer, datetime.now(UTC)) if answer else ""
+        )
+        if answer is None or early:
             typed = {name: str(form.get(name, "")) for name in ("note", "until", "at")}
-            return self.form(opened, nonce, errors, **typed, code=400)
+            return self.form(opened, nonce, [*errors, early] if early else errors, **typed, code=400)
         if not await self._store.claim(link):
             return self.refusal_page(Refusal("busy", 409, email.language), opened.status)
         try:

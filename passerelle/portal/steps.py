@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 from activities.links import Link
 from passerelle.portal.store import Email
+from schemas import CollaborationStatus
 from schemas.moments import in_zone
+from schemas.partners import PartnerAction, PartnerAnswer
 from schemas.steps import CALENDAR_ZONE
 
 POSTPONE_MAX_DAYS = 365
@@ -59,6 +61,17 @@ def read_at(value: str, now: datetime) -> datetime | None:
     at = local.replace(tzinfo=ZONE).astimezone(UTC).astimezone(ZONE)
     first, last = bounds(now)
     return at if first <= at <= last else None
+
+
+def too_early(t: dict[str, str], status: CollaborationStatus, answer: PartnerAnswer, now: datetime) -> str:
+    """Return the error of an "it took place" sent before its step starts, or "" (an invitation
+    carries that link from the day the step is planned)."""
+    if answer.action is not PartnerAction.HELD:
+        return ""
+    step = next((s for s in status.steps if s.id == answer.step), None)
+    if step is None or step.at <= now:
+        return ""  # a step no longer planned: the workflow's refusal says so
+    return t["error.held_early"].format(at=in_zone(step.at, CALENDAR_ZONE))
 
 
 def error(t: dict[str, str], now: datetime) -> str:

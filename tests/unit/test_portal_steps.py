@@ -88,3 +88,26 @@ def test_the_page_names_the_step_as_its_e_mail_showed_it() -> None:
     unknown = Email("w", "en", "step_missed", "", "workshop", "")
     assert steps.about(texts("en"), link(PartnerAction.HELD), unknown) == "About the planned step s2."
     assert steps.about(texts("en"), link(PartnerAction.ON_IT, step=""), email) == ""
+
+
+def test_it_took_place_waits_for_the_step_to_start() -> None:
+    from schemas import CollaborationStatus
+    from schemas.partners import PartnerAnswer
+    from schemas.steps import Step, StepKind
+    from tests.factories import request
+    from workflows.domain import views
+    from workflows.domain.state import CollaborationState
+
+    state = CollaborationState.begin(request(), "w", "c", NOW)
+    state.steps = [
+        Step(id="s1", kind=StepKind.MEETING, at=NOW + timedelta(days=2), minutes=60, planned_by="ops")
+    ]
+    status: CollaborationStatus = views.status(state, NOW)
+    held = PartnerAnswer(party="startup", action=PartnerAction.HELD, step="s1", link="a" * 32, answered_seq=3)
+    t = texts("fr")
+    assert "2027-01-12 15:07 (heure de Paris)" in steps.too_early(t, status, held, NOW)
+    assert steps.too_early(t, status, held, NOW + timedelta(days=2)) == ""  # it has started
+    cancelled = held.model_copy(update={"action": PartnerAction.CANCELLED})
+    assert steps.too_early(t, status, cancelled, NOW) == ""  # cancelling ahead is the point
+    other = held.model_copy(update={"step": "s2"})
+    assert steps.too_early(t, status, other, NOW) == ""  # no such step: the workflow refuses it

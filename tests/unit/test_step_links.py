@@ -210,3 +210,15 @@ def test_an_overdue_decision_names_its_date_and_the_reminder(language: str) -> N
 def test_links_expire_with_the_e_mail_they_came_in() -> None:
     url = SIGNER.links(COLLABORATION, "startup", 12, SENT, step="s1")["postponed"]
     assert SIGNER.verify(token_of(url)).expires == SENT + timedelta(days=30)
+
+
+def test_a_step_planned_weeks_ahead_keeps_its_links_until_after_it() -> None:
+    """An invitation's "it took place" is answered after the step: its links last from then."""
+    later = SENT + timedelta(days=90)
+    urls = SIGNER.links(COLLABORATION, "startup", 12, SENT, step="s1", step_at=later)
+    links = [SIGNER.verify(unquote(url.rsplit("/a/", 1)[1])) for url in urls.values()]
+    assert {link.expires for link in links} == {later + timedelta(days=30)}
+    soon = SIGNER.links(COLLABORATION, "startup", 12, SENT, step="s1", step_at=SENT - timedelta(days=3))
+    assert {SIGNER.verify(unquote(u.rsplit("/a/", 1)[1])).expires for u in soon.values()} == {
+        SENT + timedelta(days=30)
+    }
