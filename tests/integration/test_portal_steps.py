@@ -5,8 +5,9 @@ default grace of two days is over: it is missed at once) and a demo ahead. The q
 missed meeting and the demo's invitation reach the SMTP sink, one message per party with that
 party's links about that step; the test follows them as a partner's browser would. A postponement
 with no date or a past one names the field and records nothing; with a good date it moves the
-step, one `sequence` higher, and its new invitation goes out; the other party's `held` then
-closes it, and the link of a step no longer planned says so. Nothing else changes anything: the
+step, one `sequence` higher, and its new invitation goes out; the other party's "it took place"
+then waits for the new time, its cancellation closes the step, and the link of a step no longer
+planned says so. Nothing else changes anything: the
 same link again, a link altered to name another step, a link of another step's e-mail, and a
 link of another collaboration, which answers that collaboration only.
 """
@@ -191,11 +192,15 @@ async def test_partners_answer_about_planned_steps_and_nothing_else_changes_anyt
         assert code == 200 and "The programme sees that it took place" in html
         assert (await entries(pool, f"{workflow_id}-b"))[-1] == ("step_held", "partner:startup", "s1")
 
-        # The other party: held, from the question; then its cancellation is about a step no
-        # longer planned, and the link still works for nothing else (it was released).
+        # The other party says it took place: the start-up has moved it to next week, so the
+        # form says when it is planned and sends nothing. It cancels it instead; then the
+        # start-up's own "it took place" is about a step no longer planned (its link released).
         code, html = await portal.confirm(corporate["held"], {"note": "It went well"})
-        assert code == 200 and "The programme sees that it took place" in html
+        assert code == 400 and "answer once it has taken place" in html
+        assert html.count(steps.field_value(new_at).replace("T", " ")) >= 1
         code, html = await portal.confirm(corporate["cancelled"])
+        assert code == 200 and "Cancelled" in html
+        code, html = await portal.confirm(startup["held"])
         assert code == 409 and "This step is no longer planned" in html
 
         # The demo, cancelled from its invitation: the cancellation goes to everyone, no links.
@@ -208,7 +213,7 @@ async def test_partners_answer_about_planned_steps_and_nothing_else_changes_anyt
         assert await entries(pool, workflow_id) == [
             *before,
             ("step_rescheduled", "partner:startup", "s1"),
-            ("step_held", "partner:corporate", "s1"),
+            ("step_cancelled", "partner:corporate", "s1"),
             ("step_cancelled", "partner:startup", "s2"),
         ]
         await abandon(handle)
@@ -220,8 +225,8 @@ async def test_partners_answer_about_planned_steps_and_nothing_else_changes_anyt
         collaboration_id,
     )
     assert [(u["party"], u["action"], u["step"], u["used"]) for u in used] == [
-        ("corporate", "cancelled", "s1", False),  # refused, released: nothing was recorded
+        ("corporate", "cancelled", "s1", True),
         ("startup", "cancelled", "s2", True),
-        ("corporate", "held", "s1", True),
+        ("startup", "held", "s1", False),  # refused, released: nothing was recorded
         ("startup", "postponed", "s1", True),
     ]
