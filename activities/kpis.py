@@ -5,12 +5,11 @@ Read-only, so retrying changes nothing. The full report behind `passerelle repor
 activity: it lives in `passerelle.reads.kpis`.
 """
 
-from zoneinfo import ZoneInfo
-
 import asyncpg
 from temporalio import activity
 
 from schemas import KpiSummary, Stage
+from schemas.moments import in_zone
 from schemas.steps import CALENDAR_ZONE
 from workflows.activity_names import KPI_SUMMARY
 
@@ -51,7 +50,6 @@ LIMIT $2
 """
 STEPS_AHEAD_DAYS = 7
 LINES_SHOWN = 20
-PARIS = ZoneInfo(CALENDAR_ZONE)
 
 
 def ratio(part: int, whole: int) -> float | None:
@@ -73,11 +71,9 @@ def answer_line(row: asyncpg.Record) -> str:
 
 def step_line(row: asyncpg.Record) -> str:
     """Return a next step as one line of the digest, at its time in Europe/Paris."""
-    at = row["next_step_at"].astimezone(PARIS)
-    return (
-        f"{row['corporate']} × {row['startup']}: {row['next_step_kind']} on {at:%Y-%m-%d %H:%M}"
-        f" ({CALENDAR_ZONE}) [{row['workflow_id']}]"
-    )
+    at = in_zone(row["next_step_at"], CALENDAR_ZONE)
+    who = f"{row['corporate']} × {row['startup']}"
+    return f"{who}: {row['next_step_kind']} on {at} ({CALENDAR_ZONE}) [{row['workflow_id']}]"
 
 
 def decision_line(row: asyncpg.Record) -> str:

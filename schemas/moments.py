@@ -10,8 +10,10 @@ say which (`in_zone`).
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from schemas.steps import CALENDAR_ZONE
+
 NONE = "—"
-PARIS = ZoneInfo("Europe/Paris")  # the zone planned steps are typed and invited in
+PARIS = ZoneInfo(CALENDAR_ZONE)  # the zone planned steps are typed and invited in
 
 
 def minute(moment: datetime | None, *, zone: bool = True) -> str:
@@ -54,7 +56,7 @@ def paris_minute(moment: datetime | None) -> str:
     """Return `2027-03-30 10:00 (Paris)`: a planned step as the people invited read it."""
     if moment is None:
         return NONE
-    return f"{in_zone(moment, PARIS.key)} (Paris)"
+    return f"{in_zone(moment, CALENDAR_ZONE)} (Paris)"
 
 
 def in_zone(moment: datetime, zone: str) -> str:

@@ -48,6 +48,11 @@ class Withdrawal(BaseModel):
 NOTE_SHOWN = 280
 
 
+def shortened(text: str) -> str:
+    """Return a note as the state and the status keep it: at most `NOTE_SHOWN` characters."""
+    return text if len(text) <= NOTE_SHOWN else text[: NOTE_SHOWN - 1] + "…"
+
+
 class CollaborationStatus(BaseModel):
     """A collaboration as an operator sees it at one moment."""
 

@@ -24,7 +24,7 @@ from activities.milestones import MilestoneActivities
 from schemas import Closure, EventRecord, HistoryEntry, Outcome, Stage, StageChange
 from schemas.steps import CancelStep, PlanStep, RescheduleStep, StepHeld, StepKind
 from tests.factories import apply, request
-from workflows.domain import steps, views
+from workflows.domain import stalls, steps, views
 from workflows.domain.state import CollaborationState
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -65,7 +65,7 @@ class Recorder:
         )
 
     async def remind(self, now: datetime) -> None:
-        await self.record(self.state.remind(now), now)
+        await self.record(stalls.remind(self.state, now), now)
 
     # Planned steps, through the updates' own rules and operations (`workflows.domain.step_ops`).
 

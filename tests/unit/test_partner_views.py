@@ -7,7 +7,7 @@ from passerelle.audit.timeline import story
 from passerelle.cli import consoles, output
 from schemas.partners import PartnerAction, PartnerAnswer
 from tests.factories import apply, request
-from workflows.domain import views
+from workflows.domain import stalls, views
 from workflows.domain.state import CollaborationState
 
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -16,7 +16,7 @@ NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
 def answered() -> CollaborationState:
     state = CollaborationState.begin(request(), "collab-w", "collab-c", NOW)
     state.start_entry(NOW)
-    state.remind(NOW + timedelta(days=14))
+    stalls.remind(state, NOW + timedelta(days=14))
     later = NOW + timedelta(days=15)
     apply(
         state,

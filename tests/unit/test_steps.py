@@ -312,3 +312,16 @@ def test_after_a_missed_step_the_status_counts_from_the_question() -> None:
     status = views.status(state, missed_at + DAY)
     assert status.stall_deadline == missed_at + 14 * DAY == status.next_reminder_at
     assert status.sla.value == "on_track"
+
+
+def test_the_web_uis_details_show_the_next_step_in_paris_time_and_a_decision_overdue() -> None:
+    state = fresh()
+    plan(state, datetime(2027, 3, 30, 8, tzinfo=UTC), where="Station F")
+    step_ops.set_decision_date(state, DecisionDate(on=date(2027, 3, 10), by="ops"), None, NOW)
+    details = views.current_details(state, NOW)
+    assert "- **Next step s1**: meeting on 2027-03-30 10:00 (Paris) at Station F" in details
+    assert "- **Decision date**: 2027-03-10\n" in details + "\n"
+    steps.decision_overdue(state, datetime(2027, 3, 11, tzinfo=UTC))
+    assert "- **Decision date**: 2027-03-10 (decision overdue)" in views.current_details(state, NOW)
+    state.stage = Stage.DEPLOYMENT  # decided: the date is no longer shown
+    assert "Decision date" not in views.current_details(state, NOW)

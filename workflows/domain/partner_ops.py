@@ -19,7 +19,7 @@ from typing import Any
 
 from schemas import EventKind, HistoryEntry
 from schemas.partners import MAX_PAUSE_DAYS, STEP_ACTIONS, PartnerAction, PartnerAnswer
-from schemas.status import NOTE_SHOWN, PartnerAnswerSeen, Withdrawal
+from schemas.status import PartnerAnswerSeen, Withdrawal, shortened
 from schemas.steps import CancelStep, RescheduleStep, StepHeld
 from workflows.domain import step_ops
 from workflows.domain.lifecycle import AlreadyPaused
@@ -33,10 +33,6 @@ class LinkUsed(Refused):
     """A partner's link that already answered (the portal refuses it first; this is the backstop)."""
 
     type = "LinkUsed"
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= NOTE_SHOWN else text[: NOTE_SHOWN - 1] + "…"
 
 
 def check_answer(facts: Facts, answer: PartnerAnswer) -> None:
@@ -72,7 +68,9 @@ def answer(state: CollaborationState, answer: PartnerAnswer, _: None, now: datet
     if until is not None:
         state.push_reminder(until)
     if answer.action is PartnerAction.STOPPED:
-        state.withdrawal = Withdrawal(party=answer.party, at=now, seq=entry.seq, reason=_short(answer.note))
+        state.withdrawal = Withdrawal(
+            party=answer.party, at=now, seq=entry.seq, reason=shortened(answer.note)
+        )
         state.next_reminder_at = None  # nobody is chased while the operator decides
     seen = PartnerAnswerSeen(
         party=answer.party,
@@ -80,7 +78,7 @@ def answer(state: CollaborationState, answer: PartnerAnswer, _: None, now: datet
         at=now,
         seq=entry.seq,
         link=answer.link,
-        note=_short(answer.note),
+        note=shortened(answer.note),
         until=until,
     )
     state.partner_answers = [*(a for a in state.partner_answers if a.party != answer.party), seen]

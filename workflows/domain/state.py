@@ -10,8 +10,9 @@ stays small whatever the collaboration's age, because it keeps only the latest e
 Stall clock (docs/operators.md, "Reminders"): a stage change (`advance`), a milestone
 (`record_milestone`) and a `resume` are news. Each restarts the clock (`restart_clock`): it clears
 `stalled`, the count of unanswered reminders and any snooze, and sets the next reminder one
-threshold ahead (none while paused). Reminders then fire on the schedule of `workflows.domain.reminders`
-(one threshold apart, doubling from the escalation, stopping at a cap); the
+threshold ahead (none while paused), or later while planned steps hold it. Reminders then fire
+(`workflows.domain.stalls`) on the schedule of `workflows.domain.reminders` (one threshold apart,
+doubling from the escalation, stopping at a cap); the
 `escalate_after_reminders`-th unanswered one also escalates to the programme owner, once per
 stage. A `pause` stops the chase (no reminders while paused) until a `resume`; a `close` ends it.
 A snooze pushes the next reminder, when one is scheduled, to at least `now + days`; a later update
@@ -47,7 +48,7 @@ from schemas.status import PartnerAnswerSeen, Withdrawal
 from schemas.steps import DEFAULT_GRACE_DAYS, Decision, Step, StepCounts
 from workflows.domain.progress import Progress
 from workflows.domain.recent import RecentUpdates, carried_updates, keep_recent
-from workflows.domain.reminders import DUE_SOON_FRACTION, MAX_REMINDERS_PER_STAGE, next_reminder
+from workflows.domain.reminders import DUE_SOON_FRACTION
 
 
 def _carried_request(value: Any) -> Any:
@@ -168,57 +169,6 @@ class CollaborationState(BaseModel):
                     note=source,
                     outcome=self.outcome,
                     effective_at=self.closed_at,
-                )
-            )
-        return entries
-
-    def remind(self, now: datetime, backoff: bool = True) -> list[HistoryEntry]:
-        """Fire the due reminder: mark stalled, escalate once per stage when it is time, and
-        schedule the next one (`workflows.domain.reminders`), or stop at the cap and tell the owner.
-
-        `backoff=False` keeps the fixed period of collaborations whose run began before the
-        schedule existed, so that their histories replay.
-        """
-        self.unanswered_reminders += 1
-        self.reminders_sent += 1
-        self.stalled = True
-        unanswered, escalate_after = self.unanswered_reminders, self.request.escalate_after_reminders
-        if not backoff:
-            self.next_reminder_at = now + self.threshold
-        else:
-            self.next_reminder_at = next_reminder(now, self.threshold, unanswered, escalate_after)
-        entries = [
-            self.append(
-                EventKind.REMINDER,
-                now,
-                actor="system",
-                reminder_number=self.unanswered_reminders,
-                note=f"no update for {self.days_since(self.clock_start, now):g} days",
-            )
-        ]
-        if (
-            self.unanswered_reminders >= self.request.escalate_after_reminders
-            and self.stage not in self.escalated_stages
-        ):
-            self.escalated_stages.append(self.stage)
-            self.escalations += 1
-            entries.append(
-                self.append(
-                    EventKind.ESCALATION,
-                    now,
-                    actor="system",
-                    reminder_number=self.unanswered_reminders,
-                    note=f"{self.unanswered_reminders} reminders unanswered",
-                )
-            )
-        if backoff and unanswered >= MAX_REMINDERS_PER_STAGE:
-            entries.append(
-                self.append(
-                    EventKind.REMINDERS_STOPPED,
-                    now,
-                    actor="system",
-                    reminder_number=unanswered,
-                    note=f"{unanswered} reminders unanswered: no more reminders until there is news",
                 )
             )
         return entries

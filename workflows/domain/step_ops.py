@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas import EventKind, HistoryEntry
+from schemas.status import shortened
 from schemas.steps import (
     MAX_OPEN_STEPS,
     CancelStep,
@@ -105,7 +106,7 @@ def plan(state: CollaborationState, plan: PlanStep, _: None, now: datetime) -> H
         minutes=plan.minutes,
         where=plan.where,
         with_whom=invited,
-        note=steps.short(plan.note),
+        note=shortened(plan.note),
         planned_by=plan.by,
     )
     state.step_counts.planned += 1
@@ -129,7 +130,7 @@ def reschedule(
             "minutes": request.minutes or step.minutes,
             "sequence": step.sequence + 1,
             "missed": False,
-            "note": steps.short(request.note) if request.note else step.note,
+            "note": shortened(request.note) if request.note else step.note,
             "holds_until": holds_until,
         }
     )

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from schemas import EventKind, HistoryEntry, Stage
-from schemas.status import NOTE_SHOWN
 from schemas.steps import Decision, Step
 from workflows.domain.reminders import next_reminder
 from workflows.domain.state import CollaborationState
@@ -23,24 +22,13 @@ from workflows.domain.state import CollaborationState
 DECIDED = (Stage.DEPLOYMENT,)  # a move here is the go decision; an outcome is the other
 
 
-def short(text: str) -> str:
-    """Shorten a note as the state keeps it; the full note is in PostgreSQL."""
-    return text if len(text) <= NOTE_SHOWN else text[: NOTE_SHOWN - 1] + "…"
-
-
 def ends_at(step: Step) -> datetime:
     return step.at + timedelta(minutes=step.minutes)
 
 
-def ahead(state: CollaborationState) -> list[Step]:
-    """Return the open steps not missed, soonest first."""
-    return sorted((s for s in state.steps if not s.missed), key=lambda s: (s.at, s.id))
-
-
 def next_step(state: CollaborationState) -> Step | None:
     """Return the soonest open step not missed (the Web UI's `NextStepAt`), or None."""
-    steps = ahead(state)
-    return steps[0] if steps else None
+    return min((s for s in state.steps if not s.missed), key=lambda s: (s.at, s.id), default=None)
 
 
 def missed_at(state: CollaborationState) -> datetime | None:

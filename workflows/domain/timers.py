@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from schemas import HistoryEntry
-from workflows.domain import approvals, steps
+from workflows.domain import approvals, stalls, steps
 from workflows.domain.state import CollaborationState
 
 
@@ -37,7 +37,9 @@ def duties(state: CollaborationState, backoff: bool, plans: Callable[[], bool]) 
     if plan and missed is not None:
         armed.append(Duty(missed, "planned step", lambda now: steps.miss(state, now)))
     if state.next_reminder_at is not None:
-        armed.append(Duty(state.next_reminder_at, "stall reminder", lambda now: state.remind(now, backoff)))
+        armed.append(
+            Duty(state.next_reminder_at, "stall reminder", lambda now: stalls.remind(state, now, backoff))
+        )
     due_soon = state.due_soon_at
     if due_soon is not None:
         armed.append(Duty(due_soon, "due soon", None))
